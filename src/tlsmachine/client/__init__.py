@@ -1,0 +1,3 @@
+"""Package marker."""
+
+from __future__ import annotations

@@ -1,0 +1,203 @@
+"""IANA code points used on the wire (RFC 8446 Appendix B, RFC 5246 Appendix A).
+
+Parsers keep unknown code points as plain ``int``; these enums name the known ones.
+Use :func:`name_of` to print either kind.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ContentType(enum.IntEnum):
+    """RFC 8446 §5.1 ContentType."""
+
+    INVALID = 0
+    CHANGE_CIPHER_SPEC = 20
+    ALERT = 21
+    HANDSHAKE = 22
+    APPLICATION_DATA = 23
+
+
+class ProtocolVersion(enum.IntEnum):
+    """RFC 8446 §4.1.2 / §4.2.1 version numbers."""
+
+    SSL3 = 0x0300
+    TLS10 = 0x0301
+    TLS11 = 0x0302
+    TLS12 = 0x0303
+    TLS13 = 0x0304
+
+
+class HandshakeType(enum.IntEnum):
+    """RFC 8446 §4 and RFC 5246 §7.4 HandshakeType."""
+
+    HELLO_REQUEST = 0
+    CLIENT_HELLO = 1
+    SERVER_HELLO = 2
+    NEW_SESSION_TICKET = 4
+    END_OF_EARLY_DATA = 5
+    ENCRYPTED_EXTENSIONS = 8
+    CERTIFICATE = 11
+    SERVER_KEY_EXCHANGE = 12
+    CERTIFICATE_REQUEST = 13
+    SERVER_HELLO_DONE = 14
+    CERTIFICATE_VERIFY = 15
+    CLIENT_KEY_EXCHANGE = 16
+    FINISHED = 20
+    CERTIFICATE_STATUS = 22
+    KEY_UPDATE = 24
+    COMPRESSED_CERTIFICATE = 25
+    MESSAGE_HASH = 254
+
+
+class AlertLevel(enum.IntEnum):
+    """RFC 8446 §6 AlertLevel."""
+
+    WARNING = 1
+    FATAL = 2
+
+
+class AlertDescription(enum.IntEnum):
+    """RFC 8446 §6 AlertDescription."""
+
+    CLOSE_NOTIFY = 0
+    UNEXPECTED_MESSAGE = 10
+    BAD_RECORD_MAC = 20
+    RECORD_OVERFLOW = 22
+    HANDSHAKE_FAILURE = 40
+    BAD_CERTIFICATE = 42
+    UNSUPPORTED_CERTIFICATE = 43
+    CERTIFICATE_REVOKED = 44
+    CERTIFICATE_EXPIRED = 45
+    CERTIFICATE_UNKNOWN = 46
+    ILLEGAL_PARAMETER = 47
+    UNKNOWN_CA = 48
+    ACCESS_DENIED = 49
+    DECODE_ERROR = 50
+    DECRYPT_ERROR = 51
+    PROTOCOL_VERSION = 70
+    INSUFFICIENT_SECURITY = 71
+    INTERNAL_ERROR = 80
+    INAPPROPRIATE_FALLBACK = 86
+    USER_CANCELED = 90
+    NO_RENEGOTIATION = 100
+    MISSING_EXTENSION = 109
+    UNSUPPORTED_EXTENSION = 110
+    UNRECOGNIZED_NAME = 112
+    BAD_CERTIFICATE_STATUS_RESPONSE = 113
+    UNKNOWN_PSK_IDENTITY = 115
+    CERTIFICATE_REQUIRED = 116
+    NO_APPLICATION_PROTOCOL = 120
+
+
+class ExtensionType(enum.IntEnum):
+    """RFC 8446 §4.2 ExtensionType (plus the TLS 1.2 ones we know)."""
+
+    SERVER_NAME = 0
+    MAX_FRAGMENT_LENGTH = 1
+    STATUS_REQUEST = 5
+    SUPPORTED_GROUPS = 10
+    EC_POINT_FORMATS = 11
+    SIGNATURE_ALGORITHMS = 13
+    USE_SRTP = 14
+    HEARTBEAT = 15
+    APPLICATION_LAYER_PROTOCOL_NEGOTIATION = 16
+    SIGNED_CERTIFICATE_TIMESTAMP = 18
+    CLIENT_CERTIFICATE_TYPE = 19
+    SERVER_CERTIFICATE_TYPE = 20
+    PADDING = 21
+    ENCRYPT_THEN_MAC = 22
+    EXTENDED_MASTER_SECRET = 23
+    COMPRESS_CERTIFICATE = 27
+    RECORD_SIZE_LIMIT = 28
+    SESSION_TICKET = 35
+    PRE_SHARED_KEY = 41
+    EARLY_DATA = 42
+    SUPPORTED_VERSIONS = 43
+    COOKIE = 44
+    PSK_KEY_EXCHANGE_MODES = 45
+    CERTIFICATE_AUTHORITIES = 47
+    OID_FILTERS = 48
+    POST_HANDSHAKE_AUTH = 49
+    SIGNATURE_ALGORITHMS_CERT = 50
+    KEY_SHARE = 51
+    RENEGOTIATION_INFO = 0xFF01
+
+
+class NamedGroup(enum.IntEnum):
+    """RFC 8446 §4.2.7 NamedGroup (plus the hybrid ML-KEM groups)."""
+
+    SECP256R1 = 0x0017
+    SECP384R1 = 0x0018
+    SECP521R1 = 0x0019
+    X25519 = 0x001D
+    X448 = 0x001E
+    FFDHE2048 = 0x0100
+    FFDHE3072 = 0x0101
+    FFDHE4096 = 0x0102
+    FFDHE6144 = 0x0103
+    FFDHE8192 = 0x0104
+    SECP256R1MLKEM768 = 0x11EB
+    X25519MLKEM768 = 0x11EC
+    SECP384R1MLKEM1024 = 0x11ED
+
+
+class SignatureScheme(enum.IntEnum):
+    """RFC 8446 §4.2.3 SignatureScheme."""
+
+    RSA_PKCS1_SHA256 = 0x0401
+    RSA_PKCS1_SHA384 = 0x0501
+    RSA_PKCS1_SHA512 = 0x0601
+    ECDSA_SECP256R1_SHA256 = 0x0403
+    ECDSA_SECP384R1_SHA384 = 0x0503
+    ECDSA_SECP521R1_SHA512 = 0x0603
+    RSA_PSS_RSAE_SHA256 = 0x0804
+    RSA_PSS_RSAE_SHA384 = 0x0805
+    RSA_PSS_RSAE_SHA512 = 0x0806
+    ED25519 = 0x0807
+    ED448 = 0x0808
+    RSA_PSS_PSS_SHA256 = 0x0809
+    RSA_PSS_PSS_SHA384 = 0x080A
+    RSA_PSS_PSS_SHA512 = 0x080B
+    RSA_PKCS1_SHA1 = 0x0201
+    ECDSA_SHA1 = 0x0203
+
+
+class CipherSuiteId(enum.IntEnum):
+    """RFC 8446 §B.4 and the TLS 1.2 suites we implement (RFC 5288, 7905, 8422)."""
+
+    TLS_AES_128_GCM_SHA256 = 0x1301
+    TLS_AES_256_GCM_SHA384 = 0x1302
+    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+    TLS_AES_128_CCM_SHA256 = 0x1304
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 = 0xC02B
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 = 0xC02C
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 = 0xC02F
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xC030
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA8
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA9
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+    TLS_FALLBACK_SCSV = 0x5600
+
+
+class PskKeyExchangeMode(enum.IntEnum):
+    """RFC 8446 §4.2.9."""
+
+    PSK_KE = 0
+    PSK_DHE_KE = 1
+
+
+class KeyUpdateRequest(enum.IntEnum):
+    """RFC 8446 §4.6.3."""
+
+    UPDATE_NOT_REQUESTED = 0
+    UPDATE_REQUESTED = 1
+
+
+def name_of(enum_type: type[enum.IntEnum], value: int) -> str:
+    """Return the IANA name of ``value`` or ``0x....`` for an unknown code point."""
+    try:
+        return enum_type(value).name
+    except ValueError:
+        return f"0x{value:04x}"

@@ -1,0 +1,195 @@
+"""The exception hierarchy: every protocol error carries the alert it turns into.
+
+Code raises the most specific :class:`ProtocolError` where it detects a problem; the connection
+(one choke point) turns it into exactly one fatal alert (RFC 8446 §6.2).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .enums import AlertDescription
+
+
+class TLSError(Exception):
+    """Base class of everything tlsmachine raises."""
+
+
+class ConfigurationError(TLSError):
+    """An invalid configuration, detected at construction time (no alert is sent)."""
+
+
+class UsageError(TLSError):
+    """The API was used wrongly, e.g. ``send()`` before the handshake finished."""
+
+
+class ProtocolError(TLSError):
+    """The peer (or our own state) violated the protocol: we send a fatal ``alert``."""
+
+    alert: ClassVar[AlertDescription] = AlertDescription.INTERNAL_ERROR
+
+
+class DecodeError(ProtocolError):
+    """A message could not be parsed: wrong length, truncated, trailing bytes (§6.2)."""
+
+    alert = AlertDescription.DECODE_ERROR
+
+
+class UnexpectedMessage(ProtocolError):
+    """A message arrived that is not allowed in the current state (§4, §6.2)."""
+
+    alert = AlertDescription.UNEXPECTED_MESSAGE
+
+
+class IllegalParameter(ProtocolError):
+    """A field was syntactically correct but semantically invalid (§6.2)."""
+
+    alert = AlertDescription.ILLEGAL_PARAMETER
+
+
+class HandshakeFailure(ProtocolError):
+    """No acceptable set of security parameters could be negotiated (§6.2)."""
+
+    alert = AlertDescription.HANDSHAKE_FAILURE
+
+
+class ProtocolVersionError(ProtocolError):
+    """The peer's protocol version is not supported (§6.2)."""
+
+    alert = AlertDescription.PROTOCOL_VERSION
+
+
+class InsufficientSecurity(ProtocolError):
+    """The peer's parameters are weaker than we accept (§6.2)."""
+
+    alert = AlertDescription.INSUFFICIENT_SECURITY
+
+
+class InappropriateFallback(ProtocolError):
+    """TLS_FALLBACK_SCSV received while a higher version is supported (RFC 7507 §3)."""
+
+    alert = AlertDescription.INAPPROPRIATE_FALLBACK
+
+
+class MissingExtension(ProtocolError):
+    """A mandatory extension is absent (§6.2, §9.2)."""
+
+    alert = AlertDescription.MISSING_EXTENSION
+
+
+class UnsupportedExtension(ProtocolError):
+    """An extension appeared that the receiver did not offer or may not receive (§4.2)."""
+
+    alert = AlertDescription.UNSUPPORTED_EXTENSION
+
+
+class BadRecordMac(ProtocolError):
+    """A record failed AEAD authentication (§5.2)."""
+
+    alert = AlertDescription.BAD_RECORD_MAC
+
+
+class RecordOverflow(ProtocolError):
+    """A record exceeded the permitted length (§5.1, §5.2)."""
+
+    alert = AlertDescription.RECORD_OVERFLOW
+
+
+class DecryptError(ProtocolError):
+    """A handshake cryptographic check failed: Finished, binder, signature (§6.2)."""
+
+    alert = AlertDescription.DECRYPT_ERROR
+
+
+class BadCertificate(ProtocolError):
+    """A certificate was corrupt or its signature did not verify (§6.2)."""
+
+    alert = AlertDescription.BAD_CERTIFICATE
+
+
+class UnsupportedCertificate(ProtocolError):
+    """A certificate was of an unsupported type (§6.2)."""
+
+    alert = AlertDescription.UNSUPPORTED_CERTIFICATE
+
+
+class CertificateExpired(ProtocolError):
+    """A certificate has expired or is not yet valid (§6.2)."""
+
+    alert = AlertDescription.CERTIFICATE_EXPIRED
+
+
+class CertificateRevoked(ProtocolError):
+    """A certificate was revoked by its signer (§6.2)."""
+
+    alert = AlertDescription.CERTIFICATE_REVOKED
+
+
+class CertificateUnknown(ProtocolError):
+    """A certificate was unacceptable for another reason, e.g. the wrong host name (§6.2)."""
+
+    alert = AlertDescription.CERTIFICATE_UNKNOWN
+
+
+class UnknownCA(ProtocolError):
+    """The certificate chain does not lead to a trusted anchor (§6.2)."""
+
+    alert = AlertDescription.UNKNOWN_CA
+
+
+class AccessDenied(ProtocolError):
+    """A valid certificate or PSK was received but access was refused (§6.2)."""
+
+    alert = AlertDescription.ACCESS_DENIED
+
+
+class CertificateRequired(ProtocolError):
+    """The server requires a client certificate and none was given (§6.2)."""
+
+    alert = AlertDescription.CERTIFICATE_REQUIRED
+
+
+class UnrecognizedName(ProtocolError):
+    """The server does not serve the requested SNI name (RFC 6066 §3)."""
+
+    alert = AlertDescription.UNRECOGNIZED_NAME
+
+
+class UnknownPskIdentity(ProtocolError):
+    """No acceptable PSK identity (§6.2)."""
+
+    alert = AlertDescription.UNKNOWN_PSK_IDENTITY
+
+
+class NoApplicationProtocol(ProtocolError):
+    """ALPN found no common protocol (RFC 7301 §3.2)."""
+
+    alert = AlertDescription.NO_APPLICATION_PROTOCOL
+
+
+class NoRenegotiation(ProtocolError):
+    """Renegotiation was requested and we refuse it (RFC 5246 §7.2.2)."""
+
+    alert = AlertDescription.NO_RENEGOTIATION
+
+
+class InternalError(ProtocolError):
+    """A failure unrelated to the peer: a bug or a local resource problem (§6.2)."""
+
+    alert = AlertDescription.INTERNAL_ERROR
+
+
+class AlertReceived(TLSError):
+    """The peer sent a fatal alert (or an unexpected warning); we send nothing back."""
+
+    def __init__(self, description: int, message: str | None = None) -> None:
+        self.description = description
+        try:
+            name = AlertDescription(description).name.lower()
+        except ValueError:
+            name = f"unknown alert {description}"
+        super().__init__(message or f"peer sent fatal alert: {name}")
+
+
+class ConnectionClosedError(UsageError):
+    """The connection is closed (or failed) and cannot be used any more."""
