@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from .errors import DecodeError
 
+_Bytes = bytes  # the classes below define a method named `bytes`
+
 _MAX_FOR_WIDTH = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
 
 
@@ -21,7 +23,9 @@ class Reader:
 
     __slots__ = ("_data", "_end", "_pos")
 
-    def __init__(self, data: bytes | bytearray | memoryview, start: int = 0, end: int | None = None):
+    def __init__(
+        self, data: bytes | bytearray | memoryview, start: int = 0, end: int | None = None
+    ):
         self._data = data if isinstance(data, bytes) else bytes(data)
         self._pos = start
         self._end = len(self._data) if end is None else end
@@ -37,7 +41,7 @@ class Reader:
         return self._pos
 
     @property
-    def buffer(self) -> bytes:
+    def buffer(self) -> _Bytes:
         """The underlying buffer (shared with child readers)."""
         return self._data
 
@@ -67,12 +71,12 @@ class Reader:
         pos = self._take(4, what)
         return int.from_bytes(self._data[pos : pos + 4], "big")
 
-    def bytes(self, n: int, what: str = "bytes") -> bytes:
+    def bytes(self, n: int, what: str = "bytes") -> _Bytes:
         """Read exactly ``n`` bytes (a fixed-length ``opaque x[n]``)."""
         pos = self._take(n, what)
         return self._data[pos : pos + n]
 
-    def rest(self) -> bytes:
+    def rest(self) -> _Bytes:
         """Read everything that is left."""
         pos = self._pos
         self._pos = self._end
@@ -101,7 +105,7 @@ class Reader:
 
     def opaque(
         self, width: int, *, min: int = 0, max: int | None = None, what: str = "opaque"
-    ) -> bytes:
+    ) -> _Bytes:
         """Read a length-prefixed ``opaque x<min..max>`` and return its body."""
         n = self._length(width, min, max, what)
         pos = self._take(n, what)
@@ -140,10 +144,10 @@ class Writer:
     def u32(self, v: int) -> None:
         self._buf += v.to_bytes(4, "big")
 
-    def bytes(self, b: bytes | bytearray | memoryview) -> None:
+    def bytes(self, b: _Bytes | bytearray | memoryview) -> None:
         self._buf += b
 
-    def opaque(self, width: int, b: bytes | bytearray | memoryview) -> None:
+    def opaque(self, width: int, b: _Bytes | bytearray | memoryview) -> None:
         """Write a length-prefixed opaque vector."""
         if len(b) > _MAX_FOR_WIDTH[width]:
             raise ValueError(f"{len(b)} bytes do not fit a {width}-byte length prefix")
@@ -158,7 +162,7 @@ class Writer:
     def prefixed(self, width: int) -> Iterator[Writer]:
         """Write a length prefix of ``width`` bytes covering whatever the body writes."""
         start = len(self._buf)
-        self._buf += bytes(width)
+        self._buf += _Bytes(width)
         yield self
         n = len(self._buf) - start - width
         if n > _MAX_FOR_WIDTH[width]:
@@ -168,5 +172,5 @@ class Writer:
     def __len__(self) -> int:
         return len(self._buf)
 
-    def getvalue(self) -> bytes:
-        return bytes(self._buf)
+    def getvalue(self) -> _Bytes:
+        return _Bytes(self._buf)
