@@ -1,7 +1,498 @@
-"""Command-line interface (placeholder until the CLI lands)."""
+"""``tlsmachine client | server | demo``: a command line for interop testing and the quick start.
+
+Uses only the public API and :mod:`tlsmachine.sockets`. Every wait is bounded by ``--timeout``
+(except reading stdin interactively); failures print one line ``tlsmachine: error: ...`` and exit
+non-zero (2 for bad arguments or configuration, 1 for connection and TLS failures).
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import os
+import selectors
+import sys
+import threading
+from collections.abc import Callable, Sequence
 
-def main() -> int:
+from cryptography import x509
+
+from . import __version__
+from .certs import CertifiedKey
+from .config import ClientConfig, ServerConfig
+from .crypto.groups import GROUPS, SECP256R1, Group
+from .enums import ProtocolVersion
+from .errors import AlertReceived, ConfigurationError, ProtocolError, TLSError
+from .events import Event, HandshakeComplete, HandshakeMessageTraced
+from .sockets import TLSServer, TLSSocket, connect
+
+VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
+MAX_REQUEST = 16384
+"""Longest HTTP request head ``--www`` reads before answering 400."""
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr; ``status`` is the exit code."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what went wrong (and which alert we sent, for protocol errors)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ProtocolError):
+        return f"{text} (sent alert {exc.alert.name.lower()})"
+    if isinstance(exc, AlertReceived | TLSError):
+        return text
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError):
+        return exc.strerror or text
+    return text
+
+
+# -- shared options -------------------------------------------------------------------------------
+
+
+def _alpn(value: str) -> tuple[str, ...]:
+    protocols = tuple(p.strip() for p in value.split(",") if p.strip())
+    if not protocols:
+        raise argparse.ArgumentTypeError("give at least one protocol, e.g. h2,http/1.1")
+    return protocols
+
+
+def _groups(value: str) -> tuple[Group, ...]:
+    by_name = {g.name: g for g in GROUPS.values()}
+    try:
+        return tuple(by_name[name.strip()] for name in value.split(",") if name.strip())
+    except KeyError as exc:
+        known = ", ".join(by_name)
+        raise argparse.ArgumentTypeError(
+            f"unknown group {exc.args[0]!r} (known: {known})"
+        ) from None
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpn", type=_alpn, default=(), metavar="P,...", help="ALPN protocols")
+    p.add_argument(
+        "--groups", type=_groups, metavar="G,...", help="key exchange groups, preferred first"
+    )
+    p.add_argument("--min-version", choices=VERSIONS, help="lowest TLS version (1.3)")
+    p.add_argument("--max-version", choices=VERSIONS, help="highest TLS version (1.3)")
+    p.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SEC", help="network timeout (30)"
+    )
+
+
+def _common_config(args: argparse.Namespace) -> dict[str, object]:
+    # a lone --max-version 1.2 means "1.2 only" (the config then says why that is not possible)
+    low = args.min_version or min(args.max_version or "1.3", "1.3")
+    options: dict[str, object] = {
+        "alpn_protocols": args.alpn,
+        "min_version": VERSIONS[low],
+        "max_version": VERSIONS[args.max_version or "1.3"],
+    }
+    if args.groups:
+        options["groups"] = args.groups
+    return options
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _summary(info: HandshakeComplete) -> str:
+    parts = [info.version, info.cipher_suite]
+    parts.append(f"group {info.group or 'none'}")
+    if info.signature_scheme:
+        parts.append(f"signature {info.signature_scheme}")
+    parts.append(f"ALPN {info.alpn_protocol or 'none'}")
+    if info.hello_retry:
+        parts.append("after HelloRetryRequest")
+    return ", ".join(parts)
+
+
+def _subject(cert: x509.Certificate) -> str:
+    try:
+        return cert.subject.rfc4514_string() or "(empty subject)"
+    except ValueError:
+        return "(unparsable subject)"
+
+
+# -- client ---------------------------------------------------------------------------------------
+
+
+def run_client(args: argparse.Namespace) -> int:
+    host, port = args.target
+    config = ClientConfig(
+        cafile=args.cafile,
+        verify_certificates=not args.insecure,
+        **_common_config(args),  # type: ignore[arg-type]
+    )
+    server_name = args.servername or host
+    try:
+        tls = connect(host, port, config, server_name, timeout=args.timeout)
+    except (TLSError, OSError) as exc:
+        raise CliError(f"{host}:{port}: {describe_error(exc)}") from None
+    info = tls.handshake_info
+    if info is None:  # pragma: no cover - connect() returns after the handshake
+        raise CliError("no handshake")
+    _err(f"* connected to {host}:{port} (server name {server_name})")
+    _err(f"* {_summary(info)}")
+    if info.peer_certificates:
+        leaf = info.peer_certificates[0]
+        trust = "NOT verified (--insecure)" if args.insecure else "verified"
+        _err(f"* server certificate {_subject(leaf)}, {trust}")
+    try:
+        _copy_loop(tls, args.timeout, args.half_close)
+    except (TLSError, OSError) as exc:
+        tls.socket.close()
+        raise CliError(describe_error(exc)) from None
+    except KeyboardInterrupt:
+        tls.close(timeout=1.0)
+        raise
+    tls.close(timeout=1.0)
+    if not tls.clean_close:
+        raise CliError("the server closed the connection without close_notify (truncated)")
     return 0
+
+
+def _copy_loop(tls: TLSSocket, timeout: float, half_close: bool) -> None:
+    """stdin -> connection, connection -> stdout, until the server closes.
+
+    At the end of stdin we keep reading (bounded by ``timeout`` from then on); with
+    ``half_close`` we first send our close_notify (RFC 8446 §6.1 allows a half-closed
+    connection), which tells servers such as echo servers that we are done.
+    """
+    stdin = sys.stdin.buffer.fileno()
+    stdout = sys.stdout.buffer
+    # select() (unlike epoll) also accepts regular files, which are always readable
+    with selectors.SelectSelector() as sel:
+        sel.register(tls.socket, selectors.EVENT_READ, "net")
+        sel.register(stdin, selectors.EVENT_READ, "stdin")
+        stdin_open = True
+        while True:
+            ready = sel.select(None if stdin_open else timeout)
+            if not ready:
+                hint = "" if half_close else " (--half-close sends close_notify at end of input)"
+                raise CliError(f"the server did not close within {timeout:g}s{hint}")
+            for key, _ in ready:
+                if key.data == "stdin":
+                    chunk = os.read(stdin, 16384)
+                    if chunk:
+                        tls.sendall(chunk)
+                        continue
+                    sel.unregister(stdin)
+                    stdin_open = False
+                    if half_close:
+                        tls.shutdown_write()
+                else:
+                    data = tls.recv_once(sys.maxsize)
+                    if data is None:
+                        return
+                    stdout.write(data)
+                    stdout.flush()
+
+
+# -- server ---------------------------------------------------------------------------------------
+
+
+def _load_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
+    certs, keys = args.cert or [], args.key or []
+    if keys and len(keys) != len(certs):
+        raise CliError("give one --key per --cert (or put each key into its --cert file)", 2)
+    if certs:
+        return tuple(
+            CertifiedKey.load(cert, keys[i] if keys else None) for i, cert in enumerate(certs)
+        )
+    ephemeral = CertifiedKey.self_signed(("localhost", "127.0.0.1", "::1"), "ecdsa-p256")
+    _err("* no --cert: using an ephemeral self-signed ECDSA P-256 certificate for localhost")
+    _err(f"* SHA-256 fingerprint {ephemeral.fingerprint_sha256()}")
+    return (ephemeral,)
+
+
+def www_page(info: HandshakeComplete | None) -> bytes:
+    lines = [f"tlsmachine {__version__}", ""]
+    if info is not None:
+        lines += [
+            f"Protocol       : {info.version}",
+            f"Cipher suite   : {info.cipher_suite}",
+            f"Group          : {info.group or 'none'}",
+            f"Signature      : {info.signature_scheme or 'none'}",
+            f"ALPN           : {info.alpn_protocol or 'none'}",
+            f"Server name    : {info.server_name or 'none'}",
+            f"HelloRetry     : {'yes' if info.hello_retry else 'no'}",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def handle_www(tls: TLSSocket) -> None:
+    """Answer one HTTP request (like ``openssl s_server -www``), then close."""
+    head = b""
+    while b"\r\n\r\n" not in head and b"\n\n" not in head and len(head) <= MAX_REQUEST:
+        chunk = tls.recv()
+        if not chunk:
+            return
+        head += chunk
+    if head.startswith(b"GET "):
+        status, body = "200 ok", www_page(tls.handshake_info)
+    elif len(head) > MAX_REQUEST or not head[:1].isalpha():
+        status, body = "400 bad request", b"bad request\n"
+    else:
+        status, body = "405 method not allowed", b"only GET is supported\n"
+    response = f"HTTP/1.0 {status}\r\nContent-Type: text/plain\r\n"
+    response += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    tls.sendall(response.encode() + body)
+
+
+def handle_echo(tls: TLSSocket) -> None:
+    """Echo application data until the client closes."""
+    while data := tls.recv():
+        tls.sendall(data)
+
+
+def run_server(args: argparse.Namespace) -> int:
+    certificates = _load_certificates(args)
+    config = ServerConfig(
+        certificates=certificates,
+        **_common_config(args),  # type: ignore[arg-type]
+    )
+    handler = handle_www if args.www else handle_echo
+    lock = threading.Lock()
+
+    def log(text: str) -> None:
+        with lock:
+            _err(text)
+
+    def logged(tls: TLSSocket) -> None:
+        peer = _peer_name(tls.socket.getpeername())
+        info = tls.handshake_info
+        if info is not None:
+            log(f"{peer}: {_summary(info)}, server name {info.server_name or 'none'}")
+        handler(tls)
+        tls.close(timeout=min(args.timeout, 5.0))
+        log(f"{peer}: closed {'cleanly' if tls.clean_close else 'without close_notify'}")
+
+    def failed(peer: tuple[str, int], exc: BaseException) -> None:
+        log(f"{_peer_name(peer)}: failed: {describe_error(exc)}")
+
+    try:
+        server = TLSServer(
+            config, logged, args.host, args.port, timeout=args.timeout, on_error=failed
+        )
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {describe_error(exc)}") from None
+    host, port = server.address
+    mode = "www" if args.www else "echo"
+    log(f"* listening on {host}:{port} ({mode}); Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log("* stopped")
+    finally:
+        server.shutdown(timeout=1.0)
+    return 0
+
+
+def _peer_name(peer: object) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return str(peer)
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+DEMO_MESSAGE = b"hello from the tlsmachine demo"
+
+
+def _message_name(event: HandshakeMessageTraced) -> str:
+    if getattr(event.message, "is_hello_retry_request", False):
+        return "HelloRetryRequest"
+    return "".join(part.capitalize() for part in event.name.split("_"))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    print("tlsmachine demo: a TLS 1.3 handshake over loopback", flush=True)
+    certified = CertifiedKey.self_signed(("localhost",), args.key_type)
+    server_config = ServerConfig(
+        certificates=(certified,),
+        alpn_protocols=("http/1.1",),
+        trace_handshake=True,
+    )
+    if args.hrr:  # the server accepts only secp256r1; the client's first key share is x25519
+        server_config = dataclasses.replace(server_config, groups=(SECP256R1,))
+    client_config = ClientConfig(
+        cadata=certified.chain_pem(), alpn_protocols=("h2", "http/1.1"), trace_handshake=True
+    )
+    trace: list[str] = []
+    trace_lock = threading.Lock()
+
+    def tracer(arrow: str) -> Callable[[Event], None]:
+        def on_event(event: Event) -> None:
+            if isinstance(event, HandshakeMessageTraced) and event.direction == "received":
+                line = f"  {arrow}  {_message_name(event):<20} {event.length:>5} bytes  "
+                with trace_lock:
+                    trace.append(line + event.epoch)
+
+        return on_event
+
+    server_closed: list[bool | None] = []
+    failures: list[BaseException] = []
+
+    def echo_once(tls: TLSSocket) -> None:
+        tls.sendall(tls.recv())
+        while tls.recv():
+            pass
+        server_closed.append(tls.clean_close)
+
+    server = TLSServer(
+        server_config,
+        echo_once,
+        "127.0.0.1",
+        0,
+        timeout=args.timeout,
+        on_error=lambda peer, exc: failures.append(exc),
+        on_event=tracer("client -> server"),
+    )
+    threading.Thread(target=server.serve_forever, name="demo-server", daemon=True).start()
+    host, port = server.address
+    print(f"  server  {host}:{port}, ephemeral self-signed {args.key_type} certificate")
+    print("  client  trusts exactly that certificate, offers ALPN h2, http/1.1\n")
+    try:
+        tls = connect(
+            host,
+            port,
+            client_config,
+            "localhost",
+            timeout=args.timeout,
+            on_event=tracer("server -> client"),
+        )
+        tls.sendall(DEMO_MESSAGE)
+        echoed = b""
+        while len(echoed) < len(DEMO_MESSAGE) and (chunk := tls.recv()):
+            echoed += chunk
+        tls.close()
+    except (TLSError, OSError) as exc:
+        raise CliError(f"demo failed: {describe_error(exc)}") from None
+    finally:
+        server.shutdown(timeout=args.timeout)
+    if failures:
+        raise CliError(f"demo server failed: {describe_error(failures[0])}")
+    info = tls.handshake_info
+    if info is None:  # pragma: no cover - connect() returns after the handshake
+        raise CliError("demo failed: no handshake")
+    _print_demo(trace, info, certified, echoed, bool(tls.clean_close and all(server_closed)))
+    return 0
+
+
+def _print_demo(
+    trace: list[str],
+    info: HandshakeComplete,
+    certified: CertifiedKey,
+    echoed: bytes,
+    clean: bool,
+) -> None:
+    print("handshake messages, in order")
+    print("\n".join(trace))
+    leaf = info.peer_certificates[0] if info.peer_certificates else certified.leaf
+    rows = [
+        ("version", info.version),
+        ("cipher suite", info.cipher_suite),
+        ("key exchange", info.group or "none"),
+        ("signature", info.signature_scheme or "none"),
+        ("ALPN", info.alpn_protocol or "none"),
+        ("server name", info.server_name or "none"),
+        ("certificate", f"{_subject(leaf)} (verified against the trusted copy)"),
+        ("SHA-256", certified.fingerprint_sha256()),
+        ("hello retry", "yes" if info.hello_retry else "no"),
+    ]
+    print("\nnegotiated")
+    print("\n".join(f"  {name:<13} {value}" for name, value in rows))
+    print("\napplication data")
+    print(f"  client -> server  {DEMO_MESSAGE!r}")
+    print(f"  server -> client  {echoed!r}")
+    if clean:
+        print("\nclosed cleanly: close_notify sent and received on both sides")
+    else:
+        print("\nclosed WITHOUT a complete close_notify exchange")
+    sys.stdout.flush()
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tlsmachine", description="A sans-I/O TLS 1.3 library: client, server and demo."
+    )
+    parser.add_argument("--version", action="version", version=f"tlsmachine {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    client = sub.add_parser("client", help="connect; copy stdin to the server, replies to stdout")
+    client.add_argument("target", type=_host_port, metavar="HOST:PORT")
+    client.add_argument("--cafile", metavar="PEM", help="trust anchors (default: system store)")
+    client.add_argument(
+        "--insecure", action="store_true", help="do not verify the server certificate"
+    )
+    client.add_argument("--servername", metavar="NAME", help="SNI and name to verify")
+    client.add_argument(
+        "--half-close",
+        action="store_true",
+        help="send close_notify at the end of stdin (then read until the server closes)",
+    )
+    _add_common(client)
+    client.set_defaults(func=run_client)
+
+    server = sub.add_parser("server", help="serve TLS (echo or a -www style status page)")
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=4433, help="0 picks a free port")
+    server.add_argument("--cert", action="append", metavar="PEM", help="chain (repeatable)")
+    server.add_argument("--key", action="append", metavar="PEM", help="key for each --cert")
+    mode = server.add_mutually_exclusive_group()
+    mode.add_argument("--www", action="store_true", help="answer HTTP GET with a status page")
+    mode.add_argument("--echo", action="store_true", help="echo application data (default)")
+    _add_common(server)
+    server.set_defaults(func=run_server)
+
+    demo = sub.add_parser("demo", help="a local handshake with a traced message flow")
+    demo.add_argument(
+        "--key-type",
+        default="ecdsa-p256",
+        choices=("ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519"),
+    )
+    demo.add_argument("--hrr", action="store_true", help="force a HelloRetryRequest")
+    demo.add_argument("--timeout", type=float, default=10.0, metavar="SEC")
+    demo.set_defaults(func=run_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except CliError as exc:
+        _err(f"tlsmachine: error: {exc}")
+        return exc.status
+    except ConfigurationError as exc:
+        _err(f"tlsmachine: error: {describe_error(exc)}")
+        return 2
+    except KeyboardInterrupt:
+        _err("tlsmachine: interrupted")
+        return 130
+    except (TLSError, OSError) as exc:
+        _err(f"tlsmachine: error: {describe_error(exc)}")
+        return 1
+    except Exception as exc:  # a bug: still one line, with the exception type to report it
+        _err(f"tlsmachine: internal error: {exc!r}")
+        return 1
+    return status

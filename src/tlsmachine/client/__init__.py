@@ -1,3 +1,27 @@
-"""Package marker."""
+"""The TLS client: :class:`ClientConnection` and its handshake states (RFC 8446 Appendix A.1)."""
 
 from __future__ import annotations
+
+from ..config import ClientConfig
+from ..connection import Connection, ConnectionState
+from ..machine import Output
+from .hello import ExpectServerHello
+
+
+class ClientConnection(Connection):
+    """A sans-I/O TLS client connection; the ClientHello is queued on construction."""
+
+    def __init__(self, config: ClientConfig, server_name: str | None = None) -> None:
+        out = Output()
+        first = ExpectServerHello.start(config, server_name, out)
+        super().__init__(first, trace=config.trace_handshake, keylog=config.keylog)
+        self.config = config
+        self.server_name = server_name
+        self._records.write_version = 0x0301  # RFC 8446 §5.1: MAY be 0x0301 for the first hello
+        self._apply(out)
+        self._records.flush_handshake()
+        self._records.write_version = 0x0303
+        self.state = ConnectionState.HANDSHAKING
+
+
+__all__ = ["ClientConnection"]

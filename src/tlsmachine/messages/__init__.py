@@ -1,3 +1,126 @@
-"""Package marker."""
+"""Handshake messages: encoding, decoding and dispatch on ``msg_type`` (RFC 8446 §4, B.3).
+
+:func:`decode_handshake` parses one complete message (4-byte header included, as returned by
+:class:`HandshakeBuffer`) and keeps those bytes as ``.raw`` for the transcript. Which message
+types are legal depends on the negotiated version; anything else is ``unexpected_message``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeAlias
+
+from ..codec import Reader
+from ..enums import HandshakeType, ProtocolVersion, name_of
+from ..errors import DecodeError, UnexpectedMessage, UsageError
+from .alert import Alert
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, HandshakeBuffer, encode_handshake
+from .hello import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    HELLO_RETRY_REQUEST_RANDOM,
+    ClientHello,
+    ServerHello,
+)
+from .tls13 import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    EncryptedExtensions,
+    EndOfEarlyData,
+    Finished,
+    KeyUpdate,
+    NewSessionTicket,
+    message_hash,
+)
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DOWNGRADE_TLS11",
+    "DOWNGRADE_TLS12",
+    "HEADER_SIZE",
+    "HELLO_RETRY_REQUEST_RANDOM",
+    "Alert",
+    "Certificate",
+    "CertificateEntry",
+    "CertificateRequest",
+    "CertificateVerify",
+    "ClientHello",
+    "EncryptedExtensions",
+    "EndOfEarlyData",
+    "Finished",
+    "HandshakeBuffer",
+    "HandshakeMessage",
+    "KeyUpdate",
+    "NewSessionTicket",
+    "ServerHello",
+    "decode_handshake",
+    "encode_handshake",
+    "message_hash",
+]
+
+HandshakeMessage: TypeAlias = (
+    ClientHello
+    | ServerHello
+    | EncryptedExtensions
+    | Certificate
+    | CertificateRequest
+    | CertificateVerify
+    | Finished
+    | NewSessionTicket
+    | EndOfEarlyData
+    | KeyUpdate
+)
+_MessageClass: TypeAlias = type[HandshakeMessage]
+
+
+def _by_type(*classes: _MessageClass) -> Mapping[int, _MessageClass]:
+    return {cls.msg_type: cls for cls in classes}
+
+
+# RFC 8446 §4 / B.3: the TLS 1.3 message set (message_hash is never sent).
+_TLS13_MESSAGES = _by_type(
+    ClientHello,
+    ServerHello,
+    NewSessionTicket,
+    EndOfEarlyData,
+    EncryptedExtensions,
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    Finished,
+    KeyUpdate,
+)
+# RFC 5246 §7.4: the messages shared with TLS 1.2 so far (Finished has the same form);
+# the TLS 1.2-only messages join this table when messages/tls12.py exists.
+_TLS12_MESSAGES = _by_type(ClientHello, ServerHello, Finished)
+_MESSAGE_SETS: Mapping[ProtocolVersion, Mapping[int, _MessageClass]] = {
+    ProtocolVersion.TLS13: _TLS13_MESSAGES,
+    ProtocolVersion.TLS12: _TLS12_MESSAGES,
+}
+
+
+def decode_handshake(
+    raw: bytes, *, version: ProtocolVersion = ProtocolVersion.TLS13
+) -> HandshakeMessage:
+    """Parse one whole handshake message (header included); the result's ``raw`` is ``raw``.
+
+    The header length must match exactly (``decode_error``); a ``msg_type`` outside the
+    message set of ``version`` is ``unexpected_message`` (RFC 8446 §4).
+    """
+    messages = _MESSAGE_SETS.get(version)
+    if messages is None:
+        raise UsageError(f"decode_handshake: no message set for {version!r}")
+    if len(raw) < HEADER_SIZE:
+        raise DecodeError(f"handshake message of {len(raw)} bytes is shorter than its header")
+    length = int.from_bytes(raw[1:HEADER_SIZE], "big")
+    if length != len(raw) - HEADER_SIZE:
+        raise DecodeError(
+            f"handshake header announces {length} bytes, {len(raw) - HEADER_SIZE} present"
+        )
+    cls = messages.get(raw[0])
+    if cls is None:
+        name = name_of(HandshakeType, raw[0]).lower()
+        raise UnexpectedMessage(f"handshake message {name} is not valid in {version.name}")
+    return cls.parse_body(Reader(raw, HEADER_SIZE), raw)

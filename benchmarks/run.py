@@ -1,0 +1,654 @@
+"""tlsmachine against the stdlib ``ssl`` module, in memory, in the same run (``make bench``).
+
+Each figure is measured twice, once per implementation, with the same work on both sides:
+
+* **handshakes/s**: full TLS 1.3 handshakes, client and server in one process (their CPU
+  together), x25519, TLS_AES_128_GCM_SHA256, no session tickets, certificate and host name
+  verification on in the client against the same test CA; one row per server key
+  (ECDSA P-256, RSA-2048).
+* **bulk MB/s**: after a handshake, 64 MiB one way (client to server) in 16 KiB writes; the
+  sender encrypts, the receiver decrypts (their CPU together); AES-128-GCM and
+  ChaCha20-Poly1305.
+
+The stdlib side drives two ``ssl.SSLObject`` over ``ssl.MemoryBIO`` pairs; the tlsmachine side
+moves ``data_to_send()`` into ``receive_data()``. Python 3.11's ``ssl`` cannot choose the TLS 1.3
+cipher suite, so each side runs in its own worker process and the stdlib worker gets an
+``OPENSSL_CONF`` that pins ``Ciphersuites`` and ``Groups`` for every SSL_CTX (OpenSSL's
+``system_default`` section). What was actually negotiated is read off the ServerHello on the
+wire for both sides and printed; a mismatch with the intended suite or group is an error.
+
+Every figure is the median of several timed repetitions after a warm-up (``time.perf_counter``).
+The output is a report: the exit status is 0 unless ``--check`` is given and a target is missed.
+
+Usage: ``python benchmarks/run.py [--quick] [--json] [--check] [--repeat N]``.
+Profiling one side: ``python -m cProfile -s tottime benchmarks/run.py --worker tlsmachine
+--case bulk-aes-128-gcm --pki DIR`` (``DIR`` from ``--keep-pki DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import select
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "localhost"
+CHUNK = 16 * 1024
+MIB = 1024 * 1024
+MAX_ROUNDS = 16  # flights per handshake before we call it a hang
+WORKER_TIMEOUT = 900  # seconds per worker process
+
+SUITE_IDS = {
+    "TLS_AES_128_GCM_SHA256": 0x1301,
+    "TLS_AES_256_GCM_SHA384": 0x1302,
+    "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
+}
+SUITE_NAMES = {v: k for k, v in SUITE_IDS.items()}
+GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x001D: "x25519", 0x001E: "x448"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark row."""
+
+    name: str
+    kind: str  # "handshake" or "bulk"
+    key_type: str  # server certificate key, a tests/pki.py leaf name
+    suite: str
+    target: float  # minimum tlsmachine / stdlib ratio
+    label: str
+
+
+CASES = (
+    Case(
+        "handshake-ecdsa-p256",
+        "handshake",
+        "ecdsa-p256",
+        "TLS_AES_128_GCM_SHA256",
+        1.0,
+        "handshakes/s, ECDSA P-256",
+    ),
+    Case(
+        "handshake-rsa-2048",
+        "handshake",
+        "rsa-2048",
+        "TLS_AES_128_GCM_SHA256",
+        1.0,
+        "handshakes/s, RSA-2048",
+    ),
+    Case(
+        "bulk-aes-128-gcm",
+        "bulk",
+        "ecdsa-p256",
+        "TLS_AES_128_GCM_SHA256",
+        1.5,
+        "bulk MB/s, AES-128-GCM",
+    ),
+    Case(
+        "bulk-chacha20-poly1305",
+        "bulk",
+        "ecdsa-p256",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        0.9,
+        "bulk MB/s, ChaCha20-Poly1305",
+    ),
+)
+CASES_BY_NAME = {c.name: c for c in CASES}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each measurement does (all loops are bounded by these)."""
+
+    handshakes: int  # per repetition
+    bulk_bytes: int  # per repetition
+    repeat: int
+    warmup_handshakes: int
+    warmup_bytes: int
+
+
+FULL = Sizes(handshakes=100, bulk_bytes=64 * MIB, repeat=7, warmup_handshakes=20, warmup_bytes=MIB)
+QUICK = Sizes(handshakes=5, bulk_bytes=MIB, repeat=2, warmup_handshakes=1, warmup_bytes=CHUNK)
+
+
+# -- what went over the wire ------------------------------------------------------------------
+
+
+def server_hello_params(flight: bytes) -> dict[str, str]:
+    """Version, suite and group from the ServerHello at the start of a server's first flight.
+
+    RFC 8446 §4.1.3: the record header (5 bytes) and handshake header (4) come first, then
+    legacy_version, random, legacy_session_id_echo, cipher_suite, compression, extensions;
+    supported_versions (43) carries the version and key_share (51) the group.
+    """
+    if len(flight) < 9 or flight[0] != 22 or flight[5] != 2:
+        raise RuntimeError("the server's first flight does not start with a ServerHello")
+    body = flight[9 : 9 + int.from_bytes(flight[6:9], "big")]
+    pos = 2 + 32
+    pos += 1 + body[pos]
+    suite = int.from_bytes(body[pos : pos + 2], "big")
+    pos += 3
+    end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
+    pos += 2
+    version, group = "TLSv1.2", "?"
+    while pos + 4 <= end:
+        ext_type = int.from_bytes(body[pos : pos + 2], "big")
+        ext_len = int.from_bytes(body[pos + 2 : pos + 4], "big")
+        data = body[pos + 4 : pos + 4 + ext_len]
+        if ext_type == 43 and data == b"\x03\x04":
+            version = "TLSv1.3"
+        elif ext_type == 51 and len(data) >= 2:
+            gid = int.from_bytes(data[:2], "big")
+            group = GROUP_NAMES.get(gid, f"0x{gid:04x}")
+        pos += 4 + ext_len
+    return {
+        "version": version,
+        "suite": SUITE_NAMES.get(suite, f"0x{suite:04x}"),
+        "group": group,
+    }
+
+
+def check_negotiated(case: Case, seen: dict[str, str], side: str) -> None:
+    want = {"version": "TLSv1.3", "suite": case.suite, "group": "x25519"}
+    for key, value in want.items():
+        if seen.get(key) != value:
+            raise RuntimeError(f"{side} negotiated {key} {seen.get(key)!r}, expected {value!r}")
+
+
+# -- the stdlib side --------------------------------------------------------------------------
+
+OPENSSL_CONF_TEMPLATE = """\
+# Written by benchmarks/run.py: pins what Python 3.11's ssl module cannot set itself.
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Ciphersuites = {suite}
+Groups = X25519
+"""
+
+
+class StdlibSide:
+    """Two ``ssl.SSLObject`` talking through ``ssl.MemoryBIO`` pairs."""
+
+    def __init__(self, pki: Path, case: Case) -> None:
+        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+        client.minimum_version = ssl.TLSVersion.TLSv1_3
+        client.load_verify_locations(cafile=str(pki / "ca.pem"))
+        client.set_ecdh_curve("X25519")
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.minimum_version = ssl.TLSVersion.TLSv1_3
+        server.load_cert_chain(pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem")
+        server.set_ecdh_curve("X25519")
+        server.num_tickets = 0
+        if client.verify_mode != ssl.CERT_REQUIRED or not client.check_hostname:
+            raise RuntimeError("the stdlib client must verify the certificate and host name")
+        self.client_ctx, self.server_ctx = client, server
+        self.negotiated: dict[str, str] = {}
+
+    def handshake(self) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+        c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+        client = self.client_ctx.wrap_bio(c_in, c_out, server_hostname=HOST)
+        server = self.server_ctx.wrap_bio(s_in, s_out, server_side=True)
+        client_done = server_done = False
+        first_flight = b""
+        for _ in range(MAX_ROUNDS):
+            if not client_done:
+                try:
+                    client.do_handshake()
+                    client_done = True
+                except ssl.SSLWantReadError:
+                    pass
+            s_in.write(c_out.read())
+            if not server_done:
+                try:
+                    server.do_handshake()
+                    server_done = True
+                except ssl.SSLWantReadError:
+                    pass
+            flight = s_out.read()
+            first_flight = first_flight or flight
+            c_in.write(flight)
+            if client_done and server_done:
+                break
+        else:
+            raise RuntimeError("stdlib handshake did not finish")
+        if not self.negotiated:
+            self.negotiated = server_hello_params(first_flight)
+            self.negotiated["api"] = f"{client.version()} {client.cipher()[0]}"  # type: ignore[index]
+        return client, server, s_in, c_out
+
+    def handshakes(self, count: int) -> None:
+        for _ in range(count):
+            self.handshake()
+
+    def bulk(self) -> Callable[[int], None]:
+        client, server, s_in, c_out = self.handshake()
+        chunk = os.urandom(CHUNK)
+
+        def run(total: int) -> None:
+            received = 0
+            for _ in range(total // CHUNK):
+                client.write(chunk)
+                s_in.write(c_out.read())
+                need = CHUNK
+                while need:  # one 16 KiB record; a short read would raise SSLWantReadError
+                    need -= len(server.read(need))
+                received += CHUNK
+            if received != total:
+                raise RuntimeError("stdlib bulk transfer lost data")
+
+        return run
+
+
+# -- the tlsmachine side ----------------------------------------------------------------------
+
+
+class TlsmachineSide:
+    """A ClientConnection and a ServerConnection moving bytes between them."""
+
+    def __init__(self, pki: Path, case: Case) -> None:
+        import tlsmachine
+        from tlsmachine.crypto import groups, suites
+
+        x25519 = groups.X25519
+        suite = getattr(suites, case.suite)
+        self.tls = tlsmachine
+        self.client_config = tlsmachine.ClientConfig(
+            cadata=(pki / "ca.pem").read_bytes(),
+            cipher_suites=(suite,),
+            groups=(x25519,),
+        )
+        self.server_config = tlsmachine.ServerConfig(
+            certificates=(
+                tlsmachine.CertifiedKey.load(
+                    pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem"
+                ),
+            ),
+            cipher_suites=(suite,),
+            groups=(x25519,),
+        )
+        if not self.client_config.verify_certificates:
+            raise RuntimeError("the tlsmachine client must verify the certificate and host name")
+        self.negotiated: dict[str, str] = {}
+
+    def handshake(self) -> tuple[object, object]:
+        tls = self.tls
+        client = tls.ClientConnection(self.client_config, server_name=HOST)
+        server = tls.ServerConnection(self.server_config)
+        app_data = tls.ConnectionState.APP_DATA
+        first_flight = b""
+        for _ in range(MAX_ROUNDS):
+            server.receive_data(client.data_to_send())
+            flight = server.data_to_send()
+            first_flight = first_flight or flight
+            client.receive_data(flight)
+            if client.state is app_data and server.state is app_data:
+                break
+        else:
+            raise RuntimeError("tlsmachine handshake did not finish")
+        if not self.negotiated:
+            self.negotiated = server_hello_params(first_flight)
+            info = client.handshake_info
+            assert info is not None
+            self.negotiated["api"] = (
+                f"{info.version} {info.cipher_suite} {info.group} {info.signature_scheme}"
+            )
+        return client, server
+
+    def handshakes(self, count: int) -> None:
+        for _ in range(count):
+            self.handshake()
+
+    def bulk(self) -> Callable[[int], None]:
+        client, server = self.handshake()
+        send, flush = client.send, client.data_to_send  # type: ignore[attr-defined]
+        receive = server.receive_data  # type: ignore[attr-defined]
+        chunk = os.urandom(CHUNK)
+
+        def run(total: int) -> None:
+            received = 0
+            for _ in range(total // CHUNK):
+                send(chunk)
+                for event in receive(flush()):
+                    received += len(event.data)
+            if received != total:
+                raise RuntimeError("tlsmachine bulk transfer lost data")
+
+        return run
+
+
+# -- measuring (inside a worker process) ------------------------------------------------------
+
+
+class AeadSide:
+    """pyca's AEAD alone on the same 16 KiB records, encrypt + decrypt, no TLS: the most the
+    tlsmachine side could reach in the bulk benchmarks (the gap is our record layer)."""
+
+    def __init__(self, pki: Path, case: Case) -> None:
+        self.case = case
+        self.negotiated: dict[str, str] = {}
+
+    def bulk(self) -> Callable[[int], None]:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+        chacha = "CHACHA20" in self.case.suite
+        key = os.urandom(32 if chacha else 16)
+        sender, receiver = (
+            (ChaCha20Poly1305(key), ChaCha20Poly1305(key))
+            if chacha
+            else (
+                AESGCM(key),
+                AESGCM(key),
+            )
+        )
+        chunk, aad = os.urandom(CHUNK + 1), b"\x17\x03\x03\x40\x11"  # + inner content type
+
+        def run(total: int) -> None:
+            for seq in range(total // CHUNK):
+                nonce = seq.to_bytes(12, "big")
+                receiver.decrypt(nonce, sender.encrypt(nonce, chunk, aad), aad)
+
+        return run
+
+
+SIDES: dict[str, Callable[[Path, Case], StdlibSide | TlsmachineSide | AeadSide]] = {
+    "stdlib": StdlibSide,
+    "tlsmachine": TlsmachineSide,
+    "aead": AeadSide,
+}
+
+
+class Measurement:
+    """One side of one case, set up and warmed up; :meth:`sample` times one repetition."""
+
+    def __init__(self, side_name: str, case: Case, pki: Path, sizes: Sizes) -> None:
+        side = SIDES[side_name](pki, case)
+        if case.kind == "handshake":
+            assert not isinstance(side, AeadSide)
+            count = sizes.handshakes
+            side.handshakes(sizes.warmup_handshakes)
+            self.work: Callable[[], None] = lambda: side.handshakes(count)
+            self.amount = float(count)  # handshakes
+        else:
+            run = side.bulk()
+            run(sizes.warmup_bytes)
+            total = sizes.bulk_bytes
+            self.work = lambda: run(total)
+            self.amount = total / 1e6  # MB (10^6 bytes)
+        if side_name != "aead":
+            check_negotiated(case, side.negotiated, side_name)
+        self.negotiated = side.negotiated
+
+    def sample(self) -> float:
+        gc.collect()
+        start = time.perf_counter()
+        self.work()
+        return self.amount / (time.perf_counter() - start)
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    """Serve samples on request (``--serve``: one ``run`` line in, one JSON line out), or
+    take all repetitions at once and print them (for profiling a side on its own)."""
+    sizes = QUICK if args.quick else FULL
+    if args.repeat:
+        sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
+    m = Measurement(args.worker, CASES_BY_NAME[args.case], Path(args.pki), sizes)
+    if not args.serve:
+        samples = [m.sample() for _ in range(sizes.repeat)]
+        result = {"median": statistics.median(samples), "samples": samples}
+        print(json.dumps({**result, "negotiated": m.negotiated}))
+        return 0
+    print(json.dumps({"negotiated": m.negotiated}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        print(json.dumps({"sample": m.sample()}), flush=True)
+    return 0
+
+
+# -- orchestration (the parent process) -------------------------------------------------------
+
+
+class Worker:
+    """A worker process for one side of one case, answering sample requests."""
+
+    def __init__(self, side: str, case: Case, pki: Path, args: argparse.Namespace) -> None:
+        cmd = [sys.executable, __file__, "--worker", side, "--case", case.name]
+        cmd += ["--pki", str(pki), "--serve"]
+        if args.quick:
+            cmd.append("--quick")
+        if args.repeat:
+            cmd += ["--repeat", str(args.repeat)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
+        )
+        env.pop("OPENSSL_CONF", None)
+        if side == "stdlib":
+            conf = pki / f"openssl-{case.suite}.cnf"
+            conf.write_text(OPENSSL_CONF_TEMPLATE.format(suite=case.suite))
+            env["OPENSSL_CONF"] = str(conf)
+        self.name = f"{side} worker for {case.name}"
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.negotiated: dict[str, str] = self._reply()["negotiated"]
+        self.samples: list[float] = []
+
+    def _reply(self) -> dict[str, Any]:
+        out = self.proc.stdout
+        assert out is not None
+        ready, _, _ = select.select([out], [], [], WORKER_TIMEOUT)
+        line = out.readline() if ready else ""
+        if not line:
+            self.close()
+            _, err = self.proc.communicate(timeout=10)
+            raise RuntimeError(f"{self.name} failed or timed out:\n{err}")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def sample(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        self.samples.append(float(self._reply()["sample"]))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> dict[str, object]:
+    """Measure every side of one case with interleaved repetitions, so that load changes on
+    the machine hit all sides alike."""
+    sides = ["stdlib", "tlsmachine"] + (["aead"] if case.kind == "bulk" else [])
+    workers: list[Worker] = []
+    try:
+        for side in sides:
+            workers.append(Worker(side, case, pki, args))  # noqa: PERF401 - close on failure
+        for rep in range(sizes.repeat):
+            for i in range(len(workers)):
+                workers[(rep + i) % len(workers)].sample()
+    finally:
+        for w in workers:
+            w.close()
+    stdlib, ours = workers[0], workers[1]
+    ratio = ours.median / stdlib.median
+    row: dict[str, object] = {
+        "name": case.name,
+        "label": case.label,
+        "unit": "handshakes/s" if case.kind == "handshake" else "MB/s",
+        "tlsmachine": ours.median,
+        "stdlib": stdlib.median,
+        "ratio": ratio,
+        "target": case.target,
+        "pass": ratio >= case.target,
+        "samples": {"tlsmachine": ours.samples, "stdlib": stdlib.samples},
+        "negotiated": {"tlsmachine": ours.negotiated, "stdlib": stdlib.negotiated},
+    }
+    if case.kind == "bulk":
+        row["aead_ceiling"] = workers[2].median
+        row["samples"]["aead_ceiling"] = workers[2].samples  # type: ignore[index]
+    return row
+
+
+def make_test_pki(directory: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from pki import make_pki
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    make_pki(directory, key_types=("ecdsa-p256", "rsa-2048"))
+
+
+def environment() -> dict[str, str]:
+    import cryptography
+    from cryptography.hazmat.backends.openssl import backend
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "stdlib_ssl_openssl": ssl.OPENSSL_VERSION,
+        "cryptography": cryptography.__version__,
+        "cryptography_openssl": backend.openssl_version_text(),
+    }
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    head = ("benchmark", "tlsmachine", "stdlib ssl", "ratio", "target", "result")
+    body = [
+        (
+            str(r["label"]),
+            f"{r['tlsmachine']:,.1f}",
+            f"{r['stdlib']:,.1f}",
+            f"{r['ratio']:.2f}x",
+            f">= {r['target']:.1f}x",
+            "PASS" if r["pass"] else "FAIL",
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
+    right = (False, True, True, True, True, False)
+
+    def fmt(line: tuple[str, ...]) -> str:
+        cells = (
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(line, widths, right, strict=True)
+        )
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(head), rule, *(fmt(line) for line in body)])
+
+
+def main_parent(args: argparse.Namespace) -> int:
+    cases = [CASES_BY_NAME[n] for n in args.only] if args.only else list(CASES)
+    sizes = QUICK if args.quick else FULL
+    if args.repeat:
+        sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
+    with tempfile.TemporaryDirectory(prefix="tlsmachine-bench-") as tmp:
+        pki = Path(args.keep_pki) if args.keep_pki else Path(tmp)
+        pki.mkdir(parents=True, exist_ok=True)
+        make_test_pki(pki)
+        rows: list[dict[str, object]] = []
+        for case in cases:
+            if not args.json:
+                print(f"  running {case.name} ...", file=sys.stderr, flush=True)
+            rows.append(run_case(case, pki, sizes, args))
+    report = {
+        "quick": args.quick,
+        "sizes": sizes.__dict__,
+        "environment": environment(),
+        "results": rows,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report, rows, sizes)
+    missed = [r["name"] for r in rows if not r["pass"]]
+    return 1 if args.check and missed else 0
+
+
+def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes: Sizes) -> None:
+    env = report["environment"]
+    assert isinstance(env, dict)
+    print()
+    print(table(rows))
+    print()
+    print(
+        f"medians of {sizes.repeat} runs; handshakes: {sizes.handshakes} per run, client + server"
+        f" CPU; bulk: {sizes.bulk_bytes // MIB} MiB one way in {CHUNK // 1024} KiB writes,"
+        " encrypt + decrypt CPU; MB = 10^6 bytes"
+    )
+    for r in rows:
+        if "aead_ceiling" in r:
+            ceiling = float(r["aead_ceiling"])  # type: ignore[arg-type]
+            print(
+                f"  {r['name']}: pyca AEAD alone (no TLS) does {ceiling:,.1f} MB/s;"
+                f" tlsmachine reaches {float(r['tlsmachine']) / ceiling:.0%} of it"  # type: ignore[arg-type]
+            )
+    print("negotiated, read off the ServerHello on the wire (and as the API reports it):")
+    for r in rows:
+        for side in ("tlsmachine", "stdlib"):
+            n = r["negotiated"][side]  # type: ignore[index]
+            wire = f"{n['version']} {n['suite']} {n['group']}"
+            print(f"  {r['name']:<23} {side:<10}  {wire}  ({n['api']})")
+    print(
+        f"python {env['python']}; stdlib ssl: {env['stdlib_ssl_openssl']}; cryptography"
+        f" {env['cryptography']} on {env['cryptography_openssl']}"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--repeat", type=int, default=0, help="timed runs per figure")
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES_BY_NAME), metavar="CASE")
+    parser.add_argument("--keep-pki", metavar="DIR", help="write the test PKI here and keep it")
+    parser.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=sorted(CASES_BY_NAME), help=argparse.SUPPRESS)
+    parser.add_argument("--pki", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeat < 0 or args.repeat > 100:
+        parser.error("--repeat must be 1..100")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker_main(args)
+    return main_parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

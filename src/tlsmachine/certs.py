@@ -1,0 +1,400 @@
+"""Certificate material: our own chain and key, and the trust anchors for the peer's chain.
+
+A :class:`CertifiedKey` is what an endpoint sends in its Certificate message and signs its
+CertificateVerify with (RFC 8446 §4.4.2, §4.4.3). Its key must be of a type TLS 1.3 can sign
+with (RFC 8446 §4.2.3): RSA (RSASSA-PSS with an rsaEncryption key; peers' keys need 2048 bits,
+ours 1024 so the RFC 8448 vectors load), ECDSA on secp256r1/secp384r1/secp521r1, Ed25519 or
+Ed448. The chain is leaf first; each following
+certificate SHOULD certify the one before it (RFC 8446 §4.4.2).
+
+Trust anchors (what :class:`tlsmachine.verify.DefaultVerifier` validates a peer's chain to,
+RFC 8446 §4.4.2.4) come from a PEM file, PEM/DER data or the system store, found the way
+Python's :mod:`ssl` finds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import ipaddress
+import os
+import re
+import ssl
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .errors import ConfigurationError
+
+PrivateKey: TypeAlias = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+"""The private key types a TLS 1.3 CertificateVerify can be made with (RFC 8446 §4.2.3)."""
+
+PathLike: TypeAlias = str | os.PathLike[str]
+
+MIN_RSA_BITS = 2048
+"""Smallest RSA modulus accepted from a peer (CA/B Baseline Requirements §6.1.5, as pyca)."""
+MIN_OWN_RSA_BITS = 1024
+"""Smallest RSA modulus for our own key: the RFC 8448 example server key has 1024 bits."""
+TLS13_CURVES = ("secp256r1", "secp384r1", "secp521r1")
+
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "ecdsa-p256": ec.SECP256R1,
+    "ecdsa-p384": ec.SECP384R1,
+    "ecdsa-p521": ec.SECP521R1,
+}
+KEY_TYPES = (*_CURVES, "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448")
+"""The ``key_type`` names :meth:`CertifiedKey.self_signed` accepts."""
+
+
+def public_key_problem(public_key: object, min_rsa_bits: int = MIN_RSA_BITS) -> str | None:
+    """Why a certificate's public key cannot sign a TLS 1.3 handshake, or None if it can.
+
+    RFC 8446 §4.2.3 lists the CertificateVerify schemes: RSA-PSS (rsaEncryption or id-RSASSA-PSS
+    keys), ECDSA on the three NIST curves with the matching hash, Ed25519 and Ed448.
+    """
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < min_rsa_bits:
+            return (
+                f"its RSA key has {public_key.key_size} bits, below the minimum of {min_rsa_bits}"
+            )
+        return None
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.name not in TLS13_CURVES:
+            return f"its ECDSA key is on {public_key.curve.name}, which TLS 1.3 cannot sign with"
+        return None
+    if isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return None
+    kind = type(public_key).__name__.removesuffix("PublicKey").removeprefix("_")
+    return f"its {kind or 'unknown'} key cannot sign a TLS 1.3 handshake"
+
+
+def _spki(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CertifiedKey:
+    """A certificate chain (leaf first) and the private key of its leaf (RFC 8446 §4.4.2).
+
+    Construction checks that the chain is not empty, that the key is a type TLS 1.3 can sign
+    with and that it belongs to the leaf certificate; otherwise :class:`ConfigurationError`.
+    """
+
+    chain: tuple[x509.Certificate, ...]
+    private_key: PrivateKey = field(repr=False)
+    der_chain: tuple[bytes, ...] = field(init=False, repr=False)
+    """The chain as DER, computed once: the ``cert_data`` of each CertificateEntry."""
+
+    def __post_init__(self) -> None:
+        chain = tuple(self.chain)
+        object.__setattr__(self, "chain", chain)
+        if not chain:
+            raise ConfigurationError("a certificate chain needs at least the leaf certificate")
+        _check_key_class(self.private_key)
+        leaf = chain[0]
+        subject = leaf.subject.rfc4514_string()
+        problem = public_key_problem(leaf.public_key(), MIN_OWN_RSA_BITS)
+        if problem:
+            raise ConfigurationError(f"certificate {subject!r}: {problem}")
+        if _spki(leaf.public_key()) != _spki(self.private_key.public_key()):
+            raise ConfigurationError(
+                f"the private key does not match the certificate {subject!r}"
+                " (its public key differs from the certificate's)"
+            )
+        der = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
+        object.__setattr__(self, "der_chain", der)
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        """The end-entity certificate (the first of the chain)."""
+        return self.chain[0]
+
+    def fingerprint_sha256(self) -> str:
+        """SHA-256 of the leaf's DER as colon-separated upper-case hex (as ``openssl x509``)."""
+        return ":".join(f"{b:02X}" for b in hashlib.sha256(self.der_chain[0]).digest())
+
+    def chain_pem(self) -> bytes:
+        """The chain as concatenated PEM (leaf first), e.g. for a peer's ``cadata``."""
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
+
+    def private_key_pem(self, password: bytes | None = None) -> bytes:
+        """The private key as PKCS#8 PEM, encrypted with ``password`` if given."""
+        encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
+        if password:
+            encryption = serialization.BestAvailableEncryption(password)
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+
+    @classmethod
+    def load(
+        cls,
+        certfile: PathLike,
+        keyfile: PathLike | None = None,
+        password: bytes | str | None = None,
+    ) -> CertifiedKey:
+        """Load a PEM chain (leaf first) and its PEM key; the key may be in ``certfile``."""
+        cert_pem = _read(certfile, "certificate file")
+        chain = _pem_certificates(cert_pem, os.fspath(certfile))
+        key_source = keyfile if keyfile is not None else certfile
+        key_pem = cert_pem if keyfile is None else _read(keyfile, "key file")
+        if b"PRIVATE KEY-----" not in key_pem:
+            raise ConfigurationError(f"{os.fspath(key_source)}: no PEM private key found")
+        secret = password.encode() if isinstance(password, str) else password
+        try:
+            key = serialization.load_pem_private_key(key_pem, secret)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"{os.fspath(key_source)}: cannot load the private key ({exc})"
+            ) from None
+        return cls(tuple(chain), _check_key_class(key))
+
+    @classmethod
+    def self_signed(
+        cls,
+        hostnames: Sequence[str] = ("localhost",),
+        key_type: str = "ecdsa-p256",
+        valid_days: int = 365,
+        *,
+        now: dt.datetime | None = None,
+    ) -> CertifiedKey:
+        """A fresh self-signed server/client certificate for ``hostnames`` (demo and tests).
+
+        DNS names and IP literals become SAN entries of the right kind (RFC 5280 §4.2.1.6). The
+        certificate is an end-entity certificate (``CA:FALSE``, digitalSignature, EKU serverAuth
+        and clientAuth); ``cryptography``'s verifier (and OpenSSL) accept such a certificate as
+        its own trust anchor, so a peer can trust exactly this certificate by passing
+        :meth:`chain_pem` as ``cadata`` to :class:`tlsmachine.verify.DefaultVerifier`.
+        """
+        names = tuple(hostnames)
+        if not names:
+            raise ConfigurationError("self_signed() needs at least one host name")
+        if valid_days < 1:
+            raise ConfigurationError(f"valid_days must be positive, not {valid_days}")
+        san = x509.SubjectAlternativeName(_general_names(names))
+        key = generate_private_key(key_type)
+        now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        common_name = names[0] if len(names[0]) <= 64 else "tlsmachine self-signed"  # ub-cn
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        public = key.public_key()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))  # tolerate small clock skew
+            .not_valid_after(now + dt.timedelta(days=valid_days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(rsa_key=isinstance(key, rsa.RSAPrivateKey)), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                critical=False,
+            )
+            .add_extension(san, critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False
+            )
+        )
+        return cls((builder.sign(key, _signature_hash(key)),), key)
+
+
+def _check_key_class(key: object) -> PrivateKey:
+    if isinstance(key, PrivateKey):
+        return key
+    raise ConfigurationError(
+        f"{type(key).__name__} keys cannot sign TLS 1.3 handshakes; use RSA, "
+        "ECDSA (P-256/P-384/P-521), Ed25519 or Ed448 (RFC 8446 §4.2.3)"
+    )
+
+
+def generate_private_key(key_type: str) -> PrivateKey:
+    """A new private key of one of :data:`KEY_TYPES` (``ecdsa-p256``, ``rsa-2048``, ...)."""
+    if key_type.startswith("rsa-") and key_type in KEY_TYPES:
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+    if key_type in _CURVES:
+        return ec.generate_private_key(_CURVES[key_type]())
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if key_type == "ed448":
+        return ed448.Ed448PrivateKey.generate()
+    raise ConfigurationError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
+
+
+def _signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return None  # EdDSA hashes internally (RFC 8410 §6)
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == 384:
+        return hashes.SHA384()
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == 521:
+        return hashes.SHA512()
+    return hashes.SHA256()
+
+
+def _key_usage(*, rsa_key: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=rsa_key,  # TLS 1.2 RSA key transport peers expect it on RSA certs
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _general_names(names: Sequence[str]) -> list[x509.GeneralName]:
+    result: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            result.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            try:
+                result.append(x509.DNSName(name.encode("idna").decode("ascii")))
+            except (UnicodeError, ValueError) as exc:
+                raise ConfigurationError(f"{name!r} is not a valid host name ({exc})") from None
+    return result
+
+
+def _read(path: PathLike, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {what} {os.fspath(path)}: {exc.strerror or exc}"
+        ) from None
+
+
+# --- trust anchors (RFC 8446 §4.4.2.4: the client validates the chain to these) -------------
+
+_FALLBACK_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/ssl/cert.pem",  # macOS, BSDs
+)
+_FALLBACK_DIRS = ("/etc/ssl/certs",)
+_CERT_FILE_NAME = re.compile(r"(\.(pem|crt|cer)|^[0-9a-f]{8}\.[0-9]+)$")
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def system_trust_sources() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The files and directories holding the system trust store, found as ``ssl`` finds them.
+
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (``os.pathsep``-separated) replace the defaults when
+    set. Otherwise the bundle is ``ssl.get_default_verify_paths().cafile`` or the first existing
+    well-known bundle; the directory (``capath``, hashed links and ``*.pem``/``*.crt`` files) is
+    used only when there is no bundle: on Debian and Fedora both are generated from the same
+    sources, and parsing ~300 files would cost 25 times the time of the bundle.
+    """
+    env_file, env_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if env_file or env_dir:
+        files = tuple(f for f in (env_file or "",) if os.path.isfile(f))
+        return files, tuple(d for d in (env_dir or "").split(os.pathsep) if os.path.isdir(d))
+    defaults = ssl.get_default_verify_paths()
+    files = tuple(f for f in (defaults.cafile, *_FALLBACK_FILES) if f and os.path.isfile(f))
+    if files:
+        return files[:1], ()
+    dirs = tuple(d for d in (defaults.capath, *_FALLBACK_DIRS) if d and os.path.isdir(d))
+    return (), dirs[:1]
+
+
+def system_trust_anchors() -> tuple[x509.Certificate, ...]:
+    """The system's trusted CA certificates; loaded once per set of sources, then cached.
+
+    Raises :class:`ConfigurationError` when no certificate is found.
+    """
+    return _load_sources(*system_trust_sources())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sources(files: tuple[str, ...], dirs: tuple[str, ...]) -> tuple[x509.Certificate, ...]:
+    paths = list(files)
+    for directory in dirs:
+        with contextlib.suppress(OSError):
+            names = sorted(os.listdir(directory))
+            paths += [os.path.join(directory, n) for n in names if _CERT_FILE_NAME.search(n)]
+    seen: set[str] = set()
+    anchors: list[x509.Certificate] = []
+    for real in map(os.path.realpath, paths):
+        if real not in seen:
+            seen.add(real)
+            with contextlib.suppress(OSError), open(real, "rb") as f:
+                anchors += _lenient_pem_certificates(f.read())
+    if not anchors:
+        looked = ", ".join(files + dirs) or "no existing file or directory"
+        raise ConfigurationError(
+            f"no trusted CA certificates found in the system trust store (looked in {looked});"
+            " pass cafile= or cadata=, or set SSL_CERT_FILE"
+        )
+    return unique_certificates(anchors)
+
+
+def _lenient_pem_certificates(data: bytes) -> list[x509.Certificate]:
+    """All certificates of a system bundle; unparsable ones are skipped, not fatal."""
+    certs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # e.g. negative serials
+        for block in _PEM_BLOCK.findall(data):
+            with contextlib.suppress(ValueError):
+                certs.append(x509.load_pem_x509_certificate(block))
+    return certs
+
+
+def load_trust_anchors(
+    cafile: PathLike | None = None, cadata: bytes | str | None = None
+) -> tuple[x509.Certificate, ...]:
+    """Certificates from a PEM ``cafile`` and/or ``cadata`` (PEM text or one DER certificate).
+
+    Raises :class:`ConfigurationError` for an unreadable file or data without a certificate.
+    """
+    anchors: list[x509.Certificate] = []
+    if cafile is not None:
+        where = f"cafile {os.fspath(cafile)}"
+        anchors += _pem_certificates(_read(cafile, "cafile"), where)
+    if cadata is not None:
+        data = cadata.encode("ascii", "replace") if isinstance(cadata, str) else bytes(cadata)
+        if b"-----BEGIN" in data:
+            anchors += _pem_certificates(data, "cadata")
+        else:
+            try:
+                anchors.append(x509.load_der_x509_certificate(data))
+            except ValueError as exc:
+                raise ConfigurationError(f"cadata is neither PEM nor DER ({exc})") from None
+    return unique_certificates(anchors)
+
+
+def _pem_certificates(data: bytes, where: str) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise ConfigurationError(f"{where}: no readable PEM certificate ({exc})") from None
+
+
+def unique_certificates(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """``certs`` without duplicates (same DER), in first-seen order."""
+    by_der = {c.public_bytes(serialization.Encoding.DER): c for c in certs}
+    return tuple(by_der.values())

@@ -1,0 +1,288 @@
+"""Client: build the ClientHello and handle ServerHello / HelloRetryRequest (RFC 8446 §4.1).
+
+This is the part of the client shared until the server chooses the version. The states that
+follow a TLS 1.3 ServerHello live in :mod:`tlsmachine.client.tls13`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, replace
+
+from ..config import ClientConfig
+from ..crypto.groups import PrivateKeyShare
+from ..crypto.suites import CipherSuite, suite_by_id
+from ..enums import ExtensionType, ProtocolVersion
+from ..errors import IllegalParameter, ProtocolVersionError, UnexpectedMessage, UnsupportedExtension
+from ..extensions import (
+    ApplicationLayerProtocolNegotiation,
+    Cookie,
+    Extension,
+    KeyShareClientHello,
+    KeyShareEntry,
+    KeyShareHelloRetryRequest,
+    KeyShareServerHello,
+    Padding,
+    PreSharedKeyClientHello,
+    RecordSizeLimit,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersionsClientHello,
+    SupportedVersionsServerHello,
+    UnknownExtension,
+)
+from ..keyschedule import EarlySecret
+from ..machine import Output, expect
+from ..messages import HandshakeMessage, encode_handshake
+from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
+from ..transcript import TranscriptHash
+from .tls13 import ClientHandshake, ExpectEncryptedExtensions
+
+# RFC 8446 §4.1.3: the extensions a TLS 1.3 ServerHello / HelloRetryRequest may carry.
+_SERVER_HELLO_EXTENSIONS = frozenset(
+    {ExtensionType.KEY_SHARE, ExtensionType.SUPPORTED_VERSIONS, ExtensionType.PRE_SHARED_KEY}
+)
+_HRR_EXTENSIONS = frozenset(
+    {ExtensionType.KEY_SHARE, ExtensionType.SUPPORTED_VERSIONS, ExtensionType.COOKIE}
+)
+
+
+def sni_host_name(server_name: str | None) -> str | None:
+    """The name to put in server_name: never an IP literal (RFC 6066 §3)."""
+    if not server_name:
+        return None
+    try:
+        ipaddress.ip_address(server_name)
+    except ValueError:
+        return server_name.rstrip(".")
+    return None
+
+
+def build_client_hello(
+    config: ClientConfig, server_name: str | None, shares: tuple[PrivateKeyShare, ...]
+) -> ClientHello:
+    """The first ClientHello (RFC 8446 §4.1.2)."""
+    extensions: list[Extension] = []
+    host = sni_host_name(server_name)
+    if host is not None:
+        extensions.append(ServerName(host_name=host))
+    extensions.append(SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)))
+    extensions.append(SupportedGroups(groups=tuple(g.id for g in config.groups)))
+    extensions.append(SignatureAlgorithms(schemes=config.signature_schemes))
+    extensions.append(
+        KeyShareClientHello(
+            client_shares=tuple(
+                KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
+            )
+        )
+    )
+    if config.alpn_protocols:
+        names = tuple(p.encode() for p in config.alpn_protocols)
+        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
+    if config.record_size_limit is not None:
+        extensions.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+    hello = ClientHello(
+        legacy_version=ProtocolVersion.TLS12,
+        random=config.random(32),
+        legacy_session_id=config.random(32) if config.middlebox_compatibility else b"",
+        cipher_suites=tuple(s.id for s in config.cipher_suites),
+        legacy_compression_methods=b"\x00",
+        extensions=tuple(extensions),
+    )
+    return pad_client_hello(hello) if config.pad_client_hello else hello
+
+
+def pad_client_hello(hello: ClientHello) -> ClientHello:
+    """Grow a ClientHello of 256..511 bytes to 512 with padding (RFC 7685 §1, §3).
+
+    The padding extension goes last, or just before pre_shared_key, which must stay last
+    (RFC 8446 §4.2.11).
+    """
+    extensions: list[Extension] = [e for e in hello.extensions if not isinstance(e, Padding)]
+    bare = replace(hello, extensions=tuple(extensions), raw=b"")
+    length = len(encode_handshake(bare))
+    if not 256 <= length < 512:
+        return bare
+    padding = Padding(length=max(0, 512 - length - 4))
+    at = (
+        len(extensions) - 1
+        if extensions and isinstance(extensions[-1], PreSharedKeyClientHello)
+        else len(extensions)
+    )
+    extensions.insert(at, padding)
+    return replace(bare, extensions=tuple(extensions))
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectServerHello:
+    """Client sent ClientHello; waiting for ServerHello or HelloRetryRequest (RFC 8446 §4.1.3)."""
+
+    config: ClientConfig
+    server_name: str | None
+    client_hello: ClientHello
+    client_hello_raw: bytes
+    shares: tuple[PrivateKeyShare, ...]
+    transcript: TranscriptHash
+    hello_retry: ServerHello | None = None
+    ccs_sent: bool = False
+
+    @classmethod
+    def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
+        shares = tuple(config.key_share_factory(g) for g in config.initial_share_groups)
+        hello = build_client_hello(config, server_name, shares)
+        return cls.after_sending(config, server_name, hello, shares, out)
+
+    @classmethod
+    def after_sending(
+        cls,
+        config: ClientConfig,
+        server_name: str | None,
+        hello: ClientHello,
+        shares: tuple[PrivateKeyShare, ...],
+        out: Output,
+    ) -> ExpectServerHello:
+        """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces)."""
+        raw = out.send(hello)
+        transcript = TranscriptHash()
+        transcript.update(raw)
+        return cls(config, server_name, hello, raw, shares, transcript)
+
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectServerHello | ExpectEncryptedExtensions:
+        hello = expect(msg, ServerHello, self)
+        suite = self._check_common(hello)
+        if hello.is_hello_retry_request:
+            return self._retry(hello, suite, out)
+        return self._accept(hello, suite, out)
+
+    def _check_common(self, hello: ServerHello) -> CipherSuite:
+        versions = hello.get(SupportedVersionsServerHello)
+        if versions is None:
+            # A TLS 1.2 (or older) server. RFC 8446 §4.1.3: a TLS 1.3 client MUST check the
+            # downgrade sentinel; we do not offer TLS 1.2 yet, so any older version fails.
+            if hello.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+                raise IllegalParameter("ServerHello carries the TLS downgrade sentinel")
+            raise ProtocolVersionError(
+                f"server chose legacy version 0x{hello.legacy_version:04x}; TLS 1.3 is required"
+            )
+        if versions.selected_version != ProtocolVersion.TLS13:
+            # RFC 8446 §4.2.1: a version not offered, or prior to TLS 1.3 -> illegal_parameter.
+            raise IllegalParameter(
+                f"server selected version 0x{versions.selected_version:04x}, which was not offered"
+            )
+        if hello.legacy_version != ProtocolVersion.TLS12:
+            raise IllegalParameter("ServerHello legacy_version must be 0x0303 in TLS 1.3")
+        if hello.legacy_session_id_echo != self.client_hello.legacy_session_id:
+            raise IllegalParameter("ServerHello legacy_session_id_echo differs from ours (§4.1.3)")
+        if hello.legacy_compression_method != 0:
+            raise IllegalParameter("ServerHello legacy_compression_method must be 0")
+        suite = suite_by_id(hello.cipher_suite)
+        if suite is None or hello.cipher_suite not in self.client_hello.cipher_suites:
+            raise IllegalParameter(
+                f"server chose cipher suite 0x{hello.cipher_suite:04x}, not offered"
+            )
+        allowed = _HRR_EXTENSIONS if hello.is_hello_retry_request else _SERVER_HELLO_EXTENSIONS
+        for ext in hello.extensions:
+            if isinstance(ext, UnknownExtension) or ext.ext_type not in allowed:
+                raise UnsupportedExtension(
+                    f"ServerHello carries extension {ext.ext_type}, which the client did not offer"
+                )
+        if self.hello_retry is not None:
+            # RFC 8446 §4.1.4: the ServerHello after HRR keeps the HRR's suite and version.
+            if hello.cipher_suite != self.hello_retry.cipher_suite:
+                raise IllegalParameter(
+                    "ServerHello cipher suite differs from the HelloRetryRequest"
+                )
+        return suite
+
+    def _retry(self, hrr: ServerHello, suite: CipherSuite, out: Output) -> ExpectServerHello:
+        if self.hello_retry is not None:
+            raise UnexpectedMessage("a second HelloRetryRequest (RFC 8446 §4.1.4)")
+        key_share = hrr.get(KeyShareHelloRetryRequest)
+        cookie = hrr.get(Cookie)
+        offered = {s.group.id for s in self.shares}
+        group = None
+        if key_share is not None:
+            # RFC 8446 §4.2.8: the group must be supported and not already have a share.
+            if key_share.selected_group in offered:
+                raise IllegalParameter("HelloRetryRequest asks for a group we already sent")
+            group = next((g for g in self.config.groups if g.id == key_share.selected_group), None)
+            if group is None:
+                raise IllegalParameter("HelloRetryRequest selected a group we did not offer")
+        elif cookie is None:
+            raise IllegalParameter("HelloRetryRequest would not change the ClientHello")
+        self.transcript.select_hash(suite.hash_name)
+        self.transcript.hello_retry_restart()
+        self.transcript.update(hrr.raw)
+        shares = (self.config.key_share_factory(group),) if group is not None else self.shares
+        hello = self._second_hello(shares, cookie)
+        ccs_sent = self.ccs_sent
+        if self.client_hello.legacy_session_id and not ccs_sent:
+            out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
+            ccs_sent = True
+        raw = out.send(hello)
+        self.transcript.update(raw)
+        return ExpectServerHello(
+            self.config, self.server_name, hello, raw, shares, self.transcript, hrr, ccs_sent
+        )
+
+    def _second_hello(
+        self, shares: tuple[PrivateKeyShare, ...], cookie: Cookie | None
+    ) -> ClientHello:
+        """RFC 8446 §4.1.2: the same ClientHello with the new key share and the cookie."""
+        entries = tuple(
+            KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
+        )
+        extensions: list[Extension] = []
+        for ext in self.client_hello.extensions:
+            if isinstance(ext, KeyShareClientHello):
+                extensions.append(KeyShareClientHello(client_shares=entries))
+            elif not isinstance(ext, Padding):
+                extensions.append(ext)
+            if isinstance(ext, SignatureAlgorithms) and cookie is not None:
+                extensions.append(cookie)
+        hello = replace(self.client_hello, extensions=tuple(extensions), raw=b"")
+        return pad_client_hello(hello) if self.config.pad_client_hello else hello
+
+    def _accept(
+        self, hello: ServerHello, suite: CipherSuite, out: Output
+    ) -> ExpectEncryptedExtensions:
+        key_share = hello.get(KeyShareServerHello)
+        if key_share is None:
+            raise IllegalParameter("ServerHello without key_share (no PSK was offered)")
+        share = next((s for s in self.shares if s.group.id == key_share.server_share.group), None)
+        if share is None:
+            raise IllegalParameter("server key_share is for a group we sent no share for (§4.2.8)")
+        if self.hello_retry is not None:
+            hrr_share = self.hello_retry.get(KeyShareHelloRetryRequest)
+            if hrr_share is not None and hrr_share.selected_group != share.group.id:
+                raise IllegalParameter("ServerHello group differs from the HelloRetryRequest's")
+        shared = share.exchange(key_share.server_share.key_exchange)
+        transcript = self.transcript
+        transcript.select_hash(suite.hash_name)
+        transcript.update(hello.raw)
+        secrets = EarlySecret.from_psk(suite.hash_name, None).handshake(shared)
+        th = transcript.digest()
+        client_secret = secrets.client_handshake_traffic_secret(th)
+        server_secret = secrets.server_handshake_traffic_secret(th)
+        client_random = self.client_hello.random
+        out.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_random, client_secret)
+        out.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", client_random, server_secret)
+        out.read_keys(suite, server_secret, "handshake")
+        out.write_keys(suite, client_secret, "handshake")
+        context = ClientHandshake(
+            config=self.config,
+            server_name=self.server_name,
+            client_hello=self.client_hello,
+            suite=suite,
+            group_name=share.group.name,
+            transcript=transcript,
+            handshake_secret=secrets,
+            client_handshake_secret=client_secret,
+            server_handshake_secret=server_secret,
+            hello_retry=self.hello_retry is not None,
+            ccs_sent=self.ccs_sent,
+        )
+        return ExpectEncryptedExtensions(context)

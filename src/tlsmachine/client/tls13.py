@@ -1,0 +1,267 @@
+"""Client: the TLS 1.3 handshake after ServerHello (RFC 8446 §4.3-§4.4, Appendix A.1).
+
+ExpectEncryptedExtensions -> ExpectCertificateOrCertificateRequest
+    -> [ExpectCertificate] -> ExpectCertificateVerify -> ExpectFinished -> Traffic13
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..config import ClientConfig
+from ..crypto.signatures import TLS13_CERTIFICATE_VERIFY_SCHEMES, certificate_verify_input, verify
+from ..crypto.suites import CipherSuite
+from ..enums import ExtensionType, SignatureScheme, name_of
+from ..errors import (
+    DecodeError,
+    DecryptError,
+    IllegalParameter,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
+from ..events import HandshakeComplete
+from ..extensions import (
+    ApplicationLayerProtocolNegotiation,
+    RecordSizeLimit,
+    SignatureAlgorithms,
+    UnknownExtension,
+)
+from ..keyschedule import HandshakeSecret, finished_verify_data
+from ..machine import Output, expect, unexpected
+from ..messages import HandshakeMessage
+from ..messages.hello import ClientHello
+from ..messages.tls13 import (
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    EncryptedExtensions,
+    Finished,
+)
+from ..traffic13 import Traffic13
+from ..transcript import TranscriptHash
+from ..verify import parse_certificate_chain
+
+
+@dataclass(frozen=True, slots=True)
+class ClientHandshake:
+    """What the client knows once the ServerHello fixed the keys (RFC 8446 §7.1)."""
+
+    config: ClientConfig
+    server_name: str | None
+    client_hello: ClientHello
+    suite: CipherSuite
+    group_name: str
+    transcript: TranscriptHash
+    handshake_secret: HandshakeSecret
+    client_handshake_secret: bytes
+    server_handshake_secret: bytes
+    hello_retry: bool
+    ccs_sent: bool
+
+    def offered(self, ext_type: int) -> bool:
+        return any(e.ext_type == ext_type for e in self.client_hello.extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiated:
+    """Results of EncryptedExtensions."""
+
+    alpn_protocol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectEncryptedExtensions:
+    """Waiting for EncryptedExtensions (RFC 8446 §4.3.1)."""
+
+    hs: ClientHandshake
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectCertificateOrCertificateRequest:
+        ee = expect(msg, EncryptedExtensions, self)
+        alpn: str | None = None
+        for ext in ee.extensions:
+            # RFC 8446 §4.2: a response to an extension we did not offer -> unsupported_extension.
+            if isinstance(ext, UnknownExtension) or not self.hs.offered(ext.ext_type):
+                raise UnsupportedExtension(
+                    f"EncryptedExtensions carries extension {ext.ext_type}, not offered"
+                )
+            if isinstance(ext, ApplicationLayerProtocolNegotiation):
+                chosen = ext.protocol_name_list[0]
+                offered = [p.encode() for p in self.hs.config.alpn_protocols]
+                if chosen not in offered:
+                    # RFC 7301 §3.2: the server's choice must be one the client offered.
+                    raise IllegalParameter(f"server chose ALPN {chosen!r}, which was not offered")
+                alpn = chosen.decode("ascii", "replace")
+            elif isinstance(ext, RecordSizeLimit):
+                out.limit_send(ext.record_size_limit)  # RFC 8449 §4: the server's limit
+        self.hs.transcript.update(ee.raw)
+        return ExpectCertificateOrCertificateRequest(self.hs, Negotiated(alpn))
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectCertificateOrCertificateRequest:
+    """Waiting for the server's Certificate, or a CertificateRequest first (§4.3.2, §4.4.2)."""
+
+    hs: ClientHandshake
+    negotiated: Negotiated
+
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectCertificate | ExpectCertificateVerify:
+        if isinstance(msg, CertificateRequest):
+            if msg.certificate_request_context:
+                # RFC 8446 §4.3.2: empty unless this is post-handshake authentication.
+                raise IllegalParameter("CertificateRequest context must be empty in the handshake")
+            if msg.get(SignatureAlgorithms) is None:
+                from ..errors import MissingExtension
+
+                raise MissingExtension("CertificateRequest without signature_algorithms (§4.3.2)")
+            self.hs.transcript.update(msg.raw)
+            return ExpectCertificate(self.hs, self.negotiated, msg)
+        if isinstance(msg, Certificate):
+            return _server_certificate(self.hs, self.negotiated, None, msg)
+        raise unexpected(msg, self)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectCertificate:
+    """After a CertificateRequest: waiting for the server's Certificate (RFC 8446 §4.4.2)."""
+
+    hs: ClientHandshake
+    negotiated: Negotiated
+    certificate_request: CertificateRequest
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectCertificateVerify:
+        certificate = expect(msg, Certificate, self)
+        return _server_certificate(self.hs, self.negotiated, self.certificate_request, certificate)
+
+
+def _server_certificate(
+    hs: ClientHandshake,
+    negotiated: Negotiated,
+    request: CertificateRequest | None,
+    certificate: Certificate,
+) -> ExpectCertificateVerify:
+    """Check and verify the server's chain (RFC 8446 §4.4.2, §4.4.2.4)."""
+    if certificate.certificate_request_context:
+        raise IllegalParameter("server Certificate must have an empty request context")
+    if not certificate.certificate_list:
+        raise DecodeError("server sent an empty Certificate message (RFC 8446 §4.4.2.4)")
+    chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
+    config = hs.config
+    if config.verify_certificates:
+        now = datetime.fromtimestamp(config.clock(), tz=UTC)
+        config.certificate_verifier().verify_server(chain, hs.server_name, now)
+    hs.transcript.update(certificate.raw)
+    return ExpectCertificateVerify(hs, negotiated, request, chain)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectCertificateVerify:
+    """Waiting for the server's CertificateVerify (RFC 8446 §4.4.3)."""
+
+    hs: ClientHandshake
+    negotiated: Negotiated
+    certificate_request: CertificateRequest | None
+    chain: tuple[object, ...]
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
+        cv = expect(msg, CertificateVerify, self)
+        offered = self.hs.config.signature_schemes
+        if cv.algorithm not in offered or cv.algorithm not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+            # RFC 8446 §4.4.3: the algorithm must be one offered, and valid for TLS 1.3.
+            raise IllegalParameter(
+                f"CertificateVerify uses {name_of(SignatureScheme, cv.algorithm)}, not allowed"
+            )
+        content = certificate_verify_input(self.hs.transcript.digest(), server=True)
+        leaf = self.chain[0]
+        verify(cv.algorithm, leaf.public_key(), cv.signature, content)  # type: ignore[attr-defined]
+        self.hs.transcript.update(cv.raw)
+        return ExpectFinished(
+            self.hs, self.negotiated, self.certificate_request, self.chain, cv.algorithm
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectFinished:
+    """Waiting for the server's Finished (RFC 8446 §4.4.4); then the client's second flight."""
+
+    hs: ClientHandshake
+    negotiated: Negotiated
+    certificate_request: CertificateRequest | None
+    chain: tuple[object, ...]
+    signature_scheme: int | None
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
+        finished = expect(msg, Finished, self)
+        hs = self.hs
+        suite, transcript = hs.suite, hs.transcript
+        expected = finished_verify_data(
+            suite.hash_name, hs.server_handshake_secret, transcript.digest()
+        )
+        if len(finished.verify_data) != len(expected):
+            raise DecodeError(
+                f"Finished is {len(finished.verify_data)} bytes, expected {len(expected)}"
+            )
+        if not hmac.compare_digest(finished.verify_data, expected):
+            raise DecryptError("server Finished does not verify (RFC 8446 §4.4.4)")
+        transcript.update(finished.raw)
+        master = hs.handshake_secret.master()
+        th = transcript.digest()
+        client_app = master.client_application_traffic_secret_0(th)
+        server_app = master.server_application_traffic_secret_0(th)
+        exporter = master.exporter_master_secret(th)
+        client_random = hs.client_hello.random
+        out.log_secret("SERVER_TRAFFIC_SECRET_0", client_random, server_app)
+        out.read_keys(suite, server_app, "application")
+        if hs.client_hello.legacy_session_id and not hs.ccs_sent:
+            out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
+        if self.certificate_request is not None:
+            # Without a client certificate we answer with an empty one (RFC 8446 §4.4.2).
+            transcript.update(
+                out.send(Certificate(certificate_request_context=b"", certificate_list=()))
+            )
+        verify_data = finished_verify_data(
+            suite.hash_name, hs.client_handshake_secret, transcript.digest()
+        )
+        transcript.update(out.send(Finished(verify_data=verify_data)))
+        out.log_secret("CLIENT_TRAFFIC_SECRET_0", client_random, client_app)
+        out.log_secret("EXPORTER_SECRET", client_random, exporter)
+        out.write_keys(suite, client_app, "application")
+        resumption = master.resumption_master_secret(transcript.digest())
+        out.event(
+            HandshakeComplete(
+                version="TLSv1.3",
+                cipher_suite=suite.name,
+                group=hs.group_name,
+                signature_scheme=(
+                    name_of(SignatureScheme, self.signature_scheme).lower()
+                    if self.signature_scheme is not None
+                    else None
+                ),
+                alpn_protocol=self.negotiated.alpn_protocol,
+                server_name=hs.server_name,
+                peer_certificates=self.chain,  # type: ignore[arg-type]
+                hello_retry=hs.hello_retry,
+            )
+        )
+        return Traffic13(
+            suite=suite,
+            is_client=True,
+            read_secret=server_app,
+            write_secret=client_app,
+            exporter_secret=exporter,
+            resumption_secret=resumption,
+        )
+
+
+__all__ = [
+    "ClientHandshake",
+    "ExpectCertificate",
+    "ExpectCertificateOrCertificateRequest",
+    "ExpectCertificateVerify",
+    "ExpectEncryptedExtensions",
+    "ExpectFinished",
+    "UnexpectedMessage",
+]

@@ -1,0 +1,173 @@
+"""Client and server configuration: frozen, validated at construction.
+
+Randomness, key-share generation and the clock are injected here so the protocol core stays
+deterministic under test (RFC 8448 traces are replayed byte for byte through these hooks).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .crypto.groups import DEFAULT_GROUPS, Group, PrivateKeyShare
+from .crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
+from .crypto.suites import DEFAULT_TLS13_SUITES, CipherSuite
+from .enums import ProtocolVersion
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .certs import CertifiedKey
+    from .verify import CertificateVerifier
+
+KeyLogCallback = Callable[[str], None]
+"""Receives one NSS key log line (``LABEL client_random secret``) per secret, no newline."""
+
+SUPPORTED_VERSIONS = (ProtocolVersion.TLS13,)
+
+
+def _generate_share(group: Group) -> PrivateKeyShare:
+    return group.generate()
+
+
+def _check_common(
+    suites: tuple[CipherSuite, ...],
+    groups: tuple[Group, ...],
+    schemes: tuple[int, ...],
+    alpn: tuple[str, ...],
+    min_version: ProtocolVersion,
+    max_version: ProtocolVersion,
+) -> None:
+    if not suites:
+        raise ConfigurationError("cipher_suites must not be empty")
+    if not groups:
+        raise ConfigurationError("groups must not be empty")
+    if not schemes:
+        raise ConfigurationError("signature_schemes must not be empty")
+    for proto in alpn:
+        if not 1 <= len(proto.encode()) <= 255:
+            raise ConfigurationError(f"ALPN protocol {proto!r} must be 1..255 bytes (RFC 7301)")
+    if min_version < ProtocolVersion.TLS12:
+        raise ConfigurationError("TLS versions below 1.2 are not supported (RFC 8996)")
+    if min_version > max_version:
+        raise ConfigurationError("min_version is above max_version")
+    if max_version < ProtocolVersion.TLS13:
+        raise ConfigurationError("TLS 1.2 alone is not available yet; allow TLS 1.3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """Everything a client needs; share one instance across connections."""
+
+    cafile: str | None = None
+    """PEM file of trust anchors; the system trust store when neither this nor cadata is set."""
+    cadata: bytes | None = None
+    """PEM trust anchors given in memory."""
+    verify_certificates: bool = True
+    """Check the server's chain and host name (RFC 8446 §4.4.2.4). Turn off only for tests."""
+    verifier: CertificateVerifier | None = None
+    """A custom verifier; overrides cafile/cadata."""
+    alpn_protocols: tuple[str, ...] = ()
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    groups: tuple[Group, ...] = DEFAULT_GROUPS
+    """Groups offered in supported_groups, in preference order."""
+    key_share_groups: tuple[Group, ...] | None = None
+    """Groups to send key shares for in the first ClientHello (default: the first group)."""
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    min_version: ProtocolVersion = ProtocolVersion.TLS13
+    max_version: ProtocolVersion = ProtocolVersion.TLS13
+    middlebox_compatibility: bool = True
+    """Send a legacy_session_id and dummy change_cipher_spec (RFC 8446 Appendix D.4)."""
+    record_size_limit: int | None = None
+    """Advertise record_size_limit (RFC 8449) with this value, e.g. 16385."""
+    pad_client_hello: bool = True
+    """Pad ClientHellos of 256..511 bytes to 512 with the padding extension (RFC 7685 §1:
+    some middleboxes hang on hellos of that size)."""
+    trace_handshake: bool = False
+    """Emit :class:`HandshakeMessageTraced` events (the demo prints them)."""
+    keylog: KeyLogCallback | None = None
+    random: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], float] = time.time
+    key_share_factory: Callable[[Group], PrivateKeyShare] = _generate_share
+
+    def __post_init__(self) -> None:
+        _check_common(
+            self.cipher_suites,
+            self.groups,
+            self.signature_schemes,
+            self.alpn_protocols,
+            self.min_version,
+            self.max_version,
+        )
+        shares = self.key_share_groups
+        if shares is not None and not {g.id for g in shares} <= {g.id for g in self.groups}:
+            raise ConfigurationError(
+                "key_share_groups must be a subset of groups (RFC 8446 §4.2.8)"
+            )
+        if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
+            raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
+
+    def certificate_verifier(self) -> CertificateVerifier:
+        """The verifier for server chains, built once per config (loading a store is slow)."""
+        cached: CertificateVerifier | None = self.__dict__.get("_verifier_cache")
+        if cached is None:
+            from .verify import DefaultVerifier
+
+            cached = self.verifier or DefaultVerifier(cafile=self.cafile, cadata=self.cadata)
+            object.__setattr__(self, "_verifier_cache", cached)
+        return cached
+
+    @property
+    def initial_share_groups(self) -> tuple[Group, ...]:
+        return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig:
+    """Everything a server needs; share one instance across connections."""
+
+    certificates: tuple[CertifiedKey, ...]
+    """Certificate chains with their keys; the server picks one by the client's
+    signature_algorithms (RFC 8446 §4.4.2.2)."""
+    alpn_protocols: tuple[str, ...] = ()
+    """Protocols in server preference order (RFC 7301 §3.2)."""
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    groups: tuple[Group, ...] = DEFAULT_GROUPS
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    min_version: ProtocolVersion = ProtocolVersion.TLS13
+    max_version: ProtocolVersion = ProtocolVersion.TLS13
+    record_size_limit: int = 16385
+    """Our receive limit, announced when the client sends record_size_limit (RFC 8449)."""
+    strict_group_preference: bool = False
+    """Ask with HelloRetryRequest for our most preferred common group even when the client sent
+    a share for another common group (default: use a share the client sent, saving a round
+    trip; RFC 8446 §4.2.8 allows both)."""
+    send_supported_groups: bool = True
+    """Tell the client our group preferences in EncryptedExtensions (RFC 8446 §4.2.7)."""
+    hello_retry_cookie: Callable[[bytes], bytes] | None = None
+    """If set, HelloRetryRequests carry ``cookie(hash_of_first_client_hello)`` and the second
+    ClientHello must echo it (RFC 8446 §4.2.2)."""
+    trace_handshake: bool = False
+    keylog: KeyLogCallback | None = None
+    random: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], float] = time.time
+    key_share_factory: Callable[[Group], PrivateKeyShare] = _generate_share
+    signer: Callable[[int, object, bytes], bytes] | None = field(default=None, repr=False)
+    """Override CertificateVerify signing ``(scheme, private_key, content) -> signature``,
+    e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""
+
+    def __post_init__(self) -> None:
+        _check_common(
+            self.cipher_suites,
+            self.groups,
+            self.signature_schemes,
+            self.alpn_protocols,
+            self.min_version,
+            self.max_version,
+        )
+        if not self.certificates:
+            raise ConfigurationError("a server needs at least one certificate chain")
+        if not 64 <= self.record_size_limit <= 16385:
+            raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")

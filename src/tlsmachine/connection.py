@@ -1,0 +1,295 @@
+"""The sans-I/O connection driver shared by client and server.
+
+Theory of operation
+-------------------
+Bytes from the network go into :meth:`Connection.receive_data`. The record layer frames and
+decrypts them one record at a time with the *current* read keys. Handshake records feed a
+reassembly buffer; each complete message is decoded and handed to the current handshake state,
+whose ``handle(msg, out)`` returns the next state and records its outputs (messages, key changes,
+events) on an :class:`~tlsmachine.machine.Output`. The driver applies those outputs in order, so a
+key change takes effect exactly after the message that caused it, and checks that no handshake
+message straddles a key change (RFC 8446 §5.1).
+
+Errors: any :class:`ProtocolError` raised anywhere below is caught here, at the one choke point,
+turned into exactly one fatal alert (RFC 8446 §6.2) under the current write keys, the lifecycle
+moves to ``FAILED``, and the error is re-raised to the caller. Anything else is a bug: we send
+``internal_error`` and re-raise the original exception.
+
+Outgoing bytes accumulate until the caller collects them with :meth:`data_to_send`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, name_of
+from .errors import (
+    AlertReceived,
+    ConnectionClosedError,
+    InternalError,
+    ProtocolError,
+    TLSError,
+    UnexpectedMessage,
+    UsageError,
+)
+from .events import (
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    HandshakeMessageTraced,
+    WarningAlertReceived,
+)
+from .keyschedule import traffic_key_iv
+from .machine import (
+    EmitEvent,
+    HandshakeState,
+    InstallKeys,
+    LimitSend,
+    LogSecret,
+    Output,
+    SendChangeCipherSpec,
+    SendMessage,
+)
+from .messages import decode_handshake
+from .messages.alert import Alert
+from .messages.framing import HandshakeBuffer
+from .record.layer import RecordLayer
+from .record.protection import Aead13Protector
+from .traffic13 import Traffic13
+
+_CCS_PAYLOAD = b"\x01"
+
+
+class ConnectionState(enum.Enum):
+    """Public lifecycle of a connection (see ARCHITECTURE.md)."""
+
+    IDLE = "idle"
+    HANDSHAKING = "handshaking"
+    APP_DATA = "app_data"
+    HOST_INITIATED_CLOSING = "host_initiated_closing"
+    """We sent close_notify and wait for the peer's (RFC 8446 §6.1)."""
+    SHUTDOWN = "shutdown"
+    FAILED = "failed"
+
+
+class Connection:
+    """Common driver; use :class:`ClientConnection` or :class:`ServerConnection`."""
+
+    def __init__(
+        self, handshake: HandshakeState, *, trace: bool, keylog: Callable[[str], None] | None
+    ) -> None:
+        self.state = ConnectionState.IDLE
+        self._handshake: HandshakeState = handshake
+        self._records = RecordLayer()
+        self._messages = HandshakeBuffer()
+        self._trace = trace
+        self._keylog = keylog
+        self._read_epoch = "plaintext"
+        self._write_epoch = "plaintext"
+        self._events: list[Event] = []
+        self._close_sent = False
+        self._fatal_sent = False
+        self._ccs_received = False
+        self._peer_finished = False
+        self.handshake_info: HandshakeComplete | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) everything that should go to the peer now."""
+        return self._records.data_to_send()
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Process bytes from the peer and return the resulting events in order."""
+        if self.state is ConnectionState.FAILED:
+            raise ConnectionClosedError("the connection failed earlier and cannot be used")
+        if self.state is ConnectionState.SHUTDOWN:
+            return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
+        events: list[Event] = []
+        self._events = events
+        with self._choke_point():
+            self._receive(data)
+        return events
+
+    def send(self, data: bytes) -> None:
+        """Encrypt application data into the outgoing buffer."""
+        if self.state is not ConnectionState.APP_DATA:
+            raise UsageError(f"cannot send application data in state {self.state.name}")
+        self._records.write(ContentType.APPLICATION_DATA, data)
+
+    def close(self) -> None:
+        """Send close_notify (RFC 8446 §6.1); the peer's close_notify completes the shutdown."""
+        if self.state in (ConnectionState.FAILED, ConnectionState.SHUTDOWN):
+            return
+        if not self._close_sent:
+            self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+            self._close_sent = True
+        self.state = ConnectionState.HOST_INITIATED_CLOSING
+
+    def key_update(self, *, request_peer: bool = False) -> None:
+        """Send KeyUpdate and switch our write keys (RFC 8446 §4.6.3)."""
+        if self.state is not ConnectionState.APP_DATA:
+            raise UsageError("KeyUpdate is only possible after the handshake")
+        traffic = self._handshake
+        if not isinstance(traffic, Traffic13):
+            raise UsageError("this connection's protocol version has no KeyUpdate")
+        self._events = []
+        with self._choke_point():
+            out = Output()
+            self._handshake = traffic.start_key_update(out, request_peer)
+            self._apply(out)
+
+    # -- the choke point ----------------------------------------------------------------------
+
+    @contextmanager
+    def _choke_point(self) -> Iterator[None]:
+        """Turn every error into exactly one fatal alert (RFC 8446 §6.2) and FAILED."""
+        try:
+            yield
+        except ProtocolError as exc:
+            self._fail(exc.alert)
+            raise
+        except AlertReceived:
+            self.state = ConnectionState.FAILED
+            raise
+        except TLSError:
+            raise
+        except Exception as exc:
+            self._fail(AlertDescription.INTERNAL_ERROR)
+            raise InternalError(f"internal error: {exc!r}") from exc
+
+    def _fail(self, alert: AlertDescription) -> None:
+        if not self._fatal_sent:
+            self._fatal_sent = True
+            # If even the alert cannot be sealed there is nothing more to do; the error is raised.
+            with suppress(Exception):
+                self._send_alert(AlertLevel.FATAL, alert)
+        self.state = ConnectionState.FAILED
+
+    def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
+        self._records.flush_handshake()
+        self._records.write(ContentType.ALERT, Alert(level, description).serialize())
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _receive(self, data: bytes) -> None:
+        records = self._records
+        records.feed(data)
+        while self.state is not ConnectionState.SHUTDOWN:
+            record = records.next_record()
+            if record is None:
+                break
+            content_type, payload = record
+            if content_type == ContentType.HANDSHAKE:
+                self._receive_handshake(payload)
+            elif content_type == ContentType.APPLICATION_DATA:
+                self._receive_application_data(payload)
+            elif content_type == ContentType.ALERT:
+                self._receive_alert(payload)
+            else:
+                self._receive_change_cipher_spec(payload)
+        records.flush_handshake()
+
+    def _receive_handshake(self, payload: bytes) -> None:
+        buffer = self._messages
+        buffer.feed(payload)
+        while (raw := buffer.pop()) is not None:
+            msg = decode_handshake(raw)
+            if self._trace:
+                self._trace_message("received", msg, raw, self._read_epoch)
+            out = Output()
+            self._handshake = self._handshake.handle(msg, out)
+            self._apply(out)
+
+    def _receive_application_data(self, payload: bytes) -> None:
+        if self._read_epoch != "application" or self.state is ConnectionState.FAILED:
+            raise UnexpectedMessage("application data received before the handshake finished")
+        if not self._messages.empty:
+            raise UnexpectedMessage("application data interleaved with a handshake message")
+        if payload:
+            self._events.append(ApplicationData(data=payload))
+
+    def _receive_alert(self, payload: bytes) -> None:
+        alert = Alert.parse(payload)
+        if alert.description == AlertDescription.CLOSE_NOTIFY:
+            self._events.append(ConnectionClosed())
+            if not self._close_sent and not self._fatal_sent:
+                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+                self._close_sent = True
+            self.state = ConnectionState.SHUTDOWN
+        elif alert.description == AlertDescription.USER_CANCELED:
+            self._events.append(WarningAlertReceived(description=alert.description))
+        else:
+            # RFC 8446 §6: every other alert is an error alert, whatever its level says.
+            raise AlertReceived(alert.description)
+
+    def _receive_change_cipher_spec(self, payload: bytes) -> None:
+        # RFC 8446 §5: a single unprotected 0x01 between the first ClientHello and the peer's
+        # Finished MUST be dropped; any other change_cipher_spec is unexpected_message.
+        if payload != _CCS_PAYLOAD:
+            raise UnexpectedMessage("change_cipher_spec record must contain exactly 0x01")
+        if self._ccs_received or self._peer_finished or not self._hello_seen():
+            raise UnexpectedMessage("change_cipher_spec outside the TLS 1.3 handshake")
+        self._ccs_received = True
+
+    def _hello_seen(self) -> bool:
+        """Has the first ClientHello been sent (client) or received (server)?"""
+        return True
+
+    # -- applying state outputs ---------------------------------------------------------------
+
+    def _apply(self, out: Output) -> None:
+        records = self._records
+        for action in out.actions:
+            if isinstance(action, SendMessage):
+                records.write_handshake(action.raw)
+                if self._trace:
+                    self._trace_message("sent", action.message, action.raw, self._write_epoch)
+            elif isinstance(action, InstallKeys):
+                self._install_keys(action)
+            elif isinstance(action, SendChangeCipherSpec):
+                records.flush_handshake()
+                records.write(ContentType.CHANGE_CIPHER_SPEC, _CCS_PAYLOAD)
+            elif isinstance(action, LogSecret):
+                if self._keylog is not None:
+                    line = f"{action.label} {action.client_random.hex()} {action.secret.hex()}"
+                    self._keylog(line)
+            elif isinstance(action, LimitSend):
+                records.send_limit = min(action.limit, records.send_limit)
+            elif isinstance(action, EmitEvent):
+                self._emit(action.event)
+
+    def _install_keys(self, action: InstallKeys) -> None:
+        key, iv = traffic_key_iv(action.suite, action.secret)
+        protector = Aead13Protector(action.suite.aead(key), iv)
+        if action.direction == "read":
+            if not self._messages.empty:
+                # RFC 8446 §5.1: handshake messages MUST NOT span a key change.
+                raise UnexpectedMessage("handshake data left over across a key change")
+            self._records.set_read_protector(protector)
+            self._read_epoch = action.epoch
+        else:
+            self._records.set_write_protector(protector)
+            self._write_epoch = action.epoch
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, HandshakeComplete):
+            self.state = ConnectionState.APP_DATA
+            self.handshake_info = event
+            self._peer_finished = True
+        self._events.append(event)
+
+    def _trace_message(self, direction: str, msg: object, raw: bytes, epoch: str) -> None:
+        msg_type = raw[0]
+        self._events.append(
+            HandshakeMessageTraced(
+                direction=direction,
+                message=msg,
+                name=name_of(HandshakeType, msg_type).lower(),
+                length=len(raw),
+                epoch=epoch,
+            )
+        )

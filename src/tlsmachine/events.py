@@ -1,0 +1,84 @@
+"""Events that :meth:`Connection.receive_data` returns to the application.
+
+Frozen, keyword-only dataclasses (the h2 style): the adapter matches on their type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """Base class of all events."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandshakeComplete(Event):
+    """The handshake finished; application data may flow in both directions."""
+
+    version: str
+    """Negotiated protocol version, e.g. ``"TLSv1.3"``."""
+    cipher_suite: str
+    """IANA name of the negotiated cipher suite."""
+    group: str | None
+    """Key-exchange group (``None`` for a psk_ke resumption)."""
+    signature_scheme: str | None
+    """Scheme of the peer's CertificateVerify (``None`` without certificates)."""
+    alpn_protocol: str | None
+    """The application protocol chosen through ALPN (RFC 7301), if any."""
+    server_name: str | None
+    """The SNI name (RFC 6066): what the client asked for, as seen by either side."""
+    peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    """The peer's certificate chain, leaf first (empty if it sent none)."""
+    resumed: bool = False
+    """True if the handshake was authenticated with a PSK (resumption)."""
+    hello_retry: bool = False
+    """True if the server sent a HelloRetryRequest (RFC 8446 §4.1.4)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApplicationData(Event):
+    """Decrypted application data from the peer."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionClosed(Event):
+    """The peer sent close_notify (RFC 8446 §6.1); we answered with our own."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WarningAlertReceived(Event):
+    """The peer sent a non-fatal alert such as user_canceled (RFC 8446 §6.1)."""
+
+    description: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KeyUpdated(Event):
+    """Traffic keys changed through KeyUpdate (RFC 8446 §4.6.3)."""
+
+    direction: str
+    """``"receive"`` (the peer updated) or ``"send"`` (we updated)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandshakeMessageTraced(Event):
+    """A handshake message was sent or received (only with ``trace_handshake=True``)."""
+
+    direction: str
+    """``"sent"`` or ``"received"``."""
+    message: object = field(repr=False)
+    """The message object (see :mod:`tlsmachine.messages`)."""
+    name: str
+    """The HandshakeType name, e.g. ``"client_hello"``."""
+    length: int
+    """Length of the whole handshake message in bytes, header included."""
+    epoch: str
+    """Under which keys it travels: ``"plaintext"``, ``"handshake"`` or ``"application"``."""

@@ -1,0 +1,124 @@
+"""Plumbing shared by the handshake state machines: the output sink and message gating.
+
+A state's ``handle(msg, out)`` never performs I/O. It records what must happen, in order, on an
+:class:`Output`: messages to send, traffic keys to install, events to report. The connection
+applies the list only after ``handle`` returned, so a state that raises leaves nothing half-done
+and "keys change only after the message that triggers them" holds in one place (RFC 8446 §5.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from .enums import HandshakeType, name_of
+from .errors import UnexpectedMessage
+from .events import Event
+
+if TYPE_CHECKING:
+    from .crypto.suites import CipherSuite
+    from .messages import HandshakeMessage
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """Send one handshake message; ``raw`` is its encoding (already in the transcript)."""
+
+    message: object
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendChangeCipherSpec:
+    """Send the dummy change_cipher_spec record of RFC 8446 Appendix D.4."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstallKeys:
+    """Switch one direction to a new traffic secret (``None`` = plaintext)."""
+
+    direction: str  # "read" or "write"
+    suite: CipherSuite
+    secret: bytes
+    epoch: str  # "handshake", "application", "early"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSecret:
+    """One NSS key log line (SSLKEYLOGFILE format)."""
+
+    label: str
+    client_random: bytes
+    secret: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSend:
+    """Honour the peer's record_size_limit for the records we protect (RFC 8449 §4)."""
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmitEvent:
+    event: Event
+
+
+Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | LimitSend | EmitEvent
+
+
+class Output:
+    """Collects a state's actions in order; the connection applies them afterwards."""
+
+    __slots__ = ("actions",)
+
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+
+    def send(self, message: HandshakeMessage) -> bytes:
+        """Queue ``message`` and return its encoding (for the transcript)."""
+        from .messages import encode_handshake
+
+        raw = encode_handshake(message)
+        self.actions.append(SendMessage(message, raw))
+        return raw
+
+    def change_cipher_spec(self) -> None:
+        self.actions.append(SendChangeCipherSpec())
+
+    def read_keys(self, suite: CipherSuite, secret: bytes, epoch: str) -> None:
+        self.actions.append(InstallKeys("read", suite, secret, epoch))
+
+    def write_keys(self, suite: CipherSuite, secret: bytes, epoch: str) -> None:
+        self.actions.append(InstallKeys("write", suite, secret, epoch))
+
+    def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
+        self.actions.append(LogSecret(label, client_random, secret))
+
+    def limit_send(self, limit: int) -> None:
+        self.actions.append(LimitSend(limit))
+
+    def event(self, event: Event) -> None:
+        self.actions.append(EmitEvent(event))
+
+
+class HandshakeState(Protocol):
+    """One state of a handshake machine (RFC 8446 Appendix A)."""
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> HandshakeState: ...
+
+
+def expect(msg: object, cls: type[M], state: object) -> M:
+    """Narrow ``msg`` to ``cls`` or abort with unexpected_message (RFC 8446 §4)."""
+    if isinstance(msg, cls):
+        return msg
+    raise unexpected(msg, state)
+
+
+def unexpected(msg: object, state: object) -> UnexpectedMessage:
+    """The error for a message that the current state does not accept (RFC 8446 §4)."""
+    msg_type = getattr(msg, "msg_type", None)
+    got = name_of(HandshakeType, msg_type).lower() if isinstance(msg_type, int) else repr(msg)
+    return UnexpectedMessage(f"{got} is not allowed in state {type(state).__name__}")

@@ -1,0 +1,414 @@
+"""The TLS record layer: framing, size limits, fragmentation, coalescing (RFC 8446 §5).
+
+Theory of operation
+===================
+
+:class:`RecordLayer` sits between the byte stream and the handshake/alert/application
+protocols. It never does I/O: the owner *feeds* it received bytes and *drains* the bytes to send.
+
+Receiving
+    ``feed(data)`` appends to one receive buffer (a bytes object taken without copying when the
+    buffer was empty, else a bytearray with a read offset, compacted when the consumed prefix
+    is more than half of it: amortised O(n)). ``next_record()`` looks at the buffer:
+
+    1. fewer than 5 bytes: ``None``;
+    2. the header is checked *at once*, before the body arrives: a content type the current
+       read side does not accept, a ``legacy_record_version`` whose major byte is not 3, a
+       length above the limit, a zero-length handshake/alert fragment: each raises its
+       :class:`~tlsmachine.errors.ProtocolError` (table below);
+    3. body incomplete: ``None``;
+    4. otherwise exactly ONE record is consumed and opened with the *current* read protector,
+       and ``(content_type, content)`` is returned. The owner may install new read keys
+       between two calls (``set_read_protector``): the next record is opened with them.
+
+    The layer buffers whatever it is fed; the owner bounds memory by draining ``next_record()``
+    until it returns ``None`` after each ``feed()`` (then at most one partial record, at most
+    2^14 + 256 + 5 bytes, stays buffered; a larger length is rejected from its header).
+
+Sending
+    ``write(content_type, data)`` fragments ``data`` into records of at most the send limit and
+    seals them with the current write protector into the output list; ``data_to_send()`` joins
+    that list once. Handshake bytes (``write(HANDSHAKE, ...)`` or ``write_handshake``) are
+    *buffered* and emitted by ``flush_handshake()`` as few records as the limit allows, so a
+    whole flight (EncryptedExtensions .. Finished) becomes one record, as in RFC 8448 §3. The
+    buffer is flushed implicitly before any other record type (ordering), before the write
+    protector or ``write_version`` changes (handshake messages never span a key change, §5.1),
+    and by ``data_to_send()``.
+
+Rules applied (RFC 8446 unless noted)
+
+=====================================================  =====================================
+condition                                              error
+=====================================================  =====================================
+unknown content type (§5)                              UnexpectedMessage
+legacy_record_version major byte != 3                  DecodeError
+TLSPlaintext.length > 2^14 (§5.1)                      RecordOverflow
+TLSCiphertext.length > receive_limit + tag (§5.2, §5.4, RFC 8449 §4)
+                                                       RecordOverflow
+zero-length handshake/alert fragment (§5.1, §5.4)      UnexpectedMessage
+application_data before read protection (§5.1)         UnexpectedMessage
+handshake/alert record in the clear once protected     UnexpectedMessage
+protected change_cipher_spec, unknown inner type (§5)  UnexpectedMessage
+failed AEAD / all-zero TLSInnerPlaintext (§5.2, §5.4)  BadRecordMac / UnexpectedMessage
+=====================================================  =====================================
+
+``change_cipher_spec`` records are returned as they are, even once the read side is protected:
+they are never encrypted in TLS 1.3 (§5, App. D.4); the owner drops a single 0x01 during the
+handshake and treats anything else as unexpected. ``legacy_record_version`` "MUST be ignored"
+(§5.1); we only insist on the major byte 3 (any 0x03xx is accepted, real peers send 0x0301 in a
+first ClientHello), which throws out non-TLS input early.
+
+Limits: ``send_limit`` is the peer's record_size_limit and ``receive_limit`` ours (RFC 8449):
+both count the whole TLSInnerPlaintext (content + type + padding) of *protected* records; the
+default, 2^14 + 1, is the protocol maximum. Unprotected records always carry up to 2^14 bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Final
+
+from ..enums import ContentType
+from ..errors import DecodeError, RecordOverflow, UnexpectedMessage, UsageError
+from .protection import (
+    MAX_CIPHERTEXT,
+    MAX_INNER_PLAINTEXT,
+    MAX_PLAINTEXT,
+    TLS12,
+    BytesLike,
+    NullProtector,
+    RecordProtector,
+)
+
+__all__ = ["MIN_RECORD_SIZE_LIMIT", "PaddingPolicy", "RecordLayer"]
+
+#: ``(content_type, content_length) -> number of zero bytes to pad with`` (RFC 8446 §5.4).
+PaddingPolicy = Callable[[int, int], int]
+
+#: RFC 8449 §4: a record_size_limit below 64 is illegal.
+MIN_RECORD_SIZE_LIMIT: Final = 64
+
+_CCS: Final = int(ContentType.CHANGE_CIPHER_SPEC)
+_ALERT: Final = int(ContentType.ALERT)
+_HANDSHAKE: Final = int(ContentType.HANDSHAKE)
+_APPLICATION_DATA: Final = int(ContentType.APPLICATION_DATA)
+_unpack_header = struct.Struct(">BHH").unpack_from
+_NULL = NullProtector()
+
+
+def _type_name(content_type: int) -> str:
+    try:
+        return ContentType(content_type).name.lower()
+    except ValueError:
+        return f"unknown content type {content_type}"
+
+
+class RecordLayer:
+    """Record framing and protection for one connection (see the module docstring)."""
+
+    __slots__ = (
+        "_fast_chunk",
+        "_fast_length",
+        "_hs",
+        "_max_protected",
+        "_open",
+        "_out",
+        "_padding_policy",
+        "_rbuf",
+        "_read",
+        "_read_protected",
+        "_receive_limit",
+        "_rpos",
+        "_seal_into",
+        "_send_limit",
+        "_write",
+        "_write_version",
+    )
+
+    def __init__(
+        self,
+        *,
+        receive_limit: int = MAX_INNER_PLAINTEXT,
+        send_limit: int = MAX_INNER_PLAINTEXT,
+        padding_policy: PaddingPolicy | None = None,
+    ) -> None:
+        self._rbuf: bytes | bytearray = b""
+        self._rpos = 0
+        self._write_version = TLS12
+        self._out: list[bytes] = []
+        self._hs: list[bytes] = []
+        self._padding_policy = padding_policy
+        self._receive_limit = self._send_limit = MAX_INNER_PLAINTEXT
+        self._max_protected = self._fast_length = self._fast_chunk = -1
+        self.set_read_protector(_NULL)
+        self.set_write_protector(_NULL)
+        self.receive_limit = receive_limit
+        self.send_limit = send_limit
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def read_protector(self) -> RecordProtector:
+        """The protector that opens the next record."""
+        return self._read
+
+    @property
+    def write_protector(self) -> RecordProtector:
+        """The protector that seals the next record."""
+        return self._write
+
+    def set_read_protector(self, protector: RecordProtector) -> None:
+        """Open the following records with ``protector`` (new keys, sequence number 0)."""
+        self._read = protector
+        self._open = protector.open
+        self._read_protected = protector.protected
+        self._update_max_protected()
+
+    def set_write_protector(self, protector: RecordProtector) -> None:
+        """Seal future records with ``protector``; buffered handshake bytes go out first under
+        the old one, so no handshake message spans a key change (RFC 8446 §5.1)."""
+        self.flush_handshake()
+        self._write = protector
+        self._seal_into = protector.seal_into
+        self._update_fast_chunk()
+
+    @property
+    def write_version(self) -> int:
+        """legacy_record_version of our unprotected records: 0x0303, or 0x0301 for an initial
+        ClientHello (RFC 8446 §5.1). Protected records always say 0x0303 (§5.2)."""
+        return self._write_version
+
+    @write_version.setter
+    def write_version(self, version: int) -> None:
+        self.flush_handshake()  # buffered bytes keep the version they were written under
+        self._write_version = version
+
+    @property
+    def receive_limit(self) -> int:
+        """Our record_size_limit: max TLSInnerPlaintext of protected records (RFC 8449 §4)."""
+        return self._receive_limit
+
+    @receive_limit.setter
+    def receive_limit(self, limit: int) -> None:
+        if not MIN_RECORD_SIZE_LIMIT <= limit <= MAX_INNER_PLAINTEXT:
+            raise ValueError(f"receive_limit must be in 64..2^14+1, got {limit} (RFC 8449 §4)")
+        self._receive_limit = limit
+        self._update_max_protected()
+
+    @property
+    def send_limit(self) -> int:
+        """The peer's record_size_limit: max TLSInnerPlaintext we send protected (RFC 8449)."""
+        return self._send_limit
+
+    @send_limit.setter
+    def send_limit(self, limit: int) -> None:
+        if limit < MIN_RECORD_SIZE_LIMIT:
+            raise ValueError(f"send_limit must be at least 64, got {limit} (RFC 8449 §4)")
+        # RFC 8449 §4: never send more than the protocol allows, whatever the peer says.
+        self._send_limit = min(limit, MAX_INNER_PLAINTEXT)
+        self._update_fast_chunk()
+
+    @property
+    def padding_policy(self) -> PaddingPolicy | None:
+        """Optional padding of protected records (RFC 8446 §5.4), clipped to the send limit."""
+        return self._padding_policy
+
+    @padding_policy.setter
+    def padding_policy(self, policy: PaddingPolicy | None) -> None:
+        self._padding_policy = policy
+        self._update_fast_chunk()
+
+    def _update_max_protected(self) -> None:
+        self._max_protected = min(self._receive_limit + self._read.overhead, MAX_CIPHERTEXT)
+        self._fast_length = self._max_protected if self._read_protected else -1
+
+    def _update_fast_chunk(self) -> None:
+        """The largest application data write that takes the one-record fast path (or -1)."""
+        fast = self._write.protected and self._padding_policy is None
+        self._fast_chunk = self._send_limit - 1 if fast else -1
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Received bytes not yet returned by :meth:`next_record`."""
+        return len(self._rbuf) - self._rpos
+
+    def feed(self, data: BytesLike) -> None:
+        """Append received bytes; then drain :meth:`next_record` until it returns ``None``."""
+        if not data:
+            return
+        buf = self._rbuf
+        pos = self._rpos
+        if pos >= len(buf):  # empty: keep an immutable bytes object without copying it
+            self._rbuf = data if type(data) is bytes else bytes(data)
+            self._rpos = 0
+        elif type(buf) is bytes:  # a leftover partial record: start a growable buffer
+            grown = bytearray(memoryview(buf)[pos:])
+            grown += data
+            self._rbuf = grown
+            self._rpos = 0
+        else:
+            assert isinstance(buf, bytearray)
+            if pos > len(buf) >> 1:  # compact: the consumed prefix is the larger part
+                del buf[:pos]
+                self._rpos = 0
+            buf += data
+
+    def next_record(self) -> tuple[int, bytes] | None:
+        """Consume and open ONE record: ``(content_type, content)``, or ``None`` if incomplete.
+
+        Raises the :class:`~tlsmachine.errors.ProtocolError` of the module's table; a bad
+        header is reported as soon as its 5 bytes are here.
+        """
+        buf = self._rbuf
+        pos = self._rpos
+        if len(buf) - pos < 5:
+            return None
+        content_type, version, length = _unpack_header(buf, pos)
+        if not (
+            content_type == _APPLICATION_DATA and version == TLS12 and length <= self._fast_length
+        ):  # anything but a well-formed protected record goes through all the checks
+            self._check_header(content_type, version, length)
+        end = pos + 5 + length
+        if end > len(buf):
+            return None
+        if content_type == _APPLICATION_DATA:  # _check_header ensured protection
+            record = self._open(buf[pos : pos + 5], buf[pos + 5 : end])
+            if record[0] != _APPLICATION_DATA:
+                self._check_inner(*record)
+        else:  # plaintext: anything before protection, or change_cipher_spec (App. D.4)
+            record = content_type, bytes(buf[pos + 5 : end])
+        if end == len(buf):
+            self._rbuf = b""  # so that the next feed() can take its data without copying
+            self._rpos = 0
+        else:
+            self._rpos = end
+        return record
+
+    def _check_header(self, content_type: int, version: int, length: int) -> None:
+        """The slow path of the header checks (anything but a well-formed protected record)."""
+        name = _type_name(content_type)
+        if content_type not in (_CCS, _ALERT, _HANDSHAKE, _APPLICATION_DATA):
+            # RFC 8446 §5: an unexpected record type -> unexpected_message
+            raise UnexpectedMessage(f"record of {name}")
+        if version >> 8 != 3:
+            raise DecodeError(f"record legacy_record_version 0x{version:04x} is not TLS")
+        if content_type == _APPLICATION_DATA:
+            if not self._read_protected:
+                # RFC 8446 §5.1: application data is always protected
+                raise UnexpectedMessage("application_data record before record protection")
+            if length > self._max_protected:
+                # RFC 8446 §5.2: TLSCiphertext.length <= 2^14 + 256; with §5.4 and RFC 8449
+                # the inner plaintext (length - tag) may not exceed our receive limit either.
+                raise RecordOverflow(
+                    f"protected record of {length} bytes exceeds {self._max_protected}"
+                )
+            return
+        if content_type != _CCS and self._read_protected:
+            # RFC 8446 §5.2: once protected, the outer type is always application_data
+            raise UnexpectedMessage(f"unprotected {name} record after protection started")
+        if length > MAX_PLAINTEXT:
+            # RFC 8446 §5.1: TLSPlaintext.length MUST NOT exceed 2^14
+            raise RecordOverflow(f"{name} record of {length} bytes exceeds 2^14")
+        if length == 0 and content_type != _CCS:
+            # RFC 8446 §5.1: no zero-length fragments of handshake (or alert, §5.4) types
+            raise UnexpectedMessage(f"zero-length {name} record")
+
+    @staticmethod
+    def _check_inner(content_type: int, content: bytes) -> None:
+        """Checks on the inner type of a protected record other than application_data."""
+        if content_type in (_HANDSHAKE, _ALERT):
+            if not content:
+                # RFC 8446 §5.4: no zero-length handshake or alert TLSInnerPlaintext.content
+                raise UnexpectedMessage(f"zero-length protected {_type_name(content_type)}")
+        elif content_type == _CCS:
+            # RFC 8446 §5: a protected change_cipher_spec -> unexpected_message
+            raise UnexpectedMessage("protected change_cipher_spec record")
+        else:
+            raise UnexpectedMessage(f"protected record of {_type_name(content_type)}")
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def write(self, content_type: int, data: BytesLike) -> None:
+        """Queue ``data`` of ``content_type`` for sending (RFC 8446 §5.1).
+
+        Handshake bytes are buffered for coalescing (see :meth:`flush_handshake`); an alert is
+        exactly one record; change_cipher_spec always goes out unprotected (App. D.4);
+        application data needs write protection and is cut into records of the send limit.
+        Empty handshake or application data writes send nothing.
+        """
+        if content_type == _APPLICATION_DATA and 0 < len(data) <= self._fast_chunk and not self._hs:
+            self._seal_into(self._out, _APPLICATION_DATA, data)  # the hot path: one record
+            return
+        if content_type == _HANDSHAKE:
+            self.write_handshake(data)
+            return
+        if self._hs:
+            self.flush_handshake()
+        if content_type == _APPLICATION_DATA:
+            if not self._write.protected:
+                # RFC 8446 §5.1: application data MUST NOT be written unprotected
+                raise UsageError("application data needs write protection")
+            self._emit(content_type, data)
+        elif content_type == _ALERT:
+            # RFC 8446 §5.1: one alert per record, never fragmented
+            if not data or len(data) > self._max_content():
+                raise UsageError(f"an alert record carries 1..limit bytes, got {len(data)}")
+            self._seal(content_type, data)
+        elif content_type == _CCS:
+            # RFC 8446 §5 / App. D.4: change_cipher_spec is never protected
+            self._out.append(_NULL.seal(content_type, data, version=TLS12))
+        else:
+            raise UsageError(f"cannot write records of {_type_name(content_type)}")
+
+    def write_handshake(self, data: BytesLike) -> None:
+        """Buffer raw handshake message bytes until :meth:`flush_handshake`."""
+        if data:
+            self._hs.append(data if type(data) is bytes else bytes(data))
+
+    def flush_handshake(self) -> None:
+        """Emit the buffered handshake bytes in as few records as the send limit allows."""
+        hs = self._hs
+        if hs:
+            data = hs[0] if len(hs) == 1 else b"".join(hs)
+            hs.clear()
+            self._emit(_HANDSHAKE, data)
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) everything queued for the wire, flushing handshake bytes."""
+        if self._hs:
+            self.flush_handshake()
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    def _max_content(self) -> int:
+        """Most content bytes one record may carry under the current write protector."""
+        if self._write.protected:
+            return self._send_limit - 1  # RFC 8449 §4 / RFC 8446 §5.4: the type byte counts
+        return MAX_PLAINTEXT
+
+    def _seal(self, content_type: int, data: BytesLike) -> None:
+        """Seal one record into the output, asking the padding policy (protected only)."""
+        padding = 0
+        policy = self._padding_policy
+        if policy is not None and self._write.protected:
+            room = self._send_limit - 1 - len(data)
+            padding = max(0, min(policy(content_type, len(data)), room))
+        self._seal_into(self._out, content_type, data, padding, version=self._write_version)
+
+    def _emit(self, content_type: int, data: BytesLike) -> None:
+        """Fragment ``data`` into records of at most the send limit and queue them."""
+        chunk = self._max_content()
+        if len(data) <= chunk:
+            if data:
+                self._seal(content_type, data)
+            return
+        with memoryview(data) as view:
+            for i in range(0, len(data), chunk):
+                self._seal(content_type, view[i : i + chunk])

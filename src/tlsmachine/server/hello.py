@@ -1,0 +1,254 @@
+"""Server: ClientHello processing and negotiation (RFC 8446 §4.1, §4.2, Appendix A.2).
+
+    ExpectClientHello -> [HelloRetryRequest sent: ExpectSecondClientHello] -> (flight sent)
+        -> tls13.ExpectFinished
+
+Negotiation order follows RFC 8446 §4.1.1: version (supported_versions), cipher suite (server
+preference), key exchange group (a share the client sent, else HelloRetryRequest for the best
+common group), then certificate by the client's signature_algorithms (§4.4.2.2) and ALPN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..certs import CertifiedKey
+from ..config import ServerConfig
+from ..crypto.groups import Group
+from ..crypto.signatures import schemes_for_key
+from ..crypto.suites import CipherSuite
+from ..enums import ProtocolVersion
+from ..errors import (
+    HandshakeFailure,
+    IllegalParameter,
+    MissingExtension,
+    NoApplicationProtocol,
+    ProtocolVersionError,
+)
+from ..extensions import (
+    ApplicationLayerProtocolNegotiation,
+    Cookie,
+    Extension,
+    KeyShareClientHello,
+    KeyShareEntry,
+    KeyShareHelloRetryRequest,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersionsClientHello,
+    SupportedVersionsServerHello,
+)
+from ..machine import Output, expect
+from ..messages import HandshakeMessage
+from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
+from ..transcript import TranscriptHash
+from .tls13 import ExpectFinished, Offer, send_server_flight
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What the server chose from the first ClientHello."""
+
+    suite: CipherSuite
+    group: Group
+    certificate: CertifiedKey
+    signature_scheme: int
+    alpn_protocol: str | None
+    server_name: str | None
+
+
+def _negotiate_version(hello: ClientHello) -> None:
+    versions = hello.get(SupportedVersionsClientHello)
+    if versions is None or ProtocolVersion.TLS13 not in versions.versions:
+        # RFC 8446 §4.2.1 / RFC 8996: we speak TLS 1.3 only (TLS 1.2 arrives later).
+        raise ProtocolVersionError("client does not offer TLS 1.3 in supported_versions")
+    if hello.legacy_compression_methods != b"\x00":
+        raise IllegalParameter("TLS 1.3 ClientHello compression methods must be [null] (§4.1.2)")
+
+
+def _choose(config: ServerConfig, hello: ClientHello) -> Choice:
+    suite = next((s for s in config.cipher_suites if s.id in hello.cipher_suites), None)
+    if suite is None:
+        raise HandshakeFailure("no cipher suite in common with the client")
+    groups_ext = hello.get(SupportedGroups)
+    shares_ext = hello.get(KeyShareClientHello)
+    sigalgs = hello.get(SignatureAlgorithms)
+    # RFC 8446 §9.2: without a PSK these are mandatory, and key_share goes with supported_groups.
+    if groups_ext is None or shares_ext is None:
+        raise MissingExtension("ClientHello needs supported_groups and key_share (RFC 8446 §9.2)")
+    if sigalgs is None:
+        raise MissingExtension("ClientHello without signature_algorithms (RFC 8446 §9.2)")
+    for entry in shares_ext.client_shares:
+        if entry.group not in groups_ext.groups:
+            raise IllegalParameter("key_share for a group not in supported_groups (§4.2.8)")
+    group = _choose_group(config, groups_ext.groups, shares_ext.client_shares)
+    certificate, scheme = _choose_certificate(config, sigalgs.schemes)
+    return Choice(
+        suite=suite,
+        group=group,
+        certificate=certificate,
+        signature_scheme=scheme,
+        alpn_protocol=_choose_alpn(config, hello),
+        server_name=_server_name(hello),
+    )
+
+
+def _choose_group(
+    config: ServerConfig, client_groups: tuple[int, ...], shares: tuple[KeyShareEntry, ...]
+) -> Group:
+    shared = [g for g in config.groups if g.id in client_groups]
+    if not shared:
+        raise HandshakeFailure("no key exchange group in common with the client")
+    if config.strict_group_preference:
+        return shared[0]
+    sent = {e.group for e in shares}
+    # Prefer a group the client already sent a share for: it saves a round trip.
+    return next((g for g in shared if g.id in sent), shared[0])
+
+
+def _choose_certificate(
+    config: ServerConfig, client_schemes: tuple[int, ...]
+) -> tuple[CertifiedKey, int]:
+    """RFC 8446 §4.4.2.2: a chain whose key can sign with a scheme the client offered."""
+    for certified in config.certificates:
+        for scheme in schemes_for_key(certified.private_key):
+            if scheme in client_schemes and scheme in config.signature_schemes:
+                return certified, scheme
+    raise HandshakeFailure("no certificate can sign with the client's signature_algorithms")
+
+
+def _choose_alpn(config: ServerConfig, hello: ClientHello) -> str | None:
+    offer = hello.get(ApplicationLayerProtocolNegotiation)
+    if offer is None or not config.alpn_protocols:
+        return None
+    for proto in config.alpn_protocols:
+        if proto.encode() in offer.protocol_name_list:
+            return proto
+    # RFC 7301 §3.2: no overlap -> no_application_protocol.
+    raise NoApplicationProtocol(
+        f"client offered ALPN {[p.decode('ascii', 'replace') for p in offer.protocol_name_list]}, "
+        f"server supports {list(config.alpn_protocols)}"
+    )
+
+
+def _server_name(hello: ClientHello) -> str | None:
+    sni = hello.get(ServerName)
+    return sni.host_name if sni is not None else None
+
+
+def _client_share(hello: ClientHello, group: Group) -> KeyShareEntry | None:
+    shares = hello.get(KeyShareClientHello)
+    if shares is None:
+        return None
+    return next((e for e in shares.client_shares if e.group == group.id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientHello:
+    """Waiting for the first ClientHello (RFC 8446 §4.1.2)."""
+
+    config: ServerConfig
+
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectSecondClientHello | ExpectFinished:
+        hello = expect(msg, ClientHello, self)
+        _negotiate_version(hello)
+        choice = _choose(self.config, hello)
+        transcript = TranscriptHash()
+        transcript.update(hello.raw)
+        share = _client_share(hello, choice.group)
+        if share is None:
+            return self._hello_retry(hello, choice, transcript, out)
+        offer = Offer(self.config, hello, choice.suite, choice.group, share, transcript)
+        return send_server_flight(
+            offer,
+            choice.certificate,
+            choice.signature_scheme,
+            choice.alpn_protocol,
+            choice.server_name,
+            False,
+            False,
+            out,
+        )
+
+    def _hello_retry(
+        self, hello: ClientHello, choice: Choice, transcript: TranscriptHash, out: Output
+    ) -> ExpectSecondClientHello:
+        """Send HelloRetryRequest for the chosen group (RFC 8446 §4.1.4)."""
+        transcript.select_hash(choice.suite.hash_name)
+        cookie = None
+        if self.config.hello_retry_cookie is not None:
+            cookie = self.config.hello_retry_cookie(transcript.digest())
+        transcript.hello_retry_restart()
+        extensions: list[Extension] = [KeyShareHelloRetryRequest(selected_group=choice.group.id)]
+        if cookie is not None:
+            extensions.append(Cookie(cookie=cookie))
+        extensions.append(SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13))
+        hrr = ServerHello(
+            legacy_version=ProtocolVersion.TLS12,
+            random=HELLO_RETRY_REQUEST_RANDOM,
+            legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=choice.suite.id,
+            legacy_compression_method=0,
+            extensions=tuple(extensions),
+        )
+        transcript.update(out.send(hrr))
+        ccs_sent = bool(hello.legacy_session_id)
+        if ccs_sent:
+            out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
+        return ExpectSecondClientHello(self.config, hello, choice, transcript, cookie, ccs_sent)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectSecondClientHello:
+    """HelloRetryRequest sent; waiting for the updated ClientHello (RFC 8446 §4.1.2, §4.1.4)."""
+
+    config: ServerConfig
+    first_hello: ClientHello
+    choice: Choice
+    transcript: TranscriptHash
+    cookie: bytes | None
+    ccs_sent: bool
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
+        hello = expect(msg, ClientHello, self)
+        first, choice = self.first_hello, self.choice
+        # RFC 8446 §4.1.2: the client MUST send the same ClientHello except for key_share,
+        # early_data, cookie, pre_shared_key and padding.
+        if (
+            hello.legacy_version != first.legacy_version
+            or hello.random != first.random
+            or hello.legacy_session_id != first.legacy_session_id
+            or hello.cipher_suites != first.cipher_suites
+            or hello.legacy_compression_methods != first.legacy_compression_methods
+        ):
+            raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
+        _negotiate_version(hello)
+        if choice.suite.id not in hello.cipher_suites:
+            raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
+        if self.cookie is not None:
+            echoed = hello.get(Cookie)
+            if echoed is None or echoed.cookie != self.cookie:
+                raise IllegalParameter("second ClientHello does not echo the cookie (§4.2.2)")
+        shares = hello.get(KeyShareClientHello)
+        if shares is None or len(shares.client_shares) != 1:
+            raise IllegalParameter("second ClientHello must carry exactly one key share (§4.2.8)")
+        share = shares.client_shares[0]
+        if share.group != choice.group.id:
+            raise IllegalParameter("second ClientHello key share is not for the requested group")
+        groups = hello.get(SupportedGroups)
+        if groups is None or choice.group.id not in groups.groups:
+            raise IllegalParameter("second ClientHello no longer supports the requested group")
+        self.transcript.update(hello.raw)
+        offer = Offer(self.config, hello, choice.suite, choice.group, share, self.transcript)
+        return send_server_flight(
+            offer,
+            choice.certificate,
+            choice.signature_scheme,
+            choice.alpn_protocol,
+            choice.server_name,
+            True,
+            self.ccs_sent,
+            out,
+        )

@@ -1,0 +1,67 @@
+"""TLS 1.3 after the handshake: KeyUpdate and post-handshake messages (RFC 8446 §4.6).
+
+Both roles end their handshake in :class:`Traffic13`. It holds the current application traffic
+secrets and rolls them forward on KeyUpdate (§7.2). Anything that is not a legal post-handshake
+message for the role aborts with unexpected_message (§4.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .crypto.suites import CipherSuite
+from .enums import KeyUpdateRequest
+from .events import KeyUpdated
+from .keyschedule import export_keying_material, next_traffic_secret
+from .machine import Output, unexpected
+from .messages import HandshakeMessage
+from .messages.tls13 import KeyUpdate, NewSessionTicket
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic13:
+    """Handshake done; application data flows (RFC 8446 Appendix A, CONNECTED)."""
+
+    suite: CipherSuite
+    is_client: bool
+    read_secret: bytes = field(repr=False)
+    write_secret: bytes = field(repr=False)
+    exporter_secret: bytes = field(repr=False)
+    resumption_secret: bytes = field(repr=False)
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
+        if isinstance(msg, KeyUpdate):
+            return self._peer_key_update(msg, out)
+        if isinstance(msg, NewSessionTicket) and self.is_client:
+            # Session storage arrives with resumption support; the ticket is valid to ignore.
+            return self
+        raise unexpected(msg, self)
+
+    def _peer_key_update(self, msg: KeyUpdate, out: Output) -> Traffic13:
+        read_secret = next_traffic_secret(self.suite.hash_name, self.read_secret)
+        out.read_keys(self.suite, read_secret, "application")
+        out.event(KeyUpdated(direction="receive"))
+        state = replace(self, read_secret=read_secret)
+        if msg.request_update == KeyUpdateRequest.UPDATE_REQUESTED:
+            # RFC 8446 §4.6.3: answer with update_not_requested before our next record.
+            state = state.start_key_update(out, request_peer=False)
+        return state
+
+    def start_key_update(self, out: Output, request_peer: bool) -> Traffic13:
+        """Send KeyUpdate under the old keys, then switch our write keys (§4.6.3)."""
+        request = (
+            KeyUpdateRequest.UPDATE_REQUESTED
+            if request_peer
+            else KeyUpdateRequest.UPDATE_NOT_REQUESTED
+        )
+        out.send(KeyUpdate(request_update=request))
+        write_secret = next_traffic_secret(self.suite.hash_name, self.write_secret)
+        out.write_keys(self.suite, write_secret, "application")
+        out.event(KeyUpdated(direction="send"))
+        return replace(self, write_secret=write_secret)
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 8446 §7.5 exporter over the exporter master secret."""
+        return export_keying_material(
+            self.suite.hash_name, self.exporter_secret, label, context or b"", length
+        )

@@ -1,0 +1,388 @@
+"""Certificate chain and peer name verification, on ``cryptography.x509.verification``.
+
+RFC 8446 §4.4.2 leaves path validation to the application (RFC 5280, web PKI rules as
+implemented by pyca's verifier); this module runs it and turns every failure into the alert
+RFC 8446 §6.2 names for it, with a message that says in plain words what was wrong.
+
+Alert mapping (first match wins; see ``_RULES``):
+
+==========================================  =========================  ==========================
+failure                                     alert                      why
+==========================================  =========================  ==========================
+outside notBefore..notAfter (any cert)      certificate_expired        §6.2: "expired or is not
+                                                                       currently valid"
+no path to a trust anchor, chain too long,  unknown_ca                 §6.2: "the CA certificate
+path length violated, the certificate                                  could not be located or
+found by the issuer's name is no CA                                    could not be matched"
+peer name not in the leaf's SANs            bad_certificate            see below
+EKU lacks serverAuth/clientAuth, forbidden  unsupported_certificate    the certificate is not of a
+key or signature algorithm, leaf key TLS                               type usable here (OpenSSL
+1.3 cannot use                                                         INVALID_PURPOSE, rustls)
+bad signature, malformed DER/extensions,    bad_certificate            §6.2: "corrupt, contained
+basicConstraints/keyUsage violations,                                  signatures that did not
+weak issuer key, name constraints                                      verify correctly, etc."
+anything else pyca reports                  certificate_unknown        §6.2: "some other
+                                                                       (unspecified) issue"
+==========================================  =========================  ==========================
+
+Name mismatch: RFC 8446 names no alert for it. We send ``bad_certificate`` as OpenSSL
+(X509_V_ERR_HOSTNAME_MISMATCH), BoringSSL and rustls (``NotValidForName``) do, so peers and
+their logs see what they see from every mainstream stack; ``certificate_unknown`` would hide the
+cause behind the catch-all.
+
+Empty chains are not a verification matter: an empty server Certificate is a ``decode_error``
+and a missing client certificate a ``certificate_required`` (RFC 8446 §4.4.2.4); both are raised
+here too, defensively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
+
+from .certs import (
+    PathLike,
+    load_trust_anchors,
+    public_key_problem,
+    system_trust_anchors,
+    system_trust_sources,
+)
+from .errors import (
+    BadCertificate,
+    CertificateExpired,
+    CertificateRequired,
+    CertificateUnknown,
+    ConfigurationError,
+    DecodeError,
+    ProtocolError,
+    UnknownCA,
+    UnsupportedCertificate,
+)
+
+Chain = Sequence[x509.Certificate]
+
+
+@runtime_checkable
+class CertificateVerifier(Protocol):
+    """Decides whether a peer's certificate chain (leaf first, RFC 8446 §4.4.2) is acceptable.
+
+    Implementations raise a :class:`~tlsmachine.errors.ProtocolError` subclass (its alert is
+    sent) or :class:`~tlsmachine.errors.ConfigurationError`; returning means "accepted". The
+    CertificateVerify signature (§4.4.3) is checked by the handshake, not here.
+    """
+
+    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
+        """Client side: the server's chain, for the DNS name or IP literal we connected to."""
+
+    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
+        """Server side: a client certificate chain (RFC 8446 §4.4.2.3, §4.3.2)."""
+
+
+class NoVerification:
+    """ACCEPTS EVERY CERTIFICATE: NO TRUST CHECK, NO NAME CHECK, NO EXPIRY CHECK.
+
+    For ``--insecure`` and tests only. A connection using it is encrypted but NOT
+    authenticated: any active attacker can impersonate the peer. The CertificateVerify
+    signature is still checked by the handshake, which proves only that the peer holds the key
+    of whatever certificate it chose to send.
+    """
+
+    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
+        """Accept anything (see the class docstring)."""
+
+    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
+        """Accept anything (see the class docstring)."""
+
+
+def parse_certificate_chain(der_list: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
+    """Parse the ``cert_data`` of each CertificateEntry (RFC 8446 §4.4.2), X.509 DER.
+
+    Extensions are parsed too (pyca parses them lazily), so a malformed extension is reported
+    here. Any failure raises :class:`BadCertificate` naming the position of the certificate.
+    """
+    certs: list[x509.Certificate] = []
+    for index, der in enumerate(der_list, 1):
+        where = f"certificate {index} of {len(der_list)}"
+        try:
+            cert = x509.load_der_x509_certificate(bytes(der))
+        except ValueError as exc:
+            raise BadCertificate(f"{where} is not valid DER: {exc}") from None
+        try:
+            _ = cert.extensions
+        except ValueError as exc:
+            raise BadCertificate(f"{where} has a malformed extension: {exc}") from None
+        certs.append(cert)
+    return tuple(certs)
+
+
+def server_name_subject(server_name: str) -> Subject:
+    """The reference identity for ``server_name``: an IP SAN for IP literals, else a DNS SAN.
+
+    Accepts ``127.0.0.1``, ``::1``, ``[::1]``, ``fe80::1%eth0`` (zone dropped), host names with
+    one trailing dot and internationalised names (converted to A-labels with IDNA 2003).
+    Raises :class:`ConfigurationError` for anything else: the name comes from our caller.
+    """
+    name = server_name.strip()
+    literal = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    try:
+        return x509.IPAddress(ipaddress.ip_address(literal.split("%", 1)[0]))
+    except ValueError:
+        pass
+    host = name[:-1] if name.endswith(".") else name
+    try:
+        host = host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
+    except UnicodeError:
+        host = ""
+    if len(host) > 253 or not _HOSTNAME.match(host):
+        raise ConfigurationError(
+            f"server name {server_name!r} is neither a valid DNS name nor an IP address"
+        )
+    return x509.DNSName(host)
+
+
+_LABEL = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\Z")
+
+
+class DefaultVerifier:
+    """RFC 5280 path validation plus RFC 6125 name checks, by ``cryptography``'s web PKI policy.
+
+    Trust anchors come from ``cafile`` (PEM) and/or ``cadata`` (PEM text or one DER
+    certificate), loaded at construction; with neither, from the system trust store, loaded on
+    first use and cached (see :func:`system_trust_anchors`). A certificate in the store is
+    trusted as it is, so a self-signed leaf passed as ``cadata`` authenticates exactly that
+    server (the demo's flow). ``verify_server`` with ``server_name=None`` raises
+    :class:`ConfigurationError` unless ``require_server_name=False``, in which case the chain,
+    validity and extended key usage are still checked but ANY name in the leaf is accepted.
+    """
+
+    def __init__(
+        self,
+        cafile: PathLike | None = None,
+        cadata: bytes | str | None = None,
+        *,
+        max_chain_depth: int = 8,
+        require_server_name: bool = True,
+    ) -> None:
+        if not 0 <= max_chain_depth <= 255:
+            raise ConfigurationError(f"max_chain_depth must be 0..255, not {max_chain_depth}")
+        self.max_chain_depth = max_chain_depth
+        self.require_server_name = require_server_name
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._anchors: tuple[x509.Certificate, ...] | None = None
+        self._source = "the system trust store"
+        if cafile is None and cadata is None:
+            return
+        self._anchors = load_trust_anchors(cafile, cadata)
+        sources = [f"cafile {os.fspath(cafile)}"] if cafile is not None else []
+        self._source = " and ".join(sources + ["cadata"] * (cadata is not None))
+
+    @property
+    def trust_anchors(self) -> tuple[x509.Certificate, ...]:
+        """The trusted certificates (loads the system store on first use)."""
+        with self._lock:
+            if self._anchors is None:
+                files, dirs = system_trust_sources()
+                self._anchors = system_trust_anchors()
+                self._source = f"the system trust store ({', '.join(files + dirs)})"
+            return self._anchors
+
+    def _builder(self, now: dt.datetime) -> PolicyBuilder:
+        anchors = self.trust_anchors
+        with self._lock:
+            if self._store is None:
+                self._store = Store(list(anchors))
+            store = self._store
+        return PolicyBuilder().store(store).time(now).max_chain_depth(self.max_chain_depth)
+
+    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
+        """Check the server's chain for ``server_name`` at ``now`` (RFC 8446 §4.4.2.4)."""
+        if not chain:
+            raise DecodeError("the server sent an empty Certificate message (RFC 8446 §4.4.2.4)")
+        if server_name is not None:
+            subject = server_name_subject(server_name)
+        elif self.require_server_name:
+            raise ConfigurationError(
+                "no server name to check the certificate against: pass the host name or the IP "
+                "address the client connected to, or use DefaultVerifier(require_server_name="
+                "False) to accept any name"
+            )
+        else:
+            subject = _any_name_of(chain[0])
+        now = _utc(now)
+        try:
+            verifier = self._builder(now).build_server_verifier(subject)
+        except ValueError as exc:  # pyca's own check of the reference identity
+            raise ConfigurationError(f"server name {server_name!r} is not usable: {exc}") from None
+        self._run(lambda: verifier.verify(chain[0], list(chain[1:])), chain, now, subject)
+
+    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
+        """Check a client's chain at ``now`` (EKU clientAuth; RFC 8446 §4.4.2.4)."""
+        if not chain:
+            raise CertificateRequired(
+                "the client sent no certificate, but this server requires one (RFC 8446 §4.4.2.4)"
+            )
+        now = _utc(now)
+        verifier = self._builder(now).build_client_verifier()
+        self._run(lambda: verifier.verify(chain[0], list(chain[1:])), chain, now, None)
+
+    def _run(
+        self, verify: Callable[[], object], chain: Chain, now: dt.datetime, subject: Subject | None
+    ) -> None:
+        leaf = chain[0]
+        try:
+            verify()
+        except VerificationError as exc:
+            raise self._explain(str(exc), chain, now, subject) from None
+        except ValueError as exc:  # a malformed field pyca met only while verifying
+            raise BadCertificate(f"{_describe(leaf)} is malformed: {exc}") from None
+        try:
+            problem = public_key_problem(leaf.public_key())
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            problem = f"its public key is of an unsupported type ({exc})"
+        if problem:
+            raise UnsupportedCertificate(f"{_describe(leaf)} cannot be used: {problem}")
+
+    def _explain(
+        self, message: str, chain: Chain, now: dt.datetime, subject: Subject | None
+    ) -> ProtocolError:
+        """Turn pyca's VerificationError text into the right alert and a plain message."""
+        reason = message.removeprefix("validation failed: ")
+        reason = _ENCOUNTERED.sub("", reason).removeprefix("candidates exhausted: ")
+        leaf = chain[0]
+        if "not valid at validation time" in reason:
+            return CertificateExpired(self._validity_message(chain, now))
+        if "no matching subjectAltName" in reason and subject is not None:
+            what = "IP address" if isinstance(subject, x509.IPAddress) else "host name"
+            names = ", ".join(_san_names(leaf)) or "(none)"
+            return BadCertificate(
+                f"{what} {str(subject.value)!r} does not match the certificate's names: {names}"
+            )
+        if "no interior errors" in reason:
+            return UnknownCA(self._unknown_ca_message(chain))
+        if "EKU" in reason:
+            purpose = "serverAuth" if subject is not None else "clientAuth"
+            return UnsupportedCertificate(
+                f"{_describe(leaf)} is not valid for this purpose: its extended key usage lacks"
+                f" id-kp-{purpose} ({reason})"
+            )
+        for needle, error_class, explanation in _RULES:
+            if error_class is UnknownCA and needle in reason and leaf.issuer == leaf.subject:
+                # e.g. a self-signed leaf named like a trusted self-signed one: plain untrusted
+                return UnknownCA(f"{self._unknown_ca_message(chain)} ({reason})")
+            if needle in reason:
+                return error_class(f"{_describe(leaf)} {explanation} ({reason})")
+        return CertificateUnknown(f"{_describe(leaf)} was rejected: {reason}")
+
+    def _validity_message(self, chain: Chain, now: dt.datetime) -> str:
+        issuers = {c.issuer for c in chain}
+        anchors = [a for a in self.trust_anchors if a.subject in issuers]
+        kinds = [("certificate for", chain[0])]
+        kinds += [("intermediate CA certificate", c) for c in chain[1:]]
+        kinds += [("trusted CA certificate", a) for a in anchors]
+        for kind, cert in kinds:
+            if now > cert.not_valid_after_utc:
+                when = f"expired on {_fmt(cert.not_valid_after_utc)}"
+            elif now < cert.not_valid_before_utc:
+                when = f"is not valid before {_fmt(cert.not_valid_before_utc)}"
+            else:
+                continue
+            return f"{kind} {certificate_label(cert)!r} {when} (now {_fmt(now)})"
+        return f"a certificate of the chain for {certificate_label(chain[0])!r} is not valid now"
+
+    def _unknown_ca_message(self, chain: Chain) -> str:
+        leaf, count = chain[0], len(self.trust_anchors)
+        anchors = f"trust anchors: {count} certificate{'s' * (count != 1)} from {self._source}"
+        if leaf.issuer == leaf.subject:
+            return f"{_describe(leaf)} is self-signed and not trusted ({anchors})"
+        issuer = chain[-1].issuer.rfc4514_string()
+        return (
+            f"{_describe(leaf)} was not issued by a trusted CA: the chain the peer sent "
+            f"({len(chain)} certificate{'s' * (len(chain) != 1)}) ends at issuer {issuer!r},"
+            f" which is not a trust anchor ({anchors})"
+        )
+
+
+_ENCOUNTERED = re.compile(r" \(encountered processing <Certificate.*\)$", re.DOTALL)
+
+# (substring of pyca's reason, alert class, what we say); checked in order after the special
+# cases in DefaultVerifier._explain. Justification in the module docstring.
+_RULES: tuple[tuple[str, type[ProtocolError], str], ...] = (
+    ("max depth", UnknownCA, "has a chain longer than allowed"),
+    # Issuer side of basicConstraints: the certificate found by the issuer's name is no CA.
+    ("cA must be asserted in a CA", UnknownCA, "names an issuer that is not a CA certificate"),
+    ("path length constraint", UnknownCA, "has a chain violating a CA's path length limit"),
+    ("Forbidden", UnsupportedCertificate, "uses a key or signature algorithm not accepted"),
+    ("signature does not match", BadCertificate, "has a signature in its chain that is wrong"),
+    ("RSA key is too weak", BadCertificate, "is signed by a CA with a too small RSA key"),
+    ("name constraint", BadCertificate, "violates a CA's name constraints"),
+    ("basicConstraints", BadCertificate, "has invalid basic constraints"),
+    ("keyUsage", BadCertificate, "has an invalid key usage"),
+    ("subjectAltName", BadCertificate, "has no usable subjectAltName"),
+    ("extension", BadCertificate, "has an invalid or unknown critical extension"),
+    ("ASN.1", BadCertificate, "is malformed"),
+    ("malformed", BadCertificate, "is malformed"),
+    ("UtcTime", BadCertificate, "has a malformed validity date"),
+)
+
+
+def certificate_label(cert: x509.Certificate) -> str:
+    """A short human name for a certificate: its first DNS/IP SAN, else CN, else the full DN."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        for name in san:
+            if isinstance(name, x509.DNSName | x509.IPAddress):
+                return str(name.value)
+    except (x509.ExtensionNotFound, ValueError):
+        pass
+    try:
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if cns:
+            return str(cns[0].value)
+        return cert.subject.rfc4514_string() or "(empty subject)"
+    except ValueError:
+        return "(unparsable subject)"
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return f"certificate for {certificate_label(cert)!r}"
+
+
+def _utc(now: dt.datetime) -> dt.datetime:
+    """Naive datetimes are taken as UTC (as pyca does)."""
+    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
+
+
+def _fmt(when: dt.datetime) -> str:
+    return f"{_utc(when):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _san_names(cert: x509.Certificate) -> list[str]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [str(n.value) for n in san if isinstance(n, x509.DNSName | x509.IPAddress)]
+
+
+def _any_name_of(leaf: x509.Certificate) -> Subject:
+    """A reference identity the leaf matches by construction (for require_server_name=False)."""
+    for name in _san_names(leaf):
+        if name.startswith("*."):
+            name = "wildcard" + name[1:]  # a concrete name the wildcard pattern covers
+        try:
+            return server_name_subject(name)
+        except ConfigurationError:
+            continue
+    raise BadCertificate(f"{_describe(leaf)} has no DNS or IP subjectAltName")

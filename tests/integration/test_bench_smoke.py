@@ -1,0 +1,56 @@
+"""Smoke test for ``benchmarks/run.py``: it runs to the end and reports every figure.
+
+No timing assertions: this only checks that both sides complete the handshakes and transfers,
+negotiate what the benchmark intends, and produce positive numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "run.py"
+CASES = {
+    "handshake-ecdsa-p256",
+    "handshake-rsa-2048",
+    "bulk-aes-128-gcm",
+    "bulk-chacha20-poly1305",
+}
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@pytest.mark.timeout(600)
+def test_quick_json_report_has_every_figure() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    results = {r["name"]: r for r in report["results"]}
+    assert set(results) == CASES
+    for name, row in results.items():
+        for key in ("tlsmachine", "stdlib", "ratio", "target"):
+            assert _positive(row[key]), (name, key, row[key])
+        for side in ("tlsmachine", "stdlib"):
+            assert row["samples"][side], (name, side)
+            assert all(_positive(s) for s in row["samples"][side]), (name, side)
+            negotiated = row["negotiated"][side]
+            assert negotiated["version"] == "TLSv1.3"
+            assert negotiated["group"] == "x25519"
+        suite = "TLS_CHACHA20_POLY1305_SHA256" if "chacha" in name else "TLS_AES_128_GCM_SHA256"
+        assert row["negotiated"]["tlsmachine"]["suite"] == suite
+        assert row["negotiated"]["stdlib"]["suite"] == suite
+        assert isinstance(row["pass"], bool)

@@ -1,0 +1,306 @@
+"""The command line: ``tlsmachine demo | server | client`` as real processes over loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pki.py
+import pki
+
+pytestmark = pytest.mark.timeout(60)
+
+TIMEOUT = 20.0
+CLI = [sys.executable, "-m", "tlsmachine"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str  # decoded without newline translation (HTTP uses CRLF)
+    stderr: str
+
+
+def run(*args: str, stdin: bytes = b"", timeout: float = TIMEOUT) -> Result:
+    """Run ``tlsmachine ARGS`` to completion (killed after ``timeout``)."""
+    done = subprocess.run(
+        [*CLI, *args], input=stdin, capture_output=True, timeout=timeout, env=ENV, check=False
+    )
+    return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+class Background:
+    """A long-running ``tlsmachine`` process whose stderr is collected by a thread."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=ENV,
+        )
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self._lock = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, pipe: object, buf: bytearray) -> None:
+        fd = pipe.fileno()  # type: ignore[attr-defined]
+        while chunk := os.read(fd, 65536):
+            with self._lock:
+                buf += chunk
+                self._lock.notify_all()
+        with self._lock:
+            self._lock.notify_all()
+
+    def wait_for(
+        self, pattern: str, stream: str = "stderr", timeout: float = TIMEOUT
+    ) -> re.Match[str]:
+        buf = self.stderr if stream == "stderr" else self.stdout
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not (match := re.search(pattern, buf.decode("utf-8", "replace"))):
+                left = deadline - time.monotonic()
+                if left <= 0 or (
+                    self.proc.poll() is not None and not any(t.is_alive() for t in self._threads)
+                ):
+                    output = f"{self.stderr.decode()}\n{self.stdout.decode()}"
+                    raise AssertionError(f"no {pattern!r} in {stream}:\n{output}")
+                self._lock.wait(min(left, 0.2))
+        return match
+
+    def interrupt(self, timeout: float = TIMEOUT) -> int:
+        """Ctrl-C, as a user would stop it; kill if it does not exit in time."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        for thread in self._threads:
+            thread.join(5)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.fixture(scope="module")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
+    return pki.make_pki(tmp_path_factory.mktemp("cli-pki"), key_types=("rsa-2048", "ecdsa-p256"))
+
+
+@pytest.fixture
+def start_server() -> Iterator[object]:
+    started: list[Background] = []
+
+    def start(*args: str) -> tuple[Background, int]:
+        server = Background("server", "--port", "0", "--timeout", "10", *args)
+        started.append(server)
+        port = int(server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        return server, port
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("tlsmachine:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+def test_demo_prints_the_handshake_and_exits_zero() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    order = [
+        "client -> server  ClientHello",
+        "server -> client  ServerHello",
+        "server -> client  EncryptedExtensions",
+        "server -> client  Certificate ",
+        "server -> client  CertificateVerify",
+        "server -> client  Finished",
+        "client -> server  Finished",
+    ]
+    positions = [out.index(item) for item in order]
+    assert positions == sorted(positions), out
+    for expected in ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256"):
+        assert expected in out
+    assert "http/1.1" in out
+    assert "localhost" in out
+    assert "closed cleanly" in out
+    assert re.search(r"SHA-256\s+([0-9A-F]{2}:){31}[0-9A-F]{2}", out)
+
+
+def test_demo_with_hello_retry_request_and_rsa() -> None:
+    result = run("demo", "--hrr", "--key-type", "rsa-2048")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("ClientHello") == 2
+    assert "server -> client  HelloRetryRequest" in out
+    assert "secp256r1" in out
+    assert "rsa_pss_rsae_sha256" in out
+    assert re.search(r"hello retry\s+yes", out)
+
+
+# -- server and client ----------------------------------------------------------------------------
+
+
+def test_www_server_and_piped_client(start_server, test_pki: pki.TestPKI) -> None:
+    leaf = test_pki.leaves["ecdsa-p256"]
+    server, port = start_server(
+        "--www", "--cert", str(leaf.chain_path), "--key", str(leaf.key_path), "--alpn", "http/1.1"
+    )
+    result = run(
+        "client",
+        f"localhost:{port}",
+        "--cafile",
+        str(test_pki.ca_path),
+        "--alpn",
+        "h2,http/1.1",
+        stdin=b"GET / HTTP/1.0\r\n\r\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("HTTP/1.0 200 ok\r\n")
+    assert re.search(r"Protocol\s+: TLSv1\.3", result.stdout)
+    assert re.search(r"ALPN\s+: http/1\.1", result.stdout)
+    assert "TLSv1.3" in result.stderr
+    assert "ALPN http/1.1" in result.stderr
+    server.wait_for(r"closed cleanly")
+    assert server.interrupt() == 0  # Ctrl-C is the normal way to stop it
+    assert "Traceback" not in server.stderr.decode()
+
+
+def test_client_rejects_an_untrusted_certificate(start_server, test_pki: pki.TestPKI) -> None:
+    server, port = start_server("--echo")  # ephemeral self-signed certificate
+    fingerprint = server.wait_for(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+    assert fingerprint.group(1)
+    result = run("client", f"127.0.0.1:{port}", "--cafile", str(test_pki.ca_path))
+    assert result.returncode != 0
+    line = one_line(result.stderr)
+    assert "certificate" in line
+    assert "not trusted" in line or "unknown_ca" in line
+    server.wait_for(r"failed: peer sent fatal alert: unknown_ca")
+    # the same server still serves a client that accepts any certificate
+    insecure = run("client", f"127.0.0.1:{port}", "--insecure", "--half-close")
+    assert insecure.returncode == 0, insecure.stderr
+    assert "NOT verified" in insecure.stderr
+
+
+def test_echo_round_trip_interactive(start_server, test_pki: pki.TestPKI) -> None:
+    leaf = test_pki.leaves["rsa-2048"]
+    _, port = start_server("--echo", "--cert", str(leaf.combined_path))  # key in the same file
+    client = Background(
+        "client", f"localhost:{port}", "--cafile", str(test_pki.ca_path), "--half-close"
+    )
+    try:
+        client.wait_for(r"TLSv1\.3, TLS_AES_128_GCM_SHA256")
+        assert client.proc.stdin is not None
+        for line in (b"first line\n", b"second line\n"):
+            client.proc.stdin.write(line)
+            client.proc.stdin.flush()
+            client.wait_for(re.escape(line.decode()), stream="stdout")
+        client.proc.stdin.close()  # end of input: close_notify, the server answers
+        assert client.proc.wait(TIMEOUT) == 0, client.stderr.decode()
+        assert bytes(client.stdout) == b"first line\nsecond line\n"
+        assert "signature rsa_pss_rsae_sha256" in client.stderr.decode()
+    finally:
+        client.stop()
+
+
+def test_misbehaving_client_gets_an_alert_and_the_server_keeps_serving(
+    start_server, test_pki: pki.TestPKI
+) -> None:
+    leaf = test_pki.leaves["ecdsa-p256"]
+    server, port = start_server(
+        "--www", "--cert", str(leaf.chain_path), "--key", str(leaf.key_path)
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+        raw.sendall(b"GET / HTTP/1.0\r\n\r\n")  # plaintext HTTP to a TLS port
+        reply = b""
+        while len(reply) < 7 and (chunk := raw.recv(100)):
+            reply += chunk
+    assert reply[:1] == b"\x15", reply  # an alert record ...
+    assert reply[5:6] == b"\x02", reply  # ... at level fatal
+    server.wait_for(r"failed: .*\(sent alert \w+\)")
+    result = run(
+        "client",
+        f"localhost:{port}",
+        "--cafile",
+        str(test_pki.ca_path),
+        stdin=b"GET / HTTP/1.0\r\n\r\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HTTP/1.0 200 ok" in result.stdout
+
+
+def test_client_hello_retry_with_groups(start_server, test_pki: pki.TestPKI) -> None:
+    leaf = test_pki.leaves["ecdsa-p256"]
+    _, port = start_server(
+        "--www",
+        "--cert",
+        str(leaf.chain_path),
+        "--key",
+        str(leaf.key_path),
+        "--groups",
+        "secp384r1",
+    )
+    result = run(
+        "client", f"localhost:{port}", "--cafile", str(test_pki.ca_path), stdin=b"GET /\r\n\r\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "group secp384r1" in result.stderr
+    assert "after HelloRetryRequest" in result.stderr
+    assert re.search(r"HelloRetry\s+: yes", result.stdout)
+
+
+# -- failures: one line, non-zero ---------------------------------------------------------------
+
+
+def test_tls12_only_is_a_configuration_error() -> None:
+    result = run("client", "127.0.0.1:9", "--max-version", "1.2")
+    assert result.returncode == 2
+    assert "TLS 1.2" in one_line(result.stderr)
+
+
+def test_connection_refused_is_one_line() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound but not listening: refused
+        result = run("client", f"127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert "refused" in one_line(result.stderr).lower()
+
+
+def test_bad_arguments() -> None:
+    assert run("client", "no-port").returncode == 2
+    result = run("server", "--cert", "/nonexistent/cert.pem", "--port", "0")
+    assert result.returncode == 2
+    assert "/nonexistent/cert.pem" in one_line(result.stderr)

@@ -1,0 +1,194 @@
+"""In-memory client <-> server: every suite x group x signature scheme, HRR and KeyUpdate."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from tlsmachine import (
+    ApplicationData,
+    ClientConfig,
+    ClientConnection,
+    ConnectionClosed,
+    ConnectionState,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+    ServerConfig,
+    ServerConnection,
+)
+from tlsmachine.certs import CertifiedKey
+from tlsmachine.crypto.groups import GROUPS, group_by_id
+from tlsmachine.crypto.suites import TLS13_SUITES
+from tlsmachine.enums import NamedGroup
+
+KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "ed25519", "ed448")
+EXPECTED_SCHEME = {
+    "ecdsa-p256": "ecdsa_secp256r1_sha256",
+    "ecdsa-p384": "ecdsa_secp384r1_sha384",
+    "ecdsa-p521": "ecdsa_secp521r1_sha512",
+    "rsa-2048": "rsa_pss_rsae_sha256",
+    "ed25519": "ed25519",
+    "ed448": "ed448",
+}
+ECC_GROUPS = [g for g in GROUPS.values() if not g.name.startswith("ffdhe")]
+
+
+@functools.cache
+def certified(key_type: str) -> CertifiedKey:
+    return CertifiedKey.self_signed(("localhost",), key_type=key_type)
+
+
+def pump(client: ClientConnection, server: ServerConnection) -> tuple[list[Event], list[Event]]:
+    """Shuttle bytes until both sides are quiet; return each side's events."""
+    client_events: list[Event] = []
+    server_events: list[Event] = []
+    for _ in range(20):
+        to_server = client.data_to_send()
+        if to_server:
+            server_events += server.receive_data(to_server)
+        to_client = server.data_to_send()
+        if to_client:
+            client_events += client.receive_data(to_client)
+        if not to_server and not to_client:
+            break
+    return client_events, server_events
+
+
+def connect(
+    key_type: str = "ecdsa-p256",
+    client_kwargs: dict | None = None,
+    server_kwargs: dict | None = None,
+) -> tuple[ClientConnection, ServerConnection, list[Event], list[Event]]:
+    cert = certified(key_type)
+    cadata = b"".join(
+        c.public_bytes(
+            __import__(
+                "cryptography.hazmat.primitives.serialization"
+            ).hazmat.primitives.serialization.Encoding.PEM
+        )
+        for c in cert.chain[:1]
+    )
+    client = ClientConnection(ClientConfig(cadata=cadata, **(client_kwargs or {})), "localhost")
+    server = ServerConnection(ServerConfig(certificates=(cert,), **(server_kwargs or {})))
+    client_events, server_events = pump(client, server)
+    return client, server, client_events, server_events
+
+
+def only(events: list[Event], kind: type) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
+@pytest.mark.parametrize("group", ECC_GROUPS, ids=lambda g: g.name)
+def test_every_suite_and_group(suite, group) -> None:
+    client, server, ce, se = connect(
+        client_kwargs={"cipher_suites": (suite,), "groups": (group,)},
+        server_kwargs={"cipher_suites": (suite,), "groups": (group,)},
+    )
+    (done,) = only(ce, HandshakeComplete)
+    (server_done,) = only(se, HandshakeComplete)
+    assert done.cipher_suite == suite.name == server_done.cipher_suite
+    assert done.group == group.name == server_done.group
+    assert not done.hello_retry
+    client.send(b"ping")
+    _, se = pump(client, server)
+    assert [e.data for e in only(se, ApplicationData)] == [b"ping"]
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_every_signature_scheme(key_type: str) -> None:
+    client, server, ce, _ = connect(key_type)
+    (done,) = only(ce, HandshakeComplete)
+    assert done.signature_scheme == EXPECTED_SCHEME[key_type]
+    assert done.peer_certificates[0] == certified(key_type).chain[0]
+    server.send(b"x" * 50_000)
+    ce, _ = pump(client, server)
+    assert b"".join(e.data for e in only(ce, ApplicationData)) == b"x" * 50_000
+
+
+def test_ffdhe_group() -> None:
+    group = group_by_id(NamedGroup.FFDHE2048)
+    assert group is not None
+    _, _, ce, _ = connect(client_kwargs={"groups": (group,)}, server_kwargs={"groups": (group,)})
+    assert only(ce, HandshakeComplete)[0].group == "ffdhe2048"
+
+
+@pytest.mark.parametrize("compat", [True, False])
+def test_hello_retry_request(compat: bool) -> None:
+    x25519 = group_by_id(NamedGroup.X25519)
+    p384 = group_by_id(NamedGroup.SECP384R1)
+    client, server, ce, se = connect(
+        client_kwargs={"groups": (x25519, p384), "middlebox_compatibility": compat},
+        server_kwargs={"groups": (p384,)},
+    )
+    (done,) = only(ce, HandshakeComplete)
+    assert done.hello_retry and only(se, HandshakeComplete)[0].hello_retry
+    assert done.group == "secp384r1"
+    client.send(b"after hrr")
+    _, se = pump(client, server)
+    assert only(se, ApplicationData)[0].data == b"after hrr"
+
+
+def test_hello_retry_with_cookie() -> None:
+    x25519 = group_by_id(NamedGroup.X25519)
+    p256 = group_by_id(NamedGroup.SECP256R1)
+    _, _, ce, _ = connect(
+        client_kwargs={"groups": (x25519, p256)},
+        server_kwargs={"groups": (p256,), "hello_retry_cookie": lambda h: b"cookie:" + h[:8]},
+    )
+    assert only(ce, HandshakeComplete)[0].hello_retry
+
+
+@pytest.mark.parametrize("request_peer", [False, True])
+def test_key_update_both_directions(request_peer: bool) -> None:
+    client, server, _, _ = connect()
+    client.key_update(request_peer=request_peer)
+    client.send(b"after update")
+    ce, se = pump(client, server)
+    assert only(se, ApplicationData)[0].data == b"after update"
+    assert [e.direction for e in only(se, KeyUpdated)] == (
+        ["receive", "send"] if request_peer else ["receive"]
+    )
+    server.send(b"reply")
+    server.key_update()
+    server.send(b"reply 2")
+    ce, _ = pump(client, server)
+    assert [e.data for e in only(ce, ApplicationData)] == [b"reply", b"reply 2"]
+
+
+def test_alpn_negotiation() -> None:
+    _, _, ce, se = connect(
+        client_kwargs={"alpn_protocols": ("h2", "http/1.1")},
+        server_kwargs={"alpn_protocols": ("http/1.1", "h2")},
+    )
+    assert only(ce, HandshakeComplete)[0].alpn_protocol == "http/1.1"
+    assert only(se, HandshakeComplete)[0].alpn_protocol == "http/1.1"
+    assert only(se, HandshakeComplete)[0].server_name == "localhost"
+
+
+def test_close_notify_both_ways() -> None:
+    client, server, _, _ = connect()
+    client.close()
+    assert client.state is ConnectionState.HOST_INITIATED_CLOSING
+    ce, se = pump(client, server)
+    assert only(se, ConnectionClosed) and only(ce, ConnectionClosed)
+    assert client.state is ConnectionState.SHUTDOWN and server.state is ConnectionState.SHUTDOWN
+
+
+def test_one_byte_at_a_time() -> None:
+    cert = certified("ecdsa-p256")
+    client = ClientConnection(ClientConfig(verify_certificates=False), "localhost")
+    server = ServerConnection(ServerConfig(certificates=(cert,)))
+    events: list[Event] = []
+    for _ in range(10):
+        data = client.data_to_send()
+        for i in range(len(data)):
+            server.receive_data(data[i : i + 1])
+        data = server.data_to_send()
+        for i in range(len(data)):
+            events += client.receive_data(data[i : i + 1])
+        if client.state is ConnectionState.APP_DATA and not data:
+            break
+    assert only(events, HandshakeComplete)
