@@ -2,7 +2,8 @@
 
 RFC 8446 §4.2 (the extension block, the "allowed in message" table, duplicates and the
 pre_shared_key-last rule) and §4.2.1-§4.2.11 (the TLS 1.3 extensions); RFC 6066 §3 (server_name);
-RFC 7301 §3.1 (ALPN); RFC 7685 §3 (padding); RFC 8449 §4 (record_size_limit).
+RFC 7301 §3.1 (ALPN); RFC 7685 §3 (padding); RFC 8449 §4 (record_size_limit); RFC 8879 §3
+(compress_certificate: only its allowed messages).
 
 Parsing is two-step: :func:`read_extension_block` splits a block into ``(type, data reader)``
 pairs and rejects duplicates; :func:`decode_extension_block` interprets each pair for a message

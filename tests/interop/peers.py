@@ -273,6 +273,7 @@ class Peers:
         groups: Sequence[str] = (),
         ciphersuites: Sequence[str] = (),
         alpn: Sequence[str] = (),
+        sigalgs: str | None = None,
         extra: Sequence[str] = ("-ign_eof",),
     ) -> PeerProcess:
         """``openssl s_client -tls1_3`` verifying our server against the test CA."""
@@ -282,6 +283,8 @@ class Peers:
         argv += _openssl_common(groups, ciphersuites)
         if alpn:
             argv += ["-alpn", ",".join(alpn)]
+        if sigalgs:
+            argv += ["-sigalgs", sigalgs]
         argv += list(extra)
         return self.start(argv, "openssl s_client")
 

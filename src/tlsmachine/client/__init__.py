@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import ClientConfig
+from ..errors import ConfigurationError
 from ..connection import Connection, ConnectionState
 from ..machine import Output
 from .hello import ExpectServerHello
@@ -12,6 +13,10 @@ class ClientConnection(Connection):
     """A sans-I/O TLS client connection; the ClientHello is queued on construction."""
 
     def __init__(self, config: ClientConfig, server_name: str | None = None) -> None:
+        if server_name is None and config.verify_certificates:
+            # RFC 6125 / RFC 8446 §4.4.2.4: without a name there is nothing to check the
+            # certificate against; pass the host (or IP address) you connect to.
+            raise ConfigurationError("server_name is required when certificates are verified")
         out = Output()
         first = ExpectServerHello.start(config, server_name, out)
         super().__init__(first, trace=config.trace_handshake, keylog=config.keylog)

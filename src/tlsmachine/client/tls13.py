@@ -10,8 +10,15 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography import x509
+
 from ..config import ClientConfig
-from ..crypto.signatures import TLS13_CERTIFICATE_VERIFY_SCHEMES, certificate_verify_input, verify
+from ..crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    certificate_verify_input,
+    spki_is_rsassa_pss,
+    verify,
+)
 from ..crypto.suites import CipherSuite
 from ..enums import ExtensionType, SignatureScheme, name_of
 from ..errors import (
@@ -164,7 +171,7 @@ class ExpectCertificateVerify:
     hs: ClientHandshake
     negotiated: Negotiated
     certificate_request: CertificateRequest | None
-    chain: tuple[object, ...]
+    chain: tuple[x509.Certificate, ...]
 
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
         cv = expect(msg, CertificateVerify, self)
@@ -176,7 +183,8 @@ class ExpectCertificateVerify:
             )
         content = certificate_verify_input(self.hs.transcript.digest(), server=True)
         leaf = self.chain[0]
-        verify(cv.algorithm, leaf.public_key(), cv.signature, content)  # type: ignore[attr-defined]
+        pss = spki_is_rsassa_pss(leaf)
+        verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
         self.hs.transcript.update(cv.raw)
         return ExpectFinished(
             self.hs, self.negotiated, self.certificate_request, self.chain, cv.algorithm
@@ -190,7 +198,7 @@ class ExpectFinished:
     hs: ClientHandshake
     negotiated: Negotiated
     certificate_request: CertificateRequest | None
-    chain: tuple[object, ...]
+    chain: tuple[x509.Certificate, ...]
     signature_scheme: int | None
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
@@ -242,7 +250,7 @@ class ExpectFinished:
                 ),
                 alpn_protocol=self.negotiated.alpn_protocol,
                 server_name=hs.server_name,
-                peer_certificates=self.chain,  # type: ignore[arg-type]
+                peer_certificates=self.chain,
                 hello_retry=hs.hello_retry,
             )
         )

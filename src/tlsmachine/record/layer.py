@@ -237,24 +237,23 @@ class RecordLayer:
 
     def feed(self, data: BytesLike) -> None:
         """Append received bytes; then drain :meth:`next_record` until it returns ``None``."""
+        buf = self._rbuf
+        if not buf:  # empty (always b"" at offset 0): keep a bytes object without copying it
+            self._rbuf = data if type(data) is bytes else bytes(data)
+            return
         if not data:
             return
-        buf = self._rbuf
         pos = self._rpos
-        if pos >= len(buf):  # empty: keep an immutable bytes object without copying it
-            self._rbuf = data if type(data) is bytes else bytes(data)
-            self._rpos = 0
-        elif type(buf) is bytes:  # a leftover partial record: start a growable buffer
-            grown = bytearray(memoryview(buf)[pos:])
-            grown += data
-            self._rbuf = grown
-            self._rpos = 0
-        else:
-            assert isinstance(buf, bytearray)
+        if isinstance(buf, bytearray):
             if pos > len(buf) >> 1:  # compact: the consumed prefix is the larger part
                 del buf[:pos]
                 self._rpos = 0
             buf += data
+        else:  # a leftover partial record in a bytes object: start a growable buffer
+            grown = bytearray(memoryview(buf)[pos:])
+            grown += data
+            self._rbuf = grown
+            self._rpos = 0
 
     def next_record(self) -> tuple[int, bytes] | None:
         """Consume and open ONE record: ``(content_type, content)``, or ``None`` if incomplete.

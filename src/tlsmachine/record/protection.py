@@ -242,18 +242,17 @@ class Aead13Protector:
             raise InternalError(
                 f"write key exhausted after {seq} records: a KeyUpdate was due (RFC 8446 §5.5)"
             )
-        inner_len = len(data) + 1 + padding
-        if inner_len > MAX_INNER_PLAINTEXT:
-            raise UsageError(f"TLSInnerPlaintext of {inner_len} bytes exceeds 2^14 + 1 (§5.4)")
-        self._seq = seq + 1
         # TLSInnerPlaintext = content || type || zeros[padding]: the one copy of the content.
         if padding:
             inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
         else:
             inner = b"".join((data, _TYPE_BYTE[content_type]))
+        inner_len = len(inner)
+        if inner_len > MAX_INNER_PLAINTEXT:
+            raise UsageError(f"TLSInnerPlaintext of {inner_len} bytes exceeds 2^14 + 1 (§5.4)")
+        self._seq = seq + 1
         header = _pack_header(_APPLICATION_DATA, TLS12, inner_len + _TAG_LEN)
-        out.append(header)
-        out.append(self._encrypt((self._iv_int ^ seq).to_bytes(12, "big"), inner, header))
+        out += header, self._encrypt((self._iv_int ^ seq).to_bytes(12, "big"), inner, header)
 
     def open(self, header: BytesLike, fragment: BytesLike) -> tuple[int, bytes]:
         """Decrypt one TLSCiphertext; return ``(inner content type, content)`` (RFC 8446 §5.2).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
-from ..crypto.signatures import schemes_for_key
+from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite
 from ..enums import ProtocolVersion
 from ..errors import (
@@ -111,7 +111,8 @@ def _choose_certificate(
 ) -> tuple[CertifiedKey, int]:
     """RFC 8446 §4.4.2.2: a chain whose key can sign with a scheme the client offered."""
     for certified in config.certificates:
-        for scheme in schemes_for_key(certified.private_key):
+        pss = spki_is_rsassa_pss(certified.leaf)
+        for scheme in schemes_for_key(certified.private_key, rsassa_pss=pss):
             if scheme in client_schemes and scheme in config.signature_schemes:
                 return certified, scheme
     raise HandshakeFailure("no certificate can sign with the client's signature_algorithms")

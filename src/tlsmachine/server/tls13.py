@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
-from ..crypto.signatures import certificate_verify_input, sign
+from ..crypto.signatures import certificate_verify_input, sign, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite
 from ..enums import ProtocolVersion, SignatureScheme, name_of
 from ..errors import DecodeError, DecryptError
@@ -129,8 +129,11 @@ def send_server_flight(
         out.send(Certificate(certificate_request_context=b"", certificate_list=entries))
     )
     content = certificate_verify_input(transcript.digest(), server=True)
-    signer = config.signer or sign
-    signature = signer(signature_scheme, certificate.private_key, content)
+    if config.signer is not None:
+        signature = config.signer(signature_scheme, certificate.private_key, content)
+    else:
+        pss = spki_is_rsassa_pss(certificate.leaf)
+        signature = sign(signature_scheme, certificate.private_key, content, rsassa_pss=pss)
     transcript.update(out.send(CertificateVerify(algorithm=signature_scheme, signature=signature)))
     verify_data = finished_verify_data(suite.hash_name, server_hs, transcript.digest())
     transcript.update(out.send(Finished(verify_data=verify_data)))

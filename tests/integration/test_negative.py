@@ -1,0 +1,202 @@
+"""Bad input at the connection level: each failure sends exactly the alert RFC 8446 requires."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+
+from tlsmachine import (
+    AlertReceived,
+    ClientConfig,
+    ClientConnection,
+    ConfigurationError,
+    ConnectionClosedError,
+    ConnectionState,
+    ServerConfig,
+    ServerConnection,
+)
+from tlsmachine.certs import CertifiedKey
+from tlsmachine.client.hello import ExpectServerHello
+from tlsmachine.enums import AlertDescription
+from tlsmachine.errors import (
+    BadRecordMac,
+    DecodeError,
+    DecryptError,
+    IllegalParameter,
+    ProtocolError,
+    RecordOverflow,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
+from tlsmachine.extensions import SupportedGroups, UnknownExtension
+from tlsmachine.machine import Output, SendMessage
+from tlsmachine.messages import decode_handshake, encode_handshake
+from tlsmachine.messages.tls13 import CertificateVerify, EncryptedExtensions, Finished
+from tlsmachine.server.hello import ExpectClientHello
+
+
+@functools.cache
+def certificate() -> CertifiedKey:
+    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
+
+
+def server() -> ServerConnection:
+    return ServerConnection(ServerConfig(certificates=(certificate(),)))
+
+
+def client() -> ClientConnection:
+    return ClientConnection(ClientConfig(verify_certificates=False), "localhost")
+
+
+def plaintext_alert(description: AlertDescription) -> bytes:
+    return bytes([21, 3, 3, 0, 2, 2, description])
+
+
+def assert_failed_with(conn, exc_info, error: type[ProtocolError], alert: AlertDescription) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(exc_info.value, error)
+    assert exc_info.value.alert is alert
+    assert conn.state is ConnectionState.FAILED
+    with pytest.raises(ConnectionClosedError):
+        conn.receive_data(b"\x16\x03\x03\x00\x01\x00")
+
+
+def handshake_record(message: object) -> bytes:
+    body = encode_handshake(message)  # type: ignore[arg-type]
+    return b"\x16\x03\x03" + len(body).to_bytes(2, "big") + body
+
+
+def test_out_of_order_message_to_server() -> None:
+    conn = server()
+    with pytest.raises(UnexpectedMessage) as exc_info:
+        conn.receive_data(handshake_record(Finished(verify_data=bytes(32))))
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.UNEXPECTED_MESSAGE)
+    assert_failed_with(conn, exc_info, UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE)
+
+
+def test_duplicate_extension_in_client_hello() -> None:
+    hello_raw = client().data_to_send()[5:]
+    hello = decode_handshake(hello_raw)
+    groups = next(e for e in hello.extensions if isinstance(e, SupportedGroups))  # type: ignore[attr-defined]
+    bad = dataclasses.replace(hello, extensions=(*hello.extensions, groups), raw=b"")  # type: ignore[type-var]
+    conn = server()
+    with pytest.raises(IllegalParameter) as exc_info:
+        conn.receive_data(handshake_record(bad))
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.ILLEGAL_PARAMETER)
+    assert_failed_with(conn, exc_info, IllegalParameter, AlertDescription.ILLEGAL_PARAMETER)
+
+
+def test_oversized_record() -> None:
+    conn = server()
+    with pytest.raises(RecordOverflow) as exc_info:
+        conn.receive_data(b"\x16\x03\x03" + (2**14 + 1).to_bytes(2, "big"))  # the header alone
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.RECORD_OVERFLOW)
+    assert_failed_with(conn, exc_info, RecordOverflow, AlertDescription.RECORD_OVERFLOW)
+
+
+def test_wrong_record_mac_reaches_the_peer_as_an_encrypted_alert() -> None:
+    c, s = client(), server()
+    s.receive_data(c.data_to_send())
+    flight = bytearray(s.data_to_send())
+    flight[-1] ^= 0x01  # the last byte of the encrypted flight's tag
+    with pytest.raises(BadRecordMac) as exc_info:
+        c.receive_data(bytes(flight))
+    assert_failed_with(c, exc_info, BadRecordMac, AlertDescription.BAD_RECORD_MAC)
+    alert = c.data_to_send()
+    assert alert[0] == 23  # protected under the client handshake keys the server expects
+    with pytest.raises(AlertReceived) as received:
+        s.receive_data(alert)
+    assert received.value.description == AlertDescription.BAD_RECORD_MAC
+    assert s.state is ConnectionState.FAILED
+    assert s.data_to_send() == b""  # nobody answers an alert with an alert
+
+
+def client_states_up_to(message_type: type) -> tuple[object, list[object]]:
+    """A client state waiting for ``message_type`` and the server's messages from there on."""
+    out = Output()
+    state: object = ExpectServerHello.start(
+        ClientConfig(verify_certificates=False), "localhost", out
+    )
+    hello = decode_handshake(next(a.raw for a in out.actions if isinstance(a, SendMessage)))
+    server_out = Output()
+    ExpectClientHello(ServerConfig(certificates=(certificate(),))).handle(hello, server_out)  # type: ignore[arg-type]
+    messages = [decode_handshake(a.raw) for a in server_out.actions if isinstance(a, SendMessage)]
+    while not isinstance(messages[0], message_type):
+        state = state.handle(messages.pop(0), Output())  # type: ignore[attr-defined]
+    return state, messages
+
+
+def test_bad_finished_is_decrypt_error() -> None:
+    state, (finished,) = client_states_up_to(Finished)
+    bad = Finished(verify_data=bytes(len(finished.verify_data)))  # type: ignore[attr-defined]
+    with pytest.raises(DecryptError) as exc_info:
+        state.handle(decode_handshake(encode_handshake(bad)), Output())  # type: ignore[attr-defined]
+    assert exc_info.value.alert is AlertDescription.DECRYPT_ERROR
+
+
+def test_short_finished_is_decode_error() -> None:
+    state, _ = client_states_up_to(Finished)
+    with pytest.raises(DecodeError):
+        state.handle(decode_handshake(encode_handshake(Finished(verify_data=b"\x00"))), Output())  # type: ignore[attr-defined]
+
+
+def test_bad_certificate_verify_is_decrypt_error() -> None:
+    state, (cv, _) = client_states_up_to(CertificateVerify)
+    signature = bytearray(cv.signature)  # type: ignore[attr-defined]
+    signature[-1] ^= 1
+    bad = CertificateVerify(algorithm=cv.algorithm, signature=bytes(signature))  # type: ignore[attr-defined]
+    with pytest.raises(DecryptError) as exc_info:
+        state.handle(decode_handshake(encode_handshake(bad)), Output())  # type: ignore[attr-defined]
+    assert exc_info.value.alert is AlertDescription.DECRYPT_ERROR
+
+
+def test_certificate_verify_with_unoffered_scheme_is_illegal_parameter() -> None:
+    state, (cv, _) = client_states_up_to(CertificateVerify)
+    bad = CertificateVerify(algorithm=0x0401, signature=cv.signature)  # type: ignore[attr-defined]
+    with pytest.raises(IllegalParameter):
+        state.handle(decode_handshake(encode_handshake(bad)), Output())  # type: ignore[attr-defined]
+
+
+def test_unknown_extension_in_encrypted_extensions_is_unsupported_extension() -> None:
+    state, _ = client_states_up_to(EncryptedExtensions)
+    ee = EncryptedExtensions(extensions=(UnknownExtension(ext_type=0x7777, extension_data=b""),))
+    with pytest.raises(UnsupportedExtension) as exc_info:
+        state.handle(decode_handshake(encode_handshake(ee)), Output())  # type: ignore[attr-defined]
+    assert exc_info.value.alert is AlertDescription.UNSUPPORTED_EXTENSION
+
+
+def test_garbage_instead_of_a_record() -> None:
+    conn = client()
+    with pytest.raises(UnexpectedMessage):
+        conn.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    assert conn.state is ConnectionState.FAILED
+
+
+def test_peer_fatal_alert_surfaces_as_alert_received() -> None:
+    conn = client()
+    conn.data_to_send()  # the ClientHello
+    with pytest.raises(AlertReceived) as exc_info:
+        conn.receive_data(plaintext_alert(AlertDescription.HANDSHAKE_FAILURE))
+    assert exc_info.value.description == AlertDescription.HANDSHAKE_FAILURE
+    assert "handshake_failure" in str(exc_info.value)
+    assert conn.data_to_send() == b""
+
+
+def test_tls12_only_client_gets_protocol_version() -> None:
+    c = client()
+    hello = decode_handshake(c.data_to_send()[5:])
+    from tlsmachine.extensions import SupportedVersionsClientHello
+
+    exts = tuple(e for e in hello.extensions if not isinstance(e, SupportedVersionsClientHello))  # type: ignore[attr-defined]
+    old = dataclasses.replace(hello, extensions=exts, raw=b"")  # type: ignore[type-var]
+    conn = server()
+    with pytest.raises(ProtocolError) as exc_info:
+        conn.receive_data(handshake_record(old))
+    assert exc_info.value.alert is AlertDescription.PROTOCOL_VERSION
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.PROTOCOL_VERSION)
+
+
+def test_client_without_server_name_needs_one_to_verify() -> None:
+    with pytest.raises(ConfigurationError):
+        ClientConnection(ClientConfig(), None)

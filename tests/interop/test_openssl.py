@@ -1,0 +1,243 @@
+"""Interop with OpenSSL's command-line peers: ``openssl s_server`` and ``openssl s_client``.
+
+Both directions, RSA and ECDSA certificates, x25519 / secp256r1 / secp384r1, each TLS 1.3 suite,
+HelloRetryRequest both ways, ALPN, KeyUpdate both ways, data both ways and a clean close.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from peers import TIMEOUT, Peers
+
+from tlsmachine import ClientConfig, ServerConfig
+from tlsmachine.certs import CertifiedKey
+from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
+from tlsmachine.crypto.suites import TLS13_SUITES
+from tlsmachine.enums import NamedGroup
+from tlsmachine.sockets import TLSSocket, connect
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
+
+GROUP_IDS = {"x25519": NamedGroup.X25519, "secp256r1": NamedGroup.SECP256R1}
+GROUP_IDS["secp384r1"] = NamedGroup.SECP384R1
+SCHEME_FOR_LEAF = {
+    "rsa-2048": "rsa_pss_rsae_sha256",
+    "ecdsa-p256": "ecdsa_secp256r1_sha256",
+    "ecdsa-p384": "ecdsa_secp384r1_sha384",
+}
+OPENSSL_TEMP_KEY = {
+    "x25519": "X25519, 253 bits",
+    "secp256r1": "ECDH, prime256v1, 256 bits",
+    "secp384r1": "ECDH, secp384r1, 384 bits",
+}
+SUITE_CASES = [
+    # (certificate, group, cipher suite): every suite once, RSA and ECDSA, three groups
+    ("rsa-2048", "x25519", "TLS_AES_128_GCM_SHA256"),
+    ("ecdsa-p256", "secp256r1", "TLS_AES_256_GCM_SHA384"),
+    ("ecdsa-p384", "secp384r1", "TLS_CHACHA20_POLY1305_SHA256"),
+]
+
+
+def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
+    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
+
+
+def only_group(name: str) -> dict[str, object]:
+    group = group_by_id(GROUP_IDS[name])
+    return {"groups": (group,), "key_share_groups": (group,)}
+
+
+def server_certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
+    leaves = peers.pki.leaves
+    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
+
+
+def read_exactly(tls: TLSSocket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = tls.recv()
+        assert chunk, f"connection closed after {len(data)} of {n} bytes"
+        data += chunk
+    return data
+
+
+# -- our client, openssl s_server -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf", "group", "suite"), SUITE_CASES)
+def test_client_vs_s_server(peers: Peers, leaf: str, group: str, suite: str) -> None:
+    server, port = peers.openssl_server(leaf, mode="-rev", groups=[group], ciphersuites=[suite])
+    config = client_config(peers, **only_group(group))
+    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, group)
+        assert info.signature_scheme == SCHEME_FOR_LEAF[leaf]
+        assert info.hello_retry is False
+        assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
+        tls.sendall(b"hello openssl\n")
+        assert read_exactly(tls, 14) == b"lssnepo olleh\n"
+    assert tls.clean_close is True  # s_server answered our close_notify
+    assert server.wait() == 0
+    server.wait_for(rf"Ciphersuite: {suite}")
+    server.wait_for(r"CONNECTION CLOSED")
+
+
+def test_client_hello_retry_request_from_s_server(peers: Peers) -> None:
+    # our first ClientHello carries only an x25519 share; s_server accepts only P-256
+    server, port = peers.openssl_server("rsa-2048", mode="-rev", groups=["secp256r1"])
+    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert info.hello_retry is True
+        assert info.group == "secp256r1"
+        tls.sendall(b"retry\n")
+        assert read_exactly(tls, 6) == b"yrter\n"
+    assert tls.clean_close is True
+    assert server.wait() == 0
+
+
+def test_client_www_with_alpn(peers: Peers) -> None:
+    server, port = peers.openssl_server("ecdsa-p256", mode="-www", alpn=["h2", "http/1.1"])
+    config = client_config(peers, alpn_protocols=("http/1.1", "h2"))
+    tls = connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT)
+    with tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert info.alpn_protocol == "h2"  # the server's preference wins (RFC 7301 §3.2)
+        tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        page = b""
+        while chunk := tls.recv():
+            page += chunk
+    assert tls.clean_close is True  # s_server -www ends with close_notify
+    text = page.decode("utf-8", "replace")
+    assert text.startswith("HTTP/1.0 200 ok")
+    assert f"TLSv1.3, Cipher is {info.cipher_suite}" in text
+    assert server.wait() == 0
+
+
+def test_client_key_update_and_bulk_data(peers: Peers) -> None:
+    server, port = peers.openssl_server("ecdsa-p256", mode="-rev")
+    lines = [b"%05d abcdefghijklmnopqrstuvwxyz0123456789\n" % i for i in range(3000)]
+    expected = b"".join(line[:-1][::-1] + b"\n" for line in lines)
+    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+        tls.key_update(request_peer=True)  # s_server must answer with its own KeyUpdate
+        tls.sendall(b"".join(lines))  # ~140 KB: many full-size records
+        assert read_exactly(tls, len(expected)) == expected
+        tls.key_update(request_peer=False)
+        tls.sendall(b"after update\n")
+        assert read_exactly(tls, 13) == b"etadpu retfa\n"
+    assert tls.clean_close is True
+    assert server.wait() == 0
+
+
+# -- openssl s_client, our server -----------------------------------------------------------------
+
+
+def s_client_round_trip(peers: Peers, port: int, brief: bool = True, **kwargs: object) -> str:
+    """Run s_client (-brief: a summary on stderr, only data on stdout), echo two lines through
+    our server, then end stdin: s_client sends close_notify and exits."""
+    extra = ("-brief",) if brief else ()
+    client = peers.openssl_client(port, extra=extra, **kwargs)  # type: ignore[arg-type]
+    client.wait_for(r"CONNECTION ESTABLISHED" if brief else r"Verify return code: 0 \(ok\)")
+    for line in (b"ping one\n", b"ping two\n"):
+        client.write(line)
+        client.wait_for(re.escape(line.decode()))
+    client.close_stdin()
+    assert client.wait() == 0, client.describe()
+    assert client.stdout.endswith(b"ping one\nping two\n"), client.describe()
+    if brief:
+        assert client.stdout == b"ping one\nping two\n", client.describe()
+    return client.output
+
+
+@pytest.mark.parametrize(("leaf", "group", "suite"), SUITE_CASES)
+def test_s_client_vs_server(peers: Peers, leaf: str, group: str, suite: str) -> None:
+    sigalg = {"rsa-2048": "RSA-PSS+SHA256", "ecdsa-p256": "ECDSA+SHA256"}.get(leaf, "ECDSA+SHA384")
+    # all three chains loaded: the server picks by the client's signature_algorithms
+    certificates = server_certificates(peers, "rsa-2048", "ecdsa-p256", "ecdsa-p384")
+    suites = tuple(s for s in TLS13_SUITES if s.name == suite)
+    ours = peers.our_server(ServerConfig(certificates=certificates, cipher_suites=suites))
+    output = s_client_round_trip(
+        peers, ours.port, groups=[group], ciphersuites=[suite], sigalgs=sigalg
+    )
+    assert "Protocol version: TLSv1.3" in output
+    assert f"Ciphersuite: {suite}" in output
+    assert f"Server Temp Key: {OPENSSL_TEMP_KEY[group]}" in output
+    assert "Verification: OK" in output
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.info is not None
+    assert (served.info.cipher_suite, served.info.group) == (suite, group)
+    assert served.info.hello_retry is False
+    assert served.info.server_name == "localhost"
+    assert served.received == b"ping one\nping two\n"
+    assert served.clean_close is True
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["preferred-group", "missing-share"])
+def test_server_sends_hello_retry_request_to_s_client(peers: Peers, strict: bool) -> None:
+    # s_client sends an x25519 share: strict, we insist on our first choice, secp384r1;
+    # otherwise we do not support x25519 at all
+    groups = (SECP384R1, X25519, SECP256R1) if strict else (SECP384R1,)
+    config = ServerConfig(
+        certificates=server_certificates(peers, "ecdsa-p256"),
+        groups=groups,
+        strict_group_preference=strict,
+    )
+    ours = peers.our_server(config)
+    output = s_client_round_trip(peers, ours.port, groups=["x25519", "secp384r1"])
+    assert f"Server Temp Key: {OPENSSL_TEMP_KEY['secp384r1']}" in output
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.info is not None
+    assert served.info.hello_retry is True
+    assert served.info.group == "secp384r1"
+    assert served.clean_close is True
+
+
+def test_server_alpn_with_s_client(peers: Peers) -> None:
+    config = ServerConfig(
+        certificates=server_certificates(peers, "ecdsa-p256"), alpn_protocols=("h2", "http/1.1")
+    )
+    ours = peers.our_server(config)
+    output = s_client_round_trip(peers, ours.port, brief=False, alpn=["http/1.1"])
+    assert "ALPN protocol: http/1.1" in output
+    assert "New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" in output
+    served = ours.next_connection()
+    assert served.info is not None
+    assert served.info.alpn_protocol == "http/1.1"
+
+
+def test_server_answers_key_update_from_s_client(peers: Peers) -> None:
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "rsa-2048")))
+    client = peers.openssl_client(ours.port, extra=("-brief",))
+    client.wait_for(r"CONNECTION ESTABLISHED")
+    client.write(b"k\n")  # s_client command: KeyUpdate with update_requested
+    client.wait_for(r"KEYUPDATE")
+    client.write(b"after update\n")  # our answer switched our keys: s_client must follow
+    client.wait_for(r"after update")
+    client.close_stdin()
+    assert client.wait() == 0, client.describe()
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.received == b"after update\n"
+    assert served.clean_close is True
+
+
+@pytest.mark.parametrize(
+    ("sigalg", "signature"), [("RSA-PSS+SHA256", "RSA-PSS"), ("ECDSA+SHA256", "ECDSA")]
+)
+def test_cli_server_with_two_chains(peers: Peers, sigalg: str, signature: str) -> None:
+    rsa, ecdsa = peers.pki.leaves["rsa-2048"], peers.pki.leaves["ecdsa-p256"]
+    argv = [sys.executable, "-m", "tlsmachine", "server", "--port", "0", "--echo"]
+    argv += ["--cert", str(rsa.chain_path), "--key", str(rsa.key_path)]
+    argv += ["--cert", str(ecdsa.chain_path), "--key", str(ecdsa.key_path)]
+    server = peers.start(argv, "tlsmachine server")
+    port = int(server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+    output = s_client_round_trip(peers, port, sigalgs=sigalg)
+    assert f"Signature type: {signature}" in output
+    server.wait_for(r"closed cleanly")
