@@ -54,7 +54,7 @@ def client_path(request_certificate: bool = False) -> list[tuple[object, object]
     server_msgs = sent(server_out)
     if request_certificate:
         # Splice a CertificateRequest in: the client then sends an empty Certificate.
-        server_msgs = server_msgs[:2] + [SAMPLES["certificate_request"]] + server_msgs[2:]
+        server_msgs = [*server_msgs[:2], SAMPLES["certificate_request"], *server_msgs[2:]]
     path = []
     for msg in server_msgs:
         path.append((state, msg))
@@ -157,18 +157,26 @@ def test_every_state_against_every_message(path_name: str, index: int, sample_na
     state, legal = PATHS[path_name]()[index]  # a fresh walk: legal messages mutate transcripts
     msg = parsed(SAMPLES[sample_name])
     legal_types = _accepted_types(state, legal)
-    try:
-        next_state = state.handle(msg, Output())  # type: ignore[attr-defined]
-    except UnexpectedMessage as exc:
-        assert exc.alert is AlertDescription.UNEXPECTED_MESSAGE
-        assert msg.msg_type not in legal_types, f"{type(state).__name__} rejected its own message"  # type: ignore[attr-defined]
-    except ProtocolError as exc:
+    outcome = _handle(state, msg)
+    msg_type = msg.msg_type  # type: ignore[attr-defined]
+    if isinstance(outcome, UnexpectedMessage):
+        assert outcome.alert is AlertDescription.UNEXPECTED_MESSAGE
+        assert msg_type not in legal_types, f"{type(state).__name__} rejected its own message"
+    elif isinstance(outcome, ProtocolError):
         # A legal message type with unacceptable contents: its own alert, never a crash.
-        assert msg.msg_type in legal_types, f"{type(state).__name__}: {exc!r}"  # type: ignore[attr-defined]
-        assert exc.alert is not AlertDescription.INTERNAL_ERROR
+        assert msg_type in legal_types, f"{type(state).__name__}: {outcome!r}"
+        assert outcome.alert is not AlertDescription.INTERNAL_ERROR
     else:
-        assert msg.msg_type in legal_types  # type: ignore[attr-defined]
-        assert next_state is not None
+        assert msg_type in legal_types
+        assert outcome is not None
+
+
+def _handle(state: object, msg: object) -> object:
+    """The next state, or the ProtocolError the state raised (anything else propagates)."""
+    try:
+        return state.handle(msg, Output())  # type: ignore[attr-defined]
+    except ProtocolError as exc:
+        return exc
 
 
 def _accepted_types(state: object, legal: object) -> set[int]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..config import ClientConfig
-from ..errors import ConfigurationError
 from ..connection import Connection, ConnectionState
+from ..errors import ConfigurationError
 from ..machine import Output
 from .hello import ExpectServerHello
 

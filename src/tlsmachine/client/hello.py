@@ -189,12 +189,9 @@ class ExpectServerHello:
                 raise UnsupportedExtension(
                     f"ServerHello carries extension {ext.ext_type}, which the client did not offer"
                 )
-        if self.hello_retry is not None:
-            # RFC 8446 §4.1.4: the ServerHello after HRR keeps the HRR's suite and version.
-            if hello.cipher_suite != self.hello_retry.cipher_suite:
-                raise IllegalParameter(
-                    "ServerHello cipher suite differs from the HelloRetryRequest"
-                )
+        # RFC 8446 §4.1.4: the ServerHello after HRR keeps the HRR's suite and version.
+        if self.hello_retry is not None and hello.cipher_suite != self.hello_retry.cipher_suite:
+            raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest")
         return suite
 
     def _retry(self, hrr: ServerHello, suite: CipherSuite, out: Output) -> ExpectServerHello:

@@ -20,7 +20,7 @@ from ..crypto.signatures import (
     verify,
 )
 from ..crypto.suites import CipherSuite
-from ..enums import ExtensionType, SignatureScheme, name_of
+from ..enums import SignatureScheme, name_of
 from ..errors import (
     DecodeError,
     DecryptError,
