@@ -57,7 +57,7 @@ from .messages import decode_handshake
 from .messages.alert import Alert
 from .messages.framing import HandshakeBuffer
 from .record.layer import RecordLayer
-from .record.protection import Aead13Protector
+from .record.protection import AES_GCM_MAX_RECORDS, Aead13Protector
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
@@ -119,6 +119,9 @@ class Connection:
         if self.state is not ConnectionState.APP_DATA:
             raise UsageError(f"cannot send application data in state {self.state.name}")
         self._records.write(ContentType.APPLICATION_DATA, data)
+        protector = self._records.write_protector
+        if isinstance(protector, Aead13Protector) and protector.needs_key_update:
+            self.key_update()  # RFC 8446 §5.5: rekey well before the usage limit
 
     def close(self) -> None:
         """Send close_notify (RFC 8446 §6.1); the peer's close_notify completes the shutdown."""
@@ -264,7 +267,13 @@ class Connection:
 
     def _install_keys(self, action: InstallKeys) -> None:
         key, iv = traffic_key_iv(action.suite, action.secret)
-        protector = Aead13Protector(action.suite.aead(key), iv)
+        # RFC 8446 §5.5: AES-GCM keys protect at most 2^24.5 records; we track our own sends.
+        limit = (
+            AES_GCM_MAX_RECORDS
+            if action.direction == "write" and "_GCM_" in action.suite.name
+            else None
+        )
+        protector = Aead13Protector(action.suite.aead(key), iv, max_records=limit)
         if action.direction == "read":
             if not self._messages.empty:
                 # RFC 8446 §5.1: handshake messages MUST NOT span a key change.

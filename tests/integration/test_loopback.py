@@ -192,3 +192,19 @@ def test_one_byte_at_a_time() -> None:
         if client.state is ConnectionState.APP_DATA and not data:
             break
     assert only(events, HandshakeComplete)
+
+
+def test_automatic_key_update_before_the_aes_gcm_limit() -> None:
+    from tlsmachine.record.protection import AES_GCM_MAX_RECORDS
+
+    client, server, _, _ = connect()
+    used = AES_GCM_MAX_RECORDS - (AES_GCM_MAX_RECORDS >> 3)  # 7/8 of the limit
+    protector = client._records.write_protector
+    protector._seq = used  # pretend the key already protected that many records...
+    server._records.read_protector._seq = used  # ...and the peer read them
+    client.send(b"near the limit")
+    assert client._records.write_protector is not protector  # a KeyUpdate replaced the key
+    client.send(b"under the new key")
+    _, se = pump(client, server)
+    assert [e.direction for e in only(se, KeyUpdated)] == ["receive"]
+    assert [e.data for e in only(se, ApplicationData)] == [b"near the limit", b"under the new key"]
