@@ -47,7 +47,7 @@ from .machine import (
     EmitEvent,
     HandshakeState,
     InstallKeys,
-    LimitSend,
+    RecordSizeLimits,
     LogSecret,
     Output,
     SendChangeCipherSpec,
@@ -260,8 +260,9 @@ class Connection:
                 if self._keylog is not None:
                     line = f"{action.label} {action.client_random.hex()} {action.secret.hex()}"
                     self._keylog(line)
-            elif isinstance(action, LimitSend):
-                records.send_limit = min(action.limit, records.send_limit)
+            elif isinstance(action, RecordSizeLimits):
+                records.send_limit = action.send
+                records.receive_limit = min(action.receive, records.receive_limit)
             elif isinstance(action, EmitEvent):
                 self._emit(action.event)
 

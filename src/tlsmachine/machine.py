@@ -55,10 +55,11 @@ class LogSecret:
 
 
 @dataclass(frozen=True, slots=True)
-class LimitSend:
-    """Honour the peer's record_size_limit for the records we protect (RFC 8449 §4)."""
+class RecordSizeLimits:
+    """record_size_limit agreed (RFC 8449 §4): ``send`` is the peer's, ``receive`` ours."""
 
-    limit: int
+    send: int
+    receive: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class EmitEvent:
     event: Event
 
 
-Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | LimitSend | EmitEvent
+Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | RecordSizeLimits | EmitEvent
 
 
 class Output:
@@ -97,8 +98,8 @@ class Output:
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         self.actions.append(LogSecret(label, client_random, secret))
 
-    def limit_send(self, limit: int) -> None:
-        self.actions.append(LimitSend(limit))
+    def record_size_limits(self, send: int, receive: int) -> None:
+        self.actions.append(RecordSizeLimits(send, receive))
 
     def event(self, event: Event) -> None:
         self.actions.append(EmitEvent(event))

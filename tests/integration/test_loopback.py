@@ -208,3 +208,18 @@ def test_automatic_key_update_before_the_aes_gcm_limit() -> None:
     _, se = pump(client, server)
     assert [e.direction for e in only(se, KeyUpdated)] == ["receive"]
     assert [e.data for e in only(se, ApplicationData)] == [b"near the limit", b"under the new key"]
+
+
+def test_record_size_limit_both_ways() -> None:
+    client, server, _, _ = connect(
+        client_kwargs={"record_size_limit": 256}, server_kwargs={"record_size_limit": 512}
+    )
+    client.send(b"c" * 2000)
+    to_server = client.data_to_send()
+    server.send(b"s" * 2000)
+    to_client = server.data_to_send()
+    # RFC 8449 §4: TLSInnerPlaintext (content + type byte) within the peer's limit.
+    assert len(to_server) == 4 * (5 + 512 + 16) - (4 * 511 - 2000)
+    assert len(to_client) == 8 * (5 + 16 + 1) + 2000
+    assert b"".join(e.data for e in server.receive_data(to_server)) == b"c" * 2000
+    assert b"".join(e.data for e in client.receive_data(to_client)) == b"s" * 2000

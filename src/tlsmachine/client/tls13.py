@@ -101,7 +101,9 @@ class ExpectEncryptedExtensions:
                     raise IllegalParameter(f"server chose ALPN {chosen!r}, which was not offered")
                 alpn = chosen.decode("ascii", "replace")
             elif isinstance(ext, RecordSizeLimit):
-                out.limit_send(ext.record_size_limit)  # RFC 8449 §4: the server's limit
+                # RFC 8449 §4: both limits apply once both sides sent the extension.
+                ours = self.hs.config.record_size_limit or ext.record_size_limit
+                out.record_size_limits(send=ext.record_size_limit, receive=ours)
         self.hs.transcript.update(ee.raw)
         return ExpectCertificateOrCertificateRequest(self.hs, Negotiated(alpn))
 

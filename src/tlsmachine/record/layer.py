@@ -43,14 +43,16 @@ condition                                              error
 unknown content type (§5)                              UnexpectedMessage
 legacy_record_version major byte != 3                  DecodeError
 TLSPlaintext.length > 2^14 (§5.1)                      RecordOverflow
-TLSCiphertext.length > receive_limit + tag (§5.2, §5.4, RFC 8449 §4)
-                                                       RecordOverflow
+TLSCiphertext.length > receive_limit + tag (*)         RecordOverflow
 zero-length handshake/alert fragment (§5.1, §5.4)      UnexpectedMessage
 application_data before read protection (§5.1)         UnexpectedMessage
 handshake/alert record in the clear once protected     UnexpectedMessage
 protected change_cipher_spec, unknown inner type (§5)  UnexpectedMessage
 failed AEAD / all-zero TLSInnerPlaintext (§5.2, §5.4)  BadRecordMac / UnexpectedMessage
 =====================================================  =====================================
+
+(*) §5.2 caps TLSCiphertext.length at 2^14 + 256; since §5.4 and RFC 8449 §4 cap the inner
+plaintext (length - tag) at ``receive_limit`` (2^14 + 1 by default), we check the tighter bound.
 
 ``change_cipher_spec`` records are returned as they are, even once the read side is protected:
 they are never encrypted in TLS 1.3 (§5, App. D.4); the owner drops a single 0x01 during the
@@ -155,7 +157,7 @@ class RecordLayer:
 
     @property
     def write_protector(self) -> RecordProtector:
-        """The protector that seals the next record."""
+        """The protector that seals the next record (ask it ``needs_key_update``, §5.5)."""
         return self._write
 
     def set_read_protector(self, protector: RecordProtector) -> None:
@@ -223,8 +225,7 @@ class RecordLayer:
         self._max_protected = min(self._receive_limit + self._read.overhead, MAX_CIPHERTEXT)
         self._fast_length = self._max_protected if self._read_protected else -1
 
-    def _update_fast_chunk(self) -> None:
-        """The largest application data write that takes the one-record fast path (or -1)."""
+    def _update_fast_chunk(self) -> None:  # the largest one-record application data write
         fast = self._write.protected and self._padding_policy is None
         self._fast_chunk = self._send_limit - 1 if fast else -1
 
@@ -232,7 +233,7 @@ class RecordLayer:
 
     @property
     def buffered(self) -> int:
-        """Received bytes not yet returned by :meth:`next_record`."""
+        """Received bytes not yet consumed by :meth:`next_record`."""
         return len(self._rbuf) - self._rpos
 
     def feed(self, data: BytesLike) -> None:
@@ -298,11 +299,9 @@ class RecordLayer:
             if not self._read_protected:
                 # RFC 8446 §5.1: application data is always protected
                 raise UnexpectedMessage("application_data record before record protection")
-            if length > self._max_protected:
-                # RFC 8446 §5.2: TLSCiphertext.length <= 2^14 + 256; with §5.4 and RFC 8449
-                # the inner plaintext (length - tag) may not exceed our receive limit either.
+            if length > self._max_protected:  # RFC 8446 §5.2, §5.4, RFC 8449 §4
                 raise RecordOverflow(
-                    f"protected record of {length} bytes exceeds {self._max_protected}"
+                    f"protected record of {length} bytes, limit {self._max_protected}"
                 )
             return
         if content_type != _CCS and self._read_protected:

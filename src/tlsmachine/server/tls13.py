@@ -121,7 +121,10 @@ def send_server_flight(
     out.read_keys(suite, client_hs, "handshake")
     client_limit = hello.get(RecordSizeLimit)
     if client_limit is not None:
-        out.limit_send(client_limit.record_size_limit)  # RFC 8449 §4: protected records only
+        # RFC 8449 §4: the limits apply to protected records, i.e. from here on.
+        out.record_size_limits(
+            send=client_limit.record_size_limit, receive=config.record_size_limit
+        )
 
     transcript.update(out.send(_encrypted_extensions(offer, alpn_protocol, server_name)))
     entries = tuple(CertificateEntry(cert_data=der, extensions=()) for der in certificate.der_chain)
