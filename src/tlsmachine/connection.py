@@ -47,9 +47,9 @@ from .machine import (
     EmitEvent,
     HandshakeState,
     InstallKeys,
-    RecordSizeLimits,
     LogSecret,
     Output,
+    RecordSizeLimits,
     SendChangeCipherSpec,
     SendMessage,
 )
@@ -61,6 +61,9 @@ from .record.protection import AES_GCM_MAX_RECORDS, Aead13Protector
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_ALERT = int(ContentType.ALERT)
 
 
 class ConnectionState(enum.Enum):
@@ -104,14 +107,18 @@ class Connection:
 
     def receive_data(self, data: bytes) -> list[Event]:
         """Process bytes from the peer and return the resulting events in order."""
-        if self.state is ConnectionState.FAILED:
+        state = self.state
+        if state is ConnectionState.FAILED:
             raise ConnectionClosedError("the connection failed earlier and cannot be used")
-        if self.state is ConnectionState.SHUTDOWN:
+        if state is ConnectionState.SHUTDOWN:
             return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
         events: list[Event] = []
         self._events = events
-        with self._choke_point():
+        try:
             self._receive(data)
+        except BaseException as exc:
+            self._on_error(exc)
+            raise
         return events
 
     def send(self, data: bytes) -> None:
@@ -152,15 +159,17 @@ class Connection:
         """Turn every error into exactly one fatal alert (RFC 8446 §6.2) and FAILED."""
         try:
             yield
-        except ProtocolError as exc:
+        except BaseException as exc:
+            self._on_error(exc)
+            raise
+
+    def _on_error(self, exc: BaseException) -> None:
+        """The choke point: one fatal alert for a ProtocolError, internal_error for a bug."""
+        if isinstance(exc, ProtocolError):
             self._fail(exc.alert)
-            raise
-        except AlertReceived:
+        elif isinstance(exc, AlertReceived):
             self.state = ConnectionState.FAILED
-            raise
-        except TLSError:
-            raise
-        except Exception as exc:
+        elif isinstance(exc, Exception) and not isinstance(exc, TLSError):
             self._fail(AlertDescription.INTERNAL_ERROR)
             raise InternalError(f"internal error: {exc!r}") from exc
 
@@ -181,17 +190,25 @@ class Connection:
     def _receive(self, data: bytes) -> None:
         records = self._records
         records.feed(data)
-        while self.state is not ConnectionState.SHUTDOWN:
+        events = self._events
+        while True:
             record = records.next_record()
             if record is None:
                 break
             content_type, payload = record
-            if content_type == ContentType.HANDSHAKE:
+            if content_type == _APPLICATION_DATA:  # the hot path: checked inline
+                if self._read_epoch != "application":
+                    raise UnexpectedMessage("application data before the handshake finished")
+                if payload:
+                    if not self._messages.empty:
+                        raise UnexpectedMessage("application data inside a handshake message")
+                    events.append(ApplicationData(data=payload))
+            elif content_type == _HANDSHAKE:
                 self._receive_handshake(payload)
-            elif content_type == ContentType.APPLICATION_DATA:
-                self._receive_application_data(payload)
-            elif content_type == ContentType.ALERT:
+            elif content_type == _ALERT:
                 self._receive_alert(payload)
+                if self.state is ConnectionState.SHUTDOWN:
+                    break
             else:
                 self._receive_change_cipher_spec(payload)
         records.flush_handshake()
@@ -206,14 +223,6 @@ class Connection:
             out = Output()
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
-
-    def _receive_application_data(self, payload: bytes) -> None:
-        if self._read_epoch != "application" or self.state is ConnectionState.FAILED:
-            raise UnexpectedMessage("application data received before the handshake finished")
-        if not self._messages.empty:
-            raise UnexpectedMessage("application data interleaved with a handshake message")
-        if payload:
-            self._events.append(ApplicationData(data=payload))
 
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)

@@ -91,7 +91,8 @@ def test_client_vs_gnutls_serv(peers: Peers, leaf: str, group: str, suite: str) 
         assert info.signature_scheme == GNUTLS_SIGN[leaf][1]
         assert info.hello_retry is False
         assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
-        payload = b"hello gnutls " * 2000  # ~26 KB, more than one record
+        # gnutls-serv --echo answers line by line: ~26 KB in 200 lines, several records
+        payload = b"".join(b"%03d hello gnutls %s\n" % (i, b"x" * 110) for i in range(200))
         tls.sendall(payload)
         assert read_exactly(tls, len(payload)) == payload
     assert tls.clean_close is True  # gnutls-serv answered our close_notify
@@ -106,8 +107,8 @@ def test_client_hello_retry_request_from_gnutls_serv(peers: Peers) -> None:
         assert info is not None
         assert info.hello_retry is True
         assert info.group == "secp384r1"
-        tls.sendall(b"after retry")
-        assert read_exactly(tls, 11) == b"after retry"
+        tls.sendall(b"after retry\n")
+        assert read_exactly(tls, 12) == b"after retry\n"
     assert tls.clean_close is True
     server.wait_for(r"ECDHE-SECP384R1")
 
@@ -134,8 +135,8 @@ def test_client_key_update_with_gnutls_serv(peers: Peers) -> None:
     with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
         for i, request in enumerate((True, False, True)):
             tls.key_update(request_peer=request)
-            tls.sendall(b"message %d" % i)
-            assert read_exactly(tls, 9) == b"message %d" % i
+            tls.sendall(b"message %d\n" % i)
+            assert read_exactly(tls, 10) == b"message %d\n" % i
     assert tls.clean_close is True
 
 

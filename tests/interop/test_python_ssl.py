@@ -1,0 +1,139 @@
+"""Interop with Python's :mod:`ssl` module (OpenSSL underneath) in a thread, both directions.
+
+``ssl.SSLContext.set_ecdh_curve`` restricts the TLS 1.3 groups to one on OpenSSL 3, which is how
+these tests pick the key exchange (and force a HelloRetryRequest).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from peers import TIMEOUT, Peers, python_tls_client
+
+from tlsmachine import ClientConfig, ServerConfig
+from tlsmachine.certs import CertifiedKey
+from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
+from tlsmachine.enums import NamedGroup
+from tlsmachine.sockets import TLSSocket, connect
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
+
+GROUP_IDS = {"x25519": NamedGroup.X25519, "secp256r1": NamedGroup.SECP256R1}
+SCHEME = {"rsa-2048": "rsa_pss_rsae_sha256", "ecdsa-p256": "ecdsa_secp256r1_sha256"}
+CASES = [(leaf, group) for leaf in SCHEME for group in GROUP_IDS]
+
+
+def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
+    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
+
+
+def read_exactly(tls: TLSSocket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = tls.recv()
+        assert chunk, f"connection closed after {len(data)} of {n} bytes"
+        data += chunk
+    return data
+
+
+def certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
+    leaves = peers.pki.leaves
+    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
+
+
+# -- our client, Python's ssl server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf", "group"), CASES)
+def test_client_vs_python_server(peers: Peers, leaf: str, group: str) -> None:
+    server = peers.python_server(leaf, group=group)
+    the_group = group_by_id(GROUP_IDS[group])
+    config = client_config(peers, key_share_groups=(the_group,))
+    with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert (info.version, info.group, info.hello_retry) == ("TLSv1.3", group, False)
+        assert info.signature_scheme == SCHEME[leaf]
+        tls.sendall(b"hello python")
+        assert read_exactly(tls, 12) == b"hello python"
+    assert tls.clean_close is True  # the Python server answered our close_notify (unwrap)
+    (result,) = server.join()
+    assert result.error is None, result.error
+    assert result.version == "TLSv1.3"
+    assert result.cipher == info.cipher_suite
+    assert result.received == b"hello python"
+    assert result.clean_close is True
+
+
+def test_client_hello_retry_request_and_key_update(peers: Peers) -> None:
+    server = peers.python_server("ecdsa-p256", group="secp256r1", alpn=["http/1.1"])
+    config = client_config(peers, alpn_protocols=("h2", "http/1.1"))
+    with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert info.hello_retry is True  # we sent only an x25519 share
+        assert info.group == "secp256r1"
+        assert info.alpn_protocol == "http/1.1"
+        tls.key_update(request_peer=True)
+        tls.sendall(b"after key update")
+        assert read_exactly(tls, 16) == b"after key update"
+    assert tls.clean_close is True
+    (result,) = server.join()
+    assert result.error is None, result.error
+    assert result.alpn == "http/1.1"
+    assert result.clean_close is True
+
+
+# -- Python's ssl client, our server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf", "group"), CASES)
+def test_python_client_vs_server(peers: Peers, leaf: str, group: str) -> None:
+    ours = peers.our_server(ServerConfig(certificates=certificates(peers, leaf)))
+    message = b"hello tlsmachine " * 1000
+    result = python_tls_client(ours.port, peers.pki.ca_path, message=message, group=group)
+    assert result.version == "TLSv1.3"
+    assert result.received == message
+    assert result.clean_close is True  # unwrap() got our close_notify
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.info is not None
+    assert (served.info.group, served.info.hello_retry) == (group, False)
+    assert served.info.cipher_suite == result.cipher
+    assert served.info.server_name == "localhost"
+    assert served.received == message
+    assert served.clean_close is True
+
+
+def test_server_hello_retry_request_and_alpn_with_python_client(peers: Peers) -> None:
+    config = ServerConfig(
+        certificates=certificates(peers, "rsa-2048", "ecdsa-p256"),
+        groups=(SECP384R1, SECP256R1, X25519),
+        strict_group_preference=True,  # Python sends an x25519 share; we want secp384r1
+        alpn_protocols=("h2", "http/1.1"),
+    )
+    ours = peers.our_server(config)
+    result = python_tls_client(
+        ours.port, peers.pki.ca_path, message=b"retry", alpn=["http/1.1", "h2"]
+    )
+    assert result.alpn == "h2"  # our preference order (RFC 7301 §3.2)
+    assert result.received == b"retry"
+    assert result.clean_close is True
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.info is not None
+    assert served.info.hello_retry is True
+    assert served.info.group == "secp384r1"
+    assert served.info.signature_scheme == "rsa_pss_rsae_sha256"  # first chain that fits
+
+
+def test_python_client_rejects_a_wrong_host_name(peers: Peers) -> None:
+    ours = peers.our_server(ServerConfig(certificates=certificates(peers, "ecdsa-p256")))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        python_tls_client(
+            ours.port, peers.pki.ca_path, message=b"x", server_hostname="wrong.example"
+        )
+    served = ours.next_connection()
+    assert served.error is not None  # Python's alert reached our server
+    assert "bad_certificate" in str(served.error) or "certificate" in str(served.error)
