@@ -20,7 +20,8 @@ wire for both sides and printed; a mismatch with the intended suite or group is 
 Every figure is the median of several timed repetitions after a warm-up (``time.perf_counter``).
 The output is a report: the exit status is 0 unless ``--check`` is given and a target is missed.
 
-Usage: ``python benchmarks/run.py [--quick] [--json] [--check] [--repeat N]``.
+Usage: ``python benchmarks/run.py [--quick] [--json] [--check] [--repeat N] [--clock wall|cpu]
+[--only CASE ...]`` (see benchmarks/README.md).
 Profiling one side: ``python -m cProfile -s tottime benchmarks/run.py --worker tlsmachine
 --case bulk-aes-128-gcm --pki DIR`` (``DIR`` from ``--keep-pki DIR``).
 """
@@ -28,6 +29,7 @@ Profiling one side: ``python -m cProfile -s tottime benchmarks/run.py --worker t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -42,7 +44,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlsmachine import ClientConnection, ServerConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "localhost"
@@ -287,7 +292,7 @@ class TlsmachineSide:
             raise RuntimeError("the tlsmachine client must verify the certificate and host name")
         self.negotiated: dict[str, str] = {}
 
-    def handshake(self) -> tuple[object, object]:
+    def handshake(self) -> tuple[ClientConnection, ServerConnection]:
         tls = self.tls
         client = tls.ClientConnection(self.client_config, server_name=HOST)
         server = tls.ServerConnection(self.server_config)
@@ -317,8 +322,8 @@ class TlsmachineSide:
 
     def bulk(self) -> Callable[[int], None]:
         client, server = self.handshake()
-        send, flush = client.send, client.data_to_send  # type: ignore[attr-defined]
-        receive = server.receive_data  # type: ignore[attr-defined]
+        send, flush, receive = client.send, client.data_to_send, server.receive_data
+        application_data = self.tls.ApplicationData
         chunk = os.urandom(CHUNK)
 
         def run(total: int) -> None:
@@ -326,6 +331,8 @@ class TlsmachineSide:
             for _ in range(total // CHUNK):
                 send(chunk)
                 for event in receive(flush()):
+                    if not isinstance(event, application_data):
+                        raise RuntimeError(f"unexpected event {event!r}")
                     received += len(event.data)
             if received != total:
                 raise RuntimeError("tlsmachine bulk transfer lost data")
@@ -377,7 +384,10 @@ SIDES: dict[str, Callable[[Path, Case], StdlibSide | TlsmachineSide | AeadSide]]
 class Measurement:
     """One side of one case, set up and warmed up; :meth:`sample` times one repetition."""
 
-    def __init__(self, side_name: str, case: Case, pki: Path, sizes: Sizes) -> None:
+    def __init__(
+        self, side_name: str, case: Case, pki: Path, sizes: Sizes, clock: str = "wall"
+    ) -> None:
+        self.clock = time.process_time if clock == "cpu" else time.perf_counter
         side = SIDES[side_name](pki, case)
         if case.kind == "handshake":
             assert not isinstance(side, AeadSide)
@@ -397,9 +407,10 @@ class Measurement:
 
     def sample(self) -> float:
         gc.collect()
-        start = time.perf_counter()
+        clock = self.clock
+        start = clock()
         self.work()
-        return self.amount / (time.perf_counter() - start)
+        return self.amount / (clock() - start)
 
 
 def worker_main(args: argparse.Namespace) -> int:
@@ -408,7 +419,7 @@ def worker_main(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
     if args.repeat:
         sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
-    m = Measurement(args.worker, CASES_BY_NAME[args.case], Path(args.pki), sizes)
+    m = Measurement(args.worker, CASES_BY_NAME[args.case], Path(args.pki), sizes, args.clock)
     if not args.serve:
         samples = [m.sample() for _ in range(sizes.repeat)]
         result = {"median": statistics.median(samples), "samples": samples}
@@ -435,6 +446,7 @@ class Worker:
             cmd.append("--quick")
         if args.repeat:
             cmd += ["--repeat", str(args.repeat)]
+        cmd += ["--clock", args.clock]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
@@ -445,16 +457,19 @@ class Worker:
             conf.write_text(OPENSSL_CONF_TEMPLATE.format(suite=case.suite))
             env["OPENSSL_CONF"] = str(conf)
         self.name = f"{side} worker for {case.name}"
+        self.samples: list[float] = []
+        self.error_output = ""
+        # stderr goes to a file, not a pipe that could fill up; it lives as long as the worker
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.proc = subprocess.Popen(
             cmd,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
         )
         self.negotiated: dict[str, str] = self._reply()["negotiated"]
-        self.samples: list[float] = []
 
     def _reply(self) -> dict[str, Any]:
         out = self.proc.stdout
@@ -462,9 +477,8 @@ class Worker:
         ready, _, _ = select.select([out], [], [], WORKER_TIMEOUT)
         line = out.readline() if ready else ""
         if not line:
-            self.close()
-            _, err = self.proc.communicate(timeout=10)
-            raise RuntimeError(f"{self.name} failed or timed out:\n{err}")
+            self.close(kill=True)
+            raise RuntimeError(f"{self.name} failed or timed out:\n{self.error_output}")
         reply: dict[str, Any] = json.loads(line)
         return reply
 
@@ -474,10 +488,22 @@ class Worker:
         self.proc.stdin.flush()
         self.samples.append(float(self._reply()["sample"]))
 
-    def close(self) -> None:
-        if self.proc.poll() is None:
+    def close(self, kill: bool = False) -> None:
+        if kill and self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()  # EOF on stdin ends a healthy worker's loop
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if not self.stderr.closed:
+            self.stderr.seek(0)
+            self.error_output = self.stderr.read()
+            self.stderr.close()
 
     @property
     def median(self) -> float:
@@ -507,6 +533,10 @@ def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> d
         "tlsmachine": ours.median,
         "stdlib": stdlib.median,
         "ratio": ratio,
+        # median of the ratios of runs taken back to back: less sensitive to load drift
+        "ratio_paired": statistics.median(
+            a / b for a, b in zip(ours.samples, stdlib.samples, strict=True)
+        ),
         "target": case.target,
         "pass": ratio >= case.target,
         "samples": {"tlsmachine": ours.samples, "stdlib": stdlib.samples},
@@ -583,6 +613,7 @@ def main_parent(args: argparse.Namespace) -> int:
             rows.append(run_case(case, pki, sizes, args))
     report = {
         "quick": args.quick,
+        "clock": "time.process_time" if args.clock == "cpu" else "time.perf_counter",
         "sizes": sizes.__dict__,
         "environment": environment(),
         "results": rows,
@@ -602,8 +633,9 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
     print(table(rows))
     print()
     print(
-        f"medians of {sizes.repeat} runs; handshakes: {sizes.handshakes} per run, client + server"
-        f" CPU; bulk: {sizes.bulk_bytes // MIB} MiB one way in {CHUNK // 1024} KiB writes,"
+        f"medians of {sizes.repeat} interleaved runs ({report['clock']});"
+        f" handshakes: {sizes.handshakes} per run, client + server CPU;"
+        f" bulk: {sizes.bulk_bytes // MIB} MiB one way in {CHUNK // 1024} KiB writes,"
         " encrypt + decrypt CPU; MB = 10^6 bytes"
     )
     for r in rows:
@@ -631,6 +663,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--repeat", type=int, default=0, help="timed runs per figure")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="time.perf_counter (default) or time.process_time of each worker process:"
+        " steadier on a busy machine (both count client + server together)",
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(CASES_BY_NAME), metavar="CASE")
     parser.add_argument("--keep-pki", metavar="DIR", help="write the test PKI here and keep it")
     parser.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)

@@ -17,13 +17,23 @@ from collections.abc import Callable, Sequence
 
 from cryptography import x509
 
-from . import __version__
-from .certs import CertifiedKey
-from .config import ClientConfig, ServerConfig
+from . import (
+    CertifiedKey,
+    ClientConfig,
+    ConfigurationError,
+    ConnectionState,
+    Event,
+    HandshakeComplete,
+    HandshakeMessageTraced,
+    ProtocolError,
+    ServerConfig,
+    TLSError,
+    __version__,
+)
+
+# the types of ClientConfig/ServerConfig fields (versions, groups)
 from .crypto.groups import GROUPS, SECP256R1, Group
 from .enums import ProtocolVersion
-from .errors import AlertReceived, ConfigurationError, ProtocolError, TLSError
-from .events import Event, HandshakeComplete, HandshakeMessageTraced
 from .sockets import TLSServer, TLSSocket, connect
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
@@ -48,7 +58,7 @@ def describe_error(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ProtocolError):
         return f"{text} (sent alert {exc.alert.name.lower()})"
-    if isinstance(exc, AlertReceived | TLSError):
+    if isinstance(exc, TLSError):
         return text
     if isinstance(exc, TimeoutError):
         return "timed out"
@@ -257,6 +267,8 @@ def handle_www(tls: TLSSocket) -> None:
 def handle_echo(tls: TLSSocket) -> None:
     """Echo application data until the client closes."""
     while data := tls.recv():
+        if tls.connection.state is not ConnectionState.APP_DATA:
+            break  # the client's close_notify came with the data: we may not answer any more
         tls.sendall(data)
 
 

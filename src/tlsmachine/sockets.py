@@ -68,17 +68,13 @@ class TLSSocket:
         """True once the peer can send no more (close_notify or transport EOF)."""
         return self.clean_close is not None
 
-    def fileno(self) -> int:
-        return self.socket.fileno()
-
     # -- I/O ---------------------------------------------------------------------------------
 
     def do_handshake(self) -> HandshakeComplete:
         """Run the handshake to completion (a no-op once done)."""
         self._flush()
         while self.connection.handshake_info is None:
-            if self._read() is None:
-                raise TLSError("connection closed by peer during handshake")
+            self._read()  # raises at EOF during the handshake
         return self.connection.handshake_info
 
     def sendall(self, data: bytes) -> None:
@@ -103,11 +99,10 @@ class TLSSocket:
         only a partial record or a post-handshake message), or None once the peer closed and
         everything was delivered.
         """
-        if not self._pending and not self.peer_closed:
-            if self.connection.handshake_info is None:
-                self.do_handshake()
-            else:
-                self._read()
+        if self.connection.handshake_info is None:
+            self.do_handshake()
+        elif not self._pending and not self.peer_closed:
+            self._read()
         if not self._pending and self.peer_closed:
             return None
         return self._take(bufsize)
@@ -191,15 +186,15 @@ class TLSSocket:
                 self._flush()
             raise
 
-    def _read(self) -> bytes | None:
-        """One socket read fed to the core; returns the bytes read or None at EOF."""
+    def _read(self) -> None:
+        """One socket read fed to the core, its events dispatched, our answers flushed."""
         data = self.socket.recv(_READ_SIZE)
         if not data:
             if self.connection.handshake_info is None:
                 raise TLSError("connection closed by peer during handshake")
             if self.clean_close is None:
                 self.clean_close = False
-            return None
+            return
         events = self._guard(self.connection.receive_data, data)
         for event in events:
             if isinstance(event, ApplicationData):
@@ -214,7 +209,6 @@ class TLSSocket:
                 self._flush()
         else:
             self._flush()
-        return data
 
 
 def connect(
@@ -291,7 +285,9 @@ class TLSServer:
                     if self._stopping.is_set():
                         break
                     raise
-                self._slots.acquire()
+                if not self._slots.acquire(blocking=False):
+                    sock.close()  # at capacity: refuse rather than queue without bound
+                    continue
                 thread = threading.Thread(target=self._run, args=(sock, peer), daemon=True)
                 with self._lock:
                     self._threads.add(thread)
@@ -316,17 +312,11 @@ class TLSServer:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop accepting and wait (bounded) for running connections."""
         self._stopping.set()
+        deadline = time.monotonic() + timeout
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
-            thread.join(timeout)
-
-    def __enter__(self) -> TLSServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
-        self.listener.close()
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, sock: socket.socket, peer: tuple[str, int]) -> None:
         try:

@@ -42,7 +42,7 @@ def test_quick_json_report_has_every_figure() -> None:
     results = {r["name"]: r for r in report["results"]}
     assert set(results) == CASES
     for name, row in results.items():
-        for key in ("tlsmachine", "stdlib", "ratio", "target"):
+        for key in ("tlsmachine", "stdlib", "ratio", "ratio_paired", "target"):
             assert _positive(row[key]), (name, key, row[key])
         for side in ("tlsmachine", "stdlib"):
             assert row["samples"][side], (name, side)

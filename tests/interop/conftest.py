@@ -26,6 +26,26 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
     return pki.make_pki(tmp_path_factory.mktemp("interop-pki"))
 
 
+@pytest.fixture(scope="session")
+def chained_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
+    """A CA, an intermediate CA and leaves issued by the intermediate (chains of two)."""
+    return pki.make_pki(
+        tmp_path_factory.mktemp("interop-pki-chain"),
+        intermediate=True,
+        key_types=("rsa-2048", "ecdsa-p256"),
+    )
+
+
+@pytest.fixture
+def chained_peers(chained_pki: pki.TestPKI) -> Iterator[Peers]:
+    """Like ``peers``, with certificates issued through an intermediate CA."""
+    registry = Peers(chained_pki)
+    try:
+        yield registry
+    finally:
+        registry.stop_all()
+
+
 @pytest.fixture
 def peers(test_pki: pki.TestPKI) -> Iterator[Peers]:
     """Starts peers for one test; every one of them is stopped at teardown, pass or fail."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from pki import TestPKI
 from tlsmachine import HandshakeComplete, ServerConfig
@@ -255,8 +256,12 @@ class Peers:
         issued = self.pki.leaves[leaf]
         argv = [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-tls1_3"]
         argv += ["-cert", str(issued.cert_path), "-key", str(issued.key_path), "-naccept", "1"]
-        if issued.chain[1:]:
-            argv += ["-cert_chain", str(issued.chain_path)]
+        if issued.chain[1:]:  # -cert_chain: the intermediates only (else the leaf goes twice)
+            extra_certs = self.pki.directory / f"{leaf}-intermediates.pem"
+            extra_certs.write_bytes(
+                b"".join(c.public_bytes(serialization.Encoding.PEM) for c in issued.chain[1:])
+            )
+            argv += ["-cert_chain", str(extra_certs)]
         argv += _openssl_common(groups, ciphersuites)
         if alpn:
             argv += ["-alpn", ",".join(alpn)]

@@ -8,6 +8,7 @@ close. The peers must be installed (``make peers``): a missing peer fails, it do
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from peers import TIMEOUT, Peers, gnutls_priority
@@ -16,7 +17,7 @@ from tlsmachine import ClientConfig, ServerConfig
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.enums import NamedGroup
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import TLSSocket, connect, serve
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -216,3 +217,30 @@ def test_server_alpn_and_key_update_from_gnutls_cli(peers: Peers) -> None:
     assert served.info.alpn_protocol == "h2"
     assert served.received == b"before\nafter\n"
     assert served.clean_close is True
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: connection.py answers the peer's close_notify at once and refuses send() "
+    "afterwards (pre-TLS-1.3 behaviour, RFC 8446 §6.1), so a half-closing client's request "
+    "cannot be answered",
+)
+def test_server_answers_a_half_closing_gnutls_cli(peers: Peers) -> None:
+    """``printf 'GET ...' | gnutls-cli`` sends the request and then close_notify (a half-close,
+    RFC 8446 §6.1); the server must still be able to send its answer."""
+
+    def answer_later(tls: TLSSocket) -> None:
+        time.sleep(0.5)  # request and close_notify are both queued by now: one read sees both
+        request = tls.recv()
+        tls.sendall(b"HTTP/1.0 200 ok\r\n\r\nyou sent " + request)
+
+    config = ServerConfig(certificates=server_certificates(peers, "ecdsa-p256"))
+    server = serve(config, answer_later, timeout=TIMEOUT)
+    try:
+        client = peers.gnutls_client(server.address[1])
+        client.write(b"GET / HTTP/1.0\r\n\r\n")
+        client.close_stdin()
+        assert client.wait() == 0, client.describe()
+        assert b"HTTP/1.0 200 ok" in client.stdout, client.describe()
+    finally:
+        server.shutdown()

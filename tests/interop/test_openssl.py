@@ -241,3 +241,30 @@ def test_cli_server_with_two_chains(peers: Peers, sigalg: str, signature: str) -
     output = s_client_round_trip(peers, port, sigalgs=sigalg)
     assert f"Signature type: {signature}" in output
     server.wait_for(r"closed cleanly")
+
+
+# -- chains with an intermediate CA ---------------------------------------------------------------
+
+
+def test_client_verifies_an_intermediate_chain_from_s_server(chained_peers: Peers) -> None:
+    server, port = chained_peers.openssl_server("rsa-2048", mode="-rev")
+    config = client_config(chained_peers)
+    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        info = tls.handshake_info
+        assert info is not None
+        assert len(info.peer_certificates) == 2  # leaf + intermediate, verified up to the root
+        assert info.peer_certificates[1] == chained_peers.pki.leaves["rsa-2048"].chain[1]
+        tls.sendall(b"chain\n")
+        assert read_exactly(tls, 6) == b"niahc\n"
+    assert tls.clean_close is True
+    assert server.wait() == 0
+
+
+def test_s_client_verifies_our_intermediate_chain(chained_peers: Peers) -> None:
+    config = ServerConfig(certificates=server_certificates(chained_peers, "ecdsa-p256"))
+    ours = chained_peers.our_server(config)
+    output = s_client_round_trip(chained_peers, ours.port)
+    assert "Verification: OK" in output
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.clean_close is True
