@@ -74,6 +74,8 @@ class ConnectionState(enum.Enum):
     APP_DATA = "app_data"
     HOST_INITIATED_CLOSING = "host_initiated_closing"
     """We sent close_notify and wait for the peer's (RFC 8446 §6.1)."""
+    PEER_CLOSED = "peer_closed"
+    """The peer sent close_notify; we may still send, then close() (RFC 8446 §6.1)."""
     SHUTDOWN = "shutdown"
     FAILED = "failed"
 
@@ -97,6 +99,7 @@ class Connection:
         self._fatal_sent = False
         self._ccs_received = False
         self._peer_finished = False
+        self._peer_closed = False
         self.handshake_info: HandshakeComplete | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -110,21 +113,23 @@ class Connection:
         state = self.state
         if state is ConnectionState.FAILED:
             raise ConnectionClosedError("the connection failed earlier and cannot be used")
-        if state is ConnectionState.SHUTDOWN:
+        if state is ConnectionState.SHUTDOWN or state is ConnectionState.PEER_CLOSED:
             return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
-        events: list[Event] = []
-        self._events = events
         try:
             self._receive(data)
         except BaseException as exc:
             self._on_error(exc)
             raise
+        # Also returns events raised outside receive_data (the first ClientHello's trace,
+        # our own KeyUpdate), in the order they happened.
+        events, self._events = self._events, []
         return events
 
     def send(self, data: bytes) -> None:
         """Encrypt application data into the outgoing buffer."""
-        if self.state is not ConnectionState.APP_DATA:
-            raise UsageError(f"cannot send application data in state {self.state.name}")
+        state = self.state
+        if state is not ConnectionState.APP_DATA and state is not ConnectionState.PEER_CLOSED:
+            raise UsageError(f"cannot send application data in state {state.name}")
         self._records.write(ContentType.APPLICATION_DATA, data)
         protector = self._records.write_protector
         if isinstance(protector, Aead13Protector) and protector.needs_key_update:
@@ -137,16 +142,21 @@ class Connection:
         if not self._close_sent:
             self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
             self._close_sent = True
-        self.state = ConnectionState.HOST_INITIATED_CLOSING
+        peer_done = self._peer_closed or self.state is ConnectionState.PEER_CLOSED
+        self.state = (
+            ConnectionState.SHUTDOWN if peer_done else ConnectionState.HOST_INITIATED_CLOSING
+        )
 
     def key_update(self, *, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch our write keys (RFC 8446 §4.6.3)."""
-        if self.state is not ConnectionState.APP_DATA:
+        if (
+            self.state is not ConnectionState.APP_DATA
+            and self.state is not ConnectionState.PEER_CLOSED
+        ):
             raise UsageError("KeyUpdate is only possible after the handshake")
         traffic = self._handshake
         if not isinstance(traffic, Traffic13):
             raise UsageError("this connection's protocol version has no KeyUpdate")
-        self._events = []
         with self._choke_point():
             out = Output()
             self._handshake = traffic.start_key_update(out, request_peer)
@@ -227,11 +237,14 @@ class Connection:
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)
         if alert.description == AlertDescription.CLOSE_NOTIFY:
+            # RFC 8446 §6.1: the peer closed its write side. We may still send (half-close)
+            # until the application calls close(); TLS 1.3 dropped the old "answer at once".
             self._events.append(ConnectionClosed())
-            if not self._close_sent and not self._fatal_sent:
-                self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
-                self._close_sent = True
-            self.state = ConnectionState.SHUTDOWN
+            self._peer_closed = True
+            if self._close_sent or self.state is not ConnectionState.APP_DATA:
+                self.state = ConnectionState.SHUTDOWN
+            else:
+                self.state = ConnectionState.PEER_CLOSED
         elif alert.description == AlertDescription.USER_CANCELED:
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
@@ -289,6 +302,7 @@ class Connection:
                 # RFC 8446 §5.1: handshake messages MUST NOT span a key change.
                 raise UnexpectedMessage("handshake data left over across a key change")
             self._records.set_read_protector(protector)
+            self._records.allow_plaintext_alerts = action.epoch == "handshake"
             self._read_epoch = action.epoch
         else:
             self._records.set_write_protector(protector)

@@ -50,7 +50,11 @@ class ApplicationData(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ConnectionClosed(Event):
-    """The peer sent close_notify (RFC 8446 §6.1); we answered with our own."""
+    """The peer sent close_notify (RFC 8446 §6.1): it will send no more data.
+
+    We may still send (a half-closed connection, state ``PEER_CLOSED``); call ``close()`` to
+    send our own close_notify when done.
+    """
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

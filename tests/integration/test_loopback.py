@@ -14,6 +14,7 @@ from tlsmachine import (
     ConnectionState,
     Event,
     HandshakeComplete,
+    HandshakeMessageTraced,
     KeyUpdated,
     ServerConfig,
     ServerConnection,
@@ -151,6 +152,8 @@ def test_key_update_both_directions(request_peer: bool) -> None:
     assert [e.direction for e in only(se, KeyUpdated)] == (
         ["receive", "send"] if request_peer else ["receive"]
     )
+    if request_peer:  # the client's own "send" event comes with its next receive_data()
+        assert [e.direction for e in only(ce, KeyUpdated)] == ["send", "receive"]
     server.send(b"reply")
     server.key_update()
     server.send(b"reply 2")
@@ -168,13 +171,44 @@ def test_alpn_negotiation() -> None:
     assert only(se, HandshakeComplete)[0].server_name == "localhost"
 
 
-def test_close_notify_both_ways() -> None:
+def test_close_notify_both_ways_with_half_close() -> None:
     client, server, _, _ = connect()
     client.close()
     assert client.state is ConnectionState.HOST_INITIATED_CLOSING
     ce, se = pump(client, server)
-    assert only(se, ConnectionClosed) and only(ce, ConnectionClosed)
-    assert client.state is ConnectionState.SHUTDOWN and server.state is ConnectionState.SHUTDOWN
+    assert only(se, ConnectionClosed)
+    assert server.state is ConnectionState.PEER_CLOSED  # RFC 8446 §6.1: no forced answer
+    server.send(b"the rest of the response")  # the server may still send (half-close)
+    server.close()
+    assert server.state is ConnectionState.SHUTDOWN
+    ce, se = pump(client, server)
+    assert [e.data for e in only(ce, ApplicationData)] == [b"the rest of the response"]
+    assert only(ce, ConnectionClosed)
+    assert client.state is ConnectionState.SHUTDOWN
+
+
+def test_data_after_close_notify_is_ignored() -> None:
+    client, server, _, _ = connect()
+    client.close()
+    to_server = client.data_to_send()
+    assert server.receive_data(to_server) == [ConnectionClosed()]
+    assert server.receive_data(b"\x17\x03\x03\x00\x20" + bytes(32)) == []  # RFC 8446 §6.1
+
+
+def test_trace_includes_the_first_client_hello() -> None:
+    client = ClientConnection(ClientConfig(verify_certificates=False, trace_handshake=True), "x")
+    server = ServerConnection(ServerConfig(certificates=(certified("ecdsa-p256"),)))
+    ce, _ = pump(client, server)
+    traced = [(e.direction, e.name) for e in ce if isinstance(e, HandshakeMessageTraced)]
+    assert traced == [
+        ("sent", "client_hello"),
+        ("received", "server_hello"),
+        ("received", "encrypted_extensions"),
+        ("received", "certificate"),
+        ("received", "certificate_verify"),
+        ("received", "finished"),
+        ("sent", "finished"),
+    ]
 
 
 def test_one_byte_at_a_time() -> None:

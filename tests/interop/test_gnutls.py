@@ -219,12 +219,6 @@ def test_server_alpn_and_key_update_from_gnutls_cli(peers: Peers) -> None:
     assert served.clean_close is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: connection.py answers the peer's close_notify at once and refuses send() "
-    "afterwards (pre-TLS-1.3 behaviour, RFC 8446 §6.1), so a half-closing client's request "
-    "cannot be answered",
-)
 def test_server_answers_a_half_closing_gnutls_cli(peers: Peers) -> None:
     """``printf 'GET ...' | gnutls-cli`` sends the request and then close_notify (a half-close,
     RFC 8446 §6.1); the server must still be able to send its answer."""

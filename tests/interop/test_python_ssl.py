@@ -138,11 +138,6 @@ def test_python_client_rejects_a_wrong_host_name(peers: Peers) -> None:
     assert served.error is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: record/layer.py rejects the client's plaintext alert once the server "
-    "reads with handshake keys (OpenSSL clients alert before switching their write keys)",
-)
 def test_server_reports_the_alert_of_a_client_that_rejects_its_certificate(peers: Peers) -> None:
     ours = peers.our_server(ServerConfig(certificates=certificates(peers, "ecdsa-p256")))
     with pytest.raises(ssl.SSLCertVerificationError):

@@ -126,6 +126,7 @@ class RecordLayer:
         "_send_limit",
         "_write",
         "_write_version",
+        "allow_plaintext_alerts",
     )
 
     def __init__(
@@ -141,6 +142,8 @@ class RecordLayer:
         self._out: list[bytes] = []
         self._hs: list[bytes] = []
         self._padding_policy = padding_policy
+        self.allow_plaintext_alerts = False
+        """Accept an unprotected alert while reading with handshake keys (see _check_header)."""
         self._receive_limit = self._send_limit = MAX_INNER_PLAINTEXT
         self._max_protected = self._fast_length = self._fast_chunk = -1
         self.set_read_protector(_NULL)
@@ -304,8 +307,12 @@ class RecordLayer:
                     f"protected record of {length} bytes, limit {self._max_protected}"
                 )
             return
-        if content_type != _CCS and self._read_protected:
-            # RFC 8446 §5.2: once protected, the outer type is always application_data
+        # RFC 8446 §5.2: once protected, the outer type is always application_data. The one
+        # tolerated exception: a peer that rejects our flight before it switched its own write
+        # keys sends a plaintext alert (OpenSSL clients do); reporting that alert beats
+        # answering it with unexpected_message.
+        plaintext_alert_ok = content_type == _ALERT and self.allow_plaintext_alerts
+        if content_type != _CCS and self._read_protected and not plaintext_alert_ok:
             raise UnexpectedMessage(f"unprotected {name} record after protection started")
         if length > MAX_PLAINTEXT:
             # RFC 8446 §5.1: TLSPlaintext.length MUST NOT exceed 2^14
