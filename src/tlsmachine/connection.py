@@ -111,10 +111,13 @@ class Connection:
     def receive_data(self, data: bytes) -> list[Event]:
         """Process bytes from the peer and return the resulting events in order."""
         state = self.state
-        if state is ConnectionState.FAILED:
-            raise ConnectionClosedError("the connection failed earlier and cannot be used")
-        if state is ConnectionState.SHUTDOWN or state is ConnectionState.PEER_CLOSED:
-            return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
+        if state is not ConnectionState.APP_DATA:
+            if state is ConnectionState.FAILED:
+                raise ConnectionClosedError("the connection failed earlier and cannot be used")
+            if state is ConnectionState.SHUTDOWN or state is ConnectionState.PEER_CLOSED:
+                return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
+            if state is ConnectionState.IDLE and data:
+                self.state = ConnectionState.HANDSHAKING
         try:
             self._receive(data)
         except BaseException as exc:
@@ -130,9 +133,9 @@ class Connection:
         state = self.state
         if state is not ConnectionState.APP_DATA and state is not ConnectionState.PEER_CLOSED:
             raise UsageError(f"cannot send application data in state {state.name}")
-        self._records.write(ContentType.APPLICATION_DATA, data)
-        protector = self._records.write_protector
-        if isinstance(protector, Aead13Protector) and protector.needs_key_update:
+        records = self._records
+        records.write(_APPLICATION_DATA, data)
+        if records.write_protector.needs_key_update:
             self.key_update()  # RFC 8446 §5.5: rekey well before the usage limit
 
     def close(self) -> None:
@@ -201,6 +204,7 @@ class Connection:
         records = self._records
         records.feed(data)
         events = self._events
+        messages = self._messages
         while True:
             record = records.next_record()
             if record is None:
@@ -210,7 +214,7 @@ class Connection:
                 if self._read_epoch != "application":
                     raise UnexpectedMessage("application data before the handshake finished")
                 if payload:
-                    if not self._messages.empty:
+                    if not messages.empty:
                         raise UnexpectedMessage("application data inside a handshake message")
                     events.append(ApplicationData(data=payload))
             elif content_type == _HANDSHAKE:

@@ -15,6 +15,8 @@ from .enums import HandshakeType, name_of
 from .errors import UnexpectedMessage
 from .events import Event
 
+from .messages import encode_handshake
+
 if TYPE_CHECKING:
     from .crypto.suites import CipherSuite
     from .messages import HandshakeMessage
@@ -78,11 +80,13 @@ class Output:
     def __init__(self) -> None:
         self.actions: list[Action] = []
 
-    def send(self, message: HandshakeMessage) -> bytes:
-        """Queue ``message`` and return its encoding (for the transcript)."""
-        from .messages import encode_handshake
+    def send(self, message: HandshakeMessage, raw: bytes | None = None) -> bytes:
+        """Queue ``message`` and return its encoding (for the transcript).
 
-        raw = encode_handshake(message)
+        ``raw`` is the encoding when the caller already has it.
+        """
+        if raw is None:
+            raw = encode_handshake(message)
         self.actions.append(SendMessage(message, raw))
         return raw
 

@@ -61,8 +61,8 @@ def sni_host_name(server_name: str | None) -> str | None:
 
 def build_client_hello(
     config: ClientConfig, server_name: str | None, shares: tuple[PrivateKeyShare, ...]
-) -> ClientHello:
-    """The first ClientHello (RFC 8446 §4.1.2)."""
+) -> tuple[ClientHello, bytes]:
+    """The first ClientHello (RFC 8446 §4.1.2) and its encoding."""
     extensions: list[Extension] = []
     host = sni_host_name(server_name)
     if host is not None:
@@ -90,28 +90,27 @@ def build_client_hello(
         legacy_compression_methods=b"\x00",
         extensions=tuple(extensions),
     )
-    return pad_client_hello(hello) if config.pad_client_hello else hello
+    return pad_client_hello(hello) if config.pad_client_hello else (hello, encode_handshake(hello))
 
 
-def pad_client_hello(hello: ClientHello) -> ClientHello:
+def pad_client_hello(hello: ClientHello) -> tuple[ClientHello, bytes]:
     """Grow a ClientHello of 256..511 bytes to 512 with padding (RFC 7685 §1, §3).
 
-    The padding extension goes last, or just before pre_shared_key, which must stay last
-    (RFC 8446 §4.2.11).
+    Returns the hello and its encoding. The padding extension goes last, or just before
+    pre_shared_key, which must stay last (RFC 8446 §4.2.11).
     """
     extensions: list[Extension] = [e for e in hello.extensions if not isinstance(e, Padding)]
-    bare = replace(hello, extensions=tuple(extensions), raw=b"")
-    length = len(encode_handshake(bare))
-    if not 256 <= length < 512:
-        return bare
-    padding = Padding(length=max(0, 512 - length - 4))
-    at = (
-        len(extensions) - 1
-        if extensions and isinstance(extensions[-1], PreSharedKeyClientHello)
-        else len(extensions)
-    )
+    if len(extensions) != len(hello.extensions):
+        hello = replace(hello, extensions=tuple(extensions), raw=b"")
+    raw = encode_handshake(hello)
+    if not 256 <= len(raw) < 512:
+        return hello, raw
+    padding = Padding(length=max(0, 512 - len(raw) - 4))
+    last = extensions[-1] if extensions else None
+    at = len(extensions) - 1 if isinstance(last, PreSharedKeyClientHello) else len(extensions)
     extensions.insert(at, padding)
-    return replace(bare, extensions=tuple(extensions))
+    padded = replace(hello, extensions=tuple(extensions), raw=b"")
+    return padded, encode_handshake(padded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +129,8 @@ class ExpectServerHello:
     @classmethod
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
         shares = tuple(config.key_share_factory(g) for g in config.initial_share_groups)
-        hello = build_client_hello(config, server_name, shares)
-        return cls.after_sending(config, server_name, hello, shares, out)
+        hello, raw = build_client_hello(config, server_name, shares)
+        return cls.after_sending(config, server_name, hello, shares, out, raw)
 
     @classmethod
     def after_sending(
@@ -141,9 +140,10 @@ class ExpectServerHello:
         hello: ClientHello,
         shares: tuple[PrivateKeyShare, ...],
         out: Output,
+        raw: bytes | None = None,
     ) -> ExpectServerHello:
         """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces)."""
-        raw = out.send(hello)
+        raw = out.send(hello, raw or hello.raw or None)
         transcript = TranscriptHash()
         transcript.update(raw)
         return cls(config, server_name, hello, raw, shares, transcript)
@@ -214,12 +214,12 @@ class ExpectServerHello:
         self.transcript.hello_retry_restart()
         self.transcript.update(hrr.raw)
         shares = (self.config.key_share_factory(group),) if group is not None else self.shares
-        hello = self._second_hello(shares, cookie)
+        hello, raw = self._second_hello(shares, cookie)
         ccs_sent = self.ccs_sent
         if self.client_hello.legacy_session_id and not ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
             ccs_sent = True
-        raw = out.send(hello)
+        out.send(hello, raw)
         self.transcript.update(raw)
         return ExpectServerHello(
             self.config, self.server_name, hello, raw, shares, self.transcript, hrr, ccs_sent
@@ -227,7 +227,7 @@ class ExpectServerHello:
 
     def _second_hello(
         self, shares: tuple[PrivateKeyShare, ...], cookie: Cookie | None
-    ) -> ClientHello:
+    ) -> tuple[ClientHello, bytes]:
         """RFC 8446 §4.1.2: the same ClientHello with the new key share and the cookie."""
         entries = tuple(
             KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
@@ -241,7 +241,9 @@ class ExpectServerHello:
             if isinstance(ext, SignatureAlgorithms) and cookie is not None:
                 extensions.append(cookie)
         hello = replace(self.client_hello, extensions=tuple(extensions), raw=b"")
-        return pad_client_hello(hello) if self.config.pad_client_hello else hello
+        if self.config.pad_client_hello:
+            return pad_client_hello(hello)
+        return hello, encode_handshake(hello)
 
     def _accept(
         self, hello: ServerHello, suite: CipherSuite, out: Output

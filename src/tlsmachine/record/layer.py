@@ -278,7 +278,8 @@ class RecordLayer:
         if end > len(buf):
             return None
         if content_type == _APPLICATION_DATA:  # _check_header ensured protection
-            record = self._open(buf[pos : pos + 5], buf[pos + 5 : end])
+            view = memoryview(buf)  # no copy of the fragment on its way to the AEAD
+            record = self._open(view[pos : pos + 5], view[pos + 5 : end])
             if record[0] != _APPLICATION_DATA:
                 self._check_inner(*record)
         else:  # plaintext: anything before protection, or change_cipher_spec (App. D.4)

@@ -92,6 +92,11 @@ class RecordProtector(Protocol):
         """Bytes the protection adds to a TLSInnerPlaintext (the AEAD tag; 0 when plaintext)."""
         ...
 
+    @property
+    def needs_key_update(self) -> bool:
+        """True when this key is close to its usage limit (RFC 8446 §5.5)."""
+        ...
+
     def seal(
         self, content_type: int, data: BytesLike, padding: int = 0, *, version: int = TLS12
     ) -> bytes:
@@ -127,6 +132,7 @@ class NullProtector:
 
     protected = False
     overhead = 0
+    needs_key_update = False
 
     def __repr__(self) -> str:
         return "NullProtector()"
@@ -167,7 +173,7 @@ class Aead13Protector:
     number limit) for ChaCha20-Poly1305 and for read keys, whose limit is the sender's business.
     """
 
-    __slots__ = ("_aead", "_decrypt", "_encrypt", "_iv_int", "_limit", "_seq")
+    __slots__ = ("_aead", "_decrypt", "_encrypt", "_iv_int", "_limit", "_rekey_at", "_seq")
 
     protected = True
     overhead = _TAG_LEN
@@ -182,6 +188,7 @@ class Aead13Protector:
         self._decrypt = aead.decrypt
         self._iv_int = int.from_bytes(iv, "big")
         self._limit = SEQUENCE_LIMIT if max_records is None else max_records
+        self._rekey_at = self._limit - (self._limit >> 3)  # 7/8: see needs_key_update
         self._seq = 0
 
     def __repr__(self) -> str:
@@ -208,7 +215,7 @@ class Aead13Protector:
 
         The margin leaves room for the records queued before the KeyUpdate takes effect.
         """
-        return self._seq >= self._limit - (self._limit >> 3)
+        return self._seq >= self._rekey_at
 
     def nonce(self, sequence_number: int) -> bytes:
         """The per-record nonce for a sequence number (RFC 8446 §5.3)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import ServerConfig
-from ..connection import Connection, ConnectionState
+from ..connection import Connection
 from .hello import ExpectClientHello
 
 
@@ -15,11 +15,6 @@ class ServerConnection(Connection):
             ExpectClientHello(config), trace=config.trace_handshake, keylog=config.keylog
         )
         self.config = config
-
-    def receive_data(self, data: bytes) -> list:  # type: ignore[type-arg]
-        if self.state is ConnectionState.IDLE and data:
-            self.state = ConnectionState.HANDSHAKING
-        return super().receive_data(data)
 
     def _hello_seen(self) -> bool:
         return not isinstance(self._handshake, ExpectClientHello)
