@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .enums import HandshakeType, name_of
-from .errors import UnexpectedMessage
+from .errors import DecodeError, UnexpectedMessage
 from .events import Event
-
+from .keyschedule import check_verify_data
 from .messages import encode_handshake
+from .messages.tls13 import Finished
 
 if TYPE_CHECKING:
     from .crypto.suites import CipherSuite
@@ -113,6 +114,19 @@ class HandshakeState(Protocol):
     """One state of a handshake machine (RFC 8446 Appendix A)."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> HandshakeState: ...
+
+
+def check_finished(
+    finished: Finished, suite: CipherSuite, base_key: bytes, transcript_hash: bytes, peer: str
+) -> None:
+    """Verify the peer's Finished (RFC 8446 §4.4.4): length, then a constant-time compare."""
+    if len(finished.verify_data) != suite.hash_len:
+        raise DecodeError(
+            f"{peer} Finished is {len(finished.verify_data)} bytes, expected {suite.hash_len}"
+        )
+    check_verify_data(
+        suite.hash_name, base_key, transcript_hash, finished.verify_data, f"{peer} Finished"
+    )
 
 
 def expect(msg: object, cls: type[M], state: object) -> M:

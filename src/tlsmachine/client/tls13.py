@@ -6,7 +6,6 @@ ExpectEncryptedExtensions -> ExpectCertificateOrCertificateRequest
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +22,6 @@ from ..crypto.suites import CipherSuite
 from ..enums import SignatureScheme, name_of
 from ..errors import (
     DecodeError,
-    DecryptError,
     IllegalParameter,
     UnexpectedMessage,
     UnsupportedExtension,
@@ -36,7 +34,7 @@ from ..extensions import (
     UnknownExtension,
 )
 from ..keyschedule import HandshakeSecret, finished_verify_data
-from ..machine import Output, expect, unexpected
+from ..machine import Output, check_finished, expect, unexpected
 from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import (
@@ -207,15 +205,7 @@ class ExpectFinished:
         finished = expect(msg, Finished, self)
         hs = self.hs
         suite, transcript = hs.suite, hs.transcript
-        expected = finished_verify_data(
-            suite.hash_name, hs.server_handshake_secret, transcript.digest()
-        )
-        if len(finished.verify_data) != len(expected):
-            raise DecodeError(
-                f"Finished is {len(finished.verify_data)} bytes, expected {len(expected)}"
-            )
-        if not hmac.compare_digest(finished.verify_data, expected):
-            raise DecryptError("server Finished does not verify (RFC 8446 §4.4.4)")
+        check_finished(finished, suite, hs.server_handshake_secret, transcript.digest(), "server")
         transcript.update(finished.raw)
         master = hs.handshake_secret.master()
         th = transcript.digest()

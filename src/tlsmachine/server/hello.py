@@ -16,7 +16,6 @@ from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
 from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
-from ..crypto.suites import CipherSuite
 from ..enums import ProtocolVersion
 from ..errors import (
     HandshakeFailure,
@@ -42,19 +41,7 @@ from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
-from .tls13 import ExpectFinished, Offer, send_server_flight
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """What the server chose from the first ClientHello."""
-
-    suite: CipherSuite
-    group: Group
-    certificate: CertifiedKey
-    signature_scheme: int
-    alpn_protocol: str | None
-    server_name: str | None
+from .tls13 import Choice, ExpectFinished, Offer, send_server_flight
 
 
 def _negotiate_version(hello: ClientHello) -> None:
@@ -161,17 +148,8 @@ class ExpectClientHello:
         share = _client_share(hello, choice.group)
         if share is None:
             return self._hello_retry(hello, choice, transcript, out)
-        offer = Offer(self.config, hello, choice.suite, choice.group, share, transcript)
-        return send_server_flight(
-            offer,
-            choice.certificate,
-            choice.signature_scheme,
-            choice.alpn_protocol,
-            choice.server_name,
-            False,
-            False,
-            out,
-        )
+        offer = Offer(self.config, hello, share, transcript)
+        return send_server_flight(offer, choice, hello_retry=False, ccs_sent=False, out=out)
 
     def _hello_retry(
         self, hello: ClientHello, choice: Choice, transcript: TranscriptHash, out: Output
@@ -242,14 +220,5 @@ class ExpectSecondClientHello:
         if groups is None or choice.group.id not in groups.groups:
             raise IllegalParameter("second ClientHello no longer supports the requested group")
         self.transcript.update(hello.raw)
-        offer = Offer(self.config, hello, choice.suite, choice.group, share, self.transcript)
-        return send_server_flight(
-            offer,
-            choice.certificate,
-            choice.signature_scheme,
-            choice.alpn_protocol,
-            choice.server_name,
-            True,
-            self.ccs_sent,
-            out,
-        )
+        offer = Offer(self.config, hello, share, self.transcript)
+        return send_server_flight(offer, choice, hello_retry=True, ccs_sent=self.ccs_sent, out=out)

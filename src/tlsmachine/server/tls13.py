@@ -7,7 +7,6 @@ Certificate, CertificateVerify and Finished, installs the keys in the order of �
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 
 from ..certs import CertifiedKey
@@ -16,7 +15,6 @@ from ..crypto.groups import Group
 from ..crypto.signatures import certificate_verify_input, sign, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite
 from ..enums import ProtocolVersion, SignatureScheme, name_of
-from ..errors import DecodeError, DecryptError
 from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
@@ -29,7 +27,7 @@ from ..extensions import (
     SupportedVersionsServerHello,
 )
 from ..keyschedule import EarlySecret, finished_verify_data
-from ..machine import Output, expect
+from ..machine import Output, check_finished, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello, ServerHello
 from ..messages.tls13 import (
@@ -44,20 +42,28 @@ from ..transcript import TranscriptHash
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    """What the server chose from the first ClientHello (RFC 8446 §4.1.1)."""
+
+    suite: CipherSuite
+    group: Group
+    certificate: CertifiedKey
+    signature_scheme: int
+    alpn_protocol: str | None
+    server_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Offer:
-    """The (final) ClientHello and what the server picked for it; CH is in the transcript."""
+    """The final ClientHello (already in the transcript) and its key share for our group."""
 
     config: ServerConfig
     client_hello: ClientHello
-    suite: CipherSuite
-    group: Group
     client_share: KeyShareEntry
     transcript: TranscriptHash
 
 
-def _encrypted_extensions(
-    offer: Offer, alpn_protocol: str | None, server_name: str | None
-) -> EncryptedExtensions:
+def _encrypted_extensions(offer: Offer, choice: Choice) -> EncryptedExtensions:
     """EncryptedExtensions answering only what the client sent (RFC 8446 §4.3.1)."""
     config, hello = offer.config, offer.client_hello
     extensions: list[Extension] = []
@@ -65,34 +71,23 @@ def _encrypted_extensions(
         extensions.append(SupportedGroups(groups=tuple(g.id for g in config.groups)))
     if hello.get(RecordSizeLimit) is not None:
         extensions.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
-    if server_name is not None:
+    if choice.server_name is not None:
         extensions.append(ServerName(host_name=None))  # RFC 6066 §3: acknowledge SNI
-    if alpn_protocol is not None:
-        extensions.append(
-            ApplicationLayerProtocolNegotiation(protocol_name_list=(alpn_protocol.encode(),))
-        )
+    if choice.alpn_protocol is not None:
+        protocol = choice.alpn_protocol.encode()
+        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(protocol,)))
     return EncryptedExtensions(extensions=tuple(extensions))
 
 
 def send_server_flight(
-    offer: Offer,
-    certificate: CertifiedKey,
-    signature_scheme: int,
-    alpn_protocol: str | None,
-    server_name: str | None,
-    hello_retry: bool,
-    ccs_sent: bool,
-    out: Output,
+    offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
 ) -> ExpectFinished:
     """ServerHello through server Finished (RFC 8446 §2 figure 1)."""
-    config, hello, suite, transcript = (
-        offer.config,
-        offer.client_hello,
-        offer.suite,
-        offer.transcript,
-    )
-    private = config.key_share_factory(offer.group)
-    server_share, shared = offer.group.respond(offer.client_share.key_exchange, private)
+    config, hello, transcript = offer.config, offer.client_hello, offer.transcript
+    suite, group = choice.suite, choice.group
+    certificate, signature_scheme = choice.certificate, choice.signature_scheme
+    private = config.key_share_factory(group)
+    server_share, shared = group.respond(offer.client_share.key_exchange, private)
     server_hello = ServerHello(
         legacy_version=ProtocolVersion.TLS12,
         random=config.random(32),
@@ -101,7 +96,7 @@ def send_server_flight(
         legacy_compression_method=0,
         extensions=(
             KeyShareServerHello(
-                server_share=KeyShareEntry(group=offer.group.id, key_exchange=server_share)
+                server_share=KeyShareEntry(group=group.id, key_exchange=server_share)
             ),
             SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13),
         ),
@@ -126,7 +121,7 @@ def send_server_flight(
             send=client_limit.record_size_limit, receive=config.record_size_limit
         )
 
-    transcript.update(out.send(_encrypted_extensions(offer, alpn_protocol, server_name)))
+    transcript.update(out.send(_encrypted_extensions(offer, choice)))
     entries = tuple(CertificateEntry(cert_data=der, extensions=()) for der in certificate.der_chain)
     transcript.update(
         out.send(Certificate(certificate_request_context=b"", certificate_list=entries))
@@ -153,13 +148,15 @@ def send_server_flight(
     summary = HandshakeComplete(
         version="TLSv1.3",
         cipher_suite=suite.name,
-        group=offer.group.name,
+        group=group.name,
         signature_scheme=name_of(SignatureScheme, signature_scheme).lower(),
-        alpn_protocol=alpn_protocol,
-        server_name=server_name,
+        alpn_protocol=choice.alpn_protocol,
+        server_name=choice.server_name,
         hello_retry=hello_retry,
     )
-    return ExpectFinished(offer, client_hs, client_app, server_app, exporter, master, summary)
+    return ExpectFinished(
+        offer, choice, client_hs, client_app, server_app, exporter, master, summary
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +164,7 @@ class ExpectFinished:
     """Server flight sent; waiting for the client's Finished (RFC 8446 §4.4.4)."""
 
     offer: Offer
+    choice: Choice
     client_handshake_secret: bytes = field(repr=False)
     client_application_secret: bytes = field(repr=False)
     server_application_secret: bytes = field(repr=False)
@@ -176,16 +174,8 @@ class ExpectFinished:
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         finished = expect(msg, Finished, self)
-        suite, transcript = self.offer.suite, self.offer.transcript
-        expected = finished_verify_data(
-            suite.hash_name, self.client_handshake_secret, transcript.digest()
-        )
-        if len(finished.verify_data) != len(expected):
-            raise DecodeError(
-                f"Finished is {len(finished.verify_data)} bytes, expected {len(expected)}"
-            )
-        if not hmac.compare_digest(finished.verify_data, expected):
-            raise DecryptError("client Finished does not verify (RFC 8446 §4.4.4)")
+        suite, transcript = self.choice.suite, self.offer.transcript
+        check_finished(finished, suite, self.client_handshake_secret, transcript.digest(), "client")
         transcript.update(finished.raw)
         resumption = self.master.resumption_master_secret(transcript.digest())  # type: ignore[attr-defined]
         out.read_keys(suite, self.client_application_secret, "application")
