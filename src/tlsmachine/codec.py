@@ -4,10 +4,16 @@ Every read is bounds-checked; variable-length vectors come back as bounded child
 (``opaque data<min..max>`` becomes ``r.opaque(2, min=min, max=max)``); ``expect_end()`` insists
 that a structure was consumed exactly. Any violation raises :class:`DecodeError`, whose alert is
 ``decode_error`` (RFC 8446 §6.2). This module knows nothing about TLS messages.
+
+Every handshake message goes through here, so the methods are kept flat: each checks its bounds
+and reads the buffer itself (the length-prefixed forms share one helper, ``_body``), and error
+text is only formatted when an error is raised. The ``what`` arguments name the field for those
+messages; callers pass constant strings.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +22,7 @@ from .errors import DecodeError
 _Bytes = bytes  # the classes below define a method named `bytes`
 
 _MAX_FOR_WIDTH = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
+_LENGTH_PLACEHOLDERS = {width: _Bytes(width) for width in _MAX_FOR_WIDTH}
 
 
 class Reader:
@@ -48,32 +55,44 @@ class Reader:
     def at_end(self) -> bool:
         return self._pos >= self._end
 
-    def _take(self, n: int, what: str) -> int:
-        pos = self._pos
-        if n < 0 or pos + n > self._end:
-            raise DecodeError(f"truncated {what}: need {n} bytes, {self._end - pos} left")
-        self._pos = pos + n
-        return pos
+    def _truncated(self, n: int, pos: int, what: str) -> DecodeError:
+        return DecodeError(f"truncated {what}: need {n} bytes, {self._end - pos} left")
 
     def u8(self, what: str = "uint8") -> int:
-        pos = self._take(1, what)
+        pos = self._pos
+        if pos >= self._end:
+            raise self._truncated(1, pos, what)
+        self._pos = pos + 1
         return self._data[pos]
 
     def u16(self, what: str = "uint16") -> int:
-        pos = self._take(2, what)
-        return int.from_bytes(self._data[pos : pos + 2], "big")
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise self._truncated(2, pos, what)
+        self._pos = pos + 2
+        data = self._data
+        return data[pos] << 8 | data[pos + 1]
 
     def u24(self, what: str = "uint24") -> int:
-        pos = self._take(3, what)
+        pos = self._pos
+        if pos + 3 > self._end:
+            raise self._truncated(3, pos, what)
+        self._pos = pos + 3
         return int.from_bytes(self._data[pos : pos + 3], "big")
 
     def u32(self, what: str = "uint32") -> int:
-        pos = self._take(4, what)
+        pos = self._pos
+        if pos + 4 > self._end:
+            raise self._truncated(4, pos, what)
+        self._pos = pos + 4
         return int.from_bytes(self._data[pos : pos + 4], "big")
 
     def bytes(self, n: int, what: str = "bytes") -> _Bytes:
         """Read exactly ``n`` bytes (a fixed-length ``opaque x[n]``)."""
-        pos = self._take(n, what)
+        pos = self._pos
+        if n < 0 or pos + n > self._end:
+            raise self._truncated(n, pos, what)
+        self._pos = pos + n
         return self._data[pos : pos + n]
 
     def rest(self) -> _Bytes:
@@ -82,41 +101,58 @@ class Reader:
         self._pos = self._end
         return self._data[pos : self._end]
 
-    def _length(self, width: int, minimum: int, maximum: int | None, what: str) -> int:
+    def _body(self, width: int, minimum: int, maximum: int | None, what: str) -> int:
+        """Read a ``width``-byte length, check it against ``<minimum..maximum>`` and the bytes
+        left, and skip the body it announces. Returns where the body starts (it ends at the new
+        cursor position)."""
+        data = self._data
+        pos = self._pos
+        start = pos + width
+        if start > self._end:
+            raise self._truncated(width, pos, what)
         if width == 1:
-            n = self.u8(what)
+            n = data[pos]
         elif width == 2:
-            n = self.u16(what)
-        elif width == 3:
-            n = self.u24(what)
+            n = data[pos] << 8 | data[pos + 1]
         else:
-            n = self.u32(what)
+            n = int.from_bytes(data[pos:start], "big")
         if n < minimum or (maximum is not None and n > maximum):
             raise DecodeError(f"{what}: length {n} outside <{minimum}..{maximum}>")
-        return n
+        end = start + n
+        if end > self._end:
+            raise self._truncated(n, start, what)
+        self._pos = end
+        return start
 
     def vector(
         self, width: int, *, min: int = 0, max: int | None = None, what: str = "vector"
     ) -> Reader:
         """Read a length-prefixed vector and return a child reader bounded to its body."""
-        n = self._length(width, min, max, what)
-        pos = self._take(n, what)
-        return Reader(self._data, pos, pos + n)
+        start = self._body(width, min, max, what)
+        return Reader(self._data, start, self._pos)
+
+    def span(
+        self, width: int, *, min: int = 0, max: int | None = None, what: str = "vector"
+    ) -> tuple[int, int]:
+        """Read a length-prefixed vector and return the ``(start, end)`` offsets of its body in
+        :attr:`buffer`, for a caller that walks the body itself instead of through a child."""
+        start = self._body(width, min, max, what)
+        return start, self._pos
 
     def opaque(
         self, width: int, *, min: int = 0, max: int | None = None, what: str = "opaque"
     ) -> _Bytes:
         """Read a length-prefixed ``opaque x<min..max>`` and return its body."""
-        n = self._length(width, min, max, what)
-        pos = self._take(n, what)
-        return self._data[pos : pos + n]
+        start = self._body(width, min, max, what)
+        return self._data[start : self._pos]
 
     def u16_list(self, width: int, *, min: int = 0, max: int | None = None, what: str) -> list[int]:
         """Read a length-prefixed vector of uint16 code points (kept as ``int``)."""
-        body = self.opaque(width, min=min, max=max, what=what)
-        if len(body) % 2:
-            raise DecodeError(f"{what}: odd length {len(body)} for a list of uint16")
-        return [int.from_bytes(body[i : i + 2], "big") for i in range(0, len(body), 2)]
+        start = self._body(width, min, max, what)
+        n = self._pos - start
+        if n & 1:
+            raise DecodeError(f"{what}: odd length {n} for a list of uint16")
+        return list(struct.unpack_from(f">{n >> 1}H", self._data, start))
 
     def expect_end(self, what: str = "structure") -> None:
         """Raise :class:`DecodeError` if anything is left unread."""
@@ -125,7 +161,17 @@ class Reader:
 
 
 class Writer:
-    """An append-only byte builder with back-patched length prefixes."""
+    """An append-only byte builder with back-patched length prefixes.
+
+    A vector whose length is not known in advance is written between :meth:`begin_vector`
+    (which reserves the length prefix) and :meth:`end_vector` (which fills it in)::
+
+        start = w.begin_vector(2)
+        ...  # write the body
+        w.end_vector(start, 2)
+
+    :meth:`prefixed` is the same as a context manager, for code where speed does not matter.
+    """
 
     __slots__ = ("_buf",)
 
@@ -149,25 +195,41 @@ class Writer:
 
     def opaque(self, width: int, b: _Bytes | bytearray | memoryview) -> None:
         """Write a length-prefixed opaque vector."""
-        if len(b) > _MAX_FOR_WIDTH[width]:
-            raise ValueError(f"{len(b)} bytes do not fit a {width}-byte length prefix")
-        self._buf += len(b).to_bytes(width, "big")
-        self._buf += b
+        n = len(b)
+        if n > _MAX_FOR_WIDTH[width]:
+            raise ValueError(f"{n} bytes do not fit a {width}-byte length prefix")
+        buf = self._buf
+        buf += n.to_bytes(width, "big")
+        buf += b
 
     def u16_list(self, width: int, values: list[int] | tuple[int, ...]) -> None:
         """Write a length-prefixed vector of uint16 values."""
-        self.opaque(width, b"".join(v.to_bytes(2, "big") for v in values))
+        try:
+            body = struct.pack(f">{len(values)}H", *values)
+        except struct.error as exc:
+            raise OverflowError(f"a uint16 list holds a value outside 0..65535: {exc}") from None
+        self.opaque(width, body)
+
+    def begin_vector(self, width: int) -> int:
+        """Reserve a ``width``-byte length prefix; return its offset for :meth:`end_vector`."""
+        start = len(self._buf)
+        self._buf += _LENGTH_PLACEHOLDERS[width]
+        return start
+
+    def end_vector(self, start: int, width: int) -> None:
+        """Fill in the prefix reserved at ``start`` with the length of what followed it."""
+        buf = self._buf
+        n = len(buf) - start - width
+        if n > _MAX_FOR_WIDTH[width]:
+            raise ValueError(f"{n} bytes do not fit a {width}-byte length prefix")
+        buf[start : start + width] = n.to_bytes(width, "big")
 
     @contextmanager
     def prefixed(self, width: int) -> Iterator[Writer]:
         """Write a length prefix of ``width`` bytes covering whatever the body writes."""
-        start = len(self._buf)
-        self._buf += _Bytes(width)
+        start = self.begin_vector(width)
         yield self
-        n = len(self._buf) - start - width
-        if n > _MAX_FOR_WIDTH[width]:
-            raise ValueError(f"{n} bytes do not fit a {width}-byte length prefix")
-        self._buf[start : start + width] = n.to_bytes(width, "big")
+        self.end_vector(start, width)
 
     def __len__(self) -> int:
         return len(self._buf)

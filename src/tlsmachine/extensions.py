@@ -42,6 +42,11 @@ class ExtensionContext(enum.Enum):
     NEW_SESSION_TICKET = "NewSessionTicket"
     TLS12_SERVER_HELLO = "TLS 1.2 ServerHello"
 
+    # Members are singletons compared by identity, so the identity hash agrees with ``==``;
+    # it is computed in C, where Enum's own ``__hash__`` is a Python call on every dict or set
+    # lookup (and every extension block is parsed through one).
+    __hash__ = object.__hash__
+
 
 _CH = ExtensionContext.CLIENT_HELLO
 _SH = ExtensionContext.SERVER_HELLO
@@ -117,9 +122,10 @@ class ServerName:
     def serialize_data(self, w: Writer) -> None:
         if self.host_name is None:
             return
-        with w.prefixed(2):
-            w.u8(0)
-            w.opaque(2, self.host_name.encode("ascii"))
+        start = w.begin_vector(2)
+        w.u8(0)
+        w.opaque(2, self.host_name.encode("ascii"))
+        w.end_vector(start, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +156,10 @@ class ApplicationLayerProtocolNegotiation:
         return cls(names)
 
     def serialize_data(self, w: Writer) -> None:
-        with w.prefixed(2):
-            for name in self.protocol_name_list:
-                w.opaque(1, name)
+        start = w.begin_vector(2)
+        for name in self.protocol_name_list:
+            w.opaque(1, name)
+        w.end_vector(start, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,9 +383,10 @@ class KeyShareClientHello:
         return cls(shares)
 
     def serialize_data(self, w: Writer) -> None:
-        with w.prefixed(2):
-            for share in self.client_shares:
-                share.serialize(w)
+        start = w.begin_vector(2)
+        for share in self.client_shares:
+            share.serialize(w)
+        w.end_vector(start, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,12 +513,14 @@ class PreSharedKeyClientHello:
         return 2 + sum(1 + len(b) for b in self.binders)
 
     def serialize_data(self, w: Writer) -> None:
-        with w.prefixed(2):
-            for identity in self.identities:
-                identity.serialize(w)
-        with w.prefixed(2):
-            for binder in self.binders:
-                w.opaque(1, binder)
+        start = w.begin_vector(2)
+        for identity in self.identities:
+            identity.serialize(w)
+        w.end_vector(start, 2)
+        start = w.begin_vector(2)
+        for binder in self.binders:
+            w.opaque(1, binder)
+        w.end_vector(start, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,9 +610,10 @@ class CertificateAuthorities:
         return cls(_items(body, lambda x: x.opaque(2, min=1, what="DistinguishedName")))
 
     def serialize_data(self, w: Writer) -> None:
-        with w.prefixed(2):
-            for name in self.authorities:
-                w.opaque(2, name)
+        start = w.begin_vector(2)
+        for name in self.authorities:
+            w.opaque(2, name)
+        w.end_vector(start, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,6 +738,35 @@ _BLOCK_BOUNDS: dict[ExtensionContext, tuple[int, int]] = {
     _SH12: (0, 0xFFFF),
 }
 
+
+@dataclass(frozen=True, slots=True)
+class _ContextRules:
+    """The tables above, looked up once per context so that reading a block needs one lookup
+    per extension, keyed by its plain ``int`` type. Derived when the module is imported."""
+
+    context: ExtensionContext
+    block_what: str  # "ClientHello extensions", for error messages
+    min_length: int
+    max_length: int
+    forbidden: frozenset[int]  # types ALLOWED_CONTEXTS lists, but not for this context
+    parsers: dict[int, _Parser]
+
+
+def _context_rules(context: ExtensionContext) -> _ContextRules:
+    low, high = _BLOCK_BOUNDS[context]
+    forbidden = frozenset(
+        int(ext_type)
+        for ext_type, allowed in ALLOWED_CONTEXTS.items()
+        if context is not _SH12 and context not in allowed
+    )
+    parsers = {int(ext_type): p for (ext_type, ctx), p in _PARSERS.items() if ctx is context}
+    return _ContextRules(context, f"{context.value} extensions", low, high, forbidden, parsers)
+
+
+_RULES = {context: _context_rules(context) for context in ExtensionContext}
+_PRE_SHARED_KEY = int(_X.PRE_SHARED_KEY)
+_SUPPORTED_VERSIONS = int(_X.SUPPORTED_VERSIONS)
+
 RawExtension: TypeAlias = tuple[int, Reader]
 
 
@@ -737,46 +777,76 @@ def read_extension_block(r: Reader, context: ExtensionContext) -> list[RawExtens
     (``illegal_parameter``, RFC 8446 §4.2). A ClientHello block carrying supported_versions
     (TLS 1.3) must be at least 8 bytes; TLS 1.2 ClientHellos have no such minimum.
     """
-    low, high = _BLOCK_BOUNDS[context]
-    block = r.vector(2, min=low, max=high, what=f"{context.value} extensions")
-    size = block.remaining
+    return _read_block(r, _RULES[context])
+
+
+def _read_block(r: Reader, rules: _ContextRules) -> list[RawExtension]:
+    # Each Extension is a uint16 extension_type and an opaque extension_data<0..2^16-1>
+    # (RFC 8446 §4.2); the 4-byte headers are read straight from the buffer.
+    pos, end = r.span(2, min=rules.min_length, max=rules.max_length, what=rules.block_what)
+    size = end - pos
+    data = r.buffer
     pairs: list[RawExtension] = []
     seen: set[int] = set()
-    while not block.at_end():
-        ext_type = block.u16("extension_type")
-        data = block.vector(2, what=f"{extension_name(ext_type)} extension_data")
+    while pos < end:
+        if pos + 4 > end:
+            raise DecodeError(f"truncated Extension header: need 4 bytes, {end - pos} left")
+        ext_type = data[pos] << 8 | data[pos + 1]
+        start = pos + 4
+        pos = start + (data[pos + 2] << 8 | data[pos + 3])
+        if pos > end:
+            raise DecodeError(
+                f"truncated {extension_name(ext_type)} extension_data: "
+                f"need {pos - start} bytes, {end - start} left"
+            )
         if ext_type in seen:
             raise IllegalParameter(
-                f"{context.value}: duplicate {extension_name(ext_type)} extension (RFC 8446 §4.2)"
+                f"{rules.context.value}: duplicate {extension_name(ext_type)} extension "
+                "(RFC 8446 §4.2)"
             )
         seen.add(ext_type)
-        pairs.append((ext_type, data))
-    if context is _CH:
-        if _X.PRE_SHARED_KEY in seen and pairs[-1][0] != _X.PRE_SHARED_KEY:
+        pairs.append((ext_type, Reader(data, start, pos)))
+    if rules.context is _CH:
+        if _PRE_SHARED_KEY in seen and pairs[-1][0] != _PRE_SHARED_KEY:
             raise IllegalParameter("ClientHello: pre_shared_key is not the last extension (§4.2)")
-        if _X.SUPPORTED_VERSIONS in seen and size < 8:
+        if _SUPPORTED_VERSIONS in seen and size < 8:
             raise DecodeError(f"ClientHello extensions: length {size} outside <8..65535>")
     return pairs
 
 
-def decode_extension(ext_type: int, data: Reader, context: ExtensionContext) -> Extension:
-    """Interpret one extension for ``context``; ``data`` must be consumed exactly."""
-    if context is not _SH12:
-        allowed = ALLOWED_CONTEXTS.get(ext_type)
-        if allowed is not None and context not in allowed:
+def _decode_block(pairs: Iterable[RawExtension], rules: _ContextRules) -> tuple[Extension, ...]:
+    """Interpret ``pairs`` (see :func:`decode_extension`)."""
+    context = rules.context
+    forbidden = rules.forbidden
+    parsers = rules.parsers
+    out: list[Extension] = []
+    for ext_type, data in pairs:
+        if ext_type in forbidden:
             raise IllegalParameter(
                 f"{extension_name(ext_type)} extension is not allowed in {context.value} "
                 "(RFC 8446 §4.2)"
             )
-    parser = _PARSERS.get((ext_type, context))
-    if parser is None:
-        return UnknownExtension(ext_type, data.rest())
-    ext = parser(data, context)
-    if not data.at_end():
-        raise DecodeError(
-            f"{extension_name(ext_type)} extension in {context.value}: "
-            f"{data.remaining} trailing bytes"
-        )
+        parser = parsers.get(ext_type)
+        if parser is None:
+            out.append(UnknownExtension(ext_type, data.rest()))
+            continue
+        out.append(parser(data, context))
+        if not data.at_end():
+            raise DecodeError(
+                f"{extension_name(ext_type)} extension in {context.value}: "
+                f"{data.remaining} trailing bytes"
+            )
+    return tuple(out)
+
+
+def decode_extension(ext_type: int, data: Reader, context: ExtensionContext) -> Extension:
+    """Interpret one extension for ``context``; ``data`` must be consumed exactly.
+
+    A type listed in :data:`ALLOWED_CONTEXTS` but not for ``context`` is ``illegal_parameter``
+    (not checked in a TLS 1.2 ServerHello); a type without a parser for ``context`` stays an
+    :class:`UnknownExtension`.
+    """
+    (ext,) = _decode_block(((ext_type, data),), _RULES[context])
     return ext
 
 
@@ -784,21 +854,25 @@ def decode_extension_block(
     pairs: Iterable[RawExtension], context: ExtensionContext
 ) -> tuple[Extension, ...]:
     """Interpret the pairs from :func:`read_extension_block` for ``context``."""
-    return tuple(decode_extension(ext_type, data, context) for ext_type, data in pairs)
+    return _decode_block(pairs, _RULES[context])
 
 
 def parse_extensions(r: Reader, context: ExtensionContext) -> tuple[Extension, ...]:
     """Read and interpret a whole ``Extension extensions<..>`` block for ``context``."""
-    return decode_extension_block(read_extension_block(r, context), context)
+    rules = _RULES[context]
+    pairs = _read_block(r, rules)
+    return _decode_block(pairs, rules) if pairs else ()
 
 
 def serialize_extensions(w: Writer, extensions: Iterable[Extension]) -> None:
     """Write ``Extension extensions<..>`` (the 2-byte block length included)."""
-    with w.prefixed(2):
-        for ext in extensions:
-            w.u16(ext.ext_type)
-            with w.prefixed(2):
-                ext.serialize_data(w)
+    block = w.begin_vector(2)
+    for ext in extensions:
+        w.u16(ext.ext_type)
+        start = w.begin_vector(2)
+        ext.serialize_data(w)
+        w.end_vector(start, 2)
+    w.end_vector(block, 2)
 
 
 def find_extension(extensions: Iterable[Extension], cls: type[_E]) -> _E | None:

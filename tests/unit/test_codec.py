@@ -147,3 +147,69 @@ def test_round_trip_through_reader() -> None:
     assert inner.opaque(2) == b"hello"
     inner.expect_end()
     r.expect_end()
+
+
+def test_writer_begin_end_vector_backpatches_length() -> None:
+    w = Writer()
+    outer = w.begin_vector(3)
+    w.u8(7)
+    inner = w.begin_vector(2)
+    w.bytes(b"xyz")
+    w.end_vector(inner, 2)
+    w.end_vector(outer, 3)
+    assert w.getvalue() == b"\x00\x00\x06\x07\x00\x03xyz"
+
+
+def test_writer_end_vector_overflow() -> None:
+    w = Writer()
+    start = w.begin_vector(1)
+    w.bytes(bytes(256))
+    with pytest.raises(ValueError, match="do not fit"):
+        w.end_vector(start, 1)
+    w = Writer()
+    start = w.begin_vector(1)
+    w.bytes(bytes(255))  # the maximum fits
+    w.end_vector(start, 1)
+    assert w.getvalue()[0] == 255
+
+
+def test_u16_list_edge_values_round_trip() -> None:
+    w = Writer()
+    w.u16_list(1, [0, 1, 0xFFFF])
+    w.u16_list(2, ())
+    assert w.getvalue() == bytes.fromhex("06 0000 0001 ffff 0000")
+    r = Reader(w.getvalue())
+    assert r.u16_list(1, what="x") == [0, 1, 0xFFFF]
+    assert r.u16_list(2, what="y") == []
+    r.expect_end()
+
+
+@pytest.mark.parametrize("value", [-1, 0x10000])
+def test_writer_u16_list_value_out_of_range(value: int) -> None:
+    with pytest.raises(OverflowError):
+        Writer().u16_list(2, [1, value])
+
+
+def test_span_gives_body_offsets_and_advances() -> None:
+    r = Reader(b"\x09\x00\x02ab\x05")
+    assert r.u8() == 9
+    start, end = r.span(2, min=1, max=2)
+    assert (start, end) == (3, 5)
+    assert r.buffer[start:end] == b"ab"
+    assert r.position == 5
+    assert r.u8() == 5
+    with pytest.raises(DecodeError, match="outside"):
+        Reader(b"\x00\x00").span(2, min=1)
+    with pytest.raises(DecodeError, match="truncated"):
+        Reader(b"\x00\x03ab").span(2)
+    with pytest.raises(DecodeError, match="truncated"):
+        Reader(b"\x00").span(2)
+
+
+def test_error_messages_name_the_field() -> None:
+    with pytest.raises(DecodeError, match=r"truncated ClientHello\.random: need 32 bytes, 3 left"):
+        Reader(b"abc").bytes(32, "ClientHello.random")
+    with pytest.raises(DecodeError, match=r"HostName: length 0 outside <1\.\.None>"):
+        Reader(b"\x00\x00").opaque(2, min=1, what="HostName")
+    with pytest.raises(DecodeError, match="named_group_list: odd length 3"):
+        Reader(b"\x00\x03abc").u16_list(2, what="named_group_list")

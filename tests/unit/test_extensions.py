@@ -33,6 +33,7 @@ from tlsmachine.extensions import (
     SupportedVersionsClientHello,
     SupportedVersionsServerHello,
     UnknownExtension,
+    decode_extension,
     extension_name,
     find_extension,
     parse_extensions,
@@ -395,3 +396,44 @@ def test_errors_are_protocol_errors_with_messages() -> None:
         parse(SH, (X.COOKIE, b"\x00\x01\x01"))
     assert "cookie" in str(info.value)
     assert "ServerHello" in str(info.value)
+
+
+def test_block_structure_errors_come_before_extension_errors() -> None:
+    """The whole block is split (truncation, duplicates, pre_shared_key last) before any
+    extension_data is interpreted, so those errors win over a malformed extension body."""
+    bad_groups = (X.SUPPORTED_GROUPS, b"\x00")  # a decode_error on its own
+    with pytest.raises(DecodeError):
+        parse(CH, bad_groups)
+    with pytest.raises(IllegalParameter, match="duplicate"):
+        parse(CH, bad_groups, (0x7777, b""), (0x7777, b""))
+    with pytest.raises(IllegalParameter, match="last"):
+        parse(CH, bad_groups, (X.PRE_SHARED_KEY, PSK_DATA), (0x7777, b""))
+    truncated = block(bad_groups)[2:] + b"\x77\x77\x00\x05ab"
+    raw = len(truncated).to_bytes(2, "big") + truncated
+    with pytest.raises(DecodeError, match="truncated 0x7777 extension_data"):
+        parse_extensions(Reader(raw), CH)
+
+
+@pytest.mark.parametrize("tail", [b"\x00", b"\x00\x2b", b"\x00\x2b\x00"])
+def test_truncated_extension_header(tail: bytes) -> None:
+    body = block((0x7777, b""))[2:] + tail
+    with pytest.raises(DecodeError, match="truncated"):
+        parse_extensions(Reader(len(body).to_bytes(2, "big") + body), EE)
+
+
+def test_decode_extension_one_at_a_time() -> None:
+    assert decode_extension(X.COOKIE, Reader(b"\x00\x01\x07"), HRR) == Cookie(b"\x07")
+    assert decode_extension(0x7777, Reader(b"ab"), EE) == UnknownExtension(0x7777, b"ab")
+    with pytest.raises(IllegalParameter, match="not allowed"):
+        decode_extension(X.COOKIE, Reader(b"\x00\x01\x07"), SH)
+    with pytest.raises(DecodeError, match="trailing"):
+        decode_extension(X.COOKIE, Reader(b"\x00\x01\x07\x00"), HRR)
+    # TLS 1.2 ServerHello: the TLS 1.3 table does not apply, the extension stays raw.
+    assert decode_extension(X.COOKIE, Reader(b"\x01"), SH12) == UnknownExtension(X.COOKIE, b"\x01")
+
+
+def test_extension_context_hash_agrees_with_equality() -> None:
+    assert len(set(ExtensionContext)) == len(ExtensionContext)
+    assert {context: context.value for context in ExtensionContext}[CH] == "ClientHello"
+    assert ExtensionContext("ClientHello") is CH
+    assert hash(ExtensionContext("EncryptedExtensions")) == hash(EE)

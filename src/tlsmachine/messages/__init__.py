@@ -112,12 +112,13 @@ def decode_handshake(
     messages = _MESSAGE_SETS.get(version)
     if messages is None:
         raise UsageError(f"decode_handshake: no message set for {version!r}")
-    if len(raw) < HEADER_SIZE:
-        raise DecodeError(f"handshake message of {len(raw)} bytes is shorter than its header")
-    length = int.from_bytes(raw[1:HEADER_SIZE], "big")
-    if length != len(raw) - HEADER_SIZE:
+    size = len(raw)
+    if size < HEADER_SIZE:
+        raise DecodeError(f"handshake message of {size} bytes is shorter than its header")
+    length = raw[1] << 16 | raw[2] << 8 | raw[3]  # uint24 length
+    if length != size - HEADER_SIZE:
         raise DecodeError(
-            f"handshake header announces {length} bytes, {len(raw) - HEADER_SIZE} present"
+            f"handshake header announces {length} bytes, {size - HEADER_SIZE} present"
         )
     cls = messages.get(raw[0])
     if cls is None:

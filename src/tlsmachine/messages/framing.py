@@ -38,8 +38,9 @@ def encode_handshake(msg: _Encodable) -> bytes:
     """Serialise a handshake message: ``msg_type``, uint24 length, body (RFC 8446 §4)."""
     w = Writer()
     w.u8(msg.msg_type)
-    with w.prefixed(3):
-        msg.serialize_body(w)
+    start = w.begin_vector(3)
+    msg.serialize_body(w)
+    w.end_vector(start, 3)
     return w.getvalue()
 
 

@@ -32,6 +32,7 @@ from ..extensions import (
 from .framing import encode_handshake
 
 _E = TypeVar("_E")
+_SUPPORTED_VERSIONS = int(ExtensionType.SUPPORTED_VERSIONS)
 
 #: SHA-256("HelloRetryRequest"): the ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3).
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
@@ -187,6 +188,9 @@ def _server_extensions(r: Reader, random: bytes) -> tuple[Extension, ...]:
     if random == HELLO_RETRY_REQUEST_RANDOM:
         return parse_extensions(r, ExtensionContext.HELLO_RETRY_REQUEST)
     pairs = read_extension_block(r, ExtensionContext.TLS12_SERVER_HELLO)
-    tls13 = any(ext_type == ExtensionType.SUPPORTED_VERSIONS for ext_type, _ in pairs)
-    context = ExtensionContext.SERVER_HELLO if tls13 else ExtensionContext.TLS12_SERVER_HELLO
+    context = ExtensionContext.TLS12_SERVER_HELLO
+    for ext_type, _ in pairs:
+        if ext_type == _SUPPORTED_VERSIONS:
+            context = ExtensionContext.SERVER_HELLO
+            break
     return decode_extension_block(pairs, context)

@@ -104,9 +104,10 @@ class Certificate:
 
     def serialize_body(self, w: Writer) -> None:
         w.opaque(1, self.certificate_request_context)
-        with w.prefixed(3):
-            for entry in self.certificate_list:
-                entry.serialize(w)
+        start = w.begin_vector(3)
+        for entry in self.certificate_list:
+            entry.serialize(w)
+        w.end_vector(start, 3)
 
 
 @dataclass(frozen=True, slots=True)
