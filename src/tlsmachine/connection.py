@@ -118,8 +118,17 @@ class Connection:
                 return []  # RFC 8446 §6.1: data after a closure alert MUST be ignored
             if state is ConnectionState.IDLE and data:
                 self.state = ConnectionState.HANDSHAKING
+        records = self._records
         try:
-            self._receive(data)
+            # Bulk fast path: exactly one whole protected record and nothing buffered.
+            record = records.open_single_record(data) if self._read_epoch == "application" else None
+            if record is None:
+                self._receive(data)
+            elif record[0] == _APPLICATION_DATA and record[1] and self._messages.empty:
+                self._events.append(ApplicationData(data=record[1]))
+            else:
+                self._dispatch(*record)
+                records.flush_handshake()
         except BaseException as exc:
             self._on_error(exc)
             raise
@@ -203,29 +212,29 @@ class Connection:
     def _receive(self, data: bytes) -> None:
         records = self._records
         records.feed(data)
-        events = self._events
-        messages = self._messages
-        while True:
+        while self.state is not ConnectionState.SHUTDOWN:
             record = records.next_record()
             if record is None:
                 break
-            content_type, payload = record
-            if content_type == _APPLICATION_DATA:  # the hot path: checked inline
-                if self._read_epoch != "application":
-                    raise UnexpectedMessage("application data before the handshake finished")
-                if payload:
-                    if not messages.empty:
-                        raise UnexpectedMessage("application data inside a handshake message")
-                    events.append(ApplicationData(data=payload))
-            elif content_type == _HANDSHAKE:
-                self._receive_handshake(payload)
-            elif content_type == _ALERT:
-                self._receive_alert(payload)
-                if self.state is ConnectionState.SHUTDOWN:
-                    break
-            else:
-                self._receive_change_cipher_spec(payload)
+            self._dispatch(*record)
         records.flush_handshake()
+
+    def _dispatch(self, content_type: int, payload: bytes) -> None:
+        """Handle one decrypted record by its content type (RFC 8446 §5.1)."""
+        if content_type == _APPLICATION_DATA:
+            if self._read_epoch != "application":
+                raise UnexpectedMessage("application data before the handshake finished")
+            if payload:
+                if not self._messages.empty:
+                    # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with others.
+                    raise UnexpectedMessage("application data inside a handshake message")
+                self._events.append(ApplicationData(data=payload))
+        elif content_type == _HANDSHAKE:
+            self._receive_handshake(payload)
+        elif content_type == _ALERT:
+            self._receive_alert(payload)
+        else:
+            self._receive_change_cipher_spec(payload)
 
     def _receive_handshake(self, payload: bytes) -> None:
         buffer = self._messages

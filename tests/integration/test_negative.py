@@ -200,3 +200,22 @@ def test_tls12_only_client_gets_protocol_version() -> None:
 def test_client_without_server_name_needs_one_to_verify() -> None:
     with pytest.raises(ConfigurationError):
         ClientConnection(ClientConfig(), None)
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-record-fast-path", "fed-in-pieces"])
+def test_tampered_application_data_is_bad_record_mac(split: bool) -> None:
+    c, s = client(), server()
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    s.receive_data(c.data_to_send())
+    c.send(b"attack at dawn")
+    record = bytearray(c.data_to_send())
+    record[7] ^= 0x80
+    with pytest.raises(BadRecordMac) as exc_info:
+        if split:
+            s.receive_data(bytes(record[:3]))
+        s.receive_data(bytes(record[3:] if split else record))
+    assert_failed_with(s, exc_info, BadRecordMac, AlertDescription.BAD_RECORD_MAC)
+    with pytest.raises(AlertReceived) as received:
+        c.receive_data(s.data_to_send())
+    assert received.value.description == AlertDescription.BAD_RECORD_MAC

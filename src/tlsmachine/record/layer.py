@@ -259,6 +259,29 @@ class RecordLayer:
             self._rbuf = grown
             self._rpos = 0
 
+    def open_single_record(self, data: bytes) -> tuple[int, bytes] | None:
+        """Open ``data`` directly when it is exactly one well-formed protected record.
+
+        The steady-state fast path of bulk transfer: nothing buffered, one whole record per
+        read. Returns ``None`` (having consumed nothing) when ``data`` is anything else; the
+        caller then goes through :meth:`feed` and :meth:`next_record`, which do every check.
+        """
+        if self._rbuf or len(data) < 5:
+            return None
+        content_type, version, length = _unpack_header(data, 0)
+        if (
+            content_type != _APPLICATION_DATA
+            or version != TLS12
+            or length > self._fast_length
+            or length + 5 != len(data)
+        ):
+            return None
+        view = memoryview(data)
+        record = self._open(view[:5], view[5:])
+        if record[0] != _APPLICATION_DATA:
+            self._check_inner(*record)
+        return record
+
     def next_record(self) -> tuple[int, bytes] | None:
         """Consume and open ONE record: ``(content_type, content)``, or ``None`` if incomplete.
 
