@@ -57,7 +57,7 @@ from .messages import decode_handshake
 from .messages.alert import Alert
 from .messages.framing import HandshakeBuffer
 from .record.layer import RecordLayer
-from .record.protection import AES_GCM_MAX_RECORDS, Aead13Protector
+from .record.protection import AES_GCM_MAX_RECORDS, Aead13Protector, RecordProtector
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
@@ -89,6 +89,7 @@ class Connection:
         self.state = ConnectionState.IDLE
         self._handshake: HandshakeState = handshake
         self._records = RecordLayer()
+        self._write_protector: RecordProtector = self._records.write_protector
         self._messages = HandshakeBuffer()
         self._trace = trace
         self._keylog = keylog
@@ -142,9 +143,8 @@ class Connection:
         state = self.state
         if state is not ConnectionState.APP_DATA and state is not ConnectionState.PEER_CLOSED:
             raise UsageError(f"cannot send application data in state {state.name}")
-        records = self._records
-        records.write(_APPLICATION_DATA, data)
-        if records.write_protector.needs_key_update:
+        self._records.write(_APPLICATION_DATA, data)
+        if self._write_protector.needs_key_update:
             self.key_update()  # RFC 8446 §5.5: rekey well before the usage limit
 
     def close(self) -> None:
@@ -319,6 +319,7 @@ class Connection:
             self._read_epoch = action.epoch
         else:
             self._records.set_write_protector(protector)
+            self._write_protector = protector
             self._write_epoch = action.epoch
 
     def _emit(self, event: Event) -> None:
