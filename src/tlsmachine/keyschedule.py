@@ -19,12 +19,18 @@ the derivations RFC 8446 §7.1 allows at that point; the next stage comes from a
 (``early.handshake(shared)``, ``hs.master()``), so a state can only hold keys it may have.
 Transcript hashes (``th``) are passed in, already computed (see ``transcript.py``).
 
-HKDF comes from pyca/cryptography: ``HKDF.extract`` and ``HKDFExpand`` cost about 1.8 µs a call
-on our CI machine, the same as ``HMAC`` objects or ``hmac.digest``; a full handshake needs ~20.
+HKDF comes from pyca/cryptography. A full handshake needs ~18 HKDF-Expand-Label calls per side,
+all with an output no longer than the hash (one HMAC block, RFC 5869 §2.3: ``T(1) = HMAC(PRK,
+info | 0x01)``), computed with pyca's ``HMAC``. Keying an ``HMAC`` costs twice as much as the
+block itself, so a stage keys it once and every Derive-Secret from it works on a ``copy()``;
+longer outputs go to pyca's ``HKDFExpand``. The serialised HkdfLabel heads (length and
+label) are constant and cached, and so is the Early Secret of a handshake without PSK (a
+constant of the hash: HKDF-Extract(0, 0)).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -73,21 +79,42 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     return HKDFExpand(_algorithm(hash_name), length, info).derive(prk)
 
 
+@functools.lru_cache(maxsize=256)
+def _label_head(label: bytes, length: int) -> bytes:
+    """``uint16 length`` and ``opaque label<7..255>`` of an HkdfLabel: constant per label."""
+    if len(label) > _MAX_LABEL:
+        raise ValueError(f"HkdfLabel: label ({len(label)}) too long")
+    return bytes((length >> 8, length & 0xFF, len(label) + 6)) + b"tls13 " + label
+
+
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The serialised HkdfLabel (RFC 8446 §7.1), the ``info`` of HKDF-Expand-Label.
 
     ``struct { uint16 length; opaque label<7..255> = "tls13 " + Label;
     opaque context<0..255>; } HkdfLabel;``
     """
-    if len(label) > _MAX_LABEL or len(context) > _MAX_CONTEXT:
+    if len(context) > _MAX_CONTEXT:
         raise ValueError(f"HkdfLabel: label ({len(label)}) or context ({len(context)}) too long")
-    return (
-        bytes((length >> 8, length & 0xFF, len(label) + 6))
-        + b"tls13 "
-        + label
-        + bytes((len(context),))
-        + context
-    )
+    return _label_head(bytes(label), length) + bytes((len(context),)) + context
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_label(label: bytes, length: int) -> bytes:
+    """The HkdfLabel of a constant label with an empty context ("key", "iv", "finished", ...)."""
+    return hkdf_label(label, b"", length)
+
+
+def _keyed(hash_name: str, prk: bytes) -> pyca_hmac.HMAC:
+    return pyca_hmac.HMAC(prk, _algorithm(hash_name))
+
+
+def _expand_block(mac: pyca_hmac.HMAC, info: bytes, length: int) -> bytes:
+    """HKDF-Expand for ``length <= HashLen`` (RFC 5869 §2.3): ``T(1) = HMAC(PRK, info | 0x01)``.
+
+    ``mac`` is keyed with the PRK and is used up.
+    """
+    mac.update(info + b"\x01")
+    return mac.finalize()[:length]
 
 
 def hkdf_expand_label(
@@ -98,7 +125,9 @@ def hkdf_expand_label(
     ``label`` is given without the ``"tls13 "`` prefix (``b"c hs traffic"``).
     """
     info = hkdf_label(label, context, length)
-    return HKDFExpand(_algorithm(hash_name), length, info).derive(secret)
+    if not 0 < length <= hash_len(hash_name):  # more than one block: pyca's HKDF-Expand
+        return hkdf_expand(hash_name, secret, info, length)
+    return _expand_block(_keyed(hash_name, secret), info, length)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -106,36 +135,57 @@ def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: 
     return hkdf_expand_label(hash_name, secret, label, transcript_hash, hash_len(hash_name))
 
 
-def _derived(hash_name: str, secret: bytes) -> bytes:
-    return derive_secret(hash_name, secret, b"derived", _EMPTY_HASH[hash_name])
-
-
 @dataclass(frozen=True, slots=True)
-class EarlySecret:
-    """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1)."""
+class _Stage:
+    """One secret of the schedule (never shown in ``repr``).
+
+    Keying a pyca ``HMAC`` costs twice as much as hashing a short HkdfLabel, and each secret
+    derives two to four others, so the HMAC keyed with the secret is made once and each
+    Derive-Secret (one HKDF-Expand block) starts from a ``copy()`` of it.
+    """
 
     hash_name: str
     secret: bytes = field(repr=False)
+    _mac: pyca_hmac.HMAC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_mac", _keyed(self.hash_name, self.secret))
+
+    def _derive_secret(self, label: bytes, transcript_hash: bytes) -> bytes:
+        """Derive-Secret(this secret, label, Messages) from ``Transcript-Hash(Messages)``."""
+        length = hash_len(self.hash_name)
+        return _expand_block(self._mac.copy(), hkdf_label(label, transcript_hash, length), length)
+
+    def _next_salt(self) -> bytes:
+        """Derive-Secret(., "derived", ""): the salt of the next stage's HKDF-Extract."""
+        return self._derive_secret(b"derived", _EMPTY_HASH[self.hash_name])
+
+
+@dataclass(frozen=True, slots=True)
+class EarlySecret(_Stage):
+    """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1)."""
 
     @classmethod
     def from_psk(cls, suite_or_hash: CipherSuite | str, psk: bytes | None) -> EarlySecret:
         """From a PSK, or from ``None`` (no PSK: HashLen zeros) for a full handshake."""
         name = suite_or_hash if isinstance(suite_or_hash, str) else suite_or_hash.hash_name
+        if psk is None and cls is EarlySecret:
+            return _no_psk_early_secret(name)
         zeros = bytes(hash_len(name))
         return cls(name, hkdf_extract(name, zeros, zeros if psk is None else psk))
 
     def binder_key(self, external: bool) -> bytes:
         """``ext binder`` (external PSK) or ``res binder`` (resumption) key (§7.1, §4.2.11.2)."""
         label = b"ext binder" if external else b"res binder"
-        return derive_secret(self.hash_name, self.secret, label, _EMPTY_HASH[self.hash_name])
+        return self._derive_secret(label, _EMPTY_HASH[self.hash_name])
 
     def client_early_traffic_secret(self, th: bytes) -> bytes:
         """``c e traffic`` over Transcript-Hash(ClientHello)."""
-        return derive_secret(self.hash_name, self.secret, b"c e traffic", th)
+        return self._derive_secret(b"c e traffic", th)
 
     def early_exporter_master_secret(self, th: bytes) -> bytes:
         """``e exp master`` over Transcript-Hash(ClientHello)."""
-        return derive_secret(self.hash_name, self.secret, b"e exp master", th)
+        return self._derive_secret(b"e exp master", th)
 
     def handshake(self, shared_secret: bytes | None) -> HandshakeSecret:
         """Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
@@ -143,66 +193,72 @@ class EarlySecret:
         ``None`` is psk_ke mode (no key exchange): the IKM is HashLen zeros.
         """
         ikm = bytes(hash_len(self.hash_name)) if shared_secret is None else shared_secret
-        salt = _derived(self.hash_name, self.secret)
+        salt = self._next_salt()
         return HandshakeSecret(self.hash_name, hkdf_extract(self.hash_name, salt, ikm))
 
 
-@dataclass(frozen=True, slots=True)
-class HandshakeSecret:
-    """Handshake Secret (RFC 8446 §7.1): handshake traffic secrets and the master secret."""
+@functools.cache
+def _no_psk_early_secret(hash_name: str) -> EarlySecret:
+    """HKDF-Extract(0, 0): the Early Secret of every full handshake, a public constant."""
+    zeros = bytes(hash_len(hash_name))
+    return EarlySecret(hash_name, hkdf_extract(hash_name, zeros, zeros))
 
-    hash_name: str
-    secret: bytes = field(repr=False)
+
+@dataclass(frozen=True, slots=True)
+class HandshakeSecret(_Stage):
+    """Handshake Secret (RFC 8446 §7.1): handshake traffic secrets and the master secret."""
 
     def client_handshake_traffic_secret(self, th: bytes) -> bytes:
         """``c hs traffic`` over Transcript-Hash(ClientHello...ServerHello)."""
-        return derive_secret(self.hash_name, self.secret, b"c hs traffic", th)
+        return self._derive_secret(b"c hs traffic", th)
 
     def server_handshake_traffic_secret(self, th: bytes) -> bytes:
         """``s hs traffic`` over Transcript-Hash(ClientHello...ServerHello)."""
-        return derive_secret(self.hash_name, self.secret, b"s hs traffic", th)
+        return self._derive_secret(b"s hs traffic", th)
 
     def master(self) -> MasterSecret:
         """Master Secret = HKDF-Extract(Derive-Secret(., "derived", ""), 0)."""
-        salt = _derived(self.hash_name, self.secret)
         zeros = bytes(hash_len(self.hash_name))
-        return MasterSecret(self.hash_name, hkdf_extract(self.hash_name, salt, zeros))
+        return MasterSecret(self.hash_name, hkdf_extract(self.hash_name, self._next_salt(), zeros))
 
 
 @dataclass(frozen=True, slots=True)
-class MasterSecret:
+class MasterSecret(_Stage):
     """Master Secret (RFC 8446 §7.1): application traffic, exporter and resumption secrets."""
-
-    hash_name: str
-    secret: bytes = field(repr=False)
 
     def client_application_traffic_secret_0(self, th: bytes) -> bytes:
         """``c ap traffic`` over Transcript-Hash(ClientHello...server Finished)."""
-        return derive_secret(self.hash_name, self.secret, b"c ap traffic", th)
+        return self._derive_secret(b"c ap traffic", th)
 
     def server_application_traffic_secret_0(self, th: bytes) -> bytes:
         """``s ap traffic`` over Transcript-Hash(ClientHello...server Finished)."""
-        return derive_secret(self.hash_name, self.secret, b"s ap traffic", th)
+        return self._derive_secret(b"s ap traffic", th)
 
     def exporter_master_secret(self, th: bytes) -> bytes:
         """``exp master`` over Transcript-Hash(ClientHello...server Finished)."""
-        return derive_secret(self.hash_name, self.secret, b"exp master", th)
+        return self._derive_secret(b"exp master", th)
 
     def resumption_master_secret(self, th: bytes) -> bytes:
         """``res master`` over Transcript-Hash(ClientHello...client Finished)."""
-        return derive_secret(self.hash_name, self.secret, b"res master", th)
+        return self._derive_secret(b"res master", th)
 
 
 def traffic_key_iv(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
     """``[sender]_write_key`` and ``[sender]_write_iv`` from a traffic secret (§7.3)."""
-    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
-    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
+    if max(suite.key_len, suite.iv_len) > hash_len(suite.hash_name):  # no TLS 1.3 suite
+        key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
+        return key, hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
+    key_mac = _keyed(suite.hash_name, secret)  # one block each: key the HMAC once, copy it
+    iv_mac = key_mac.copy()
+    key = _expand_block(key_mac, _fixed_label(b"key", suite.key_len), suite.key_len)
+    iv = _expand_block(iv_mac, _fixed_label(b"iv", suite.iv_len), suite.iv_len)
     return key, iv
 
 
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (§4.4.4)."""
-    return hkdf_expand_label(hash_name, base_key, b"finished", b"", hash_len(hash_name))
+    length = hash_len(hash_name)
+    return _expand_block(_keyed(hash_name, base_key), _fixed_label(b"finished", length), length)
 
 
 def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from rfc8448 import Section, Step, load_rfc8448
 from tlsmachine.crypto.groups import SECP256R1, X25519, Group
@@ -405,3 +408,49 @@ def test_secrets_are_not_in_repr() -> None:
         assert "secret" not in text
         assert stage.secret.hex() not in text
         assert "sha256" in text
+
+
+# --- The fast paths agree with pyca's HKDF -----------------------------------------------------
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+def test_expand_label_agrees_with_pyca_hkdf_expand(hash_name: str) -> None:
+    """One HMAC block for L <= HashLen (RFC 5869 §2.3), pyca's HKDFExpand beyond."""
+    algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384()}[hash_name]
+    size = hash_len(hash_name)
+    secret = bytes(range(size))
+    for length in (1, 12, 16, size - 1, size, size + 1, 3 * size + 5):
+        info = hkdf_label(b"test label", b"ctx", length)
+        expected = HKDFExpand(algorithm, length, info).derive(secret)
+        assert hkdf_expand_label(hash_name, secret, b"test label", b"ctx", length) == expected
+        assert hkdf_expand(hash_name, secret, info, length) == expected
+
+
+def test_stages_derive_the_same_secret_every_time() -> None:
+    """Each derivation starts from a copy of the stage's keyed HMAC, never from a used one."""
+    th = hashlib.sha256(b"messages").digest()
+    hs = EarlySecret.from_psk("sha256", None).handshake(b"\x07" * 32)
+    first = hs.client_handshake_traffic_secret(th)
+    assert hs.server_handshake_traffic_secret(th) != first
+    assert hs.client_handshake_traffic_secret(th) == first
+    assert first == derive_secret("sha256", hs.secret, b"c hs traffic", th)
+    assert hs.master() == hs.master()
+    assert HandshakeSecret("sha256", hs.secret) == hs  # the keyed HMAC is not compared
+
+
+def test_no_psk_early_secret_is_a_shared_constant() -> None:
+    early = EarlySecret.from_psk("sha256", None)
+    assert early is EarlySecret.from_psk(TLS_AES_128_GCM_SHA256, None)
+    assert early.secret == hkdf_extract("sha256", bytes(32), bytes(32))
+    assert EarlySecret.from_psk("sha384", None).secret == hkdf_extract(
+        "sha384", bytes(48), bytes(48)
+    )
+
+
+def test_traffic_key_iv_longer_than_the_hash() -> None:
+    """No TLS 1.3 suite has a key longer than its hash, but the general path still works."""
+    wide = dataclasses.replace(TLS_AES_128_GCM_SHA256, key_len=40)
+    secret = bytes(range(32))
+    key, iv = traffic_key_iv(wide, secret)
+    assert key == hkdf_expand_label("sha256", secret, b"key", b"", 40)
+    assert iv == traffic_key_iv(TLS_AES_128_GCM_SHA256, secret)[1]

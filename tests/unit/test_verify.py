@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import PolicyBuilder
 
 from tlsmachine.certs import CertifiedKey, system_trust_anchors
 from tlsmachine.enums import AlertDescription
@@ -412,6 +413,138 @@ def test_parse_malformed_extension(tree: pki.TestPKI) -> None:
     broken = der[:at] + b"\x31" + der[at + 1 :]  # SEQUENCE tag -> SET tag: wrong SAN syntax
     with pytest.raises(BadCertificate, match="certificate 1 of 1 has a malformed extension"):
         parse_certificate_chain([broken])
+
+
+def test_malformed_extension_the_verifier_ignores_is_still_rejected(tree: pki.TestPKI) -> None:
+    """pyca's verifier reads only the extensions its policy uses: a well-signed leaf with a
+    malformed authorityKeyIdentifier passes it, so parse_certificate_chain must check them."""
+    assert tree.intermediate is not None
+    key = pki.generate_key("ecdsa-p256")
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(tree.intermediate.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(tree.now - dt.timedelta(days=1))
+        .not_valid_after(tree.now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(pki.san_for(("localhost",)), critical=False)
+        .add_extension(
+            x509.UnrecognizedExtension(x509.oid.ExtensionOID.AUTHORITY_KEY_IDENTIFIER, b"\xff"),
+            critical=False,
+        )
+        .sign(tree.intermediate.key, hashes.SHA256())
+    )
+    DefaultVerifier(cafile=tree.ca_path).verify_server(chain_of(tree, leaf), "localhost", tree.now)
+    der = leaf.public_bytes(serialization.Encoding.DER)
+    with pytest.raises(BadCertificate, match="certificate 1 of 2 has a malformed extension"):
+        parse_certificate_chain(
+            [der, tree.intermediate.cert.public_bytes(serialization.Encoding.DER)]
+        )
+
+
+def test_parsed_certificates_are_cached_by_der(tree: pki.TestPKI) -> None:
+    # The same DER (a fresh bytes object, as from a new connection) gives the same object.
+    ders = tree.leaves["ecdsa-p256"].der_chain
+    first = parse_certificate_chain(ders)
+    again = parse_certificate_chain([bytearray(d) for d in ders])
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    # Failures are not cached: the second attempt fails the same way.
+    broken = ders[0][:-3]
+    for _ in range(2):
+        with pytest.raises(BadCertificate, match=r"^certificate 1 of 1 is not valid DER"):
+            parse_certificate_chain([broken])
+
+
+def test_large_certificates_are_parsed_but_not_cached(tree: pki.TestPKI) -> None:
+    big = leaf_signed_by(tree)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(big.subject)
+        .issuer_name(big.issuer)
+        .public_key(big.public_key())
+        .serial_number(1)
+        .not_valid_before(big.not_valid_before_utc)
+        .not_valid_after(big.not_valid_after_utc)
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"x" * 20000),
+            critical=False,
+        )
+    )
+    assert tree.intermediate is not None
+    cert = builder.sign(tree.intermediate.key, hashes.SHA256())
+    data = cert.public_bytes(serialization.Encoding.DER)
+    assert len(data) > 16 * 1024
+    first, again = parse_certificate_chain([data]), parse_certificate_chain([data])
+    assert first == again and first[0] is not again[0]
+
+
+class CountingVerifier(DefaultVerifier):
+    """Counts the full verifications (each builds a pyca policy)."""
+
+    runs = 0
+
+    def _builder(self, now: dt.datetime) -> PolicyBuilder:
+        self.runs += 1
+        return super()._builder(now)
+
+
+def test_accepted_chain_is_remembered(tree: pki.TestPKI) -> None:
+    v = CountingVerifier(cafile=tree.ca_path)
+    chain = tree.leaves["ecdsa-p256"].chain
+    for _ in range(3):
+        v.verify_server(chain, "localhost", tree.now)
+        v.verify_client(chain, tree.now)
+    assert v.runs == 2  # once as a server chain, once as a client chain
+    v.verify_server(chain, "localhost", tree.now + dt.timedelta(days=2))  # still inside validity
+    v.verify_server(list(chain), "127.0.0.1", tree.now)  # another name: verified in full
+    assert v.runs == 3
+    with pytest.raises(BadCertificate, match="does not match"):  # never answered from the cache
+        v.verify_server(chain, "example.com", tree.now)
+    with pytest.raises(BadCertificate, match="does not match"):
+        v.verify_server(chain, "example.com", tree.now)
+    assert v.runs == 5
+    # Equal certificates in other objects: not found by identity, verified again, accepted.
+    copies = [
+        x509.load_der_x509_certificate(c.public_bytes(serialization.Encoding.DER)) for c in chain
+    ]
+    v.verify_server(copies, "localhost", tree.now)
+    assert v.runs == 6
+
+
+def test_remembered_chain_expires_with_any_certificate_of_its_path(tree: pki.TestPKI) -> None:
+    # The leaf outlives its intermediate: the remembered acceptance ends with the intermediate.
+    assert tree.intermediate is not None
+    leaf = leaf_signed_by(tree, not_after=tree.now + dt.timedelta(days=4000))
+    v = CountingVerifier(cafile=tree.ca_path)
+    v.verify_server(chain_of(tree, leaf), "localhost", tree.now)
+    end = tree.intermediate.cert.not_valid_after_utc
+    v.verify_server(chain_of(tree, leaf), "localhost", end)  # inclusive (RFC 5280 §4.1.2.5)
+    assert v.runs == 1
+    with pytest.raises(CertificateExpired, match="intermediate CA certificate"):
+        v.verify_server(chain_of(tree, leaf), "localhost", end + dt.timedelta(seconds=1))
+    with pytest.raises(CertificateExpired, match="is not valid before"):
+        v.verify_server(chain_of(tree, leaf), "localhost", tree.now - dt.timedelta(days=2))
+    assert v.runs == 3
+
+
+def test_verification_cache_limits(tree: pki.TestPKI) -> None:
+    a, b = tree.leaves["ecdsa-p256"].chain, tree.leaves["ed25519"].chain
+    off = CountingVerifier(cafile=tree.ca_path, cache_size=0)
+    off.verify_server(a, "localhost", tree.now)
+    off.verify_server(a, "localhost", tree.now)
+    assert off.runs == 2
+    one = CountingVerifier(cafile=tree.ca_path, cache_size=1)
+    for chain in (a, b, a):  # b pushed a out
+        one.verify_server(chain, "localhost", tree.now)
+    assert one.runs == 3
+    # A changed max_chain_depth applies at once, remembered chains included.
+    one.max_chain_depth = 0
+    with pytest.raises(UnknownCA, match="chain longer than allowed"):
+        one.verify_server(a, "localhost", tree.now)
+    with pytest.raises(ConfigurationError, match="cache_size"):
+        DefaultVerifier(cafile=tree.ca_path, cache_size=-1)
 
 
 # --- trust anchors ---------------------------------------------------------------------------

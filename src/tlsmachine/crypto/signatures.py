@@ -22,8 +22,10 @@ Signing with a scheme unfit for our own key is a local bug -> :class:`InternalEr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -101,15 +103,25 @@ def spki_is_rsassa_pss(certificate: x509.Certificate) -> bool:
 
 
 def _key_kind(key: PrivateKeyTypes | PublicKeyTypes) -> tuple[str, str | None]:
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "rsa", None
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return "ec", key.curve.name
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-        return "ed25519", None
-    if isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
-        return "ed448", None
-    return type(key).__name__, None
+    kind = _kind_of_class(type(key))
+    if kind == "ec":
+        return kind, cast(ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey, key).curve.name
+    return kind, None
+
+
+@functools.lru_cache(maxsize=32)
+def _kind_of_class(key_class: type) -> str:
+    """The kind of a key class: rsa, ec, ed25519, ed448 or the class name (ABC checks are slow,
+    so the answer is cached per class)."""
+    if issubclass(key_class, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "rsa"
+    if issubclass(key_class, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return "ec"
+    if issubclass(key_class, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if issubclass(key_class, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
+        return "ed448"
+    return key_class.__name__
 
 
 def _fits(info: _Scheme, kind: str, curve: str | None, rsassa_pss: bool, tls13: bool) -> bool:
@@ -132,14 +144,15 @@ def _check(
     error: type[ProtocolError],
 ) -> _Scheme:
     info = _SCHEMES.get(scheme)
-    name = name_of(S, scheme)
     if info is None:
-        raise error(f"unsupported signature scheme {name}")
+        raise error(f"unsupported signature scheme {name_of(S, scheme)}")
     if tls13 and not info.tls13:  # RFC 8446 §4.4.3: not for TLS 1.3 handshake signatures
+        name = name_of(S, scheme)
         raise error(f"signature scheme {name} is not allowed in TLS 1.3 CertificateVerify")
     kind, curve = _key_kind(key)
     if not _fits(info, kind, curve, rsassa_pss, tls13):
         pss = " (RSASSA-PSS key)" if rsassa_pss else ""
+        name = name_of(S, scheme)
         raise error(f"signature scheme {name} does not fit a {kind} {curve or ''}{pss} key")
     return info
 
@@ -212,16 +225,20 @@ def schemes_for_key(
     large enough for. TLS 1.2 (``tls13=False``): also PKCS#1 v1.5, and ECDSA with any hash.
     """
     kind, curve = _key_kind(private_key)
+    rsa_bits = cast(rsa.RSAPrivateKey, private_key).key_size if kind == "rsa" else None
+    return _schemes_for(kind, curve, rsa_bits, rsassa_pss, tls13)
+
+
+@functools.lru_cache(maxsize=64)
+def _schemes_for(
+    kind: str, curve: str | None, rsa_bits: int | None, rsassa_pss: bool, tls13: bool
+) -> tuple[int, ...]:
+    """:func:`schemes_for_key` from what matters about the key (a server asks every handshake)."""
     out = []
     for scheme, info in _SCHEMES.items():
         if info.hash is _SHA1 or not _fits(info, kind, curve, rsassa_pss, tls13):
             continue
-        if (
-            isinstance(private_key, rsa.RSAPrivateKey)
-            and info.kind != "pkcs1"
-            and info.hash
-            and not _pss_fits(private_key.key_size, info.hash)
-        ):
+        if rsa_bits and info.kind != "pkcs1" and info.hash and not _pss_fits(rsa_bits, info.hash):
             continue
         out.append(scheme)
     if kind == "ec":  # TLS 1.2: the scheme naming our own curve first
