@@ -170,7 +170,7 @@ class Connection:
         if not isinstance(traffic, Traffic13):
             raise UsageError("this connection's protocol version has no KeyUpdate")
         with self._choke_point():
-            out = Output()
+            out = Output(keylog=self._keylog is not None)
             self._handshake = traffic.start_key_update(out, request_peer)
             self._apply(out)
 
@@ -243,7 +243,7 @@ class Connection:
             msg = decode_handshake(raw)
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)
-            out = Output()
+            out = Output(keylog=self._keylog is not None)
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
 

@@ -76,10 +76,12 @@ Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | RecordSi
 class Output:
     """Collects a state's actions in order; the connection applies them afterwards."""
 
-    __slots__ = ("actions",)
+    __slots__ = ("actions", "keylog")
 
-    def __init__(self) -> None:
+    def __init__(self, *, keylog: bool = False) -> None:
         self.actions: list[Action] = []
+        self.keylog = keylog
+        """Record :class:`LogSecret` actions only when someone listens (SSLKEYLOGFILE)."""
 
     def send(self, message: HandshakeMessage, raw: bytes | None = None) -> bytes:
         """Queue ``message`` and return its encoding (for the transcript).
@@ -101,7 +103,8 @@ class Output:
         self.actions.append(InstallKeys("write", suite, secret, epoch))
 
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
-        self.actions.append(LogSecret(label, client_random, secret))
+        if self.keylog:
+            self.actions.append(LogSecret(label, client_random, secret))
 
     def record_size_limits(self, send: int, receive: int) -> None:
         self.actions.append(RecordSizeLimits(send, receive))

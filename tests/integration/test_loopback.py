@@ -257,3 +257,25 @@ def test_record_size_limit_both_ways() -> None:
     assert len(to_client) == 8 * (5 + 16 + 1) + 2000
     assert b"".join(e.data for e in server.receive_data(to_server)) == b"c" * 2000
     assert b"".join(e.data for e in client.receive_data(to_client)) == b"s" * 2000
+
+
+def test_key_log_lines_match_on_both_sides() -> None:
+    client_lines: list[str] = []
+    server_lines: list[str] = []
+    connect(
+        client_kwargs={"keylog": client_lines.append},
+        server_kwargs={"keylog": server_lines.append},
+    )
+    labels = [line.split()[0] for line in client_lines]
+    assert sorted(labels) == [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_TRAFFIC_SECRET_0",
+    ]
+    assert sorted(client_lines) == sorted(server_lines)  # both derived the same secrets
+    for line in client_lines:  # NSS key log format: LABEL <64 hex client_random> <hex secret>
+        _label, client_random, secret = line.split(" ")
+        assert len(bytes.fromhex(client_random)) == 32
+        assert len(bytes.fromhex(secret)) == 32

@@ -17,7 +17,7 @@ class ClientConnection(Connection):
             # RFC 6125 / RFC 8446 §4.4.2.4: without a name there is nothing to check the
             # certificate against; pass the host (or IP address) you connect to.
             raise ConfigurationError("server_name is required when certificates are verified")
-        out = Output()
+        out = Output(keylog=config.keylog is not None)
         first = ExpectServerHello.start(config, server_name, out)
         super().__init__(first, trace=config.trace_handshake, keylog=config.keylog)
         self.config = config

@@ -59,36 +59,62 @@ def sni_host_name(server_name: str | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _HelloTemplate:
+    """The parts of our ClientHello that depend only on the config (built once per config)."""
+
+    cipher_suites: tuple[int, ...]
+    before_key_share: tuple[Extension, ...]
+    after_key_share: tuple[Extension, ...]
+
+    @classmethod
+    def of(cls, config: ClientConfig) -> _HelloTemplate:
+        cached: _HelloTemplate | None = config.__dict__.get("_hello_template")
+        if cached is not None:
+            return cached
+        after: list[Extension] = []
+        if config.alpn_protocols:
+            names = tuple(p.encode() for p in config.alpn_protocols)
+            after.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
+        if config.record_size_limit is not None:
+            after.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+        template = cls(
+            cipher_suites=tuple(s.id for s in config.cipher_suites),
+            before_key_share=(
+                SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)),
+                SupportedGroups(groups=tuple(g.id for g in config.groups)),
+                SignatureAlgorithms(schemes=config.signature_schemes),
+            ),
+            after_key_share=tuple(after),
+        )
+        object.__setattr__(config, "_hello_template", template)  # a cache on a frozen config
+        return template
+
+
 def build_client_hello(
     config: ClientConfig, server_name: str | None, shares: tuple[PrivateKeyShare, ...]
 ) -> tuple[ClientHello, bytes]:
     """The first ClientHello (RFC 8446 §4.1.2) and its encoding."""
-    extensions: list[Extension] = []
+    template = _HelloTemplate.of(config)
     host = sni_host_name(server_name)
-    if host is not None:
-        extensions.append(ServerName(host_name=host))
-    extensions.append(SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)))
-    extensions.append(SupportedGroups(groups=tuple(g.id for g in config.groups)))
-    extensions.append(SignatureAlgorithms(schemes=config.signature_schemes))
-    extensions.append(
-        KeyShareClientHello(
-            client_shares=tuple(
-                KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
-            )
+    key_share = KeyShareClientHello(
+        client_shares=tuple(
+            KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
         )
     )
-    if config.alpn_protocols:
-        names = tuple(p.encode() for p in config.alpn_protocols)
-        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
-    if config.record_size_limit is not None:
-        extensions.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+    extensions = (
+        *((ServerName(host_name=host),) if host is not None else ()),
+        *template.before_key_share,
+        key_share,
+        *template.after_key_share,
+    )
     hello = ClientHello(
         legacy_version=ProtocolVersion.TLS12,
         random=config.random(32),
         legacy_session_id=config.random(32) if config.middlebox_compatibility else b"",
-        cipher_suites=tuple(s.id for s in config.cipher_suites),
+        cipher_suites=template.cipher_suites,
         legacy_compression_methods=b"\x00",
-        extensions=tuple(extensions),
+        extensions=extensions,
     )
     return pad_client_hello(hello) if config.pad_client_hello else (hello, encode_handshake(hello))
 

@@ -7,6 +7,7 @@ Certificate, CertificateVerify and Finished, installs the keys in the order of ย
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from ..certs import CertifiedKey
@@ -28,7 +29,7 @@ from ..extensions import (
 )
 from ..keyschedule import EarlySecret, finished_verify_data
 from ..machine import Output, check_finished, expect
-from ..messages import HandshakeMessage
+from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, ServerHello
 from ..messages.tls13 import (
     Certificate,
@@ -79,6 +80,14 @@ def _encrypted_extensions(offer: Offer, choice: Choice) -> EncryptedExtensions:
     return EncryptedExtensions(extensions=tuple(extensions))
 
 
+@functools.lru_cache(maxsize=64)
+def _certificate_message(der_chain: tuple[bytes, ...]) -> tuple[Certificate, bytes]:
+    """Our Certificate message and its encoding: the same for every handshake (ยง4.4.2)."""
+    entries = tuple(CertificateEntry(cert_data=der, extensions=()) for der in der_chain)
+    message = Certificate(certificate_request_context=b"", certificate_list=entries)
+    return message, encode_handshake(message)
+
+
 def send_server_flight(
     offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
 ) -> ExpectFinished:
@@ -122,10 +131,8 @@ def send_server_flight(
         )
 
     transcript.update(out.send(_encrypted_extensions(offer, choice)))
-    entries = tuple(CertificateEntry(cert_data=der, extensions=()) for der in certificate.der_chain)
-    transcript.update(
-        out.send(Certificate(certificate_request_context=b"", certificate_list=entries))
-    )
+    certificate_msg, certificate_raw = _certificate_message(certificate.der_chain)
+    transcript.update(out.send(certificate_msg, certificate_raw))
     content = certificate_verify_input(transcript.digest(), server=True)
     if config.signer is not None:
         signature = config.signer(signature_scheme, certificate.private_key, content)
