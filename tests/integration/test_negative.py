@@ -219,3 +219,39 @@ def test_tampered_application_data_is_bad_record_mac(split: bool) -> None:
     with pytest.raises(AlertReceived) as received:
         c.receive_data(s.data_to_send())
     assert received.value.description == AlertDescription.BAD_RECORD_MAC
+
+
+def test_psk_without_key_exchange_modes_is_missing_extension() -> None:
+    from tlsmachine.extensions import PreSharedKeyClientHello, PskIdentity
+
+    hello = decode_handshake(client().data_to_send()[5:])
+    psk = PreSharedKeyClientHello(
+        identities=(PskIdentity(identity=b"ticket", obfuscated_ticket_age=0),),
+        binders=(bytes(32),),
+    )
+    bad = dataclasses.replace(hello, extensions=(*hello.extensions, psk), raw=b"")  # type: ignore[type-var]
+    conn = server()
+    with pytest.raises(ProtocolError) as exc_info:
+        conn.receive_data(handshake_record(bad))
+    assert exc_info.value.alert is AlertDescription.MISSING_EXTENSION
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.MISSING_EXTENSION)
+
+
+def test_early_data_in_the_second_client_hello_is_illegal() -> None:
+    from tlsmachine.crypto.groups import SECP384R1, X25519
+    from tlsmachine.extensions import EarlyData
+
+    c = ClientConnection(
+        ClientConfig(verify_certificates=False, groups=(X25519, SECP384R1)), "localhost"
+    )
+    s = ServerConnection(ServerConfig(certificates=(certificate(),), groups=(SECP384R1,)))
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())  # HelloRetryRequest
+    second = c.data_to_send()
+    second = second[second.index(b"\x16\x03\x03") :]  # skip the compatibility CCS record
+    hello = decode_handshake(second[5:])
+    bad = dataclasses.replace(  # type: ignore[type-var]
+        hello, extensions=(*hello.extensions, EarlyData(max_early_data_size=None)), raw=b""
+    )
+    with pytest.raises(IllegalParameter):
+        s.receive_data(handshake_record(bad))

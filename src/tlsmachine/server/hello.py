@@ -27,10 +27,13 @@ from ..errors import (
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     Cookie,
+    EarlyData,
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
+    PreSharedKeyClientHello,
+    PskKeyExchangeModes,
     ServerName,
     SignatureAlgorithms,
     SupportedGroups,
@@ -51,6 +54,9 @@ def _negotiate_version(hello: ClientHello) -> None:
         raise ProtocolVersionError("client does not offer TLS 1.3 in supported_versions")
     if hello.legacy_compression_methods != b"\x00":
         raise IllegalParameter("TLS 1.3 ClientHello compression methods must be [null] (§4.1.2)")
+    if hello.get(PreSharedKeyClientHello) is not None and hello.get(PskKeyExchangeModes) is None:
+        # RFC 8446 §4.2.9: pre_shared_key without psk_key_exchange_modes MUST be refused.
+        raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
 
 
 def _choose(config: ServerConfig, hello: ClientHello) -> Choice:
@@ -204,6 +210,9 @@ class ExpectSecondClientHello:
         ):
             raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
         _negotiate_version(hello)
+        if hello.get(EarlyData) is not None:
+            # RFC 8446 §4.1.2: early data is not permitted after a HelloRetryRequest.
+            raise IllegalParameter("second ClientHello still offers early_data")
         if choice.suite.id not in hello.cipher_suites:
             raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
         if self.cookie is not None:
