@@ -255,3 +255,17 @@ def test_early_data_in_the_second_client_hello_is_illegal() -> None:
     )
     with pytest.raises(IllegalParameter):
         s.receive_data(handshake_record(bad))
+
+
+def test_unsolicited_certificate_entry_extension_is_unsupported_extension() -> None:
+    from tlsmachine.messages.tls13 import Certificate, CertificateEntry
+
+    state, (certificate, *_) = client_states_up_to(Certificate)
+    entry = certificate.certificate_list[0]  # type: ignore[attr-defined]
+    status = UnknownExtension(ext_type=5, extension_data=b"\x01")  # status_request, not asked for
+    bad = Certificate(
+        certificate_request_context=b"",
+        certificate_list=(CertificateEntry(cert_data=entry.cert_data, extensions=(status,)),),
+    )
+    with pytest.raises(UnsupportedExtension):
+        state.handle(decode_handshake(encode_handshake(bad)), Output())  # type: ignore[attr-defined]

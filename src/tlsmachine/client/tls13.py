@@ -155,6 +155,13 @@ def _server_certificate(
         raise IllegalParameter("server Certificate must have an empty request context")
     if not certificate.certificate_list:
         raise DecodeError("server sent an empty Certificate message (RFC 8446 §4.4.2.4)")
+    for entry in certificate.certificate_list:
+        for ext in entry.extensions:
+            # RFC 8446 §4.4.2: entry extensions must answer ClientHello extensions (§4.2).
+            if not hs.offered(ext.ext_type):
+                raise UnsupportedExtension(
+                    f"server Certificate entry carries extension {ext.ext_type}, not offered"
+                )
     chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
     config = hs.config
     if config.verify_certificates:
