@@ -81,10 +81,12 @@ def only(events: list[Event], kind: type) -> list:
     return [e for e in events if isinstance(e, kind)]
 
 
+@pytest.mark.parametrize("key_type", KEY_TYPES)
 @pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
 @pytest.mark.parametrize("group", ECC_GROUPS, ids=lambda g: g.name)
-def test_every_suite_and_group(suite, group) -> None:
+def test_every_suite_group_and_signature_scheme(suite, group, key_type: str) -> None:
     client, server, ce, se = connect(
+        key_type,
         client_kwargs={"cipher_suites": (suite,), "groups": (group,)},
         server_kwargs={"cipher_suites": (suite,), "groups": (group,)},
     )
@@ -92,6 +94,7 @@ def test_every_suite_and_group(suite, group) -> None:
     (server_done,) = only(se, HandshakeComplete)
     assert done.cipher_suite == suite.name == server_done.cipher_suite
     assert done.group == group.name == server_done.group
+    assert done.signature_scheme == EXPECTED_SCHEME[key_type] == server_done.signature_scheme
     assert not done.hello_retry
     client.send(b"ping")
     _, se = pump(client, server)
@@ -279,3 +282,25 @@ def test_key_log_lines_match_on_both_sides() -> None:
         _label, client_random, secret = line.split(" ")
         assert len(bytes.fromhex(client_random)) == 32
         assert len(bytes.fromhex(secret)) == 32
+
+
+def test_rsassa_pss_certificate_from_openssl(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An id-RSASSA-PSS key (made by the openssl tool) signs with rsa_pss_pss_* (§4.2.3)."""
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048",
+         "-out", str(key)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "req", "-x509", "-new", "-key", str(key), "-out", str(cert), "-days", "30",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    certified_pss = CertifiedKey.load(cert, key)
+    client = ClientConnection(ClientConfig(verify_certificates=False), "localhost")
+    server = ServerConnection(ServerConfig(certificates=(certified_pss,)))
+    ce, _ = pump(client, server)
+    assert only(ce, HandshakeComplete)[0].signature_scheme == "rsa_pss_pss_sha256"
