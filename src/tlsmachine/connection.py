@@ -35,12 +35,12 @@ from .errors import (
     UsageError,
 )
 from .events import (
-    ApplicationData,
     ConnectionClosed,
     Event,
     HandshakeComplete,
     HandshakeMessageTraced,
     WarningAlertReceived,
+    new_application_data,
 )
 from .keyschedule import traffic_key_iv
 from .machine import (
@@ -80,6 +80,12 @@ class ConnectionState(enum.Enum):
     FAILED = "failed"
 
 
+# Enum members as module constants: ``ConnectionState.APP_DATA`` costs an enum class attribute
+# lookup, a measurable part of the per-record cost of send() and receive_data().
+_APP_DATA_STATE = ConnectionState.APP_DATA
+_PEER_CLOSED_STATE = ConnectionState.PEER_CLOSED
+
+
 class Connection:
     """Common driver; use :class:`ClientConnection` or :class:`ServerConnection`."""
 
@@ -90,6 +96,9 @@ class Connection:
         self._handshake: HandshakeState = handshake
         self._records = RecordLayer()
         self._write_protector: RecordProtector = self._records.write_protector
+        # receive_data's bulk fast path is open when the read keys are application keys and
+        # no partial handshake message is buffered (kept where either changes).
+        self._fast_read = False
         self._messages = HandshakeBuffer()
         self._trace = trace
         self._keylog = keylog
@@ -112,7 +121,7 @@ class Connection:
     def receive_data(self, data: bytes) -> list[Event]:
         """Process bytes from the peer and return the resulting events in order."""
         state = self.state
-        if state is not ConnectionState.APP_DATA:
+        if state is not _APP_DATA_STATE:
             if state is ConnectionState.FAILED:
                 raise ConnectionClosedError("the connection failed earlier and cannot be used")
             if state is ConnectionState.SHUTDOWN or state is ConnectionState.PEER_CLOSED:
@@ -121,15 +130,20 @@ class Connection:
                 self.state = ConnectionState.HANDSHAKING
         records = self._records
         try:
-            # Bulk fast path: exactly one whole protected record and nothing buffered.
-            record = records.open_single_record(data) if self._read_epoch == "application" else None
+            # Bulk fast path: exactly one whole protected record, nothing buffered (records or
+            # handshake bytes), application keys: see _fast_read.
+            record = records.open_single_record(data) if self._fast_read else None
             if record is None:
                 self._receive(data)
-            elif record[0] == _APPLICATION_DATA and record[1] and self._messages.empty:
-                self._events.append(ApplicationData(data=record[1]))
             else:
-                self._dispatch(*record)
-                records.flush_handshake()
+                content_type, content = record
+                if content_type == _APPLICATION_DATA and content:
+                    if not self._events:
+                        return [new_application_data(content)]
+                    self._events.append(new_application_data(content))
+                else:
+                    self._dispatch(content_type, content)
+                    records.flush_handshake()
         except BaseException as exc:
             self._on_error(exc)
             raise
@@ -141,7 +155,7 @@ class Connection:
     def send(self, data: bytes) -> None:
         """Encrypt application data into the outgoing buffer."""
         state = self.state
-        if state is not ConnectionState.APP_DATA and state is not ConnectionState.PEER_CLOSED:
+        if state is not _APP_DATA_STATE and state is not _PEER_CLOSED_STATE:
             raise UsageError(f"cannot send application data in state {state.name}")
         self._records.write(_APPLICATION_DATA, data)
         if self._write_protector.needs_key_update:
@@ -228,7 +242,7 @@ class Connection:
                 if not self._messages.empty:
                     # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with others.
                     raise UnexpectedMessage("application data inside a handshake message")
-                self._events.append(ApplicationData(data=payload))
+                self._events.append(new_application_data(payload))
         elif content_type == _HANDSHAKE:
             self._receive_handshake(payload)
         elif content_type == _ALERT:
@@ -238,6 +252,7 @@ class Connection:
 
     def _receive_handshake(self, payload: bytes) -> None:
         buffer = self._messages
+        self._fast_read = False  # until the buffer is known to be empty again
         buffer.feed(payload)
         while (raw := buffer.pop()) is not None:
             msg = decode_handshake(raw)
@@ -246,6 +261,7 @@ class Connection:
             out = Output(keylog=self._keylog is not None)
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
+        self._fast_read = self._read_epoch == "application" and buffer.empty
 
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)
@@ -317,6 +333,7 @@ class Connection:
             self._records.set_read_protector(protector)
             self._records.allow_plaintext_alerts = action.epoch == "handshake"
             self._read_epoch = action.epoch
+            self._fast_read = action.epoch == "application"  # the buffer is empty (above)
         else:
             self._records.set_write_protector(protector)
             self._write_protector = protector

@@ -5,6 +5,7 @@ Frozen, keyword-only dataclasses (the h2 style): the adapter matches on their ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,23 @@ class ApplicationData(Event):
     """Decrypted application data from the peer."""
 
     data: bytes
+
+
+# One ApplicationData per received record: the generated __init__ of a frozen dataclass (kwargs,
+# then object.__setattr__ per field) costs about twice as much as allocating the object and
+# setting its slot through the slot's own descriptor. new_application_data does the latter; the
+# result is the same object as ApplicationData(data=...): equal, hashable, frozen to the user.
+_new_event = object.__new__
+_set_application_data: Callable[[ApplicationData, bytes], None] = vars(ApplicationData)[
+    "data"
+].__set__
+
+
+def new_application_data(data: bytes) -> ApplicationData:
+    """``ApplicationData(data=data)``, built faster (the receive hot path)."""
+    event: ApplicationData = _new_event(ApplicationData)
+    _set_application_data(event, data)
+    return event
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -95,7 +95,9 @@ _CCS: Final = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT: Final = int(ContentType.ALERT)
 _HANDSHAKE: Final = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA: Final = int(ContentType.APPLICATION_DATA)
-_unpack_header = struct.Struct(">BHH").unpack_from
+_HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length (RFC 8446 §5.1)
+_pack_header = _HEADER.pack
+_unpack_header = _HEADER.unpack_from
 _NULL = NullProtector()
 
 
@@ -266,18 +268,13 @@ class RecordLayer:
         read. Returns ``None`` (having consumed nothing) when ``data`` is anything else; the
         caller then goes through :meth:`feed` and :meth:`next_record`, which do every check.
         """
-        if self._rbuf or len(data) < 5:
+        length = len(data) - 5  # what the header must say, for ONE whole record
+        if self._rbuf or not 0 <= length <= self._fast_length:
             return None
-        content_type, version, length = _unpack_header(data, 0)
-        if (
-            content_type != _APPLICATION_DATA
-            or version != TLS12
-            or length > self._fast_length
-            or length + 5 != len(data)
-        ):
+        header = data[:5]
+        if header != _pack_header(_APPLICATION_DATA, TLS12, length):
             return None
-        view = memoryview(data)
-        record = self._open(view[:5], view[5:])
+        record = self._open(header, memoryview(data)[5:])  # no copy of the fragment
         if record[0] != _APPLICATION_DATA:
             self._check_inner(*record)
         return record
@@ -410,9 +407,7 @@ class RecordLayer:
         if self._hs:
             self.flush_handshake()
         out = self._out
-        if not out:
-            return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
+        data = b"".join(out)  # b"" when empty; the record itself when only one was queued
         out.clear()
         return data
 

@@ -171,9 +171,22 @@ class Aead13Protector:
     ``max_records`` caps the records sealed or opened under this key (§5.5): pass
     :data:`AES_GCM_MAX_RECORDS` for an AES-GCM *write* key; leave it ``None`` (only the sequence
     number limit) for ChaCha20-Poly1305 and for read keys, whose limit is the sender's business.
+
+    Hot path: per record, one comparison of the sequence number against ``_rekey_from`` (the
+    last record before the 7/8 mark of :attr:`needs_key_update`); only records from that mark on
+    take the slow branch that checks the hard limit and raises the flag.
     """
 
-    __slots__ = ("_aead", "_decrypt", "_encrypt", "_iv_int", "_limit", "_rekey_at", "_seq")
+    __slots__ = (
+        "_aead",
+        "_decrypt",
+        "_encrypt",
+        "_iv_int",
+        "_limit",
+        "_rekey_from",
+        "_seq",
+        "needs_key_update",
+    )
 
     protected = True
     overhead = _TAG_LEN
@@ -188,8 +201,15 @@ class Aead13Protector:
         self._decrypt = aead.decrypt
         self._iv_int = int.from_bytes(iv, "big")
         self._limit = SEQUENCE_LIMIT if max_records is None else max_records
-        self._rekey_at = self._limit - (self._limit >> 3)  # 7/8: see needs_key_update
+        # needs_key_update turns True once 7/8 of the limit is used, i.e. after the record with
+        # sequence number _rekey_from; from that record on, _near_limit() checks the hard limit.
+        self._rekey_from = self._limit - (self._limit >> 3) - 1
         self._seq = 0
+        self.needs_key_update = False
+        """True once 7/8 of the limit is used: time to send a KeyUpdate (RFC 8446 §5.5,
+        §4.6.3). The margin leaves room for the records queued before the KeyUpdate takes
+        effect. A plain attribute (the connection asks after every write), kept by
+        :meth:`_near_limit`."""
 
     def __repr__(self) -> str:
         return f"Aead13Protector({type(self._aead).__name__}, seq={self._seq})"
@@ -209,17 +229,25 @@ class Aead13Protector:
         """How many more records this key may protect."""
         return self._limit - self._seq
 
-    @property
-    def needs_key_update(self) -> bool:
-        """True once 7/8 of the limit is used: time to send a KeyUpdate (RFC 8446 §5.5, §4.6.3).
-
-        The margin leaves room for the records queued before the KeyUpdate takes effect.
-        """
-        return self._seq >= self._rekey_at
-
     def nonce(self, sequence_number: int) -> bytes:
         """The per-record nonce for a sequence number (RFC 8446 §5.3)."""
         return (self._iv_int ^ sequence_number).to_bytes(12, "big")
+
+    def _near_limit(self, seq: int, direction: str) -> None:
+        """The slow branch for sequence numbers from ``_rekey_from`` on (RFC 8446 §5.5).
+
+        This record reaches the 7/8 mark (or is beyond it): raise the flag now, before the
+        record is protected. Only a tampered record can fail after this, and it is the peer's
+        last one anyway.
+        """
+        self.needs_key_update = True
+        if seq >= self._limit:
+            # RFC 8446 §5.3/§5.5: rekey before the limit; we never exceed it, we fail.
+            if direction == "write":
+                raise InternalError(
+                    f"write key exhausted after {seq} records: a KeyUpdate was due (RFC 8446 §5.5)"
+                )
+            raise InternalError(f"read key used for {seq} records, beyond its limit (§5.5)")
 
     def seal(
         self, content_type: int, data: BytesLike, padding: int = 0, *, version: int = TLS12
@@ -243,12 +271,6 @@ class Aead13Protector:
         version: int = TLS12,
     ) -> None:
         """Append the record's header and encrypted_record to ``out`` (see :meth:`seal`)."""
-        seq = self._seq
-        if seq >= self._limit:
-            # RFC 8446 §5.3/§5.5: rekey before the limit; we never exceed it, we fail.
-            raise InternalError(
-                f"write key exhausted after {seq} records: a KeyUpdate was due (RFC 8446 §5.5)"
-            )
         # TLSInnerPlaintext = content || type || zeros[padding]: the one copy of the content.
         if padding:
             inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
@@ -257,6 +279,9 @@ class Aead13Protector:
         inner_len = len(inner)
         if inner_len > MAX_INNER_PLAINTEXT:
             raise UsageError(f"TLSInnerPlaintext of {inner_len} bytes exceeds 2^14 + 1 (§5.4)")
+        seq = self._seq
+        if seq >= self._rekey_from:
+            self._near_limit(seq, "write")
         self._seq = seq + 1
         header = _pack_header(_APPLICATION_DATA, TLS12, inner_len + _TAG_LEN)
         out += header, self._encrypt((self._iv_int ^ seq).to_bytes(12, "big"), inner, header)
@@ -268,8 +293,8 @@ class Aead13Protector:
         checked the outer type and length.
         """
         seq = self._seq
-        if seq >= self._limit:
-            raise InternalError(f"read key used for {seq} records, beyond its limit (§5.5)")
+        if seq >= self._rekey_from:
+            self._near_limit(seq, "read")
         try:
             inner = self._decrypt((self._iv_int ^ seq).to_bytes(12, "big"), fragment, header)
         except InvalidTag:
