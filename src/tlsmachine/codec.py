@@ -23,6 +23,8 @@ _Bytes = bytes  # the classes below define a method named `bytes`
 
 _MAX_FOR_WIDTH = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
 _LENGTH_PLACEHOLDERS = {width: _Bytes(width) for width in _MAX_FOR_WIDTH}
+# Compiled formats for the usual sizes of uint16 vectors (cipher suites, groups, schemes).
+_U16_VECTORS = tuple(struct.Struct(f">{count}H") for count in range(64))
 
 
 class Reader:
@@ -148,11 +150,20 @@ class Reader:
 
     def u16_list(self, width: int, *, min: int = 0, max: int | None = None, what: str) -> list[int]:
         """Read a length-prefixed vector of uint16 code points (kept as ``int``)."""
+        return list(self.u16_tuple(width, min=min, max=max, what=what))
+
+    def u16_tuple(
+        self, width: int, *, min: int = 0, max: int | None = None, what: str
+    ) -> tuple[int, ...]:
+        """:meth:`u16_list` as a tuple (what the message and extension objects hold)."""
         start = self._body(width, min, max, what)
         n = self._pos - start
         if n & 1:
             raise DecodeError(f"{what}: odd length {n} for a list of uint16")
-        return list(struct.unpack_from(f">{n >> 1}H", self._data, start))
+        count = n >> 1
+        if count < len(_U16_VECTORS):
+            return _U16_VECTORS[count].unpack_from(self._data, start)
+        return struct.unpack_from(f">{count}H", self._data, start)
 
     def expect_end(self, what: str = "structure") -> None:
         """Raise :class:`DecodeError` if anything is left unread."""

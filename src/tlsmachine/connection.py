@@ -318,7 +318,8 @@ class Connection:
                 self._emit(action.event)
 
     def _install_keys(self, action: InstallKeys) -> None:
-        key, iv = traffic_key_iv(action.suite, action.secret)
+        # The states hand over handshake keys derived together with the Finished keys.
+        key, iv = action.keys or traffic_key_iv(action.suite, action.secret)
         # RFC 8446 §5.5: AES-GCM keys protect at most 2^24.5 records; we track our own sends.
         limit = (
             AES_GCM_MAX_RECORDS

@@ -219,7 +219,7 @@ class SupportedGroups:
 
     @classmethod
     def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(tuple(r.u16_list(2, min=2, max=0xFFFF, what="named_group_list")))
+        return cls(r.u16_tuple(2, min=2, max=0xFFFF, what="named_group_list"))
 
     def serialize_data(self, w: Writer) -> None:
         w.u16_list(2, self.groups)
@@ -239,7 +239,7 @@ class SignatureAlgorithms:
 
     @classmethod
     def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(tuple(r.u16_list(2, min=2, max=0xFFFE, what="supported_signature_algorithms")))
+        return cls(r.u16_tuple(2, min=2, max=0xFFFE, what="supported_signature_algorithms"))
 
     def serialize_data(self, w: Writer) -> None:
         w.u16_list(2, self.schemes)
@@ -259,7 +259,7 @@ class SignatureAlgorithmsCert:
 
     @classmethod
     def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(tuple(r.u16_list(2, min=2, max=0xFFFE, what="supported_signature_algorithms")))
+        return cls(r.u16_tuple(2, min=2, max=0xFFFE, what="supported_signature_algorithms"))
 
     def serialize_data(self, w: Writer) -> None:
         w.u16_list(2, self.schemes)
@@ -283,7 +283,7 @@ class SupportedVersionsClientHello:
 
     @classmethod
     def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(tuple(r.u16_list(1, min=2, max=254, what="SupportedVersions.versions")))
+        return cls(r.u16_tuple(1, min=2, max=254, what="SupportedVersions.versions"))
 
     def serialize_data(self, w: Writer) -> None:
         w.u16_list(1, self.versions)
@@ -873,6 +873,18 @@ def serialize_extensions(w: Writer, extensions: Iterable[Extension]) -> None:
         ext.serialize_data(w)
         w.end_vector(start, 2)
     w.end_vector(block, 2)
+
+
+def encode_extensions(extensions: Iterable[Extension]) -> bytes:
+    """The Extension structures (type, length, data) one after the other, without the block
+    length: pieces of a block that a sender puts together itself."""
+    w = Writer()
+    for ext in extensions:
+        w.u16(ext.ext_type)
+        start = w.begin_vector(2)
+        ext.serialize_data(w)
+        w.end_vector(start, 2)
+    return w.getvalue()
 
 
 def find_extension(extensions: Iterable[Extension], cls: type[_E]) -> _E | None:

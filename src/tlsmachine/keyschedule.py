@@ -22,10 +22,11 @@ Transcript hashes (``th``) are passed in, already computed (see ``transcript.py`
 HKDF comes from pyca/cryptography. A full handshake needs ~18 HKDF-Expand-Label calls per side,
 all with an output no longer than the hash (one HMAC block, RFC 5869 §2.3: ``T(1) = HMAC(PRK,
 info | 0x01)``), computed with pyca's ``HMAC``. Keying an ``HMAC`` costs twice as much as the
-block itself, so a stage keys it once and every Derive-Secret from it works on a ``copy()``;
-longer outputs go to pyca's ``HKDFExpand``. The serialised HkdfLabel heads (length and
-label) are constant and cached, and so is the Early Secret of a handshake without PSK (a
-constant of the hash: HKDF-Extract(0, 0)).
+block itself, so a stage keys it once and every Derive-Secret from it works on a ``copy()``,
+and :func:`handshake_traffic_keys` gets the write key, IV and Finished key of a handshake traffic
+secret from one keyed HMAC; longer outputs go to pyca's ``HKDFExpand``. The serialised HkdfLabel
+heads (length and label) are constant and cached, and so are the Early Secret of a handshake
+without PSK (a constant of the hash: HKDF-Extract(0, 0)) and the salt derived from it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
     "sha384": hashes.SHA384(),
     "sha512": hashes.SHA512(),
 }
+_HASH_LEN = {name: algorithm.digest_size for name, algorithm in _ALGORITHMS.items()}
 _EMPTY_HASH = {name: hashlib.new(name).digest() for name in _ALGORITHMS}
 _MAX_LABEL = 255 - len(b"tls13 ")  # opaque label<7..255> includes the "tls13 " prefix
 _MAX_CONTEXT = 255  # opaque context<0..255>
@@ -100,8 +102,10 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 
 @functools.lru_cache(maxsize=64)
 def _fixed_label(label: bytes, length: int) -> bytes:
-    """The HkdfLabel of a constant label with an empty context ("key", "iv", "finished", ...)."""
-    return hkdf_label(label, b"", length)
+    """The HkdfLabel of a constant label with an empty context ("key", "iv", "finished", ...),
+    with HKDF-Expand's block counter ``0x01`` appended: the whole input of the one HMAC block
+    (see :func:`_expand_block`)."""
+    return hkdf_label(label, b"", length) + b"\x01"
 
 
 def _keyed(hash_name: str, prk: bytes) -> pyca_hmac.HMAC:
@@ -152,9 +156,16 @@ class _Stage:
         object.__setattr__(self, "_mac", _keyed(self.hash_name, self.secret))
 
     def _derive_secret(self, label: bytes, transcript_hash: bytes) -> bytes:
-        """Derive-Secret(this secret, label, Messages) from ``Transcript-Hash(Messages)``."""
-        length = hash_len(self.hash_name)
-        return _expand_block(self._mac.copy(), hkdf_label(label, transcript_hash, length), length)
+        """Derive-Secret(this secret, label, Messages) from ``Transcript-Hash(Messages)``.
+
+        One HKDF-Expand block of HashLen bytes: ``HMAC(secret, HkdfLabel | 0x01)`` (§7.1).
+        """
+        if len(transcript_hash) > _MAX_CONTEXT:
+            raise ValueError(f"HkdfLabel: context ({len(transcript_hash)}) too long")
+        mac = self._mac.copy()
+        head = _label_head(label, _HASH_LEN[self.hash_name])
+        mac.update(head + bytes((len(transcript_hash),)) + transcript_hash + b"\x01")
+        return mac.finalize()
 
     def _next_salt(self) -> bytes:
         """Derive-Secret(., "derived", ""): the salt of the next stage's HKDF-Extract."""
@@ -163,7 +174,17 @@ class _Stage:
 
 @dataclass(frozen=True, slots=True)
 class EarlySecret(_Stage):
-    """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1)."""
+    """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1).
+
+    The salt of the Handshake Secret is derived at once: without a PSK the Early Secret is a
+    constant (cached), and so is that salt.
+    """
+
+    _salt: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _Stage.__post_init__(self)
+        object.__setattr__(self, "_salt", self._next_salt())
 
     @classmethod
     def from_psk(cls, suite_or_hash: CipherSuite | str, psk: bytes | None) -> EarlySecret:
@@ -193,8 +214,7 @@ class EarlySecret(_Stage):
         ``None`` is psk_ke mode (no key exchange): the IKM is HashLen zeros.
         """
         ikm = bytes(hash_len(self.hash_name)) if shared_secret is None else shared_secret
-        salt = self._next_salt()
-        return HandshakeSecret(self.hash_name, hkdf_extract(self.hash_name, salt, ikm))
+        return HandshakeSecret(self.hash_name, hkdf_extract(self.hash_name, self._salt, ikm))
 
 
 @functools.cache
@@ -245,20 +265,49 @@ class MasterSecret(_Stage):
 
 def traffic_key_iv(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
     """``[sender]_write_key`` and ``[sender]_write_iv`` from a traffic secret (§7.3)."""
-    if max(suite.key_len, suite.iv_len) > hash_len(suite.hash_name):  # no TLS 1.3 suite
-        key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
-        return key, hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
-    key_mac = _keyed(suite.hash_name, secret)  # one block each: key the HMAC once, copy it
+    hash_name, key_len, iv_len = suite.hash_name, suite.key_len, suite.iv_len
+    if key_len > suite.hash_len or iv_len > suite.hash_len:  # no TLS 1.3 suite
+        key = hkdf_expand_label(hash_name, secret, b"key", b"", key_len)
+        return key, hkdf_expand_label(hash_name, secret, b"iv", b"", iv_len)
+    key_mac = _keyed(hash_name, secret)  # one block each: key the HMAC once, copy it
     iv_mac = key_mac.copy()
-    key = _expand_block(key_mac, _fixed_label(b"key", suite.key_len), suite.key_len)
-    iv = _expand_block(iv_mac, _fixed_label(b"iv", suite.iv_len), suite.iv_len)
-    return key, iv
+    key_mac.update(_fixed_label(b"key", key_len))
+    iv_mac.update(_fixed_label(b"iv", iv_len))
+    return key_mac.finalize()[:key_len], iv_mac.finalize()[:iv_len]
+
+
+def handshake_traffic_keys(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes, bytes]:
+    """``[sender]_write_key``, ``[sender]_write_iv`` (§7.3) and the ``finished_key`` (§4.4.4)
+    of a handshake traffic secret.
+
+    All three are HKDF-Expand-Label over the same secret, one HMAC block each (every TLS 1.3
+    suite): the HMAC is keyed once and copied, where :func:`traffic_key_iv` and
+    :func:`finished_key` would key it once each.
+    """
+    hash_name, key_len, iv_len = suite.hash_name, suite.key_len, suite.iv_len
+    if key_len > suite.hash_len or iv_len > suite.hash_len:  # no TLS 1.3 suite
+        return (*traffic_key_iv(suite, secret), finished_key(hash_name, secret))
+    key_mac = _keyed(hash_name, secret)
+    iv_mac = key_mac.copy()
+    fin_mac = key_mac.copy()
+    key_mac.update(_fixed_label(b"key", key_len))
+    iv_mac.update(_fixed_label(b"iv", iv_len))
+    fin_mac.update(_fixed_label(b"finished", _HASH_LEN[hash_name]))
+    return key_mac.finalize()[:key_len], iv_mac.finalize()[:iv_len], fin_mac.finalize()
 
 
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (§4.4.4)."""
-    length = hash_len(hash_name)
-    return _expand_block(_keyed(hash_name, base_key), _fixed_label(b"finished", length), length)
+    mac = _keyed(hash_name, base_key)
+    mac.update(_fixed_label(b"finished", _HASH_LEN[hash_name]))
+    return mac.finalize()
+
+
+def finished_mac(hash_name: str, key: bytes, transcript_hash: bytes) -> bytes:
+    """verify_data = HMAC(finished_key, Transcript-Hash(...)) from the ``finished_key``."""
+    mac = _keyed(hash_name, key)
+    mac.update(transcript_hash)
+    return mac.finalize()
 
 
 def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:
@@ -267,22 +316,29 @@ def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes
     Also the PSK binder (§4.2.11.2): ``base_key`` is the binder key and ``transcript_hash`` the
     hash of the truncated ClientHello.
     """
-    mac = pyca_hmac.HMAC(finished_key(hash_name, base_key), _algorithm(hash_name))
-    mac.update(transcript_hash)
-    return mac.finalize()
+    return finished_mac(hash_name, finished_key(hash_name, base_key), transcript_hash)
+
+
+def check_finished_mac(
+    hash_name: str, key: bytes, transcript_hash: bytes, received: bytes, what: str
+) -> None:
+    """Compare a received Finished/binder with ``HMAC(key, transcript_hash)`` in constant time;
+    mismatch -> ``DecryptError``. ``key`` is the ``finished_key`` (not the base key).
+
+    RFC 8446 §4.4.4: "Recipients of Finished messages MUST verify that the contents are correct
+    and if incorrect MUST terminate the connection with a "decrypt_error" alert."
+    """
+    if not hmac.compare_digest(finished_mac(hash_name, key, transcript_hash), received):
+        raise DecryptError(f"{what} does not verify")
 
 
 def check_verify_data(
     hash_name: str, base_key: bytes, transcript_hash: bytes, received: bytes, what: str
 ) -> None:
-    """Compare a received Finished/binder in constant time; mismatch -> ``DecryptError``.
-
-    RFC 8446 §4.4.4: "Recipients of Finished messages MUST verify that the contents are correct
-    and if incorrect MUST terminate the connection with a "decrypt_error" alert."
-    """
-    expected = finished_verify_data(hash_name, base_key, transcript_hash)
-    if not hmac.compare_digest(expected, received):
-        raise DecryptError(f"{what} does not verify")
+    """:func:`check_finished_mac` from the base key (a traffic secret or binder key)."""
+    check_finished_mac(
+        hash_name, finished_key(hash_name, base_key), transcript_hash, received, what
+    )
 
 
 def next_traffic_secret(hash_name: str, secret: bytes) -> bytes:

@@ -8,14 +8,13 @@ and "keys change only after the message that triggers them" holds in one place (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
-from .enums import HandshakeType, name_of
+from .enums import HandshakeType, SignatureScheme, name_of
 from .errors import DecodeError, UnexpectedMessage
 from .events import Event
-from .keyschedule import check_verify_data
-from .messages import encode_handshake
+from .keyschedule import check_finished_mac
+from .messages import decode_handshake, encode_handshake
 from .messages.tls13 import Finished
 
 if TYPE_CHECKING:
@@ -25,31 +24,43 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 
-@dataclass(frozen=True, slots=True)
-class SendMessage:
-    """Send one handshake message; ``raw`` is its encoding (already in the transcript)."""
+class SendMessage(NamedTuple):
+    """Send one handshake message; ``raw`` is its encoding (already in the transcript).
 
-    message: object
+    The actions are named tuples, not dataclasses: a handshake records some 25 of them and a
+    tuple costs less than half as much to build. ``built`` is the message object when the state
+    had one; messages encoded straight to bytes are decoded again only if someone asks for
+    :attr:`message` (handshake tracing).
+    """
+
     raw: bytes
+    built: HandshakeMessage | None = None
+
+    @property
+    def message(self) -> HandshakeMessage:
+        return self.built if self.built is not None else decode_handshake(self.raw)
 
 
-@dataclass(frozen=True, slots=True)
-class SendChangeCipherSpec:
+class SendChangeCipherSpec(NamedTuple):
     """Send the dummy change_cipher_spec record of RFC 8446 Appendix D.4."""
 
 
-@dataclass(frozen=True, slots=True)
-class InstallKeys:
-    """Switch one direction to a new traffic secret (``None`` = plaintext)."""
+class InstallKeys(NamedTuple):
+    """Switch one direction to a new traffic secret.
+
+    ``keys`` is ``(write_key, write_iv)`` when the state derived them already (the handshake
+    keys, together with the Finished key: :func:`~tlsmachine.keyschedule.handshake_traffic_keys`);
+    otherwise the connection derives them from ``secret`` (RFC 8446 §7.3).
+    """
 
     direction: str  # "read" or "write"
     suite: CipherSuite
     secret: bytes
     epoch: str  # "handshake", "application", "early"
+    keys: tuple[bytes, bytes] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LogSecret:
+class LogSecret(NamedTuple):
     """One NSS key log line (SSLKEYLOGFILE format)."""
 
     label: str
@@ -57,17 +68,18 @@ class LogSecret:
     secret: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSizeLimits:
+class RecordSizeLimits(NamedTuple):
     """record_size_limit agreed (RFC 8449 §4): ``send`` is the peer's, ``receive`` ours."""
 
     send: int
     receive: int
 
 
-@dataclass(frozen=True, slots=True)
-class EmitEvent:
+class EmitEvent(NamedTuple):
     event: Event
+
+
+_CHANGE_CIPHER_SPEC = SendChangeCipherSpec()
 
 
 Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | RecordSizeLimits | EmitEvent
@@ -90,17 +102,34 @@ class Output:
         """
         if raw is None:
             raw = encode_handshake(message)
-        self.actions.append(SendMessage(message, raw))
+        self.actions.append(SendMessage(raw, message))
+        return raw
+
+    def send_encoded(self, raw: bytes) -> bytes:
+        """Queue a message the state encoded itself (no object built); return ``raw``."""
+        self.actions.append(SendMessage(raw))
         return raw
 
     def change_cipher_spec(self) -> None:
-        self.actions.append(SendChangeCipherSpec())
+        self.actions.append(_CHANGE_CIPHER_SPEC)
 
-    def read_keys(self, suite: CipherSuite, secret: bytes, epoch: str) -> None:
-        self.actions.append(InstallKeys("read", suite, secret, epoch))
+    def read_keys(
+        self,
+        suite: CipherSuite,
+        secret: bytes,
+        epoch: str,
+        keys: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        self.actions.append(InstallKeys("read", suite, secret, epoch, keys))
 
-    def write_keys(self, suite: CipherSuite, secret: bytes, epoch: str) -> None:
-        self.actions.append(InstallKeys("write", suite, secret, epoch))
+    def write_keys(
+        self,
+        suite: CipherSuite,
+        secret: bytes,
+        epoch: str,
+        keys: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        self.actions.append(InstallKeys("write", suite, secret, epoch, keys))
 
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         if self.keylog:
@@ -120,16 +149,26 @@ class HandshakeState(Protocol):
 
 
 def check_finished(
-    finished: Finished, suite: CipherSuite, base_key: bytes, transcript_hash: bytes, peer: str
+    finished: Finished, suite: CipherSuite, finished_key: bytes, transcript_hash: bytes, peer: str
 ) -> None:
-    """Verify the peer's Finished (RFC 8446 §4.4.4): length, then a constant-time compare."""
+    """Verify the peer's Finished (RFC 8446 §4.4.4): length, then a constant-time compare of
+    ``HMAC(finished_key, transcript_hash)`` (the key from :func:`handshake_traffic_keys`)."""
     if len(finished.verify_data) != suite.hash_len:
         raise DecodeError(
             f"{peer} Finished is {len(finished.verify_data)} bytes, expected {suite.hash_len}"
         )
-    check_verify_data(
-        suite.hash_name, base_key, transcript_hash, finished.verify_data, f"{peer} Finished"
+    check_finished_mac(
+        suite.hash_name, finished_key, transcript_hash, finished.verify_data, f"{peer} Finished"
     )
+
+
+_SCHEME_NAMES = {int(s): s.name.lower() for s in SignatureScheme}
+
+
+def scheme_name(scheme: int) -> str:
+    """``ecdsa_secp256r1_sha256``: the name HandshakeComplete reports (a table: ``name_of``
+    goes through the enum, which costs more than the lookup)."""
+    return _SCHEME_NAMES.get(scheme) or name_of(SignatureScheme, scheme).lower()
 
 
 def expect(msg: object, cls: type[M], state: object) -> M:

@@ -16,6 +16,7 @@ PSK binders (§4.2.11.2) hash the transcript plus a truncated ClientHello withou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .enums import HandshakeType
@@ -23,6 +24,19 @@ from .errors import InternalError
 
 if TYPE_CHECKING:
     from hashlib import _Hash
+
+
+# The constructors of the suites' hashes: ``hashlib.new(name)`` costs four times as much.
+_CONSTRUCTORS: dict[str, Callable[[], _Hash]] = {
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+
+
+def _new_hash(hash_name: str) -> _Hash:
+    constructor = _CONSTRUCTORS.get(hash_name)
+    return constructor() if constructor is not None else hashlib.new(hash_name)
 
 
 def message_hash(digest: bytes) -> bytes:
@@ -75,7 +89,7 @@ class TranscriptHash:
                     f"transcript hash already {self._hash.name}, cannot switch to {hash_name}"
                 )
             return
-        h = hashlib.new(hash_name)
+        h = _new_hash(hash_name)
         for raw in self._buffer:
             h.update(raw)
         self._hash, self._buffer = h, []
@@ -87,7 +101,10 @@ class TranscriptHash:
 
     def digest(self) -> bytes:
         """Transcript-Hash of everything added so far (the state is unchanged)."""
-        return self._selected("digest").copy().digest()
+        h = self._hash  # (inlined _selected(): a handshake takes a dozen digests)
+        if h is None:
+            raise InternalError("transcript digest before the hash was selected")
+        return h.copy().digest()
 
     def digest_with(self, extra: bytes) -> bytes:
         """Transcript-Hash(transcript || extra) without adding ``extra`` (PSK binders)."""
@@ -106,7 +123,7 @@ class TranscriptHash:
                 f"hello_retry_restart: transcript holds {self._count} messages, not ClientHello1"
             )
         ch1_hash = self._selected("hello_retry_restart").digest()
-        h = hashlib.new(self._selected("hello_retry_restart").name)
+        h = _new_hash(self._selected("hello_retry_restart").name)
         h.update(message_hash(ch1_hash))
         self._hash = h
 

@@ -6,7 +6,9 @@ follow a TLS 1.3 ServerHello live in :mod:`tlsmachine.client.tls13`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import struct
 from dataclasses import dataclass, replace
 
 from ..config import ClientConfig
@@ -31,10 +33,12 @@ from ..extensions import (
     SupportedVersionsClientHello,
     SupportedVersionsServerHello,
     UnknownExtension,
+    encode_extensions,
 )
-from ..keyschedule import EarlySecret
+from ..keyschedule import EarlySecret, handshake_traffic_keys
 from ..machine import Output, expect
-from ..messages import HandshakeMessage, encode_handshake
+from ..messages import HEADER_SIZE, HandshakeMessage, encode_handshake
+from ..messages.framing import frame_handshake
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
 from ..transcript import TranscriptHash
 from .tls13 import ClientHandshake, ExpectEncryptedExtensions
@@ -46,10 +50,15 @@ _SERVER_HELLO_EXTENSIONS = frozenset(
 _HRR_EXTENSIONS = frozenset(
     {ExtensionType.KEY_SHARE, ExtensionType.SUPPORTED_VERSIONS, ExtensionType.COOKIE}
 )
+_KEY_SHARE = int(ExtensionType.KEY_SHARE)
 
 
+@functools.lru_cache(maxsize=256)
 def sni_host_name(server_name: str | None) -> str | None:
-    """The name to put in server_name: never an IP literal (RFC 6066 §3)."""
+    """The name to put in server_name: never an IP literal (RFC 6066 §3).
+
+    Cached: a client connects to the same few names, and ``ip_address`` fails slowly.
+    """
     if not server_name:
         return None
     try:
@@ -59,13 +68,23 @@ def sni_host_name(server_name: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _server_name_raw(host: str) -> bytes:
+    """The encoded server_name extension for ``host`` (RFC 6066 §3)."""
+    return encode_extensions((ServerName(host_name=host),))
+
+
 @dataclass(frozen=True, slots=True)
 class _HelloTemplate:
-    """The parts of our ClientHello that depend only on the config (built once per config)."""
+    """The parts of our ClientHello that depend only on the config (built once per config),
+    as extension objects and as bytes (RFC 8446 §4.1.2)."""
 
     cipher_suites: tuple[int, ...]
     before_key_share: tuple[Extension, ...]
     after_key_share: tuple[Extension, ...]
+    cipher_suites_raw: bytes  # CipherSuite cipher_suites<2..2^16-2>, length included
+    before_key_share_raw: bytes  # the Extension structures, without a block length
+    after_key_share_raw: bytes
 
     @classmethod
     def of(cls, config: ClientConfig) -> _HelloTemplate:
@@ -78,45 +97,87 @@ class _HelloTemplate:
             after.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
         if config.record_size_limit is not None:
             after.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+        before = (
+            SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)),
+            SupportedGroups(groups=tuple(g.id for g in config.groups)),
+            SignatureAlgorithms(schemes=config.signature_schemes),
+        )
+        suites = tuple(s.id for s in config.cipher_suites)
         template = cls(
-            cipher_suites=tuple(s.id for s in config.cipher_suites),
-            before_key_share=(
-                SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)),
-                SupportedGroups(groups=tuple(g.id for g in config.groups)),
-                SignatureAlgorithms(schemes=config.signature_schemes),
-            ),
+            cipher_suites=suites,
+            before_key_share=before,
             after_key_share=tuple(after),
+            cipher_suites_raw=struct.pack(f">H{len(suites)}H", 2 * len(suites), *suites),
+            before_key_share_raw=encode_extensions(before),
+            after_key_share_raw=encode_extensions(after),
         )
         object.__setattr__(config, "_hello_template", template)  # a cache on a frozen config
         return template
 
 
+def _key_share_raw(entries: tuple[KeyShareEntry, ...]) -> bytes:
+    """The encoded key_share extension of a ClientHello (RFC 8446 §4.2.8)."""
+    shares = b"".join(
+        struct.pack(">HH", e.group, len(e.key_exchange)) + e.key_exchange for e in entries
+    )
+    return struct.pack(">HHH", _KEY_SHARE, len(shares) + 2, len(shares)) + shares
+
+
 def build_client_hello(
     config: ClientConfig, server_name: str | None, shares: tuple[PrivateKeyShare, ...]
 ) -> tuple[ClientHello, bytes]:
-    """The first ClientHello (RFC 8446 §4.1.2) and its encoding."""
+    """The first ClientHello (RFC 8446 §4.1.2) and its encoding.
+
+    The encoding is put together from the template's bytes (the same as ``encode_handshake``
+    of the hello, padding included, which the unit tests check).
+    """
     template = _HelloTemplate.of(config)
     host = sni_host_name(server_name)
-    key_share = KeyShareClientHello(
-        client_shares=tuple(
-            KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares
-        )
-    )
-    extensions = (
+    entries = tuple(KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares)
+    key_share = KeyShareClientHello(client_shares=entries)
+    extensions: tuple[Extension, ...] = (
         *((ServerName(host_name=host),) if host is not None else ()),
         *template.before_key_share,
         key_share,
         *template.after_key_share,
     )
+    random = config.random(32)
+    session_id = config.random(32) if config.middlebox_compatibility else b""
+    head = b"".join(
+        (
+            b"\x03\x03",  # legacy_version: TLS 1.2
+            random,
+            bytes((len(session_id),)),
+            session_id,
+            template.cipher_suites_raw,
+            b"\x01\x00",  # legacy_compression_methods: [null]
+        )
+    )
+    extensions_raw = b"".join(
+        (
+            _server_name_raw(host) if host is not None else b"",
+            template.before_key_share_raw,
+            _key_share_raw(entries),
+            template.after_key_share_raw,
+        )
+    )
+    size = HEADER_SIZE + len(head) + 2 + len(extensions_raw)
+    if config.pad_client_hello and 256 <= size < 512:  # see pad_client_hello()
+        padding = Padding(length=max(0, 512 - size - 4))
+        extensions += (padding,)
+        extensions_raw += encode_extensions((padding,))
+    body = head + len(extensions_raw).to_bytes(2, "big") + extensions_raw
+    raw = frame_handshake(ClientHello.msg_type, body)
     hello = ClientHello(
         legacy_version=ProtocolVersion.TLS12,
-        random=config.random(32),
-        legacy_session_id=config.random(32) if config.middlebox_compatibility else b"",
+        random=random,
+        legacy_session_id=session_id,
         cipher_suites=template.cipher_suites,
         legacy_compression_methods=b"\x00",
         extensions=extensions,
+        raw=raw,
     )
-    return pad_client_hello(hello) if config.pad_client_hello else (hello, encode_handshake(hello))
+    return hello, raw
 
 
 def pad_client_hello(hello: ClientHello) -> tuple[ClientHello, bytes]:
@@ -295,8 +356,10 @@ class ExpectServerHello:
         client_random = self.client_hello.random
         out.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_random, client_secret)
         out.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", client_random, server_secret)
-        out.read_keys(suite, server_secret, "handshake")
-        out.write_keys(suite, client_secret, "handshake")
+        server_key, server_iv, server_finished_key = handshake_traffic_keys(suite, server_secret)
+        client_key, client_iv, client_finished_key = handshake_traffic_keys(suite, client_secret)
+        out.read_keys(suite, server_secret, "handshake", (server_key, server_iv))
+        out.write_keys(suite, client_secret, "handshake", (client_key, client_iv))
         context = ClientHandshake(
             config=self.config,
             server_name=self.server_name,
@@ -305,8 +368,8 @@ class ExpectServerHello:
             group_name=share.group.name,
             transcript=transcript,
             handshake_secret=secrets,
-            client_handshake_secret=client_secret,
-            server_handshake_secret=server_secret,
+            client_finished_key=client_finished_key,
+            server_finished_key=server_finished_key,
             hello_retry=self.hello_retry is not None,
             ccs_sent=self.ccs_sent,
         )

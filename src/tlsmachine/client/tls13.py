@@ -33,8 +33,8 @@ from ..extensions import (
     SignatureAlgorithms,
     UnknownExtension,
 )
-from ..keyschedule import HandshakeSecret, finished_verify_data
-from ..machine import Output, check_finished, expect, unexpected
+from ..keyschedule import HandshakeSecret, finished_mac
+from ..machine import Output, check_finished, expect, scheme_name, unexpected
 from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import (
@@ -43,6 +43,7 @@ from ..messages.tls13 import (
     CertificateVerify,
     EncryptedExtensions,
     Finished,
+    encode_finished,
 )
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
@@ -60,8 +61,8 @@ class ClientHandshake:
     group_name: str
     transcript: TranscriptHash
     handshake_secret: HandshakeSecret
-    client_handshake_secret: bytes
-    server_handshake_secret: bytes
+    client_finished_key: bytes  # from the handshake traffic secrets (RFC 8446 §4.4.4)
+    server_finished_key: bytes
     hello_retry: bool
     ccs_sent: bool
 
@@ -212,7 +213,7 @@ class ExpectFinished:
         finished = expect(msg, Finished, self)
         hs = self.hs
         suite, transcript = hs.suite, hs.transcript
-        check_finished(finished, suite, hs.server_handshake_secret, transcript.digest(), "server")
+        check_finished(finished, suite, hs.server_finished_key, transcript.digest(), "server")
         transcript.update(finished.raw)
         master = hs.handshake_secret.master()
         th = transcript.digest()
@@ -224,15 +225,15 @@ class ExpectFinished:
         out.read_keys(suite, server_app, "application")
         if hs.client_hello.legacy_session_id and not hs.ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
+        finished_context = th  # Transcript-Hash(ClientHello .. server Finished)
         if self.certificate_request is not None:
             # Without a client certificate we answer with an empty one (RFC 8446 §4.4.2).
             transcript.update(
                 out.send(Certificate(certificate_request_context=b"", certificate_list=()))
             )
-        verify_data = finished_verify_data(
-            suite.hash_name, hs.client_handshake_secret, transcript.digest()
-        )
-        transcript.update(out.send(Finished(verify_data=verify_data)))
+            finished_context = transcript.digest()
+        verify_data = finished_mac(suite.hash_name, hs.client_finished_key, finished_context)
+        transcript.update(out.send_encoded(encode_finished(verify_data)))
         out.log_secret("CLIENT_TRAFFIC_SECRET_0", client_random, client_app)
         out.log_secret("EXPORTER_SECRET", client_random, exporter)
         out.write_keys(suite, client_app, "application")
@@ -243,7 +244,7 @@ class ExpectFinished:
                 cipher_suite=suite.name,
                 group=hs.group_name,
                 signature_scheme=(
-                    name_of(SignatureScheme, self.signature_scheme).lower()
+                    scheme_name(self.signature_scheme)
                     if self.signature_scheme is not None
                     else None
                 ),

@@ -16,6 +16,7 @@ record; they MUST NOT straddle a key change (checked by the caller with
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Protocol
 
 from ..codec import Writer
@@ -24,7 +25,6 @@ from ..errors import ConfigurationError, DecodeError
 HEADER_SIZE = 4
 # 64 KiB plus headroom: certificate chains are the largest handshake messages in practice.
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 17
-_COMPACT_THRESHOLD = 1 << 14
 
 
 class _Encodable(Protocol):
@@ -44,66 +44,87 @@ def encode_handshake(msg: _Encodable) -> bytes:
     return w.getvalue()
 
 
+def frame_handshake(msg_type: int, body: bytes) -> bytes:
+    """A whole handshake message from its type and already encoded body (RFC 8446 §4).
+
+    For the messages a state encodes straight to bytes, without building the message object.
+    """
+    n = len(body)
+    if n > 0xFFFFFF:
+        raise ValueError(f"a handshake body of {n} bytes does not fit uint24")
+    return bytes((msg_type, n >> 16, (n >> 8) & 0xFF, n & 0xFF)) + body
+
+
 class HandshakeBuffer:
     """Reassembles handshake messages from the handshake-content records of one connection.
 
     ``feed()`` appends record contents; ``pop()`` returns one complete message (header included)
-    or ``None``. Work is linear in the bytes fed: data is appended to one ``bytearray``, read at an
-    offset, and the consumed prefix is dropped only when it is at least half of the buffer.
+    or ``None``. ``feed()`` splits the complete messages off at once into a queue: usually a
+    record holds whole messages, and each is then one slice of the record (or the record itself),
+    with no copy through a buffer. Only an incomplete message waits in a ``bytearray`` until its
+    last byte arrives; then it is split like a record. Work stays linear in the bytes fed.
     """
 
-    __slots__ = ("_buf", "_pos", "_scan", "max_message_size")
+    __slots__ = ("_need", "_partial", "_ready", "max_message_size")
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         if not 0 <= max_message_size <= 0xFFFFFF:
             raise ConfigurationError(f"max_message_size {max_message_size} outside 0..2^24-1")
         self.max_message_size = max_message_size
-        self._buf = bytearray()
-        self._pos = 0  # start of the first message not yet popped
-        self._scan = 0  # start of the first message not yet known to be complete
+        self._ready: deque[bytes] = deque()  # complete messages not yet popped
+        self._partial = bytearray()  # the start of an incomplete message
+        self._need = HEADER_SIZE  # bytes the partial message needs (its header, then all)
 
     @property
     def empty(self) -> bool:
         """True when no bytes are buffered: no partial (or unread) message is pending."""
-        return self._pos == len(self._buf)
+        return not self._ready and not self._partial
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append handshake bytes; raise :class:`DecodeError` on an over-limit header."""
-        self._buf += data
-        self._scan_headers()
+        partial = self._partial
+        if partial:
+            partial += data
+            if len(partial) < self._need:
+                return
+            if self._need == HEADER_SIZE:  # the header is complete now: the message's size
+                self._need = HEADER_SIZE + self._length(partial, 0)
+                if len(partial) < self._need:
+                    return
+            data = bytes(partial)
+            partial.clear()
+            self._need = HEADER_SIZE
+        elif type(data) is not bytes:
+            data = bytes(data)
+        self._split(data)
 
-    def _scan_headers(self) -> None:
-        buf, scan, end = self._buf, self._scan, len(self._buf)
-        while scan + HEADER_SIZE <= end:
-            length = int.from_bytes(buf[scan + 1 : scan + HEADER_SIZE], "big")
-            if length > self.max_message_size:
-                raise DecodeError(
-                    f"handshake message type {buf[scan]} announces {length} bytes, "
-                    f"more than the limit of {self.max_message_size}"
-                )
-            if scan + HEADER_SIZE + length > end:
+    def _length(self, data: bytes | bytearray, pos: int) -> int:
+        """The uint24 length of the header at ``pos``, within the limit (else DecodeError)."""
+        length = data[pos + 1] << 16 | data[pos + 2] << 8 | data[pos + 3]
+        if length > self.max_message_size:
+            raise DecodeError(
+                f"handshake message type {data[pos]} announces {length} bytes, "
+                f"more than the limit of {self.max_message_size}"
+            )
+        return length
+
+    def _split(self, data: bytes) -> None:
+        """Queue the complete messages of ``data`` (no partial message before it); keep the
+        incomplete rest."""
+        size = len(data)
+        pos = 0
+        while pos + HEADER_SIZE <= size:
+            end = pos + HEADER_SIZE + self._length(data, pos)
+            if end > size:
                 break
-            scan += HEADER_SIZE + length
-        self._scan = scan
+            self._ready.append(data if end == size and pos == 0 else data[pos:end])
+            pos = end
+        if pos < size:
+            self._partial += data[pos:]
+            if size - pos >= HEADER_SIZE:
+                self._need = HEADER_SIZE + self._length(data, pos)
 
     def pop(self) -> bytes | None:
         """Return the next complete message (header included), or ``None``."""
-        pos = self._pos
-        if pos >= self._scan:
-            return None
-        length = int.from_bytes(self._buf[pos + 1 : pos + HEADER_SIZE], "big")
-        end = pos + HEADER_SIZE + length
-        message = bytes(self._buf[pos:end])
-        self._pos = end
-        self._compact()
-        return message
-
-    def _compact(self) -> None:
-        pos = self._pos
-        if pos == len(self._buf):
-            self._buf.clear()
-            self._pos = self._scan = 0
-        elif pos >= _COMPACT_THRESHOLD and 2 * pos >= len(self._buf):
-            del self._buf[:pos]
-            self._scan -= pos
-            self._pos = 0
+        ready = self._ready
+        return ready.popleft() if ready else None

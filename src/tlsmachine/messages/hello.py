@@ -12,6 +12,7 @@ byte for byte (``raw`` keeps it for the transcript).
 from __future__ import annotations
 
 import dataclasses
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Self, TypeVar
@@ -29,7 +30,7 @@ from ..extensions import (
     read_extension_block,
     serialize_extensions,
 )
-from .framing import encode_handshake
+from .framing import encode_handshake, frame_handshake
 
 _E = TypeVar("_E")
 _SUPPORTED_VERSIONS = int(ExtensionType.SUPPORTED_VERSIONS)
@@ -78,11 +79,11 @@ class ClientHello:
         legacy_version = r.u16("ClientHello.legacy_version")
         random = r.bytes(32, "ClientHello.random")
         session_id = r.opaque(1, max=32, what="ClientHello.legacy_session_id")
-        suites = r.u16_list(2, min=2, max=0xFFFE, what="ClientHello.cipher_suites")
+        suites = r.u16_tuple(2, min=2, max=0xFFFE, what="ClientHello.cipher_suites")
         compression = r.opaque(1, min=1, what="ClientHello.legacy_compression_methods")
         extensions = () if r.at_end() else parse_extensions(r, ExtensionContext.CLIENT_HELLO)
         r.expect_end("ClientHello")
-        return cls(legacy_version, random, session_id, tuple(suites), compression, extensions, raw)
+        return cls(legacy_version, random, session_id, suites, compression, extensions, raw)
 
     def serialize_body(self, w: Writer) -> None:
         w.u16(self.legacy_version)
@@ -194,3 +195,35 @@ def _server_extensions(r: Reader, random: bytes) -> tuple[Extension, ...]:
             context = ExtensionContext.SERVER_HELLO
             break
     return decode_extension_block(pairs, context)
+
+
+_SERVER_HELLO = int(HandshakeType.SERVER_HELLO)
+_KEY_SHARE = int(ExtensionType.KEY_SHARE)
+# supported_versions in a ServerHello selecting TLS 1.3: type 43, length 2, 0x0304 (§4.2.1).
+_SELECTED_TLS13 = bytes.fromhex("002b00020304")
+_SERVER_HELLO_TAIL = struct.Struct(">HBHHHHH")  # cipher_suite .. key_exchange length
+
+
+def encode_server_hello_tls13(
+    random: bytes, legacy_session_id_echo: bytes, cipher_suite: int, group: int, key_exchange: bytes
+) -> bytes:
+    """A TLS 1.3 ServerHello with key_share then supported_versions (RFC 8446 §4.1.3, §4.2.8),
+    encoded straight to bytes: the same as ``encode_handshake`` of the :class:`ServerHello`
+    with ``legacy_version=0x0303``, ``legacy_compression_method=0`` and those two extensions."""
+    if len(random) != 32 or len(legacy_session_id_echo) > 32:
+        raise ValueError("ServerHello: random must be 32 bytes, legacy_session_id_echo <= 32")
+    n = len(key_exchange)
+    body = b"".join(
+        (
+            b"\x03\x03",  # legacy_version: TLS 1.2
+            random,
+            bytes((len(legacy_session_id_echo),)),
+            legacy_session_id_echo,
+            # cipher_suite, legacy_compression_method, the extensions block length, then the
+            # key_share header (type, length) and KeyShareEntry (group, key_exchange length)
+            _SERVER_HELLO_TAIL.pack(cipher_suite, 0, 8 + n + 6, _KEY_SHARE, 4 + n, group, n),
+            key_exchange,
+            _SELECTED_TLS13,
+        )
+    )
+    return frame_handshake(_SERVER_HELLO, body)

@@ -20,6 +20,7 @@ from ..extensions import (
     parse_extensions,
     serialize_extensions,
 )
+from .framing import frame_handshake
 
 _E = TypeVar("_E")
 
@@ -282,3 +283,26 @@ def message_hash(digest: bytes) -> bytes:
     HelloRetryRequest (RFC 8446 §4.4.1): ``handshake_type 254 || uint24 len || Hash(CH1)``.
     """
     return bytes([HandshakeType.MESSAGE_HASH]) + len(digest).to_bytes(3, "big") + digest
+
+
+# --- Messages encoded straight to bytes ---------------------------------------------------------
+# The handshake states send these without building the message object; each gives the same bytes
+# as ``encode_handshake`` of the object (the unit tests compare them).
+
+_FINISHED = int(HandshakeType.FINISHED)
+_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY)
+
+
+def encode_finished(verify_data: bytes) -> bytes:
+    """``encode_handshake(Finished(verify_data))`` (RFC 8446 §4.4.4)."""
+    return frame_handshake(_FINISHED, verify_data)
+
+
+def encode_certificate_verify(algorithm: int, signature: bytes) -> bytes:
+    """``encode_handshake(CertificateVerify(algorithm, signature))`` (RFC 8446 §4.4.3)."""
+    n = len(signature)
+    if n > 0xFFFF:
+        raise ValueError(f"a {n}-byte signature does not fit opaque signature<0..2^16-1>")
+    return frame_handshake(
+        _CERTIFICATE_VERIFY, bytes((algorithm >> 8, algorithm & 0xFF, n >> 8, n & 0xFF)) + signature
+    )

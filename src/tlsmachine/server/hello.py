@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
-from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
 from ..enums import ProtocolVersion
 from ..errors import (
     HandshakeFailure,
@@ -44,7 +42,7 @@ from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
-from .tls13 import Choice, ExpectFinished, Offer, send_server_flight
+from .tls13 import Choice, ExpectFinished, Offer, ServerTemplate, Signer, send_server_flight
 
 
 def _negotiate_version(hello: ClientHello) -> None:
@@ -75,11 +73,11 @@ def _choose(config: ServerConfig, hello: ClientHello) -> Choice:
         if entry.group not in groups_ext.groups:
             raise IllegalParameter("key_share for a group not in supported_groups (§4.2.8)")
     group = _choose_group(config, groups_ext.groups, shares_ext.client_shares)
-    certificate, scheme = _choose_certificate(config, sigalgs.schemes)
+    signer, scheme = _choose_certificate(config, sigalgs.schemes)
     return Choice(
         suite=suite,
         group=group,
-        certificate=certificate,
+        signer=signer,
         signature_scheme=scheme,
         alpn_protocol=_choose_alpn(config, hello),
         server_name=_server_name(hello),
@@ -101,13 +99,12 @@ def _choose_group(
 
 def _choose_certificate(
     config: ServerConfig, client_schemes: tuple[int, ...]
-) -> tuple[CertifiedKey, int]:
+) -> tuple[Signer, int]:
     """RFC 8446 §4.4.2.2: a chain whose key can sign with a scheme the client offered."""
-    for certified in config.certificates:
-        pss = spki_is_rsassa_pss(certified.leaf)
-        for scheme in schemes_for_key(certified.private_key, rsassa_pss=pss):
-            if scheme in client_schemes and scheme in config.signature_schemes:
-                return certified, scheme
+    for signer in ServerTemplate.of(config).signers:
+        for scheme in signer.schemes:  # what the key can do and the config allows
+            if scheme in client_schemes:
+                return signer, scheme
     raise HandshakeFailure("no certificate can sign with the client's signature_algorithms")
 
 

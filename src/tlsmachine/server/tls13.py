@@ -7,39 +7,79 @@ Certificate, CertificateVerify and Finished, installs the keys in the order of �
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
-from ..crypto.signatures import certificate_verify_input, sign, spki_is_rsassa_pss
+from ..crypto.signatures import certificate_verify_input, schemes_for_key, sign, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite
-from ..enums import ProtocolVersion, SignatureScheme, name_of
 from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     Extension,
     KeyShareEntry,
-    KeyShareServerHello,
     RecordSizeLimit,
     ServerName,
     SupportedGroups,
-    SupportedVersionsServerHello,
 )
-from ..keyschedule import EarlySecret, finished_verify_data
-from ..machine import Output, check_finished, expect
+from ..keyschedule import EarlySecret, MasterSecret, finished_mac, handshake_traffic_keys
+from ..machine import Output, check_finished, expect, scheme_name
 from ..messages import HandshakeMessage, encode_handshake
-from ..messages.hello import ClientHello, ServerHello
+from ..messages.hello import ClientHello, encode_server_hello_tls13
 from ..messages.tls13 import (
     Certificate,
     CertificateEntry,
-    CertificateVerify,
     EncryptedExtensions,
     Finished,
+    encode_certificate_verify,
+    encode_finished,
 )
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """One of our chains, what its key can sign with, and its Certificate message (§4.4.2)."""
+
+    certified: CertifiedKey
+    schemes: tuple[int, ...]  # TLS 1.3 schemes of the key that the config allows, our order
+    rsassa_pss: bool  # the leaf's key is id-RSASSA-PSS (see crypto.signatures)
+    certificate: Certificate  # the same Certificate message for every handshake
+    certificate_raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTemplate:
+    """What depends only on the server config, worked out once per config.
+
+    ``encrypted_extensions`` memoises the EncryptedExtensions encoding per answer (whether the
+    client sent record_size_limit and server_name, the ALPN protocol): a handful of variants.
+    """
+
+    signers: tuple[Signer, ...]
+    encrypted_extensions: dict[tuple[bool, bool, str | None], bytes]
+
+    @classmethod
+    def of(cls, config: ServerConfig) -> ServerTemplate:
+        cached: ServerTemplate | None = config.__dict__.get("_server_template")
+        if cached is not None:
+            return cached
+        signers = []
+        for certified in config.certificates:
+            pss = spki_is_rsassa_pss(certified.leaf)
+            schemes = tuple(
+                s
+                for s in schemes_for_key(certified.private_key, rsassa_pss=pss)
+                if s in config.signature_schemes
+            )
+            entries = tuple(CertificateEntry(cert_data=der) for der in certified.der_chain)
+            message = Certificate(certificate_request_context=b"", certificate_list=entries)
+            signers.append(Signer(certified, schemes, pss, message, encode_handshake(message)))
+        template = cls(tuple(signers), {})
+        object.__setattr__(config, "_server_template", template)  # a cache on a frozen config
+        return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +88,7 @@ class Choice:
 
     suite: CipherSuite
     group: Group
-    certificate: CertifiedKey
+    signer: Signer
     signature_scheme: int
     alpn_protocol: str | None
     server_name: str | None
@@ -64,65 +104,60 @@ class Offer:
     transcript: TranscriptHash
 
 
-def _encrypted_extensions(offer: Offer, choice: Choice) -> EncryptedExtensions:
-    """EncryptedExtensions answering only what the client sent (RFC 8446 §4.3.1)."""
+def _encrypted_extensions(offer: Offer, choice: Choice) -> bytes:
+    """EncryptedExtensions answering only what the client sent (RFC 8446 §4.3.1), encoded."""
     config, hello = offer.config, offer.client_hello
-    extensions: list[Extension] = []
-    if config.send_supported_groups:
-        extensions.append(SupportedGroups(groups=tuple(g.id for g in config.groups)))
-    if hello.get(RecordSizeLimit) is not None:
-        extensions.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
-    if choice.server_name is not None:
-        extensions.append(ServerName(host_name=None))  # RFC 6066 §3: acknowledge SNI
-    if choice.alpn_protocol is not None:
-        protocol = choice.alpn_protocol.encode()
-        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(protocol,)))
-    return EncryptedExtensions(extensions=tuple(extensions))
-
-
-@functools.lru_cache(maxsize=64)
-def _certificate_message(der_chain: tuple[bytes, ...]) -> tuple[Certificate, bytes]:
-    """Our Certificate message and its encoding: the same for every handshake (§4.4.2)."""
-    entries = tuple(CertificateEntry(cert_data=der, extensions=()) for der in der_chain)
-    message = Certificate(certificate_request_context=b"", certificate_list=entries)
-    return message, encode_handshake(message)
+    answer_limit = hello.get(RecordSizeLimit) is not None
+    answer_sni = choice.server_name is not None
+    key = (answer_limit, answer_sni, choice.alpn_protocol)
+    cache = ServerTemplate.of(config).encrypted_extensions
+    raw = cache.get(key)
+    if raw is None:
+        extensions: list[Extension] = []
+        if config.send_supported_groups:
+            extensions.append(SupportedGroups(groups=tuple(g.id for g in config.groups)))
+        if answer_limit:
+            extensions.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+        if answer_sni:
+            extensions.append(ServerName(host_name=None))  # RFC 6066 §3: acknowledge SNI
+        if choice.alpn_protocol is not None:
+            protocol = choice.alpn_protocol.encode()
+            extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(protocol,)))
+        raw = cache[key] = encode_handshake(EncryptedExtensions(extensions=tuple(extensions)))
+    return raw
 
 
 def send_server_flight(
     offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
 ) -> ExpectFinished:
-    """ServerHello through server Finished (RFC 8446 §2 figure 1)."""
+    """ServerHello through server Finished (RFC 8446 §2 figure 1).
+
+    The messages are encoded straight to bytes (the connection decodes them again only to
+    trace them); the transcript hash is taken once per point the key schedule needs it.
+    """
     config, hello, transcript = offer.config, offer.client_hello, offer.transcript
-    suite, group = choice.suite, choice.group
-    certificate, signature_scheme = choice.certificate, choice.signature_scheme
+    suite, group, signer = choice.suite, choice.group, choice.signer
+    hash_name = suite.hash_name
     private = config.key_share_factory(group)
     server_share, shared = group.respond(offer.client_share.key_exchange, private)
-    server_hello = ServerHello(
-        legacy_version=ProtocolVersion.TLS12,
-        random=config.random(32),
-        legacy_session_id_echo=hello.legacy_session_id,
-        cipher_suite=suite.id,
-        legacy_compression_method=0,
-        extensions=(
-            KeyShareServerHello(
-                server_share=KeyShareEntry(group=group.id, key_exchange=server_share)
-            ),
-            SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13),
-        ),
+    server_hello = encode_server_hello_tls13(
+        config.random(32), hello.legacy_session_id, suite.id, group.id, server_share
     )
-    transcript.select_hash(suite.hash_name)
-    transcript.update(out.send(server_hello))
+    transcript.select_hash(hash_name)
+    transcript.update(out.send_encoded(server_hello))
     if hello.legacy_session_id and not ccs_sent:
         out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
-    secrets = EarlySecret.from_psk(suite.hash_name, None).handshake(shared)
+    secrets = EarlySecret.from_psk(hash_name, None).handshake(shared)
     th = transcript.digest()
     client_hs = secrets.client_handshake_traffic_secret(th)
     server_hs = secrets.server_handshake_traffic_secret(th)
     client_random = hello.random
     out.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_random, client_hs)
     out.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", client_random, server_hs)
-    out.write_keys(suite, server_hs, "handshake")
-    out.read_keys(suite, client_hs, "handshake")
+    server_key, server_iv, server_finished_key = handshake_traffic_keys(suite, server_hs)
+    client_key, client_iv, client_finished_key = handshake_traffic_keys(suite, client_hs)
+    out.write_keys(suite, server_hs, "handshake", (server_key, server_iv))
+    out.read_keys(suite, client_hs, "handshake", (client_key, client_iv))
     client_limit = hello.get(RecordSizeLimit)
     if client_limit is not None:
         # RFC 8449 §4: the limits apply to protected records, i.e. from here on.
@@ -130,18 +165,17 @@ def send_server_flight(
             send=client_limit.record_size_limit, receive=config.record_size_limit
         )
 
-    transcript.update(out.send(_encrypted_extensions(offer, choice)))
-    certificate_msg, certificate_raw = _certificate_message(certificate.der_chain)
-    transcript.update(out.send(certificate_msg, certificate_raw))
+    transcript.update(out.send_encoded(_encrypted_extensions(offer, choice)))
+    transcript.update(out.send(signer.certificate, signer.certificate_raw))
     content = certificate_verify_input(transcript.digest(), server=True)
+    scheme, private_key = choice.signature_scheme, signer.certified.private_key
     if config.signer is not None:
-        signature = config.signer(signature_scheme, certificate.private_key, content)
+        signature = config.signer(scheme, private_key, content)
     else:
-        pss = spki_is_rsassa_pss(certificate.leaf)
-        signature = sign(signature_scheme, certificate.private_key, content, rsassa_pss=pss)
-    transcript.update(out.send(CertificateVerify(algorithm=signature_scheme, signature=signature)))
-    verify_data = finished_verify_data(suite.hash_name, server_hs, transcript.digest())
-    transcript.update(out.send(Finished(verify_data=verify_data)))
+        signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
+    transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
+    verify_data = finished_mac(hash_name, server_finished_key, transcript.digest())
+    transcript.update(out.send_encoded(encode_finished(verify_data)))
 
     master = secrets.master()
     th = transcript.digest()
@@ -156,13 +190,13 @@ def send_server_flight(
         version="TLSv1.3",
         cipher_suite=suite.name,
         group=group.name,
-        signature_scheme=name_of(SignatureScheme, signature_scheme).lower(),
+        signature_scheme=scheme_name(scheme),
         alpn_protocol=choice.alpn_protocol,
         server_name=choice.server_name,
         hello_retry=hello_retry,
     )
     return ExpectFinished(
-        offer, choice, client_hs, client_app, server_app, exporter, master, summary
+        offer, choice, th, client_finished_key, client_app, server_app, exporter, master, summary
     )
 
 
@@ -172,19 +206,22 @@ class ExpectFinished:
 
     offer: Offer
     choice: Choice
-    client_handshake_secret: bytes = field(repr=False)
+    # Transcript-Hash(ClientHello .. server Finished): nothing joins the transcript before the
+    # client's Finished, which is computed over it (no CertificateRequest, §4.4.4).
+    finished_context: bytes
+    client_finished_key: bytes = field(repr=False)
     client_application_secret: bytes = field(repr=False)
     server_application_secret: bytes = field(repr=False)
     exporter_secret: bytes = field(repr=False)
-    master: object = field(repr=False)
+    master: MasterSecret = field(repr=False)
     summary: HandshakeComplete
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         finished = expect(msg, Finished, self)
         suite, transcript = self.choice.suite, self.offer.transcript
-        check_finished(finished, suite, self.client_handshake_secret, transcript.digest(), "client")
+        check_finished(finished, suite, self.client_finished_key, self.finished_context, "client")
         transcript.update(finished.raw)
-        resumption = self.master.resumption_master_secret(transcript.digest())  # type: ignore[attr-defined]
+        resumption = self.master.resumption_master_secret(transcript.digest())
         out.read_keys(suite, self.client_application_secret, "application")
         out.event(self.summary)
         return Traffic13(
