@@ -6,6 +6,7 @@ import functools
 
 import pytest
 
+from memory_pair import pump
 from tlsmachine import (
     ApplicationData,
     ClientConfig,
@@ -39,22 +40,6 @@ ECC_GROUPS = [g for g in GROUPS.values() if not g.name.startswith("ffdhe")]
 @functools.cache
 def certified(key_type: str) -> CertifiedKey:
     return CertifiedKey.self_signed(("localhost",), key_type=key_type)
-
-
-def pump(client: ClientConnection, server: ServerConnection) -> tuple[list[Event], list[Event]]:
-    """Shuttle bytes until both sides are quiet; return each side's events."""
-    client_events: list[Event] = []
-    server_events: list[Event] = []
-    for _ in range(20):
-        to_server = client.data_to_send()
-        if to_server:
-            server_events += server.receive_data(to_server)
-        to_client = server.data_to_send()
-        if to_client:
-            client_events += client.receive_data(to_client)
-        if not to_server and not to_client:
-            break
-    return client_events, server_events
 
 
 def connect(

@@ -15,12 +15,12 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from memory_pair import pump
 from tlsmachine import (
     ApplicationData,
     ClientConfig,
     ClientConnection,
     ConnectionState,
-    Event,
     KeyUpdated,
     ServerConfig,
     ServerConnection,
@@ -56,21 +56,6 @@ def reading_layer() -> tuple[Aead13Protector, RecordLayer]:
     layer = RecordLayer()
     layer.set_read_protector(reader)
     return writer, layer
-
-
-def pump(client: ClientConnection, server: ServerConnection) -> tuple[list[Event], list[Event]]:
-    client_events: list[Event] = []
-    server_events: list[Event] = []
-    for _ in range(20):
-        to_server = client.data_to_send()
-        if to_server:
-            server_events += server.receive_data(to_server)
-        to_client = server.data_to_send()
-        if to_client:
-            client_events += client.receive_data(to_client)
-        if not to_server and not to_client:
-            break
-    return client_events, server_events
 
 
 def connect() -> tuple[ClientConnection, ServerConnection]:
