@@ -8,12 +8,13 @@ and "keys change only after the message that triggers them" holds in one place (
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from .enums import HandshakeType, SignatureScheme, name_of
 from .errors import DecodeError, UnexpectedMessage
 from .events import Event
-from .keyschedule import check_finished_mac
+from .keyschedule import HandshakeSecret, check_finished_mac, handshake_traffic_keys
 from .messages import decode_handshake, encode_handshake
 from .messages.tls13 import Finished
 
@@ -146,6 +147,37 @@ class HandshakeState(Protocol):
     """One state of a handshake machine (RFC 8446 Appendix A)."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> HandshakeState: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeTrafficKeys:
+    """One direction's handshake traffic secret, its key and IV, and its Finished key."""
+
+    secret: bytes = field(repr=False)
+    key_iv: tuple[bytes, bytes] = field(repr=False)
+    finished_key: bytes = field(repr=False)
+
+
+def derive_handshake_traffic(
+    out: Output,
+    suite: CipherSuite,
+    handshake_secret: HandshakeSecret,
+    transcript_hash: bytes,
+    client_random: bytes,
+) -> tuple[HandshakeTrafficKeys, HandshakeTrafficKeys]:
+    """Both directions' handshake traffic keys after ServerHello (RFC 8446 §7.1, §7.3, §4.4.4),
+    logged for SSLKEYLOGFILE; returns ``(client, server)``. Each role installs them itself."""
+    sides = []
+    for label, secret in (
+        ("CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+         handshake_secret.client_handshake_traffic_secret(transcript_hash)),
+        ("SERVER_HANDSHAKE_TRAFFIC_SECRET",
+         handshake_secret.server_handshake_traffic_secret(transcript_hash)),
+    ):  # fmt: skip
+        out.log_secret(label, client_random, secret)
+        key, iv, finished_key = handshake_traffic_keys(suite, secret)
+        sides.append(HandshakeTrafficKeys(secret, (key, iv), finished_key))
+    return sides[0], sides[1]
 
 
 def check_finished(

@@ -35,8 +35,8 @@ from ..extensions import (
     UnknownExtension,
     encode_extensions,
 )
-from ..keyschedule import EarlySecret, handshake_traffic_keys
-from ..machine import Output, expect
+from ..keyschedule import EarlySecret
+from ..machine import Output, derive_handshake_traffic, expect
 from ..messages import HEADER_SIZE, HandshakeMessage, encode_handshake
 from ..messages.framing import frame_handshake
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
@@ -351,15 +351,9 @@ class ExpectServerHello:
         transcript.update(hello.raw)
         secrets = EarlySecret.from_psk(suite.hash_name, None).handshake(shared)
         th = transcript.digest()
-        client_secret = secrets.client_handshake_traffic_secret(th)
-        server_secret = secrets.server_handshake_traffic_secret(th)
-        client_random = self.client_hello.random
-        out.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_random, client_secret)
-        out.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", client_random, server_secret)
-        server_key, server_iv, server_finished_key = handshake_traffic_keys(suite, server_secret)
-        client_key, client_iv, client_finished_key = handshake_traffic_keys(suite, client_secret)
-        out.read_keys(suite, server_secret, "handshake", (server_key, server_iv))
-        out.write_keys(suite, client_secret, "handshake", (client_key, client_iv))
+        client, server = derive_handshake_traffic(out, suite, secrets, th, self.client_hello.random)
+        out.read_keys(suite, server.secret, "handshake", server.key_iv)
+        out.write_keys(suite, client.secret, "handshake", client.key_iv)
         context = ClientHandshake(
             config=self.config,
             server_name=self.server_name,
@@ -368,8 +362,8 @@ class ExpectServerHello:
             group_name=share.group.name,
             transcript=transcript,
             handshake_secret=secrets,
-            client_finished_key=client_finished_key,
-            server_finished_key=server_finished_key,
+            client_finished_key=client.finished_key,
+            server_finished_key=server.finished_key,
             hello_retry=self.hello_retry is not None,
             ccs_sent=self.ccs_sent,
         )

@@ -23,8 +23,8 @@ from ..extensions import (
     ServerName,
     SupportedGroups,
 )
-from ..keyschedule import EarlySecret, MasterSecret, finished_mac, handshake_traffic_keys
-from ..machine import Output, check_finished, expect, scheme_name
+from ..keyschedule import EarlySecret, MasterSecret, finished_mac
+from ..machine import Output, check_finished, derive_handshake_traffic, expect, scheme_name
 from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, encode_server_hello_tls13
 from ..messages.tls13 import (
@@ -149,15 +149,10 @@ def send_server_flight(
         out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
     secrets = EarlySecret.from_psk(hash_name, None).handshake(shared)
     th = transcript.digest()
-    client_hs = secrets.client_handshake_traffic_secret(th)
-    server_hs = secrets.server_handshake_traffic_secret(th)
     client_random = hello.random
-    out.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_random, client_hs)
-    out.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", client_random, server_hs)
-    server_key, server_iv, server_finished_key = handshake_traffic_keys(suite, server_hs)
-    client_key, client_iv, client_finished_key = handshake_traffic_keys(suite, client_hs)
-    out.write_keys(suite, server_hs, "handshake", (server_key, server_iv))
-    out.read_keys(suite, client_hs, "handshake", (client_key, client_iv))
+    client, server = derive_handshake_traffic(out, suite, secrets, th, client_random)
+    out.write_keys(suite, server.secret, "handshake", server.key_iv)
+    out.read_keys(suite, client.secret, "handshake", client.key_iv)
     client_limit = hello.get(RecordSizeLimit)
     if client_limit is not None:
         # RFC 8449 §4: the limits apply to protected records, i.e. from here on.
@@ -174,7 +169,7 @@ def send_server_flight(
     else:
         signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
     transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
-    verify_data = finished_mac(hash_name, server_finished_key, transcript.digest())
+    verify_data = finished_mac(hash_name, server.finished_key, transcript.digest())
     transcript.update(out.send_encoded(encode_finished(verify_data)))
 
     master = secrets.master()
@@ -196,7 +191,7 @@ def send_server_flight(
         hello_retry=hello_retry,
     )
     return ExpectFinished(
-        offer, choice, th, client_finished_key, client_app, server_app, exporter, master, summary
+        offer, choice, th, client.finished_key, client_app, server_app, exporter, master, summary
     )
 
 
