@@ -287,6 +287,7 @@ class TlsmachineSide:
             ),
             cipher_suites=(suite,),
             groups=(x25519,),
+            session_tickets=0,  # the benchmark: no tickets (stdlib: num_tickets = 0)
         )
         if not self.client_config.verify_certificates:
             raise RuntimeError("the tlsmachine client must verify the certificate and host name")

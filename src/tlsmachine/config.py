@@ -17,6 +17,7 @@ from .crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
 from .crypto.suites import DEFAULT_TLS13_SUITES, CipherSuite
 from .enums import ProtocolVersion
 from .errors import ConfigurationError
+from .session import MAX_TICKET_LIFETIME, AeadTicketSealer, TicketSealer
 
 if TYPE_CHECKING:
     from .certs import CertifiedKey
@@ -149,6 +150,14 @@ class ServerConfig:
     hello_retry_cookie: Callable[[bytes], bytes] | None = None
     """If set, HelloRetryRequests carry ``cookie(hash_of_first_client_hello)`` and the second
     ClientHello must echo it (RFC 8446 §4.2.2)."""
+    session_tickets: int = 2
+    """NewSessionTickets sent after each full handshake (RFC 8446 §4.6.1); 0 turns them off."""
+    ticket_lifetime: int = 7200
+    """Seconds a ticket stays valid; at most 604800 (RFC 8446 §4.6.1)."""
+    max_early_data_size: int = 0
+    """Announced in tickets' early_data extension when non-zero (RFC 8446 §4.2.10)."""
+    ticket_sealer: TicketSealer | None = field(default=None, repr=False)
+    """Seals ticket state; default: AES-256-GCM with a random key made per config."""
     trace_handshake: bool = False
     keylog: KeyLogCallback | None = None
     random: Callable[[int], bytes] = os.urandom
@@ -171,3 +180,17 @@ class ServerConfig:
             raise ConfigurationError("a server needs at least one certificate chain")
         if not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
+        if not 0 <= self.session_tickets <= 255:
+            raise ConfigurationError("session_tickets must be 0..255")
+        if not 0 < self.ticket_lifetime <= MAX_TICKET_LIFETIME:
+            raise ConfigurationError("ticket_lifetime must be 1..604800 seconds (RFC 8446 §4.6.1)")
+        if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
+            raise ConfigurationError("max_early_data_size must fit in 32 bits (RFC 8446 §4.2.10)")
+
+    def session_ticket_sealer(self) -> TicketSealer:
+        """The ticket sealer, made once per config when none was given."""
+        cached: TicketSealer | None = self.__dict__.get("_ticket_sealer_cache")
+        if cached is None:
+            cached = self.ticket_sealer or AeadTicketSealer(random=self.random)
+            object.__setattr__(self, "_ticket_sealer_cache", cached)
+        return cached

@@ -196,6 +196,8 @@ def test_trace_includes_the_first_client_hello() -> None:
         ("received", "certificate_verify"),
         ("received", "finished"),
         ("sent", "finished"),
+        ("received", "new_session_ticket"),  # two by default (RFC 8446 §4.6.1)
+        ("received", "new_session_ticket"),
     ]
 
 

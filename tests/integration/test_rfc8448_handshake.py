@@ -35,7 +35,8 @@ from tlsmachine.enums import NamedGroup
 from tlsmachine.machine import Output
 from tlsmachine.messages import decode_handshake
 from tlsmachine.messages.hello import ClientHello
-from tlsmachine.messages.tls13 import Certificate
+from tlsmachine.messages.tls13 import Certificate, NewSessionTicket
+from tlsmachine.session import TicketState
 
 TRACE = load_rfc8448()
 NSS_GROUPS = tuple(
@@ -141,6 +142,35 @@ class AcceptRFCCertificate:
         raise AssertionError("no client authentication in these traces")
 
 
+def rfc_ticket(section: Section) -> NewSessionTicket:
+    ticket = decode_handshake(message(section, "server", "NewSessionTicket"))
+    assert isinstance(ticket, NewSessionTicket)
+    return ticket
+
+
+def ticket_randoms(section: Section) -> tuple[bytes, ...]:
+    """The server's randomness after ServerHello.random: the ticket_age_add of §3's ticket."""
+    if section.number != "3":
+        return ()
+    return (rfc_ticket(section).ticket_age_add.to_bytes(4, "big"),)
+
+
+class ReplayTicketSealer:
+    """Ticket contents are the server's private business (NSS's format in the RFC): seal to the
+    RFC's opaque ticket, after checking that what we seal is our own well-formed state."""
+
+    def __init__(self, section: Section) -> None:
+        self.ticket = rfc_ticket(section).ticket
+        self.sealed: list[TicketState] = []
+
+    def seal(self, plaintext: bytes) -> bytes:
+        self.sealed.append(TicketState.parse(plaintext))
+        return self.ticket
+
+    def open(self, ticket: bytes) -> bytes | None:
+        return None
+
+
 def server_config(section: Section, *, cookie: bytes | None = None) -> ServerConfig:
     cert = rfc_certificate(section)
     server_hello = message(section, "server", "ServerHello", occurrence=1 if cookie else 0)
@@ -151,11 +181,20 @@ def server_config(section: Section, *, cookie: bytes | None = None) -> ServerCon
         certificates=(CertifiedKey(chain=(cert,), private_key=rfc_server_key()),),
         groups=NSS_GROUPS if section.number == "3" else NSS_SERVER_GROUPS_5,
         strict_group_preference=True,
-        random=fixed_random(server_hello[6:38]),
+        # §3 issues one ticket (30 s, early data up to 1024 bytes); §5 issues none.
+        session_tickets=1 if section.number == "3" else 0,
+        ticket_lifetime=30,
+        max_early_data_size=1024,
+        ticket_sealer=ReplayTicketSealer(section) if section.number == "3" else None,
+        random=fixed_random(server_hello[6:38], *ticket_randoms(section)),
         key_share_factory=injected_keys({group: server_private}),
         signer=rfc_signer(section, cert),
         hello_retry_cookie=(lambda _hash: cookie) if cookie else None,  # type: ignore[misc]
     )
+
+
+def resumption_psk_from_trace(s3: Section) -> bytes:
+    return s3.get('{server}  generate resumption secret "tls13 resumption"', "expanded")
 
 
 def test_section3_server_byte_for_byte() -> None:
@@ -173,10 +212,21 @@ def test_section3_server_byte_for_byte() -> None:
         "x25519",
         "server",
     )
-    # The RFC's client data goes out after the server's NewSessionTicket; the server decrypts it.
+    assert server.data_to_send() == record(s3, "server", "handshake", 2)  # NewSessionTicket
+    sealer = server.config.ticket_sealer
+    assert isinstance(sealer, ReplayTicketSealer)
+    (state,) = sealer.sealed
+    # RFC 8448 §3 "generate resumption secret": the state we seal carries exactly that PSK.
+    assert state.psk == resumption_psk_from_trace(s3)
+    assert (state.lifetime, state.max_early_data_size, state.server_name) == (30, 1024, b"server")
     events = server.receive_data(record(s3, "client", "application_data", 0))
     payload = s3.get("{client}  send application_data record", "payload")
     assert events == [ApplicationData(data=payload)]
+    server.send(s3.get("{server}  send application_data record", "payload"))
+    assert server.data_to_send() == record(s3, "server", "application_data", 0)
+    assert server.receive_data(record(s3, "client", "alert", 0)) == [ConnectionClosed()]
+    server.close()
+    assert server.data_to_send() == record(s3, "server", "alert", 0)
 
 
 def start_client(section: Section, config: ClientConfig) -> Connection:

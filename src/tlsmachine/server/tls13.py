@@ -17,13 +17,14 @@ from ..crypto.suites import CipherSuite
 from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
+    EarlyData,
     Extension,
     KeyShareEntry,
     RecordSizeLimit,
     ServerName,
     SupportedGroups,
 )
-from ..keyschedule import EarlySecret, MasterSecret, finished_mac
+from ..keyschedule import EarlySecret, MasterSecret, finished_mac, resumption_psk
 from ..machine import Output, check_finished, derive_handshake_traffic, expect, scheme_name
 from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, encode_server_hello_tls13
@@ -32,9 +33,11 @@ from ..messages.tls13 import (
     CertificateEntry,
     EncryptedExtensions,
     Finished,
+    NewSessionTicket,
     encode_certificate_verify,
     encode_finished,
 )
+from ..session import TicketState
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
 
@@ -219,6 +222,7 @@ class ExpectFinished:
         resumption = self.master.resumption_master_secret(transcript.digest())
         out.read_keys(suite, self.client_application_secret, "application")
         out.event(self.summary)
+        self._send_tickets(resumption, out)
         return Traffic13(
             suite=suite,
             is_client=False,
@@ -227,3 +231,35 @@ class ExpectFinished:
             exporter_secret=self.exporter_secret,
             resumption_secret=resumption,
         )
+
+    def _send_tickets(self, resumption_secret: bytes, out: Output) -> None:
+        """NewSessionTicket messages carrying sealed resumption state (RFC 8446 §4.6.1)."""
+        config, choice = self.offer.config, self.choice
+        if not config.session_tickets:
+            return
+        sealer = config.session_ticket_sealer()
+        extensions: tuple[Extension, ...] = ()
+        if config.max_early_data_size:
+            extensions = (EarlyData(max_early_data_size=config.max_early_data_size),)
+        issued_at = int(config.clock())
+        for index in range(config.session_tickets):
+            nonce = index.to_bytes(2, "big")  # unique per ticket on this connection
+            age_add = int.from_bytes(config.random(4), "big")
+            state = TicketState(
+                cipher_suite=choice.suite.id,
+                psk=resumption_psk(choice.suite.hash_name, resumption_secret, nonce),
+                issued_at=issued_at,
+                ticket_age_add=age_add,
+                lifetime=config.ticket_lifetime,
+                max_early_data_size=config.max_early_data_size,
+                alpn_protocol=(choice.alpn_protocol or "").encode(),
+                server_name=(choice.server_name or "").encode(),
+            )
+            ticket = NewSessionTicket(
+                ticket_lifetime=config.ticket_lifetime,
+                ticket_age_add=age_add,
+                ticket_nonce=nonce,
+                ticket=sealer.seal(state.serialize()),
+                extensions=extensions,
+            )
+            out.send(ticket)

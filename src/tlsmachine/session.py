@@ -1,0 +1,131 @@
+"""Session tickets: what a TLS 1.3 server seals into a ticket, and the sealing (RFC 8446 §4.6.1).
+
+Tickets are stateless by default: the resumption state is encrypted and authenticated with an
+AEAD under a ticket key that has an identifier, so keys can rotate (the current key seals, older
+keys still open tickets until they expire). This follows RFC 5077 §4's recommended layout
+(key_name, IV, encrypted state, MAC), with AES-256-GCM as the MAC-and-encrypt primitive.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .codec import Reader, Writer
+from .errors import ConfigurationError, DecodeError
+
+TICKET_KEY_ID_LENGTH = 4
+_NONCE_LENGTH = 12
+MAX_TICKET_LIFETIME = 604_800
+"""RFC 8446 §4.6.1: servers MUST NOT use any value greater than 604800 seconds (7 days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    """The resumption state a server keeps in a ticket (RFC 8446 §4.6.1, §4.2.11)."""
+
+    cipher_suite: int
+    psk: bytes = field(repr=False)
+    issued_at: int
+    """Seconds since the epoch, from the server's clock."""
+    ticket_age_add: int
+    lifetime: int
+    max_early_data_size: int
+    alpn_protocol: bytes
+    server_name: bytes
+
+    def serialize(self) -> bytes:
+        w = Writer()
+        w.u16(self.cipher_suite)
+        w.opaque(1, self.psk)
+        w.u32(self.issued_at & 0xFFFFFFFF)
+        w.u32(self.ticket_age_add)
+        w.u32(self.lifetime)
+        w.u32(self.max_early_data_size)
+        w.opaque(1, self.alpn_protocol)
+        w.opaque(2, self.server_name)
+        return w.getvalue()
+
+    @classmethod
+    def parse(cls, data: bytes) -> TicketState:
+        r = Reader(data)
+        state = cls(
+            cipher_suite=r.u16("cipher_suite"),
+            psk=r.opaque(1, min=32, what="psk"),
+            issued_at=r.u32("issued_at"),
+            ticket_age_add=r.u32("ticket_age_add"),
+            lifetime=r.u32("lifetime"),
+            max_early_data_size=r.u32("max_early_data_size"),
+            alpn_protocol=r.opaque(1, what="alpn_protocol"),
+            server_name=r.opaque(2, what="server_name"),
+        )
+        r.expect_end("ticket state")
+        return state
+
+
+class TicketSealer(Protocol):
+    """Turns ticket state into an opaque ticket and back (RFC 8446 §4.6.1 "ticket")."""
+
+    def seal(self, plaintext: bytes) -> bytes:
+        """Encrypt and authenticate ``plaintext`` into a ticket."""
+        ...
+
+    def open(self, ticket: bytes) -> bytes | None:
+        """The plaintext of a ticket we sealed, or ``None`` (unknown key, forged, corrupt)."""
+        ...
+
+
+class AeadTicketSealer:
+    """AES-256-GCM tickets with rotating keys: ``key_id || nonce || ciphertext+tag``.
+
+    The key id is the additional data, so a ticket cannot be moved to another key. ``rotate()``
+    makes a new current key and keeps up to ``keep`` older ones for opening.
+    """
+
+    def __init__(self, *, keep: int = 2, random: Callable[[int], bytes] = os.urandom) -> None:
+        if keep < 0:
+            raise ConfigurationError("keep must be >= 0")
+        self._random = random
+        self._keep = keep
+        self._keys: dict[bytes, AESGCM] = {}
+        self._current = b""
+        self.rotate()
+
+    def rotate(self) -> None:
+        """Start sealing with a fresh key; the oldest keys beyond ``keep`` are forgotten."""
+        key_id = self._random(TICKET_KEY_ID_LENGTH)
+        self._keys[key_id] = AESGCM(self._random(32))
+        self._current = key_id
+        while len(self._keys) > self._keep + 1:
+            del self._keys[next(iter(self._keys))]
+
+    def seal(self, plaintext: bytes) -> bytes:
+        nonce = self._random(_NONCE_LENGTH)
+        key_id = self._current
+        return key_id + nonce + self._keys[key_id].encrypt(nonce, plaintext, key_id)
+
+    def open(self, ticket: bytes) -> bytes | None:
+        header = TICKET_KEY_ID_LENGTH + _NONCE_LENGTH
+        key = self._keys.get(ticket[:TICKET_KEY_ID_LENGTH])
+        if key is None or len(ticket) < header + 16:
+            return None
+        try:
+            return key.decrypt(ticket[TICKET_KEY_ID_LENGTH:header], ticket[header:], ticket[:4])
+        except InvalidTag:
+            return None
+
+
+def open_ticket(sealer: TicketSealer, ticket: bytes) -> TicketState | None:
+    """The state inside ``ticket``, or ``None`` when it does not open or does not parse."""
+    plaintext = sealer.open(ticket)
+    if plaintext is None:
+        return None
+    try:
+        return TicketState.parse(plaintext)
+    except DecodeError:
+        return None
