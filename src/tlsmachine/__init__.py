@@ -26,9 +26,11 @@ from .events import (
     HandshakeComplete,
     HandshakeMessageTraced,
     KeyUpdated,
+    SessionTicketReceived,
     WarningAlertReceived,
 )
 from .server import ServerConnection
+from .session import ClientSession, InMemoryClientSessionStore
 
 __version__ = "0.1.0"
 
@@ -38,6 +40,7 @@ __all__ = [
     "CertifiedKey",
     "ClientConfig",
     "ClientConnection",
+    "ClientSession",
     "ConfigurationError",
     "Connection",
     "ConnectionClosed",
@@ -46,10 +49,12 @@ __all__ = [
     "Event",
     "HandshakeComplete",
     "HandshakeMessageTraced",
+    "InMemoryClientSessionStore",
     "KeyUpdated",
     "ProtocolError",
     "ServerConfig",
     "ServerConnection",
+    "SessionTicketReceived",
     "TLSError",
     "UsageError",
     "WarningAlertReceived",

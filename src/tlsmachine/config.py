@@ -17,7 +17,7 @@ from .crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
 from .crypto.suites import DEFAULT_TLS13_SUITES, CipherSuite
 from .enums import ProtocolVersion
 from .errors import ConfigurationError
-from .session import MAX_TICKET_LIFETIME, AeadTicketSealer, TicketSealer
+from .session import MAX_TICKET_LIFETIME, AeadTicketSealer, ClientSessionStore, TicketSealer
 
 if TYPE_CHECKING:
     from .certs import CertifiedKey
@@ -83,6 +83,9 @@ class ClientConfig:
     """Send a legacy_session_id and dummy change_cipher_spec (RFC 8446 Appendix D.4)."""
     record_size_limit: int | None = None
     """Advertise record_size_limit (RFC 8449) with this value, e.g. 16385."""
+    session_store: ClientSessionStore | None = None
+    """Where received tickets go (e.g. :class:`InMemoryClientSessionStore`); every ticket is
+    also reported as a :class:`SessionTicketReceived` event."""
     pad_client_hello: bool = True
     """Pad ClientHellos of 256..511 bytes to 512 with the padding extension (RFC 7685 §1:
     some middleboxes hang on hellos of that size)."""

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from .session import ClientSession
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Event:
@@ -104,3 +106,10 @@ class HandshakeMessageTraced(Event):
     """Length of the whole handshake message in bytes, header included."""
     epoch: str
     """Under which keys it travels: ``"plaintext"``, ``"handshake"`` or ``"application"``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionTicketReceived(Event):
+    """The server sent a NewSessionTicket (RFC 8446 §4.6.1); ``session`` can resume later."""
+
+    session: ClientSession = field(repr=False)

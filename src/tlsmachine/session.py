@@ -9,6 +9,7 @@ keys still open tickets until they expire). This follows RFC 5077 §4's recommen
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -128,4 +129,116 @@ def open_ticket(sealer: TicketSealer, ticket: bytes) -> TicketState | None:
     try:
         return TicketState.parse(plaintext)
     except DecodeError:
+        return None
+
+
+_SESSION_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSession:
+    """A ticket the client received, with what it needs to resume (RFC 8446 §4.6.1, §4.2.11).
+
+    Serializable with :meth:`to_bytes` / :meth:`from_bytes` so a program can keep sessions
+    across runs (store them as secrets: they hold the PSK).
+    """
+
+    server_name: str
+    cipher_suite: int
+    psk: bytes = field(repr=False)
+    ticket: bytes = field(repr=False)
+    ticket_lifetime: int
+    ticket_age_add: int
+    received_at: float
+    """Seconds since the epoch, from the client's clock."""
+    max_early_data_size: int
+    alpn_protocol: str | None
+
+    def expired(self, now: float) -> bool:
+        """RFC 8446 §4.6.1: usable for ``ticket_lifetime`` seconds (at most 7 days)."""
+        return now >= self.received_at + min(self.ticket_lifetime, MAX_TICKET_LIFETIME)
+
+    def obfuscated_ticket_age(self, now: float) -> int:
+        """The age in milliseconds plus ticket_age_add, mod 2^32 (RFC 8446 §4.2.11.1)."""
+        age_ms = max(0, int((now - self.received_at) * 1000))
+        return (age_ms + self.ticket_age_add) & 0xFFFFFFFF
+
+    def to_bytes(self) -> bytes:
+        w = Writer()
+        w.u8(_SESSION_FORMAT)
+        w.opaque(2, self.server_name.encode())
+        w.u16(self.cipher_suite)
+        w.opaque(1, self.psk)
+        w.opaque(2, self.ticket)
+        w.u32(self.ticket_lifetime)
+        w.u32(self.ticket_age_add)
+        w.u32(int(self.received_at) & 0xFFFFFFFF)
+        w.u32(self.max_early_data_size)
+        w.opaque(1, (self.alpn_protocol or "").encode())
+        return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ClientSession:
+        """Parse :meth:`to_bytes` output; anything else raises :class:`DecodeError`."""
+        r = Reader(data)
+        if r.u8("session format") != _SESSION_FORMAT:
+            raise DecodeError("unknown session format")
+        try:
+            session = cls(
+                server_name=r.opaque(2, min=1, what="server_name").decode("ascii"),
+                cipher_suite=r.u16("cipher_suite"),
+                psk=r.opaque(1, min=32, what="psk"),
+                ticket=r.opaque(2, min=1, what="ticket"),
+                ticket_lifetime=r.u32("ticket_lifetime"),
+                ticket_age_add=r.u32("ticket_age_add"),
+                received_at=float(r.u32("received_at")),
+                max_early_data_size=r.u32("max_early_data_size"),
+                alpn_protocol=r.opaque(1, what="alpn").decode("ascii") or None,
+            )
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"session has a non-ASCII name: {exc}") from None
+        r.expect_end("session")
+        return session
+
+
+class ClientSessionStore(Protocol):
+    """Where a client keeps sessions between connections (called by ClientConnection)."""
+
+    def put(self, session: ClientSession) -> None: ...
+
+    def get(self, server_name: str, now: float) -> ClientSession | None:
+        """A usable session for ``server_name``, removed from the store (tickets are
+        single-use where possible, RFC 8446 Appendix C.4)."""
+        ...
+
+
+class InMemoryClientSessionStore:
+    """Bounded, in-memory session store: the newest few tickets per server name, LRU by name."""
+
+    def __init__(self, *, max_servers: int = 256, tickets_per_server: int = 4) -> None:
+        if max_servers < 1 or tickets_per_server < 1:
+            raise ConfigurationError("session store limits must be at least 1")
+        self._max_servers = max_servers
+        self._per_server = tickets_per_server
+        self._sessions: OrderedDict[str, list[ClientSession]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._sessions.values())
+
+    def put(self, session: ClientSession) -> None:
+        tickets = self._sessions.pop(session.server_name, [])
+        tickets.append(session)
+        self._sessions[session.server_name] = tickets[-self._per_server :]
+        while len(self._sessions) > self._max_servers:
+            self._sessions.popitem(last=False)
+
+    def get(self, server_name: str, now: float) -> ClientSession | None:
+        tickets = self._sessions.get(server_name)
+        while tickets:
+            session = tickets.pop()  # newest first
+            if not session.expired(now):
+                if not tickets:
+                    del self._sessions[server_name]
+                return session
+        self._sessions.pop(server_name, None)
         return None

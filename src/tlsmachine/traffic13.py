@@ -7,15 +7,27 @@ message for the role aborts with unexpected_message (§4.6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .crypto.suites import CipherSuite
 from .enums import KeyUpdateRequest
-from .events import KeyUpdated
-from .keyschedule import export_keying_material, next_traffic_secret
+from .events import KeyUpdated, SessionTicketReceived
+from .extensions import EarlyData
+from .keyschedule import export_keying_material, next_traffic_secret, resumption_psk
 from .machine import Output, unexpected
 from .messages import HandshakeMessage
 from .messages.tls13 import KeyUpdate, NewSessionTicket
+from .session import MAX_TICKET_LIFETIME, ClientSession
+
+
+@dataclass(frozen=True, slots=True)
+class SessionContext:
+    """What the client remembers a ticket with: the name it is for, the ALPN, its clock."""
+
+    server_name: str | None
+    alpn_protocol: str | None
+    clock: Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +40,36 @@ class Traffic13:
     write_secret: bytes = field(repr=False)
     exporter_secret: bytes = field(repr=False)
     resumption_secret: bytes = field(repr=False)
+    session_context: SessionContext | None = None
+    """Client only: what a received ticket is remembered with."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         if isinstance(msg, KeyUpdate):
             return self._peer_key_update(msg, out)
         if isinstance(msg, NewSessionTicket) and self.is_client:
-            # Session storage arrives with resumption support; the ticket is valid to ignore.
+            self._new_session_ticket(msg, out)
             return self
         raise unexpected(msg, self)
+
+    def _new_session_ticket(self, msg: NewSessionTicket, out: Output) -> None:
+        """Turn a ticket into a resumable session (RFC 8446 §4.6.1)."""
+        context = self.session_context
+        if context is None or not context.server_name or msg.ticket_lifetime == 0:
+            return  # a lifetime of zero: "the ticket should be discarded immediately"
+        early_data = msg.get(EarlyData)
+        session = ClientSession(
+            server_name=context.server_name,
+            cipher_suite=self.suite.id,
+            psk=resumption_psk(self.suite.hash_name, self.resumption_secret, msg.ticket_nonce),
+            ticket=msg.ticket,
+            # Clients MUST NOT cache tickets for longer than 7 days.
+            ticket_lifetime=min(msg.ticket_lifetime, MAX_TICKET_LIFETIME),
+            ticket_age_add=msg.ticket_age_add,
+            received_at=context.clock(),
+            max_early_data_size=(early_data.max_early_data_size or 0) if early_data else 0,
+            alpn_protocol=context.alpn_protocol,
+        )
+        out.event(SessionTicketReceived(session=session))
 
     def _peer_key_update(self, msg: KeyUpdate, out: Output) -> Traffic13:
         read_secret = next_traffic_secret(self.suite.hash_name, self.read_secret)

@@ -291,3 +291,26 @@ def test_rsassa_pss_certificate_from_openssl(tmp_path) -> None:  # type: ignore[
     server = ServerConnection(ServerConfig(certificates=(certified_pss,)))
     ce, _ = pump(client, server)
     assert only(ce, HandshakeComplete)[0].signature_scheme == "rsa_pss_pss_sha256"
+
+
+def test_tickets_reach_the_client_session_store() -> None:
+    from tlsmachine import InMemoryClientSessionStore, SessionTicketReceived
+
+    store = InMemoryClientSessionStore()
+    _, _, ce, _ = connect(
+        client_kwargs={"session_store": store, "alpn_protocols": ("h2",)},
+        server_kwargs={"session_tickets": 3, "alpn_protocols": ("h2",)},
+    )
+    sessions = [e.session for e in only(ce, SessionTicketReceived)]
+    assert len(sessions) == len(store) == 3
+    assert len({s.ticket for s in sessions}) == 3  # distinct nonces, distinct PSKs and tickets
+    assert len({s.psk for s in sessions}) == 3
+    assert {s.alpn_protocol for s in sessions} == {"h2"}
+    assert store.get("localhost", now=sessions[0].received_at + 1) is not None
+
+
+def test_no_tickets_when_turned_off() -> None:
+    from tlsmachine import SessionTicketReceived
+
+    _, _, ce, _ = connect(server_kwargs={"session_tickets": 0})
+    assert only(ce, SessionTicketReceived) == []

@@ -25,6 +25,7 @@ from tlsmachine import (
     HandshakeComplete,
     ServerConfig,
     ServerConnection,
+    SessionTicketReceived,
 )
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.client.hello import ExpectServerHello
@@ -272,7 +273,16 @@ def test_section3_client_byte_for_byte() -> None:
     assert [type(e) for e in events] == [HandshakeComplete]
     assert verifier.seen == [verifier.expected]
     assert client.data_to_send() == record(s3, "client", "handshake", 1)
-    assert client.receive_data(record(s3, "server", "handshake", 2)) == []  # NewSessionTicket
+    (ticket_event,) = client.receive_data(record(s3, "server", "handshake", 2))
+    assert isinstance(ticket_event, SessionTicketReceived)  # the NewSessionTicket
+    session = ticket_event.session
+    assert session.psk == resumption_psk_from_trace(s3)  # the RFC's "tls13 resumption" PSK
+    assert (session.server_name, session.ticket_lifetime, session.max_early_data_size) == (
+        "server",
+        30,
+        1024,
+    )
+    assert session.ticket == rfc_ticket(s3).ticket
     client.send(s3.get("{client}  send application_data record", "payload"))
     assert client.data_to_send() == record(s3, "client", "application_data", 0)
     events = client.receive_data(record(s3, "server", "application_data", 0))

@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from tlsmachine import ConfigurationError, ServerConfig
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.errors import DecodeError
-from tlsmachine.session import AeadTicketSealer, TicketState, open_ticket
+from tlsmachine.session import (
+    AeadTicketSealer,
+    ClientSession,
+    InMemoryClientSessionStore,
+    TicketState,
+    open_ticket,
+)
 
 STATE = TicketState(
     cipher_suite=0x1301,
@@ -73,3 +79,59 @@ def test_ticket_config_limits() -> None:
         ServerConfig(certificates=(cert,), session_tickets=-1)
     config = ServerConfig(certificates=(cert,))
     assert config.session_ticket_sealer() is config.session_ticket_sealer()
+
+
+def client_session(name: str = "example.com", received_at: float = 1000.0) -> ClientSession:
+    return ClientSession(
+        server_name=name,
+        cipher_suite=0x1301,
+        psk=bytes(32),
+        ticket=b"opaque ticket",
+        ticket_lifetime=60,
+        ticket_age_add=0xFFFFFFF0,
+        received_at=received_at,
+        max_early_data_size=0,
+        alpn_protocol="h2",
+    )
+
+
+def test_client_session_serializes_for_later_runs() -> None:
+    session = client_session()
+    assert ClientSession.from_bytes(session.to_bytes()) == session
+    assert "psk" not in repr(session)
+    assert "ticket=" not in repr(session)
+    with pytest.raises(DecodeError):
+        ClientSession.from_bytes(session.to_bytes() + b"x")
+    with pytest.raises(DecodeError):
+        ClientSession.from_bytes(b"\x02" + session.to_bytes()[1:])  # unknown format
+
+
+def test_obfuscated_ticket_age_wraps_mod_2_32() -> None:
+    session = client_session(received_at=1000.0)
+    # RFC 8446 §4.2.11.1: age in ms plus ticket_age_add, modulo 2^32.
+    assert session.obfuscated_ticket_age(1000.5) == (500 + 0xFFFFFFF0) % 2**32
+    assert not session.expired(1059.9)
+    assert session.expired(1060.0)
+
+
+def test_in_memory_store_is_bounded_single_use_and_expires() -> None:
+    store = InMemoryClientSessionStore(max_servers=2, tickets_per_server=2)
+    for i in range(3):
+        store.put(client_session("a", received_at=1000.0 + i))
+    assert len(store) == 2  # only the newest two tickets per server
+    store.put(client_session("b"))
+    store.put(client_session("c"))
+    assert store.get("a", now=1001.0) is None  # "a" was the least recently used server
+    newest = store.get("c", now=1001.0)
+    assert newest is not None and newest.server_name == "c"
+    assert store.get("c", now=1001.0) is None  # single use
+    assert store.get("b", now=5000.0) is None  # expired
+
+
+@given(st.binary(max_size=300))
+def test_session_parser_accepts_only_exact_encodings(data: bytes) -> None:
+    try:
+        session = ClientSession.from_bytes(data)
+    except DecodeError:
+        return
+    assert session.to_bytes() == data

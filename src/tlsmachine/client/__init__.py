@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import ClientConfig
 from ..connection import Connection, ConnectionState
 from ..errors import ConfigurationError
+from ..events import Event, SessionTicketReceived
 from ..machine import Output
 from .hello import ExpectServerHello
 
@@ -27,6 +28,12 @@ class ClientConnection(Connection):
         self._records.flush_handshake()
         self._records.write_version = 0x0303
         self.state = ConnectionState.HANDSHAKING
+
+    def _emit(self, event: Event) -> None:
+        super()._emit(event)
+        store = self.config.session_store
+        if store is not None and isinstance(event, SessionTicketReceived):
+            store.put(event.session)  # the documented point where the store is called
 
 
 __all__ = ["ClientConnection"]

@@ -45,7 +45,7 @@ from ..messages.tls13 import (
     Finished,
     encode_finished,
 )
-from ..traffic13 import Traffic13
+from ..traffic13 import SessionContext, Traffic13
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
 
@@ -261,6 +261,11 @@ class ExpectFinished:
             write_secret=client_app,
             exporter_secret=exporter,
             resumption_secret=resumption,
+            session_context=SessionContext(
+                server_name=hs.server_name,
+                alpn_protocol=self.negotiated.alpn_protocol,
+                clock=hs.config.clock,
+            ),
         )
 
 
