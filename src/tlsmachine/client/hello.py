@@ -26,6 +26,7 @@ from ..extensions import (
     KeyShareServerHello,
     Padding,
     PreSharedKeyClientHello,
+    PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerName,
     SignatureAlgorithms,
@@ -40,7 +41,9 @@ from ..machine import Output, derive_handshake_traffic, expect
 from ..messages import HEADER_SIZE, HandshakeMessage, encode_handshake
 from ..messages.framing import frame_handshake
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
+from ..session import ClientSession
 from ..transcript import TranscriptHash
+from .offer import offer_session, pad_client_hello, session_hash_name, usable_session
 from .tls13 import ClientHandshake, ExpectEncryptedExtensions
 
 # RFC 8446 §4.1.3: the extensions a TLS 1.3 ServerHello / HelloRetryRequest may carry.
@@ -180,26 +183,6 @@ def build_client_hello(
     return hello, raw
 
 
-def pad_client_hello(hello: ClientHello) -> tuple[ClientHello, bytes]:
-    """Grow a ClientHello of 256..511 bytes to 512 with padding (RFC 7685 §1, §3).
-
-    Returns the hello and its encoding. The padding extension goes last, or just before
-    pre_shared_key, which must stay last (RFC 8446 §4.2.11).
-    """
-    extensions: list[Extension] = [e for e in hello.extensions if not isinstance(e, Padding)]
-    if len(extensions) != len(hello.extensions):
-        hello = replace(hello, extensions=tuple(extensions), raw=b"")
-    raw = encode_handshake(hello)
-    if not 256 <= len(raw) < 512:
-        return hello, raw
-    padding = Padding(length=max(0, 512 - len(raw) - 4))
-    last = extensions[-1] if extensions else None
-    at = len(extensions) - 1 if isinstance(last, PreSharedKeyClientHello) else len(extensions)
-    extensions.insert(at, padding)
-    padded = replace(hello, extensions=tuple(extensions), raw=b"")
-    return padded, encode_handshake(padded)
-
-
 @dataclass(frozen=True, slots=True)
 class ExpectServerHello:
     """Client sent ClientHello; waiting for ServerHello or HelloRetryRequest (RFC 8446 §4.1.3)."""
@@ -212,12 +195,17 @@ class ExpectServerHello:
     transcript: TranscriptHash
     hello_retry: ServerHello | None = None
     ccs_sent: bool = False
+    session: ClientSession | None = None
+    """The stored session offered as a PSK (RFC 8446 §4.2.11), if any."""
 
     @classmethod
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
         shares = tuple(config.key_share_factory(g) for g in config.initial_share_groups)
         hello, raw = build_client_hello(config, server_name, shares)
-        return cls.after_sending(config, server_name, hello, shares, out, raw)
+        session = usable_session(config, server_name)
+        if session is not None:
+            hello, raw = offer_session(config, hello, session)
+        return cls.after_sending(config, server_name, hello, shares, out, raw, session)
 
     @classmethod
     def after_sending(
@@ -228,12 +216,13 @@ class ExpectServerHello:
         shares: tuple[PrivateKeyShare, ...],
         out: Output,
         raw: bytes | None = None,
+        session: ClientSession | None = None,
     ) -> ExpectServerHello:
         """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces)."""
         raw = out.send(hello, raw or hello.raw or None)
         transcript = TranscriptHash()
         transcript.update(raw)
-        return cls(config, server_name, hello, raw, shares, transcript)
+        return cls(config, server_name, hello, raw, shares, transcript, session=session)
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -272,7 +261,8 @@ class ExpectServerHello:
             )
         allowed = _HRR_EXTENSIONS if hello.is_hello_retry_request else _SERVER_HELLO_EXTENSIONS
         for ext in hello.extensions:
-            if isinstance(ext, UnknownExtension) or ext.ext_type not in allowed:
+            unoffered_psk = isinstance(ext, PreSharedKeyServerHello) and self.session is None
+            if isinstance(ext, UnknownExtension) or ext.ext_type not in allowed or unoffered_psk:
                 raise UnsupportedExtension(
                     f"ServerHello carries extension {ext.ext_type}, which the client did not offer"
                 )
@@ -302,6 +292,20 @@ class ExpectServerHello:
         self.transcript.update(hrr.raw)
         shares = (self.config.key_share_factory(group),) if group is not None else self.shares
         hello, raw = self._second_hello(shares, cookie)
+        session = self.session
+        if session is not None and session_hash_name(session) == suite.hash_name:
+            # RFC 8446 §4.2.11.2: the binder now covers message_hash(CH1), HRR and CH2.
+            hello, raw = offer_session(self.config, hello, session, self.transcript.digest_with)
+        elif session is not None:
+            # The HRR's suite cannot use this PSK (§4.1.4): drop it from the second hello.
+            session = None
+            kept = tuple(e for e in hello.extensions if not isinstance(e, PreSharedKeyClientHello))
+            hello = replace(hello, extensions=kept, raw=b"")
+            hello, raw = (
+                pad_client_hello(hello)
+                if self.config.pad_client_hello
+                else (hello, encode_handshake(hello))
+            )
         ccs_sent = self.ccs_sent
         if self.client_hello.legacy_session_id and not ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
@@ -309,8 +313,9 @@ class ExpectServerHello:
         out.send(hello, raw)
         self.transcript.update(raw)
         return ExpectServerHello(
-            self.config, self.server_name, hello, raw, shares, self.transcript, hrr, ccs_sent
-        )
+            self.config, self.server_name, hello, raw, shares, self.transcript, hrr, ccs_sent,
+            session,
+        )  # fmt: skip
 
     def _second_hello(
         self, shares: tuple[PrivateKeyShare, ...], cookie: Cookie | None
@@ -332,6 +337,20 @@ class ExpectServerHello:
             return pad_client_hello(hello)
         return hello, encode_handshake(hello)
 
+    def _accepted_psk(self, hello: ServerHello, suite: CipherSuite) -> bytes | None:
+        """The PSK if the server accepted our session (RFC 8446 §4.2.11), else ``None``."""
+        selected = hello.get(PreSharedKeyServerHello)
+        if selected is None or self.session is None:
+            return None
+        # "Clients MUST verify that the server's selected_identity is within the range supplied
+        # by the client, that the server selected a cipher suite indicating a Hash associated
+        # with the PSK" -- else illegal_parameter.
+        if selected.selected_identity != 0:
+            raise IllegalParameter(f"server selected PSK identity {selected.selected_identity}")
+        if session_hash_name(self.session) != suite.hash_name:
+            raise IllegalParameter("server resumed with a suite whose hash differs from the PSK's")
+        return self.session.psk
+
     def _accept(
         self, hello: ServerHello, suite: CipherSuite, out: Output
     ) -> ExpectEncryptedExtensions:
@@ -349,7 +368,8 @@ class ExpectServerHello:
         transcript = self.transcript
         transcript.select_hash(suite.hash_name)
         transcript.update(hello.raw)
-        secrets = EarlySecret.from_psk(suite.hash_name, None).handshake(shared)
+        psk = self._accepted_psk(hello, suite)
+        secrets = EarlySecret.from_psk(suite.hash_name, psk).handshake(shared)
         th = transcript.digest()
         client, server = derive_handshake_traffic(out, suite, secrets, th, self.client_hello.random)
         out.read_keys(suite, server.secret, "handshake", server.key_iv)
@@ -365,6 +385,7 @@ class ExpectServerHello:
             client_finished_key=client.finished_key,
             server_finished_key=server.finished_key,
             hello_retry=self.hello_retry is not None,
+            resumed=psk is not None,
             ccs_sent=self.ccs_sent,
         )
         return ExpectEncryptedExtensions(context)

@@ -65,6 +65,8 @@ class ClientHandshake:
     server_finished_key: bytes
     hello_retry: bool
     ccs_sent: bool
+    resumed: bool = False
+    """The server accepted our PSK (RFC 8446 §2.2): no Certificate or CertificateVerify."""
 
     def offered(self, ext_type: int) -> bool:
         return any(e.ext_type == ext_type for e in self.client_hello.extensions)
@@ -83,7 +85,9 @@ class ExpectEncryptedExtensions:
 
     hs: ClientHandshake
 
-    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectCertificateOrCertificateRequest:
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectCertificateOrCertificateRequest | ExpectFinished:
         ee = expect(msg, EncryptedExtensions, self)
         alpn: str | None = None
         for ext in ee.extensions:
@@ -104,6 +108,9 @@ class ExpectEncryptedExtensions:
                 ours = self.hs.config.record_size_limit or ext.record_size_limit
                 out.record_size_limits(send=ext.record_size_limit, receive=ours)
         self.hs.transcript.update(ee.raw)
+        if self.hs.resumed:
+            # RFC 8446 §2.2, §4.3.2: a PSK handshake has no certificates (nor a request for one).
+            return ExpectFinished(self.hs, Negotiated(alpn), None, (), None)
         return ExpectCertificateOrCertificateRequest(self.hs, Negotiated(alpn))
 
 
@@ -251,6 +258,7 @@ class ExpectFinished:
                 alpn_protocol=self.negotiated.alpn_protocol,
                 server_name=hs.server_name,
                 peer_certificates=self.chain,
+                resumed=hs.resumed,
                 hello_retry=hs.hello_retry,
             )
         )

@@ -10,7 +10,8 @@ common group), then certificate by the client's signature_algorithms (§4.4.2.2)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 
 from ..config import ServerConfig
 from ..crypto.groups import Group
@@ -42,6 +43,7 @@ from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
+from .psk import accept_psk
 from .tls13 import Choice, ExpectFinished, Offer, ServerTemplate, Signer, send_server_flight
 
 
@@ -151,8 +153,15 @@ class ExpectClientHello:
         share = _client_share(hello, choice.group)
         if share is None:
             return self._hello_retry(hello, choice, transcript, out)
+        hash_name = choice.suite.hash_name
+        psk = accept_psk(
+            self.config, hello, choice.suite, choice.server_name,
+            lambda truncated: hashlib.new(hash_name, truncated).digest(),
+        )  # fmt: skip
         offer = Offer(self.config, hello, share, transcript)
-        return send_server_flight(offer, choice, hello_retry=False, ccs_sent=False, out=out)
+        return send_server_flight(
+            offer, replace(choice, psk=psk), hello_retry=False, ccs_sent=False, out=out
+        )
 
     def _hello_retry(
         self, hello: ClientHello, choice: Choice, transcript: TranscriptHash, out: Output
@@ -225,6 +234,12 @@ class ExpectSecondClientHello:
         groups = hello.get(SupportedGroups)
         if groups is None or choice.group.id not in groups.groups:
             raise IllegalParameter("second ClientHello no longer supports the requested group")
+        # The binder of a second hello covers message_hash(CH1) and the HRR (§4.2.11.2).
+        psk = accept_psk(
+            self.config, hello, choice.suite, choice.server_name, self.transcript.digest_with
+        )
         self.transcript.update(hello.raw)
         offer = Offer(self.config, hello, share, self.transcript)
-        return send_server_flight(offer, choice, hello_retry=True, ccs_sent=self.ccs_sent, out=out)
+        return send_server_flight(
+            offer, replace(choice, psk=psk), hello_retry=True, ccs_sent=self.ccs_sent, out=out
+        )

@@ -14,20 +14,24 @@ from ..config import ServerConfig
 from ..crypto.groups import Group
 from ..crypto.signatures import certificate_verify_input, schemes_for_key, sign, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite
+from ..enums import ProtocolVersion
 from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     EarlyData,
     Extension,
     KeyShareEntry,
+    KeyShareServerHello,
+    PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerName,
     SupportedGroups,
+    SupportedVersionsServerHello,
 )
 from ..keyschedule import EarlySecret, MasterSecret, finished_mac, resumption_psk
 from ..machine import Output, check_finished, derive_handshake_traffic, expect, scheme_name
 from ..messages import HandshakeMessage, encode_handshake
-from ..messages.hello import ClientHello, encode_server_hello_tls13
+from ..messages.hello import ClientHello, ServerHello, encode_server_hello_tls13
 from ..messages.tls13 import (
     Certificate,
     CertificateEntry,
@@ -40,6 +44,7 @@ from ..messages.tls13 import (
 from ..session import TicketState
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
+from .psk import AcceptedPsk
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ class Choice:
     signature_scheme: int
     alpn_protocol: str | None
     server_name: str | None
+    psk: AcceptedPsk | None = None
+    """A resumption PSK the client's binder proved (RFC 8446 §4.2.11): no certificate then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,25 @@ def _encrypted_extensions(offer: Offer, choice: Choice) -> bytes:
     return raw
 
 
+def _resumed_server_hello(
+    random: bytes, hello: ClientHello, suite: CipherSuite, psk: AcceptedPsk, share: KeyShareEntry
+) -> bytes:
+    """ServerHello accepting a PSK with (EC)DHE (RFC 8446 §4.1.3, §4.2.11)."""
+    server_hello = ServerHello(
+        legacy_version=ProtocolVersion.TLS12,
+        random=random,
+        legacy_session_id_echo=hello.legacy_session_id,
+        cipher_suite=suite.id,
+        legacy_compression_method=0,
+        extensions=(
+            KeyShareServerHello(server_share=share),
+            PreSharedKeyServerHello(selected_identity=psk.selected_identity),
+            SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13),
+        ),
+    )
+    return encode_handshake(server_hello)
+
+
 def send_server_flight(
     offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
 ) -> ExpectFinished:
@@ -143,14 +169,19 @@ def send_server_flight(
     hash_name = suite.hash_name
     private = config.key_share_factory(group)
     server_share, shared = group.respond(offer.client_share.key_exchange, private)
-    server_hello = encode_server_hello_tls13(
-        config.random(32), hello.legacy_session_id, suite.id, group.id, server_share
-    )
+    if choice.psk is None:
+        server_hello = encode_server_hello_tls13(
+            config.random(32), hello.legacy_session_id, suite.id, group.id, server_share
+        )
+    else:
+        share = KeyShareEntry(group=group.id, key_exchange=server_share)
+        server_hello = _resumed_server_hello(config.random(32), hello, suite, choice.psk, share)
     transcript.select_hash(hash_name)
     transcript.update(out.send_encoded(server_hello))
     if hello.legacy_session_id and not ccs_sent:
         out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
-    secrets = EarlySecret.from_psk(hash_name, None).handshake(shared)
+    psk = choice.psk.psk if choice.psk is not None else None
+    secrets = EarlySecret.from_psk(hash_name, psk).handshake(shared)
     th = transcript.digest()
     client_random = hello.random
     client, server = derive_handshake_traffic(out, suite, secrets, th, client_random)
@@ -164,14 +195,16 @@ def send_server_flight(
         )
 
     transcript.update(out.send_encoded(_encrypted_extensions(offer, choice)))
-    transcript.update(out.send(signer.certificate, signer.certificate_raw))
-    content = certificate_verify_input(transcript.digest(), server=True)
-    scheme, private_key = choice.signature_scheme, signer.certified.private_key
-    if config.signer is not None:
-        signature = config.signer(scheme, private_key, content)
-    else:
-        signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
-    transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
+    scheme: int | None = None
+    if choice.psk is None:  # RFC 8446 §2.2: a PSK handshake authenticates without certificates
+        transcript.update(out.send(signer.certificate, signer.certificate_raw))
+        content = certificate_verify_input(transcript.digest(), server=True)
+        scheme, private_key = choice.signature_scheme, signer.certified.private_key
+        if config.signer is not None:
+            signature = config.signer(scheme, private_key, content)
+        else:
+            signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
+        transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
     verify_data = finished_mac(hash_name, server.finished_key, transcript.digest())
     transcript.update(out.send_encoded(encode_finished(verify_data)))
 
@@ -188,9 +221,10 @@ def send_server_flight(
         version="TLSv1.3",
         cipher_suite=suite.name,
         group=group.name,
-        signature_scheme=scheme_name(scheme),
+        signature_scheme=scheme_name(scheme) if scheme is not None else None,
         alpn_protocol=choice.alpn_protocol,
         server_name=choice.server_name,
+        resumed=choice.psk is not None,
         hello_retry=hello_retry,
     )
     return ExpectFinished(

@@ -1,0 +1,56 @@
+"""Session resumption with OpenSSL as the real peer, both directions (RFC 8446 §2.2, §4.2.11).
+
+OpenSSL checks our PSK binders and we check its; a resumed handshake carries no certificate.
+"""
+
+from __future__ import annotations
+
+import pytest
+from peers import TIMEOUT, Peers, tool
+from test_openssl import client_config, read_exactly, server_certificates
+
+from tlsmachine import InMemoryClientSessionStore, ServerConfig
+from tlsmachine.sockets import connect
+
+pytestmark = pytest.mark.interop
+
+
+def test_our_client_resumes_with_s_server(peers: Peers) -> None:
+    leaf = peers.pki.leaves["ecdsa-p256"]
+    argv = [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-tls1_3", "-naccept", "2"]
+    argv += ["-cert", str(leaf.cert_path), "-key", str(leaf.key_path), "-rev"]
+    server = peers.start(argv, "openssl s_server")
+    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    store = InMemoryClientSessionStore()
+    config = client_config(peers, session_store=store)
+    resumed = []
+    for _ in range(2):
+        with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+            tls.sendall(b"resume me\n")
+            assert read_exactly(tls, 10) == b"em emuser\n"
+            assert tls.handshake_info is not None
+            resumed.append(tls.handshake_info.resumed)
+    assert resumed == [False, True]
+    assert server.wait() == 0, server.describe()
+
+
+def s_client_session(peers: Peers, port: int, *options: str) -> str:
+    """One s_client connection echoing a line through our server, then a clean exit."""
+    client = peers.openssl_client(port, extra=options)  # stdin EOF: close_notify, exit
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    client.write(b"ping\n")
+    client.wait_for("ping")
+    client.close_stdin()
+    assert client.wait() == 0, client.describe()
+    return client.output
+
+
+def test_s_client_resumes_with_our_server(peers: Peers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
+    session_file = tmp_path / "session.pem"
+    first = s_client_session(peers, ours.port, "-sess_out", str(session_file))
+    assert "New, TLSv1.3" in first, first
+    second = s_client_session(peers, ours.port, "-sess_in", str(session_file))
+    assert "Reused, TLSv1.3" in second, second  # s_client accepted our PSK handshake
+    infos = [ours.next_connection().info for _ in range(2)]
+    assert [info.resumed for info in infos if info is not None] == [False, True]
