@@ -1,6 +1,6 @@
-"""Session resumption with OpenSSL as the real peer, both directions (RFC 8446 §2.2, §4.2.11).
+"""Session resumption with OpenSSL and GnuTLS as real peers, both ways (RFC 8446 §2.2, §4.2.11).
 
-OpenSSL checks our PSK binders and we check its; a resumed handshake carries no certificate.
+The peers check our PSK binders and we check theirs; a resumed handshake has no certificate.
 """
 
 from __future__ import annotations
@@ -54,3 +54,28 @@ def test_s_client_resumes_with_our_server(peers: Peers, tmp_path) -> None:  # ty
     assert "Reused, TLSv1.3" in second, second  # s_client accepted our PSK handshake
     infos = [ours.next_connection().info for _ in range(2)]
     assert [info.resumed for info in infos if info is not None] == [False, True]
+
+
+def test_gnutls_cli_resumes_with_our_server(peers: Peers) -> None:
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
+    # --resume: connect, take a ticket, then reconnect offering it
+    client = peers.gnutls_client(ours.port, extra=("--resume",))
+    client.wait_for(r"\*\*\* This is a resumed session")
+    client.close_stdin()
+    assert client.wait() == 0, client.describe()
+    infos = [ours.next_connection().info for _ in range(2)]
+    assert [info.resumed for info in infos if info is not None] == [False, True]
+
+
+def test_our_client_resumes_with_gnutls_serv(peers: Peers) -> None:
+    _, port = peers.gnutls_server("ecdsa-p256")
+    store = InMemoryClientSessionStore()
+    config = client_config(peers, session_store=store)
+    resumed = []
+    for _ in range(2):
+        with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+            tls.sendall(b"echo\n")
+            assert read_exactly(tls, 5) == b"echo\n"
+            assert tls.handshake_info is not None
+            resumed.append(tls.handshake_info.resumed)
+    assert resumed == [False, True]
