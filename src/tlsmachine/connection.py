@@ -173,6 +173,22 @@ class Connection:
             ConnectionState.SHUTDOWN if peer_done else ConnectionState.HOST_INITIATED_CLOSING
         )
 
+    def export_keying_material(
+        self, label: str | bytes, length: int, context: bytes | None = None
+    ) -> bytes:
+        """Keying material for the application, bound to this connection (RFC 8446 §7.5).
+
+        Both peers get the same bytes for the same label, context and length; RFC 5705 labels
+        ("EXPORTER-..."), as used by e.g. channel bindings (RFC 9266, "EXPORTER-Channel-Binding").
+        """
+        traffic = self._handshake
+        if not isinstance(traffic, Traffic13):
+            raise UsageError("keying material can be exported only after the handshake")
+        if not 0 < length <= 255 * 64:
+            raise UsageError("length must be 1..16320 bytes (HKDF-Expand limit)")
+        name = label.encode("ascii") if isinstance(label, str) else label
+        return traffic.export_keying_material(name, context, length)
+
     def key_update(self, *, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch our write keys (RFC 8446 §4.6.3)."""
         if (

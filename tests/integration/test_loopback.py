@@ -314,3 +314,21 @@ def test_no_tickets_when_turned_off() -> None:
 
     _, _, ce, _ = connect(server_kwargs={"session_tickets": 0})
     assert only(ce, SessionTicketReceived) == []
+
+
+def test_exported_keying_material_agrees_and_depends_on_its_inputs() -> None:
+    from tlsmachine import UsageError
+
+    client, server, _, _ = connect()
+    a = client.export_keying_material("EXPORTER-Channel-Binding", 32)
+    assert a == server.export_keying_material(b"EXPORTER-Channel-Binding", 32)
+    assert len(a) == 32
+    assert client.export_keying_material("EXPORTER-other", 32) != a
+    assert client.export_keying_material("EXPORTER-Channel-Binding", 32, b"ctx") != a
+    # RFC 8446 §7.5: no context and an empty context are the same in TLS 1.3
+    assert client.export_keying_material("EXPORTER-Channel-Binding", 32, b"") == a
+    other_client, _, _, _ = connect()
+    assert other_client.export_keying_material("EXPORTER-Channel-Binding", 32) != a
+    fresh = ClientConnection(ClientConfig(verify_certificates=False), "localhost")
+    with pytest.raises(UsageError):
+        fresh.export_keying_material("EXPORTER-x", 32)

@@ -1,4 +1,4 @@
-"""Session resumption with OpenSSL and GnuTLS as real peers, both ways (RFC 8446 §2.2, §4.2.11).
+"""Resumption (both ways, OpenSSL and GnuTLS) and exporters (OpenSSL) with real peers.
 
 The peers check our PSK binders and we check theirs; a resumed handshake has no certificate.
 """
@@ -79,3 +79,16 @@ def test_our_client_resumes_with_gnutls_serv(peers: Peers) -> None:
             assert tls.handshake_info is not None
             resumed.append(tls.handshake_info.resumed)
     assert resumed == [False, True]
+
+
+def test_exported_keying_material_matches_s_server(peers: Peers) -> None:
+    leaf = peers.pki.leaves["ecdsa-p256"]
+    argv = [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-tls1_3", "-naccept", "1"]
+    argv += ["-cert", str(leaf.cert_path), "-key", str(leaf.key_path)]
+    argv += ["-keymatexport", "EXPORTER-tlsmachine", "-keymatexportlen", "32"]
+    server = peers.start(argv, "openssl s_server")  # plain mode prints the connection info
+    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+        ours = tls.connection.export_keying_material("EXPORTER-tlsmachine", 32)
+        theirs = server.wait_for(r"Keying material: ([0-9A-Fa-f]+)").group(1)
+    assert bytes.fromhex(theirs) == ours  # RFC 8446 §7.5, computed independently by OpenSSL
