@@ -83,6 +83,8 @@ class ClientConfig:
     """Send a legacy_session_id and dummy change_cipher_spec (RFC 8446 Appendix D.4)."""
     record_size_limit: int | None = None
     """Advertise record_size_limit (RFC 8449) with this value, e.g. 16385."""
+    certificates: tuple[CertifiedKey, ...] = ()
+    """Client certificate chains for servers that ask (RFC 8446 §4.3.2, §4.4.2)."""
     session_store: ClientSessionStore | None = None
     """Where received tickets go (e.g. :class:`InMemoryClientSessionStore`); every ticket is
     also reported as a :class:`SessionTicketReceived` event."""
@@ -153,6 +155,14 @@ class ServerConfig:
     hello_retry_cookie: Callable[[bytes], bytes] | None = None
     """If set, HelloRetryRequests carry ``cookie(hash_of_first_client_hello)`` and the second
     ClientHello must echo it (RFC 8446 §4.2.2)."""
+    client_auth: str = "none"
+    """Ask for a client certificate: "none", "optional" or "required" (certificate_required
+    alert when missing, RFC 8446 §4.4.2.4)."""
+    client_cafile: str | None = None
+    """Trust anchors for client certificates (PEM)."""
+    client_cadata: bytes | None = None
+    client_verifier: CertificateVerifier | None = None
+    """A custom verifier for client chains; overrides client_cafile/client_cadata."""
     session_tickets: int = 2
     """NewSessionTickets sent after each full handshake (RFC 8446 §4.6.1); 0 turns them off."""
     ticket_lifetime: int = 7200
@@ -183,12 +193,29 @@ class ServerConfig:
             raise ConfigurationError("a server needs at least one certificate chain")
         if not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
+        if self.client_auth not in ("none", "optional", "required"):
+            raise ConfigurationError('client_auth must be "none", "optional" or "required"')
+        has_anchors = self.client_cafile or self.client_cadata or self.client_verifier
+        if self.client_auth != "none" and not has_anchors:
+            raise ConfigurationError("client_auth needs client_cafile, client_cadata or a verifier")
         if not 0 <= self.session_tickets <= 255:
             raise ConfigurationError("session_tickets must be 0..255")
         if not 0 < self.ticket_lifetime <= MAX_TICKET_LIFETIME:
             raise ConfigurationError("ticket_lifetime must be 1..604800 seconds (RFC 8446 §4.6.1)")
         if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
             raise ConfigurationError("max_early_data_size must fit in 32 bits (RFC 8446 §4.2.10)")
+
+    def client_certificate_verifier(self) -> CertificateVerifier:
+        """The verifier for client chains, built once per config."""
+        cached: CertificateVerifier | None = self.__dict__.get("_client_verifier_cache")
+        if cached is None:
+            from .verify import DefaultVerifier
+
+            cached = self.client_verifier or DefaultVerifier(
+                cafile=self.client_cafile, cadata=self.client_cadata
+            )
+            object.__setattr__(self, "_client_verifier_cache", cached)
+        return cached
 
     def session_ticket_sealer(self) -> TicketSealer:
         """The ticket sealer, made once per config when none was given."""

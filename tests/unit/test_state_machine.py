@@ -66,13 +66,22 @@ def client_path(request_certificate: bool = False) -> list[tuple[object, object]
     return path
 
 
-def server_path() -> list[tuple[object, object]]:
+def server_path(client_auth: bool = False) -> list[tuple[object, object]]:
+    """Server states along a full handshake; with client_auth, the client has a certificate."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     client_out = Output()
-    client_state = ExpectServerHello.start(
-        ClientConfig(verify_certificates=False), "localhost", client_out
+    client_config = ClientConfig(
+        verify_certificates=False, certificates=(certificate(),) if client_auth else ()
     )
+    client_state = ExpectServerHello.start(client_config, "localhost", client_out)
     (hello,) = sent(client_out)
-    server: object = ExpectClientHello(ServerConfig(certificates=(certificate(),)))
+    server_config = ServerConfig(
+        certificates=(certificate(),),
+        client_auth="required" if client_auth else "none",
+        client_cadata=certificate().leaf.public_bytes(Encoding.PEM),
+    )
+    server: object = ExpectClientHello(server_config)
     path = [(server, hello)]
     server_out = Output()
     server = server.handle(hello, server_out)  # type: ignore[attr-defined]
@@ -80,9 +89,9 @@ def server_path() -> list[tuple[object, object]]:
     for msg in sent(server_out):
         out = Output()
         state = state.handle(msg, out)  # type: ignore[attr-defined]
-    (finished,) = sent(out)
-    path.append((server, finished))
-    server = server.handle(finished, Output())  # type: ignore[attr-defined]
+    for msg in sent(out):  # [Certificate, CertificateVerify,] Finished
+        path.append((server, msg))
+        server = server.handle(msg, Output())  # type: ignore[attr-defined]
     path.append((server, KeyUpdate(request_update=KeyUpdateRequest.UPDATE_REQUESTED)))
     return path
 
@@ -143,6 +152,7 @@ PATHS: dict[str, Callable[[], list[tuple[object, object]]]] = {
     "client": client_path,
     "client-with-certificate-request": lambda: client_path(request_certificate=True),
     "server": server_path,
+    "server-with-client-auth": lambda: server_path(client_auth=True),
 }
 CASES = [
     (path_name, index, sample_name)

@@ -15,6 +15,8 @@ from ..config import ClientConfig
 from ..crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
     certificate_verify_input,
+    schemes_for_key,
+    sign,
     spki_is_rsassa_pss,
     verify,
 )
@@ -39,10 +41,12 @@ from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     EncryptedExtensions,
     Finished,
+    encode_certificate_verify,
     encode_finished,
 )
 from ..traffic13 import SessionContext, Traffic13
@@ -234,10 +238,7 @@ class ExpectFinished:
             out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
         finished_context = th  # Transcript-Hash(ClientHello .. server Finished)
         if self.certificate_request is not None:
-            # Without a client certificate we answer with an empty one (RFC 8446 §4.4.2).
-            transcript.update(
-                out.send(Certificate(certificate_request_context=b"", certificate_list=()))
-            )
+            _authenticate(hs.config, self.certificate_request, transcript, out)
             finished_context = transcript.digest()
         verify_data = finished_mac(suite.hash_name, hs.client_finished_key, finished_context)
         transcript.update(out.send_encoded(encode_finished(verify_data)))
@@ -286,3 +287,39 @@ __all__ = [
     "ExpectFinished",
     "UnexpectedMessage",
 ]
+
+
+def _authenticate(
+    config: ClientConfig, request: CertificateRequest, transcript: TranscriptHash, out: Output
+) -> None:
+    """Answer a CertificateRequest (RFC 8446 §4.4.2, §4.4.3).
+
+    We send the first of our chains whose key can sign with a scheme the server listed, with
+    its CertificateVerify; without one, an empty Certificate (the server decides, §4.4.2.4).
+    """
+    offered = request.get(SignatureAlgorithms)
+    server_schemes = offered.schemes if offered is not None else ()
+    context = request.certificate_request_context
+    for certified in config.certificates:
+        pss = spki_is_rsassa_pss(certified.leaf)
+        scheme = next(
+            (
+                s
+                for s in schemes_for_key(certified.private_key, rsassa_pss=pss)
+                if s in server_schemes
+            ),
+            None,
+        )
+        if scheme is None:
+            continue
+        entries = tuple(CertificateEntry(cert_data=der) for der in certified.der_chain)
+        transcript.update(
+            out.send(Certificate(certificate_request_context=context, certificate_list=entries))
+        )
+        content = certificate_verify_input(transcript.digest(), server=False)
+        signature = sign(scheme, certified.private_key, content, rsassa_pss=pss)
+        transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
+        return
+    transcript.update(
+        out.send(Certificate(certificate_request_context=context, certificate_list=()))
+    )

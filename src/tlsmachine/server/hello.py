@@ -43,6 +43,7 @@ from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
+from .client_auth import ExpectClientCertificate
 from .psk import accept_psk
 from .tls13 import Choice, ExpectFinished, Offer, ServerTemplate, Signer, send_server_flight
 
@@ -144,7 +145,7 @@ class ExpectClientHello:
 
     def handle(
         self, msg: HandshakeMessage, out: Output
-    ) -> ExpectSecondClientHello | ExpectFinished:
+    ) -> ExpectSecondClientHello | ExpectFinished | ExpectClientCertificate:
         hello = expect(msg, ClientHello, self)
         _negotiate_version(hello)
         choice = _choose(self.config, hello)
@@ -202,7 +203,9 @@ class ExpectSecondClientHello:
     cookie: bytes | None
     ccs_sent: bool
 
-    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectFinished | ExpectClientCertificate:
         hello = expect(msg, ClientHello, self)
         first, choice = self.first_hello, self.choice
         # RFC 8446 §4.1.2: the client MUST send the same ClientHello except for key_share,

@@ -8,6 +8,7 @@ Certificate, CertificateVerify and Finished, installs the keys in the order of �
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
@@ -25,6 +26,7 @@ from ..extensions import (
     PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerName,
+    SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsServerHello,
 )
@@ -35,6 +37,7 @@ from ..messages.hello import ClientHello, ServerHello, encode_server_hello_tls13
 from ..messages.tls13 import (
     Certificate,
     CertificateEntry,
+    CertificateRequest,
     EncryptedExtensions,
     Finished,
     NewSessionTicket,
@@ -44,6 +47,9 @@ from ..messages.tls13 import (
 from ..session import TicketState
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
+
+if TYPE_CHECKING:
+    from .client_auth import ExpectClientCertificate
 from .psk import AcceptedPsk
 
 
@@ -158,7 +164,7 @@ def _resumed_server_hello(
 
 def send_server_flight(
     offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
-) -> ExpectFinished:
+) -> ExpectFinished | ExpectClientCertificate:
     """ServerHello through server Finished (RFC 8446 §2 figure 1).
 
     The messages are encoded straight to bytes (the connection decodes them again only to
@@ -195,6 +201,14 @@ def send_server_flight(
         )
 
     transcript.update(out.send_encoded(_encrypted_extensions(offer, choice)))
+    # RFC 8446 §4.3.2: never in a PSK handshake (no certificates are exchanged there).
+    request_certificate = config.client_auth != "none" and choice.psk is None
+    if request_certificate:
+        request = CertificateRequest(
+            certificate_request_context=b"",
+            extensions=(SignatureAlgorithms(schemes=config.signature_schemes),),
+        )
+        transcript.update(out.send(request))
     scheme: int | None = None
     if choice.psk is None:  # RFC 8446 §2.2: a PSK handshake authenticates without certificates
         transcript.update(out.send(signer.certificate, signer.certificate_raw))
@@ -227,9 +241,14 @@ def send_server_flight(
         resumed=choice.psk is not None,
         hello_retry=hello_retry,
     )
-    return ExpectFinished(
+    finish = ExpectFinished(
         offer, choice, th, client.finished_key, client_app, server_app, exporter, master, summary
     )
+    if request_certificate:
+        from .client_auth import ExpectClientCertificate  # it builds on ExpectFinished
+
+        return ExpectClientCertificate(finish)
+    return finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +257,8 @@ class ExpectFinished:
 
     offer: Offer
     choice: Choice
-    # Transcript-Hash(ClientHello .. server Finished): nothing joins the transcript before the
-    # client's Finished, which is computed over it (no CertificateRequest, §4.4.4).
+    # The transcript hash the client's Finished covers (§4.4.4): through the server Finished,
+    # or through the client's Certificate/CertificateVerify after a CertificateRequest.
     finished_context: bytes
     client_finished_key: bytes = field(repr=False)
     client_application_secret: bytes = field(repr=False)

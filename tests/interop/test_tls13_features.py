@@ -1,4 +1,4 @@
-"""Resumption (both ways, OpenSSL and GnuTLS) and exporters (OpenSSL) with real peers.
+"""Resumption (OpenSSL, GnuTLS), exporters and client authentication (OpenSSL) with real peers.
 
 The peers check our PSK binders and we check theirs; a resumed handshake has no certificate.
 """
@@ -9,7 +9,7 @@ import pytest
 from peers import TIMEOUT, Peers, tool
 from test_openssl import client_config, read_exactly, server_certificates
 
-from tlsmachine import InMemoryClientSessionStore, ServerConfig
+from tlsmachine import CertifiedKey, InMemoryClientSessionStore, ServerConfig
 from tlsmachine.sockets import connect
 
 pytestmark = pytest.mark.interop
@@ -92,3 +92,33 @@ def test_exported_keying_material_matches_s_server(peers: Peers) -> None:
         ours = tls.connection.export_keying_material("EXPORTER-tlsmachine", 32)
         theirs = server.wait_for(r"Keying material: ([0-9A-Fa-f]+)").group(1)
     assert bytes.fromhex(theirs) == ours  # RFC 8446 §7.5, computed independently by OpenSSL
+
+
+def test_s_client_authenticates_to_our_server(peers: Peers) -> None:
+    leaf = peers.pki.leaves["ecdsa-p256"]
+    config = ServerConfig(
+        certificates=server_certificates(peers, "ecdsa-p256"),
+        client_auth="required",
+        client_cafile=str(peers.pki.ca_path),
+    )
+    ours = peers.our_server(config)
+    s_client_session(peers, ours.port, "-cert", str(leaf.cert_path), "-key", str(leaf.key_path))
+    served = ours.next_connection()
+    assert served.error is None, served.error
+    assert served.info is not None
+    assert served.info.peer_certificates[0] == leaf.cert
+
+
+def test_our_client_authenticates_to_s_server(peers: Peers) -> None:
+    leaf = peers.pki.leaves["rsa-2048"]
+    server, port = peers.openssl_server(
+        "ecdsa-p256",
+        extra=("-Verify", "1", "-verify_return_error", "-CAfile", str(peers.pki.ca_path)),
+    )
+    certified = CertifiedKey.load(leaf.chain_path, leaf.key_path)
+    config = client_config(peers, certificates=(certified,))
+    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        tls.sendall(b"authenticated\n")
+        assert read_exactly(tls, 14) == b"detacitnehtua\n"
+    assert server.wait() == 0, server.describe()
+    assert "CN = localhost" in server.output or "CN=localhost" in server.output, server.describe()

@@ -1,0 +1,84 @@
+"""Server: client authentication in the handshake (RFC 8446 §4.3.2, §4.4.2, §4.4.3).
+
+After a CertificateRequest the server waits for the client's Certificate (possibly empty) and,
+when it is not empty, its CertificateVerify; both join the transcript before the client's
+Finished, which :class:`~tlsmachine.server.tls13.ExpectFinished` then checks.
+
+    ExpectClientCertificate -> [ExpectClientCertificateVerify] -> ExpectFinished
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from cryptography import x509
+
+from ..crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    certificate_verify_input,
+    spki_is_rsassa_pss,
+    verify,
+)
+from ..errors import CertificateRequired, IllegalParameter, UnsupportedExtension
+from ..machine import Output, expect, scheme_name
+from ..messages import HandshakeMessage
+from ..messages.tls13 import Certificate, CertificateVerify
+from ..verify import parse_certificate_chain
+from .tls13 import ExpectFinished
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientCertificate:
+    """CertificateRequest sent; waiting for the client's Certificate (RFC 8446 §4.4.2)."""
+
+    then: ExpectFinished
+
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectClientCertificateVerify | ExpectFinished:
+        certificate = expect(msg, Certificate, self)
+        then = self.then
+        config, transcript = then.offer.config, then.offer.transcript
+        if certificate.certificate_request_context:
+            # RFC 8446 §4.4.2: it echoes our (empty) certificate_request_context.
+            raise IllegalParameter("client Certificate does not echo the request context")
+        for entry in certificate.certificate_list:
+            if entry.extensions:  # we requested none (§4.4.2, §4.2)
+                raise UnsupportedExtension("client Certificate entry carries extensions")
+        if not certificate.certificate_list:
+            if config.client_auth == "required":
+                # RFC 8446 §4.4.2.4: the server MAY abort with certificate_required.
+                raise CertificateRequired("the client sent no certificate, and one is required")
+            transcript.update(certificate.raw)
+            return replace(then, finished_context=transcript.digest())
+        chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
+        now = datetime.fromtimestamp(config.clock(), tz=UTC)
+        config.client_certificate_verifier().verify_client(chain, now)
+        transcript.update(certificate.raw)
+        return ExpectClientCertificateVerify(then, chain)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientCertificateVerify:
+    """Waiting for the client's CertificateVerify (RFC 8446 §4.4.3)."""
+
+    then: ExpectFinished
+    chain: tuple[x509.Certificate, ...]
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
+        cv = expect(msg, CertificateVerify, self)
+        then = self.then
+        config, transcript = then.offer.config, then.offer.transcript
+        if cv.algorithm not in config.signature_schemes or (
+            cv.algorithm not in TLS13_CERTIFICATE_VERIFY_SCHEMES
+        ):
+            # RFC 8446 §4.4.3: one of the schemes we listed in the CertificateRequest.
+            raise IllegalParameter(f"client CertificateVerify uses {scheme_name(cv.algorithm)}")
+        content = certificate_verify_input(transcript.digest(), server=False)
+        leaf = self.chain[0]
+        pss = spki_is_rsassa_pss(leaf)
+        verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
+        transcript.update(cv.raw)
+        summary = replace(then.summary, peer_certificates=self.chain)
+        return replace(then, finished_context=transcript.digest(), summary=summary)
