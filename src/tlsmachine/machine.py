@@ -11,14 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
+from .crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    certificate_verify_input,
+    spki_is_rsassa_pss,
+    verify,
+)
 from .enums import HandshakeType, SignatureScheme, name_of
-from .errors import DecodeError, UnexpectedMessage
+from .errors import DecodeError, IllegalParameter, UnexpectedMessage
 from .events import Event
 from .keyschedule import HandshakeSecret, check_finished_mac, handshake_traffic_keys
 from .messages import decode_handshake, encode_handshake
-from .messages.tls13 import Finished
+from .messages.tls13 import CertificateVerify, Finished
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from .crypto.suites import CipherSuite
     from .messages import HandshakeMessage
 
@@ -178,6 +186,25 @@ def derive_handshake_traffic(
         key, iv, finished_key = handshake_traffic_keys(suite, secret)
         sides.append(HandshakeTrafficKeys(secret, (key, iv), finished_key))
     return sides[0], sides[1]
+
+
+def check_certificate_verify(
+    cv: CertificateVerify,
+    chain: tuple[x509.Certificate, ...],
+    offered: tuple[int, ...],
+    transcript_hash: bytes,
+    *,
+    by_server: bool,
+) -> None:
+    """The peer's CertificateVerify (RFC 8446 §4.4.3): a scheme we offered that TLS 1.3 allows,
+    then the signature over the transcript with the leaf's key (decrypt_error if it fails)."""
+    if cv.algorithm not in offered or cv.algorithm not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+        role = "server" if by_server else "client"
+        raise IllegalParameter(f"{role} CertificateVerify uses {scheme_name(cv.algorithm)}")
+    content = certificate_verify_input(transcript_hash, server=by_server)
+    leaf = chain[0]
+    pss = spki_is_rsassa_pss(leaf)
+    verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
 
 
 def check_finished(

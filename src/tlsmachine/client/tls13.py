@@ -13,15 +13,12 @@ from cryptography import x509
 
 from ..config import ClientConfig
 from ..crypto.signatures import (
-    TLS13_CERTIFICATE_VERIFY_SCHEMES,
     certificate_verify_input,
     schemes_for_key,
     sign,
     spki_is_rsassa_pss,
-    verify,
 )
 from ..crypto.suites import CipherSuite
-from ..enums import SignatureScheme, name_of
 from ..errors import (
     DecodeError,
     IllegalParameter,
@@ -36,7 +33,14 @@ from ..extensions import (
     UnknownExtension,
 )
 from ..keyschedule import HandshakeSecret, finished_mac
-from ..machine import Output, check_finished, expect, scheme_name, unexpected
+from ..machine import (
+    Output,
+    check_certificate_verify,
+    check_finished,
+    expect,
+    scheme_name,
+    unexpected,
+)
 from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import (
@@ -195,15 +199,8 @@ class ExpectCertificateVerify:
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
         cv = expect(msg, CertificateVerify, self)
         offered = self.hs.config.signature_schemes
-        if cv.algorithm not in offered or cv.algorithm not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
-            # RFC 8446 §4.4.3: the algorithm must be one offered, and valid for TLS 1.3.
-            raise IllegalParameter(
-                f"CertificateVerify uses {name_of(SignatureScheme, cv.algorithm)}, not allowed"
-            )
-        content = certificate_verify_input(self.hs.transcript.digest(), server=True)
-        leaf = self.chain[0]
-        pss = spki_is_rsassa_pss(leaf)
-        verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
+        th = self.hs.transcript.digest()
+        check_certificate_verify(cv, self.chain, offered, th, by_server=True)
         self.hs.transcript.update(cv.raw)
         return ExpectFinished(
             self.hs, self.negotiated, self.certificate_request, self.chain, cv.algorithm

@@ -14,14 +14,8 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
-from ..crypto.signatures import (
-    TLS13_CERTIFICATE_VERIFY_SCHEMES,
-    certificate_verify_input,
-    spki_is_rsassa_pss,
-    verify,
-)
 from ..errors import CertificateRequired, IllegalParameter, UnsupportedExtension
-from ..machine import Output, expect, scheme_name
+from ..machine import Output, check_certificate_verify, expect
 from ..messages import HandshakeMessage
 from ..messages.tls13 import Certificate, CertificateVerify
 from ..verify import parse_certificate_chain
@@ -70,15 +64,9 @@ class ExpectClientCertificateVerify:
         cv = expect(msg, CertificateVerify, self)
         then = self.then
         config, transcript = then.offer.config, then.offer.transcript
-        if cv.algorithm not in config.signature_schemes or (
-            cv.algorithm not in TLS13_CERTIFICATE_VERIFY_SCHEMES
-        ):
-            # RFC 8446 §4.4.3: one of the schemes we listed in the CertificateRequest.
-            raise IllegalParameter(f"client CertificateVerify uses {scheme_name(cv.algorithm)}")
-        content = certificate_verify_input(transcript.digest(), server=False)
-        leaf = self.chain[0]
-        pss = spki_is_rsassa_pss(leaf)
-        verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
+        # RFC 8446 §4.4.3: one of the schemes our CertificateRequest listed.
+        offered = config.signature_schemes
+        check_certificate_verify(cv, self.chain, offered, transcript.digest(), by_server=False)
         transcript.update(cv.raw)
         summary = replace(then.summary, peer_certificates=self.chain)
         return replace(then, finished_context=transcript.digest(), summary=summary)
