@@ -33,7 +33,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pki import TestPKI
-from tlsmachine import HandshakeComplete, ServerConfig
+from tlsmachine import CertifiedKey, ClientConfig, HandshakeComplete, ServerConfig
 from tlsmachine.sockets import TLSServer, TLSSocket
 
 TIMEOUT = 10.0
@@ -536,3 +536,27 @@ class OurServer:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+# -- helpers shared by the interop tests ----------------------------------------------------------
+
+
+def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
+    """Our client, trusting the test CA (verification on)."""
+    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
+
+
+def server_certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
+    """Our server's chains for the named test-PKI leaves."""
+    leaves = peers.pki.leaves
+    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
+
+
+def read_exactly(tls: TLSSocket, n: int) -> bytes:
+    """Read ``n`` bytes from our socket adapter, failing if the peer closes first."""
+    data = b""
+    while len(data) < n:
+        chunk = tls.recv()
+        assert chunk, f"connection closed after {len(data)} of {n} bytes"
+        data += chunk
+    return data

@@ -11,10 +11,9 @@ import re
 import time
 
 import pytest
-from peers import TIMEOUT, Peers, gnutls_priority
+from peers import TIMEOUT, Peers, client_config, gnutls_priority, read_exactly, server_certificates
 
-from tlsmachine import ClientConfig, ServerConfig
-from tlsmachine.certs import CertifiedKey
+from tlsmachine import ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.enums import NamedGroup
 from tlsmachine.sockets import TLSSocket, connect, serve
@@ -57,24 +56,6 @@ def restricted(group: str, suite: str, sign: str | None = None) -> str:
     if sign:
         extra += f":-SIGN-ALL:+SIGN-{sign}"
     return gnutls_priority([group], extra)
-
-
-def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
-    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
-
-
-def read_exactly(tls: TLSSocket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = tls.recv()
-        assert chunk, f"connection closed after {len(data)} of {n} bytes"
-        data += chunk
-    return data
-
-
-def server_certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
-    leaves = peers.pki.leaves
-    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
 
 
 # -- our client, gnutls-serv ----------------------------------------------------------------------

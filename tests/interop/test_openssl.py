@@ -10,14 +10,13 @@ import re
 import sys
 
 import pytest
-from peers import TIMEOUT, Peers
+from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates
 
-from tlsmachine import ClientConfig, ServerConfig
-from tlsmachine.certs import CertifiedKey
+from tlsmachine import ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.crypto.suites import TLS13_SUITES
 from tlsmachine.enums import NamedGroup
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -41,27 +40,9 @@ SUITE_CASES = [
 ]
 
 
-def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
-    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
-
-
 def only_group(name: str) -> dict[str, object]:
     group = group_by_id(GROUP_IDS[name])
     return {"groups": (group,), "key_share_groups": (group,)}
-
-
-def server_certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
-    leaves = peers.pki.leaves
-    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
-
-
-def read_exactly(tls: TLSSocket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = tls.recv()
-        assert chunk, f"connection closed after {len(data)} of {n} bytes"
-        data += chunk
-    return data
 
 
 # -- our client, openssl s_server -----------------------------------------------------------------

@@ -9,37 +9,25 @@ from __future__ import annotations
 import ssl
 
 import pytest
-from peers import TIMEOUT, Peers, python_tls_client
+from peers import (
+    TIMEOUT,
+    Peers,
+    client_config,
+    python_tls_client,
+    read_exactly,
+    server_certificates,
+)
 
-from tlsmachine import AlertReceived, ClientConfig, ServerConfig
-from tlsmachine.certs import CertifiedKey
+from tlsmachine import AlertReceived, ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.enums import AlertDescription, NamedGroup
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
 GROUP_IDS = {"x25519": NamedGroup.X25519, "secp256r1": NamedGroup.SECP256R1}
 SCHEME = {"rsa-2048": "rsa_pss_rsae_sha256", "ecdsa-p256": "ecdsa_secp256r1_sha256"}
 CASES = [(leaf, group) for leaf in SCHEME for group in GROUP_IDS]
-
-
-def client_config(peers: Peers, **kwargs: object) -> ClientConfig:
-    return ClientConfig(cafile=str(peers.pki.ca_path), **kwargs)  # type: ignore[arg-type]
-
-
-def read_exactly(tls: TLSSocket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = tls.recv()
-        assert chunk, f"connection closed after {len(data)} of {n} bytes"
-        data += chunk
-    return data
-
-
-def certificates(peers: Peers, *names: str) -> tuple[CertifiedKey, ...]:
-    leaves = peers.pki.leaves
-    return tuple(CertifiedKey.load(leaves[n].chain_path, leaves[n].key_path) for n in names)
 
 
 # -- our client, Python's ssl server --------------------------------------------------------------
@@ -90,7 +78,7 @@ def test_client_hello_retry_request_and_key_update(peers: Peers) -> None:
 
 @pytest.mark.parametrize(("leaf", "group"), CASES)
 def test_python_client_vs_server(peers: Peers, leaf: str, group: str) -> None:
-    ours = peers.our_server(ServerConfig(certificates=certificates(peers, leaf)))
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, leaf)))
     message = b"hello tlsmachine " * 1000
     result = python_tls_client(ours.port, peers.pki.ca_path, message=message, group=group)
     assert result.version == "TLSv1.3"
@@ -108,7 +96,7 @@ def test_python_client_vs_server(peers: Peers, leaf: str, group: str) -> None:
 
 def test_server_hello_retry_request_and_alpn_with_python_client(peers: Peers) -> None:
     config = ServerConfig(
-        certificates=certificates(peers, "rsa-2048", "ecdsa-p256"),
+        certificates=server_certificates(peers, "rsa-2048", "ecdsa-p256"),
         groups=(SECP384R1, SECP256R1, X25519),
         strict_group_preference=True,  # Python sends an x25519 share; we want secp384r1
         alpn_protocols=("h2", "http/1.1"),
@@ -129,7 +117,7 @@ def test_server_hello_retry_request_and_alpn_with_python_client(peers: Peers) ->
 
 
 def test_python_client_rejects_a_wrong_host_name(peers: Peers) -> None:
-    ours = peers.our_server(ServerConfig(certificates=certificates(peers, "ecdsa-p256")))
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
     with pytest.raises(ssl.SSLCertVerificationError):
         python_tls_client(
             ours.port, peers.pki.ca_path, message=b"x", server_hostname="wrong.example"
@@ -139,7 +127,7 @@ def test_python_client_rejects_a_wrong_host_name(peers: Peers) -> None:
 
 
 def test_server_reports_the_alert_of_a_client_that_rejects_its_certificate(peers: Peers) -> None:
-    ours = peers.our_server(ServerConfig(certificates=certificates(peers, "ecdsa-p256")))
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
     with pytest.raises(ssl.SSLCertVerificationError):
         python_tls_client(
             ours.port, peers.pki.ca_path, message=b"x", server_hostname="wrong.example"

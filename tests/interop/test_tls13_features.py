@@ -6,8 +6,7 @@ The peers check our PSK binders and we check theirs; a resumed handshake has no 
 from __future__ import annotations
 
 import pytest
-from peers import TIMEOUT, Peers, tool
-from test_openssl import client_config, read_exactly, server_certificates
+from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates, tool
 
 from tlsmachine import CertifiedKey, InMemoryClientSessionStore, ServerConfig
 from tlsmachine.sockets import connect
