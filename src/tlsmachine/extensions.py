@@ -225,44 +225,42 @@ class SupportedGroups:
         w.u16_list(2, self.groups)
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureAlgorithms:
-    """signature_algorithms, RFC 8446 §4.2.3::
+class _SignatureSchemeList:
+    """The SignatureSchemeList codec shared by the two extensions below (RFC 8446 §4.2.3)::
 
     struct {
         SignatureScheme supported_signature_algorithms<2..2^16-2>;
     } SignatureSchemeList;
+
+    A mixin, not a common dataclass, so that ``get(SignatureAlgorithms)`` never matches a
+    signature_algorithms_cert extension.
     """
+
+    __slots__ = ()
+    schemes: tuple[int, ...]
+
+    @classmethod
+    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
+        return cls(r.u16_tuple(2, min=2, max=0xFFFE, what="supported_signature_algorithms"))  # type: ignore[call-arg]
+
+    def serialize_data(self, w: Writer) -> None:
+        w.u16_list(2, self.schemes)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureAlgorithms(_SignatureSchemeList):
+    """signature_algorithms: the schemes accepted in CertificateVerify (RFC 8446 §4.2.3)."""
 
     ext_type: ClassVar[int] = ExtensionType.SIGNATURE_ALGORITHMS
     schemes: tuple[int, ...]
 
-    @classmethod
-    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(r.u16_tuple(2, min=2, max=0xFFFE, what="supported_signature_algorithms"))
-
-    def serialize_data(self, w: Writer) -> None:
-        w.u16_list(2, self.schemes)
-
 
 @dataclass(frozen=True, slots=True)
-class SignatureAlgorithmsCert:
-    """signature_algorithms_cert, RFC 8446 §4.2.3 (same SignatureSchemeList as above)::
-
-    struct {
-        SignatureScheme supported_signature_algorithms<2..2^16-2>;
-    } SignatureSchemeList;
-    """
+class SignatureAlgorithmsCert(_SignatureSchemeList):
+    """signature_algorithms_cert: the schemes accepted in certificates (RFC 8446 §4.2.3)."""
 
     ext_type: ClassVar[int] = ExtensionType.SIGNATURE_ALGORITHMS_CERT
     schemes: tuple[int, ...]
-
-    @classmethod
-    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
-        return cls(r.u16_tuple(2, min=2, max=0xFFFE, what="supported_signature_algorithms"))
-
-    def serialize_data(self, w: Writer) -> None:
-        w.u16_list(2, self.schemes)
 
 
 @dataclass(frozen=True, slots=True)
