@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING
 from .crypto.groups import DEFAULT_GROUPS, Group, PrivateKeyShare
 from .crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
 from .crypto.suites import DEFAULT_TLS13_SUITES, CipherSuite
-from .enums import ProtocolVersion
+from .enums import ProtocolVersion, PskKeyExchangeMode
 from .errors import ConfigurationError
-from .session import MAX_TICKET_LIFETIME, AeadTicketSealer, ClientSessionStore, TicketSealer
+from .session import (
+    MAX_TICKET_LIFETIME,
+    AeadTicketSealer,
+    ClientHelloRecorder,
+    ClientSessionStore,
+    ExternalPsk,
+    ReplayGuard,
+    TicketSealer,
+)
 
 if TYPE_CHECKING:
     from .certs import CertifiedKey
@@ -58,6 +66,12 @@ def _check_common(
         raise ConfigurationError("TLS 1.2 alone is not available yet; allow TLS 1.3")
 
 
+def _check_psk_modes(modes: tuple[PskKeyExchangeMode, ...]) -> None:
+    known = (PskKeyExchangeMode.PSK_DHE_KE, PskKeyExchangeMode.PSK_KE)
+    if not modes or len(set(modes)) != len(modes) or any(m not in known for m in modes):
+        raise ConfigurationError("psk_modes: one or both of psk_dhe_ke and psk_ke (§4.2.9)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClientConfig:
     """Everything a client needs; share one instance across connections."""
@@ -85,6 +99,17 @@ class ClientConfig:
     """Advertise record_size_limit (RFC 8449) with this value, e.g. 16385."""
     certificates: tuple[CertifiedKey, ...] = ()
     """Client certificate chains for servers that ask (RFC 8446 §4.3.2, §4.4.2)."""
+    post_handshake_auth: bool = False
+    """Offer post-handshake client authentication (RFC 8446 §4.2.6, §4.6.2): the server may
+    then ask for a certificate at any time after the handshake."""
+    early_data: bool = False
+    """Offer 0-RTT early data when resuming with a ticket that allows it (RFC 8446 §4.2.10);
+    send it with :meth:`ClientConnection.send_early_data`."""
+    external_psks: tuple[ExternalPsk, ...] = ()
+    """Pre-shared keys to offer (RFC 8446 §4.2.11), after a stored ticket if there is one."""
+    psk_modes: tuple[PskKeyExchangeMode, ...] = (PskKeyExchangeMode.PSK_DHE_KE,)
+    """PSK key exchange modes offered (RFC 8446 §4.2.9). psk_ke (no (EC)DHE) gives up forward
+    secrecy; offer it only where that is acceptable."""
     session_store: ClientSessionStore | None = None
     """Where received tickets go (e.g. :class:`InMemoryClientSessionStore`); every ticket is
     also reported as a :class:`SessionTicketReceived` event."""
@@ -97,6 +122,9 @@ class ClientConfig:
     random: Callable[[int], bytes] = os.urandom
     clock: Callable[[], float] = time.time
     key_share_factory: Callable[[Group], PrivateKeyShare] = _generate_share
+    signer: Callable[[int, object, bytes], bytes] | None = field(default=None, repr=False)
+    """Override the client CertificateVerify signing ``(scheme, private_key, content) ->
+    signature``, e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""
 
     def __post_init__(self) -> None:
         _check_common(
@@ -114,6 +142,7 @@ class ClientConfig:
             )
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
+        _check_psk_modes(self.psk_modes)
 
     def certificate_verifier(self) -> CertificateVerifier:
         """The verifier for server chains, built once per config (loading a store is slow)."""
@@ -134,9 +163,14 @@ class ClientConfig:
 class ServerConfig:
     """Everything a server needs; share one instance across connections."""
 
-    certificates: tuple[CertifiedKey, ...]
+    certificates: tuple[CertifiedKey, ...] = ()
     """Certificate chains with their keys; the server picks one by the client's
-    signature_algorithms (RFC 8446 §4.4.2.2)."""
+    signature_algorithms (RFC 8446 §4.4.2.2). May be empty when ``external_psks`` are set."""
+    external_psks: tuple[ExternalPsk, ...] = ()
+    """Pre-shared keys the server accepts by identity (RFC 8446 §4.2.11)."""
+    psk_modes: tuple[PskKeyExchangeMode, ...] = (PskKeyExchangeMode.PSK_DHE_KE,)
+    """PSK key exchange modes accepted, in preference order (RFC 8446 §4.2.9). Add psk_ke only
+    where giving up forward secrecy is acceptable."""
     alpn_protocols: tuple[str, ...] = ()
     """Protocols in server preference order (RFC 7301 §3.2)."""
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
@@ -168,9 +202,19 @@ class ServerConfig:
     ticket_lifetime: int = 7200
     """Seconds a ticket stays valid; at most 604800 (RFC 8446 §4.6.1)."""
     max_early_data_size: int = 0
-    """Announced in tickets' early_data extension when non-zero (RFC 8446 §4.2.10)."""
+    """Accept 0-RTT data up to this many bytes per connection: announced in tickets'
+    early_data extension when non-zero (RFC 8446 §4.2.10, §4.6.1). Early data can be replayed
+    (§8, Appendix E.5): enable it only for requests that are safe to repeat."""
+    ticket_age_tolerance: float = 10.0
+    """Seconds the client's view of a ticket's age may differ from ours for 0-RTT to be
+    accepted (the freshness check of RFC 8446 §8.3)."""
+    replay_guard: ReplayGuard | None = field(default=None, repr=False)
+    """Refuses 0-RTT for a ClientHello seen before (RFC 8446 §8.2); default: an in-memory
+    :class:`~tlsmachine.session.ClientHelloRecorder` per config. Single-use tickets
+    (:class:`~tlsmachine.session.InMemorySessionStore`) are replay-proof by themselves (§8.1)."""
     ticket_sealer: TicketSealer | None = field(default=None, repr=False)
-    """Seals ticket state; default: AES-256-GCM with a random key made per config."""
+    """Seals ticket state; default: AES-256-GCM with a random key made per config (stateless
+    tickets). :class:`~tlsmachine.session.InMemorySessionStore` keeps the state on the server."""
     trace_handshake: bool = False
     keylog: KeyLogCallback | None = None
     random: Callable[[int], bytes] = os.urandom
@@ -189,8 +233,9 @@ class ServerConfig:
             self.min_version,
             self.max_version,
         )
-        if not self.certificates:
-            raise ConfigurationError("a server needs at least one certificate chain")
+        if not self.certificates and not self.external_psks:
+            raise ConfigurationError("a server needs a certificate chain or external PSKs")
+        _check_psk_modes(self.psk_modes)
         if not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
         if self.client_auth not in ("none", "optional", "required"):
@@ -204,6 +249,8 @@ class ServerConfig:
             raise ConfigurationError("ticket_lifetime must be 1..604800 seconds (RFC 8446 §4.6.1)")
         if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
             raise ConfigurationError("max_early_data_size must fit in 32 bits (RFC 8446 §4.2.10)")
+        if not self.ticket_age_tolerance > 0:
+            raise ConfigurationError("ticket_age_tolerance must be positive (RFC 8446 §8.3)")
 
     def client_certificate_verifier(self) -> CertificateVerifier:
         """The verifier for client chains, built once per config."""
@@ -221,6 +268,18 @@ class ServerConfig:
         """The ticket sealer, made once per config when none was given."""
         cached: TicketSealer | None = self.__dict__.get("_ticket_sealer_cache")
         if cached is None:
-            cached = self.ticket_sealer or AeadTicketSealer(random=self.random)
+            cached = self.ticket_sealer
+            if cached is None:  # not `or`: an empty stateful store has len() == 0
+                cached = AeadTicketSealer(random=self.random)
             object.__setattr__(self, "_ticket_sealer_cache", cached)
+        return cached
+
+    def early_data_replay_guard(self) -> ReplayGuard:
+        """The 0-RTT replay guard, made once per config when none was given (§8.2)."""
+        cached: ReplayGuard | None = self.__dict__.get("_replay_guard_cache")
+        if cached is None:
+            cached = self.replay_guard
+            if cached is None:
+                cached = ClientHelloRecorder()
+            object.__setattr__(self, "_replay_guard_cache", cached)
         return cached

@@ -36,14 +36,17 @@ from .errors import (
 )
 from .events import (
     ConnectionClosed,
+    EarlyDataReceived,
+    EarlyDataRejected,
     Event,
     HandshakeComplete,
     HandshakeMessageTraced,
     WarningAlertReceived,
     new_application_data,
 )
-from .keyschedule import traffic_key_iv
+from .keyschedule import export_keying_material, traffic_key_iv
 from .machine import (
+    EarlyDataStage,
     EmitEvent,
     HandshakeState,
     InstallKeys,
@@ -52,12 +55,18 @@ from .machine import (
     RecordSizeLimits,
     SendChangeCipherSpec,
     SendMessage,
+    SetEarlyExporter,
 )
 from .messages import decode_handshake
 from .messages.alert import Alert
 from .messages.framing import HandshakeBuffer
 from .record.layer import RecordLayer
-from .record.protection import AES_GCM_MAX_RECORDS, Aead13Protector, RecordProtector
+from .record.protection import (
+    AES_GCM_MAX_RECORDS,
+    Aead13Protector,
+    NullProtector,
+    RecordProtector,
+)
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
@@ -110,6 +119,11 @@ class Connection:
         self._ccs_received = False
         self._peer_finished = False
         self._peer_closed = False
+        # 0-RTT (RFC 8446 §4.2.10): bytes that may still be sent (client) or received (server)
+        # as early data, what the client sent (handed back if rejected), the early exporter.
+        self._early_data_room = 0
+        self._early_data_sent: list[bytes] = []
+        self._early_exporter: tuple[str, bytes] | None = None
         self.handshake_info: HandshakeComplete | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -189,6 +203,41 @@ class Connection:
         name = label.encode("ascii") if isinstance(label, str) else label
         return traffic.export_keying_material(name, context, length)
 
+    def request_client_certificate(self) -> bytes:
+        """Server: ask the client for a certificate now (RFC 8446 §4.6.2).
+
+        Sends a CertificateRequest with a fresh random certificate_request_context and returns
+        that context; the answer comes later as a ``ClientCertificateReceived`` event carrying
+        it. Only after a TLS 1.3 handshake in which the client offered post_handshake_auth
+        (§4.2.6), and with trust anchors for client certificates; else :class:`UsageError`.
+        """
+        state, traffic = self.state, self._handshake
+        if state is not _APP_DATA_STATE and state is not _PEER_CLOSED_STATE:
+            raise UsageError(f"cannot request a client certificate in state {state.name}")
+        if not isinstance(traffic, Traffic13) or traffic.is_client:
+            raise UsageError("only a TLS 1.3 server requests a client certificate")
+        with self._choke_point():
+            out = Output(keylog=self._keylog is not None)
+            self._handshake, context = traffic.request_client_certificate(out)
+            self._apply(out)
+        return context
+
+    def export_early_keying_material(
+        self, label: str | bytes, length: int, context: bytes | None = None
+    ) -> bytes:
+        """The early exporter (RFC 8446 §7.5), from the early exporter master secret.
+
+        Available once a PSK was offered with 0-RTT (client) or accepted with it (server), also
+        after the handshake; it lacks forward secrecy and replay protection (§8), like 0-RTT.
+        """
+        if self._early_exporter is None:
+            raise UsageError("no early exporter: 0-RTT was not offered or not accepted")
+        if not 0 < length <= 255 * 64:
+            raise UsageError("length must be 1..16320 bytes (HKDF-Expand limit)")
+        name = label.encode("ascii") if isinstance(label, str) else label
+        hash_name, secret = self._early_exporter
+        return export_keying_material(hash_name, secret, name, context or b"", length)
+
     def key_update(self, *, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch our write keys (RFC 8446 §4.6.3)."""
         if (
@@ -253,7 +302,8 @@ class Connection:
         """Handle one decrypted record by its content type (RFC 8446 §5.1)."""
         if content_type == _APPLICATION_DATA:
             if self._read_epoch != "application":
-                raise UnexpectedMessage("application data before the handshake finished")
+                self._receive_early_data(payload)
+                return
             if payload:
                 if not self._messages.empty:
                     # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with others.
@@ -278,6 +328,19 @@ class Connection:
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
         self._fast_read = self._read_epoch == "application" and buffer.empty
+
+    def _receive_early_data(self, payload: bytes) -> None:
+        """Application data under the client's early keys (RFC 8446 §2.3, §4.2.10)."""
+        if self._read_epoch != "early":
+            raise UnexpectedMessage("application data before the handshake finished")
+        if len(payload) > self._early_data_room:
+            # §4.2.10: more than max_early_data_size SHOULD be unexpected_message.
+            raise UnexpectedMessage("early data beyond max_early_data_size")
+        if not self._messages.empty:
+            raise UnexpectedMessage("early data inside a handshake message (RFC 8446 §5.1)")
+        self._early_data_room -= len(payload)
+        if payload:
+            self._events.append(EarlyDataReceived(data=payload))
 
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)
@@ -332,17 +395,40 @@ class Connection:
                 records.receive_limit = min(action.receive, records.receive_limit)
             elif isinstance(action, EmitEvent):
                 self._emit(action.event)
+            elif isinstance(action, EarlyDataStage):
+                self._early_data_stage(action)
+            elif isinstance(action, SetEarlyExporter):
+                self._early_exporter = action.hash_name, action.secret
+
+    def _early_data_stage(self, action: EarlyDataStage) -> None:
+        """Apply 0-RTT progress (see :class:`~tlsmachine.machine.EarlyDataStage`)."""
+        stage = action.stage
+        if stage in ("offered", "accepting"):
+            self._early_data_room = action.limit
+        elif stage == "skipping":
+            self._records.skip_early_data = action.limit
+        else:  # the client learnt the server's answer: no more early data
+            self._early_data_room = 0
+            sent, self._early_data_sent = self._early_data_sent, []
+            if stage == "rejected":
+                # §4.2.10: the data was not processed; the application decides what to resend.
+                self._events.append(EarlyDataRejected(data=b"".join(sent)))
 
     def _install_keys(self, action: InstallKeys) -> None:
-        # The states hand over handshake keys derived together with the Finished keys.
-        key, iv = action.keys or traffic_key_iv(action.suite, action.secret)
-        # RFC 8446 §5.5: AES-GCM keys protect at most 2^24.5 records; we track our own sends.
-        limit = (
-            AES_GCM_MAX_RECORDS
-            if action.direction == "write" and "_GCM_" in action.suite.name
-            else None
-        )
-        protector = Aead13Protector(action.suite.aead(key), iv, max_records=limit)
+        suite = action.suite
+        protector: RecordProtector
+        if suite is None:
+            protector = NullProtector()
+        else:
+            # The states hand over handshake keys derived together with the Finished keys.
+            key, iv = action.keys or traffic_key_iv(suite, action.secret)
+            # RFC 8446 §5.5: AES-GCM keys protect at most 2^24.5 records; we count our sends.
+            limit = (
+                AES_GCM_MAX_RECORDS
+                if action.direction == "write" and "_GCM_" in suite.name
+                else None
+            )
+            protector = Aead13Protector(suite.aead(key), iv, max_records=limit)
         if action.direction == "read":
             if not self._messages.empty:
                 # RFC 8446 §5.1: handshake messages MUST NOT span a key change.

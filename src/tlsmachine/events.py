@@ -42,6 +42,11 @@ class HandshakeComplete(Event):
     """True if the handshake was authenticated with a PSK (resumption)."""
     hello_retry: bool = False
     """True if the server sent a HelloRetryRequest (RFC 8446 §4.1.4)."""
+    early_data_accepted: bool = False
+    """True if the server accepted the client's 0-RTT data (RFC 8446 §4.2.10)."""
+    psk_identity: bytes | None = None
+    """The identity of the external PSK that authenticated the handshake (RFC 8446 §4.2.11);
+    ``None`` for certificates or a session ticket (then ``resumed`` is True)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,6 +71,30 @@ def new_application_data(data: bytes) -> ApplicationData:
     event: ApplicationData = _new_event(ApplicationData)
     _set_application_data(event, data)
     return event
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EarlyDataReceived(Event):
+    """Server: 0-RTT data from the client (RFC 8446 §2.3).
+
+    It arrived before the handshake completed, is not forward secret with respect to the
+    ticket key, and the client's Finished has not yet confirmed it (§8): act on it only where a
+    replay would do no harm. Replays of the same ClientHello are refused (§8.1, §8.2).
+    """
+
+    data: bytes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EarlyDataRejected(Event):
+    """Client: the server did not accept our 0-RTT data (RFC 8446 §4.2.10).
+
+    ``data`` is everything sent with :meth:`ClientConnection.send_early_data`; none of it was
+    processed. Send it again as ordinary data once the handshake is complete, if it still
+    applies (e.g. the ALPN protocol did not change).
+    """
+
+    data: bytes
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,3 +142,18 @@ class SessionTicketReceived(Event):
     """The server sent a NewSessionTicket (RFC 8446 §4.6.1); ``session`` can resume later."""
 
     session: ClientSession = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClientCertificateReceived(Event):
+    """Server: the client answered a post-handshake CertificateRequest (RFC 8446 §4.6.2).
+
+    The chain was verified and the client's CertificateVerify and Finished checked. An empty
+    ``certificates`` means the client declined (an empty Certificate, §4.4.2.4); with
+    ``client_auth="required"`` that aborts with certificate_required instead.
+    """
+
+    certificates: tuple[x509.Certificate, ...] = field(repr=False)
+    """The client's chain, leaf first; empty if it sent none."""
+    certificate_request_context: bytes
+    """The request answered: what ``request_client_certificate()`` returned."""

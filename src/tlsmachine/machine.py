@@ -63,9 +63,9 @@ class InstallKeys(NamedTuple):
     """
 
     direction: str  # "read" or "write"
-    suite: CipherSuite
+    suite: CipherSuite | None  # None: back to plaintext (the client's second hello after 0-RTT)
     secret: bytes
-    epoch: str  # "handshake", "application", "early"
+    epoch: str  # "plaintext", "early", "handshake", "application"
     keys: tuple[bytes, bytes] | None = None
 
 
@@ -88,10 +88,40 @@ class EmitEvent(NamedTuple):
     event: Event
 
 
+class EarlyDataStage(NamedTuple):
+    """0-RTT progress the connection acts on (RFC 8446 §2.3, §4.2.10).
+
+    ``stage`` is one of: ``"offered"`` (client: early data may now be sent, up to ``limit``
+    bytes), ``"accepted"`` / ``"rejected"`` (client: the server's answer; rejected data is
+    handed back to the application), ``"accepting"`` (server: early data arrives under the
+    early keys, at most ``limit`` bytes), ``"skipping"`` (server: rejected; discard up to
+    ``limit`` bytes of the client's early records, §4.2.10).
+    """
+
+    stage: str
+    limit: int = 0
+
+
+class SetEarlyExporter(NamedTuple):
+    """The early exporter master secret is known (RFC 8446 §7.5)."""
+
+    hash_name: str
+    secret: bytes
+
+
 _CHANGE_CIPHER_SPEC = SendChangeCipherSpec()
 
 
-Action = SendMessage | SendChangeCipherSpec | InstallKeys | LogSecret | RecordSizeLimits | EmitEvent
+Action = (
+    SendMessage
+    | SendChangeCipherSpec
+    | InstallKeys
+    | LogSecret
+    | RecordSizeLimits
+    | EmitEvent
+    | EarlyDataStage
+    | SetEarlyExporter
+)
 
 
 class Output:
@@ -140,6 +170,11 @@ class Output:
     ) -> None:
         self.actions.append(InstallKeys("write", suite, secret, epoch, keys))
 
+    def write_plaintext(self) -> None:
+        """Write unprotected records again: the second ClientHello after 0-RTT was offered
+        and a HelloRetryRequest came back (RFC 8446 §4.1.2, §5.1)."""
+        self.actions.append(InstallKeys("write", None, b"", "plaintext"))
+
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         if self.keylog:
             self.actions.append(LogSecret(label, client_random, secret))
@@ -149,6 +184,12 @@ class Output:
 
     def event(self, event: Event) -> None:
         self.actions.append(EmitEvent(event))
+
+    def early_data(self, stage: str, limit: int = 0) -> None:
+        self.actions.append(EarlyDataStage(stage, limit))
+
+    def early_exporter(self, hash_name: str, secret: bytes) -> None:
+        self.actions.append(SetEarlyExporter(hash_name, secret))
 
 
 class HandshakeState(Protocol):

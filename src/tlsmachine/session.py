@@ -9,6 +9,7 @@ keys still open tickets until they expire). This follows RFC 5077 §4's recommen
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,29 @@ class TicketState:
         return state
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalPsk:
+    """A pre-shared key agreed out of band (RFC 8446 §2.2, §4.2.11), for certificate-less use.
+
+    Both sides configure the same ``identity`` and ``key``. Its hash (§4.2.11: every PSK has
+    one; SHA-256 when nothing else was provisioned) limits the cipher suites it works with.
+    A low-entropy key is open to offline guessing from a recorded handshake (§E.7): use at
+    least 128 random bits.
+    """
+
+    identity: bytes
+    key: bytes = field(repr=False)
+    hash_name: str = "sha256"
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.identity) <= 0xFFFF:
+            raise ConfigurationError("a PSK identity is 1..65535 bytes (RFC 8446 §4.2.11)")
+        if len(self.key) < 16:
+            raise ConfigurationError("an external PSK needs at least 16 bytes (128 bits)")
+        if self.hash_name not in ("sha256", "sha384"):
+            raise ConfigurationError("an external PSK's hash is sha256 or sha384")
+
+
 class TicketSealer(Protocol):
     """Turns ticket state into an opaque ticket and back (RFC 8446 §4.6.1 "ticket")."""
 
@@ -119,6 +143,101 @@ class AeadTicketSealer:
             return key.decrypt(ticket[TICKET_KEY_ID_LENGTH:header], ticket[header:], ticket[:4])
         except InvalidTag:
             return None
+
+
+class InMemorySessionStore:
+    """Stateful tickets: the state stays on the server, the ticket is a random handle to it.
+
+    An alternative to :class:`AeadTicketSealer` with the same interface (pass it as
+    ``ServerConfig.ticket_sealer``). Every ticket opens at most once (RFC 8446 Appendix C.4,
+    §8.1: a single-use ticket cannot be replayed, so neither can its 0-RTT data), entries expire
+    after ``lifetime`` seconds, and at most ``max_entries`` are kept (the least recently issued
+    go first). Bounded in memory whatever clients do.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        lifetime: float = MAX_TICKET_LIFETIME,
+        clock: Callable[[], float] = time.monotonic,
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        if max_entries < 1 or lifetime <= 0:
+            raise ConfigurationError("max_entries and lifetime must be positive")
+        self._max_entries = max_entries
+        self._lifetime = lifetime
+        self._clock = clock
+        self._random = random
+        self._entries: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def seal(self, plaintext: bytes) -> bytes:
+        now = self._clock()
+        self._expire(now)
+        handle = self._random(16)
+        self._entries[handle] = (now + self._lifetime, plaintext)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return handle
+
+    def open(self, ticket: bytes) -> bytes | None:
+        entry = self._entries.pop(ticket, None)  # single use
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return entry[1]
+
+    def _expire(self, now: float) -> None:
+        entries = self._entries
+        while entries:
+            handle, (expires, _) = next(iter(entries.items()))
+            if expires > now:
+                break
+            del entries[handle]
+
+
+class ReplayGuard(Protocol):
+    """Refuses 0-RTT for a ClientHello seen before (RFC 8446 §8.2).
+
+    Share one between the server processes that accept the same tickets (e.g. backed by a
+    shared cache) for the protection to hold across them (§8).
+    """
+
+    def first_use(self, key: bytes, now: float, window: float) -> bool:
+        """Record ``key``; True if it was not seen in the last ``window`` seconds."""
+        ...
+
+
+class ClientHelloRecorder:
+    """In-memory ClientHello recording (RFC 8446 §8.2) for one server process.
+
+    The key is the ClientHello's PSK binder, unique per ClientHello. Entries live for the
+    freshness window of §8.3 (older ClientHellos fail the ticket-age check anyway), and at most
+    ``max_entries`` are kept: when full, 0-RTT is refused (a full handshake is always safe).
+    """
+
+    def __init__(self, *, max_entries: int = 100_000) -> None:
+        if max_entries < 1:
+            raise ConfigurationError("max_entries must be positive")
+        self._max_entries = max_entries
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def first_use(self, key: bytes, now: float, window: float) -> bool:
+        seen = self._seen
+        while seen:
+            oldest, until = next(iter(seen.items()))
+            if until > now:
+                break
+            del seen[oldest]
+        if key in seen or len(seen) >= self._max_entries:
+            return False
+        seen[key] = now + 2 * window  # the ±window of §8.3 on either side
+        return True
 
 
 def open_ticket(sealer: TicketSealer, ticket: bytes) -> TicketState | None:

@@ -25,7 +25,14 @@ from .client import ClientConnection
 from .config import ClientConfig, ServerConfig
 from .connection import Connection, ConnectionState
 from .errors import ProtocolError, TLSError
-from .events import ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from .events import (
+    ApplicationData,
+    ConnectionClosed,
+    EarlyDataReceived,
+    EarlyDataRejected,
+    Event,
+    HandshakeComplete,
+)
 from .server import ServerConnection
 
 __all__ = ["TLSServer", "TLSSocket", "connect", "serve"]
@@ -56,6 +63,10 @@ class TLSSocket:
         """None while open; True after the peer's close_notify; False after a bare EOF."""
         self._pending = bytearray()
         self._closed = False
+        self.early_data_received = 0
+        """Server: bytes of 0-RTT data received; they start the stream :meth:`recv` reads."""
+        self.rejected_early_data = b""
+        """Client: the 0-RTT data the server did not accept (resend it if it still applies)."""
 
     # -- information -------------------------------------------------------------------------
 
@@ -199,6 +210,11 @@ class TLSSocket:
         for event in events:
             if isinstance(event, ApplicationData):
                 self._pending += event.data
+            elif isinstance(event, EarlyDataReceived):
+                self._pending += event.data  # 0-RTT data precedes the 1-RTT stream
+                self.early_data_received += len(event.data)
+            elif isinstance(event, EarlyDataRejected):
+                self.rejected_early_data = event.data
             elif isinstance(event, ConnectionClosed):
                 self.clean_close = True
             if self.on_event is not None:
@@ -219,12 +235,23 @@ def connect(
     *,
     timeout: float | None = 30.0,
     on_event: EventHook | None = None,
+    early_data: bytes = b"",
 ) -> TLSSocket:
-    """Open a TCP connection and complete a TLS handshake (``server_name`` defaults to host)."""
+    """Open a TCP connection and complete a TLS handshake (``server_name`` defaults to host).
+
+    ``early_data`` goes out as 0-RTT data when a stored ticket allows it (RFC 8446 §2.3; see
+    ``ClientConfig.early_data``). Check ``handshake_info.early_data_accepted``; data that was
+    rejected, or not sent for want of such a ticket, is in ``rejected_early_data``.
+    """
     sock = socket.create_connection((host, port), timeout=timeout)
     try:
         conn = ClientConnection(config, server_name=server_name or host)
+        sent_early = bool(early_data) and conn.early_data_room >= len(early_data)
+        if sent_early:
+            conn.send_early_data(early_data)
         tls = TLSSocket(sock, conn, on_event=on_event)
+        if not sent_early:
+            tls.rejected_early_data = early_data  # no ticket allowing 0-RTT: never sent
         tls.do_handshake()
     except BaseException:
         sock.close()

@@ -1,7 +1,10 @@
 """TLS 1.3 after the handshake: KeyUpdate and post-handshake messages (RFC 8446 §4.6).
 
 Both roles end their handshake in :class:`Traffic13`. It holds the current application traffic
-secrets and rolls them forward on KeyUpdate (§7.2). Anything that is not a legal post-handshake
+secrets and rolls them forward on KeyUpdate (§7.2). Post-handshake client authentication (§4.6.2)
+is a small machine of its own that Traffic13 keeps (:class:`PostHandshakeAuth`, only when the
+client offered it): the client's in :mod:`tlsmachine.client.post_handshake_auth`, the server's
+in :mod:`tlsmachine.server.post_handshake_auth`. Anything that is not a legal post-handshake
 message for the role aborts with unexpected_message (§4.6).
 """
 
@@ -9,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from .crypto.suites import CipherSuite
 from .enums import KeyUpdateRequest
+from .errors import UsageError
 from .events import KeyUpdated, SessionTicketReceived
 from .extensions import EarlyData
 from .keyschedule import export_keying_material, next_traffic_secret, resumption_psk
@@ -30,6 +35,25 @@ class SessionContext:
     clock: Callable[[], float]
 
 
+class PostHandshakeAuth(Protocol):
+    """One role's post-handshake authentication state (RFC 8446 §4.6.2), kept by Traffic13."""
+
+    def claims(self, msg: HandshakeMessage) -> bool:
+        """Does ``msg`` go to this state (rather than to Traffic13's KeyUpdate handling)?"""
+        ...
+
+    def handle(
+        self, msg: HandshakeMessage, suite: CipherSuite, client_secret: bytes, out: Output
+    ) -> PostHandshakeAuth:
+        """Handle ``msg``; ``client_secret`` is the current client_application_traffic_secret_N
+        (the Finished base key, §4.4)."""
+        ...
+
+    def request(self, out: Output) -> tuple[PostHandshakeAuth, bytes]:
+        """Server: send a CertificateRequest, return its certificate_request_context."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Traffic13:
     """Handshake done; application data flows (RFC 8446 Appendix A, CONNECTED)."""
@@ -42,8 +66,17 @@ class Traffic13:
     resumption_secret: bytes = field(repr=False)
     session_context: SessionContext | None = None
     """Client only: what a received ticket is remembered with."""
+    post_handshake_auth: PostHandshakeAuth | None = None
+    """Post-handshake client authentication (RFC 8446 §4.6.2); None unless the client offered
+    post_handshake_auth, so that a CertificateRequest (client) or a Certificate (server) is then
+    unexpected_message."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
+        auth = self.post_handshake_auth
+        if auth is not None and auth.claims(msg):
+            client_secret = self.write_secret if self.is_client else self.read_secret
+            auth = auth.handle(msg, self.suite, client_secret, out)
+            return replace(self, post_handshake_auth=auth)
         if isinstance(msg, KeyUpdate):
             return self._peer_key_update(msg, out)
         if isinstance(msg, NewSessionTicket) and self.is_client:
@@ -93,6 +126,18 @@ class Traffic13:
         out.write_keys(self.suite, write_secret, "application")
         out.event(KeyUpdated(direction="send"))
         return replace(self, write_secret=write_secret)
+
+    def request_client_certificate(self, out: Output) -> tuple[Traffic13, bytes]:
+        """Server: send a post-handshake CertificateRequest (RFC 8446 §4.6.2); return the new
+        state and the request's certificate_request_context."""
+        auth = self.post_handshake_auth
+        if self.is_client:
+            raise UsageError("only a server can request a client certificate")
+        if auth is None:
+            # RFC 8446 §4.2.6: never to clients which did not offer post_handshake_auth.
+            raise UsageError("the client did not offer post-handshake authentication")
+        auth, context = auth.request(out)
+        return replace(self, post_handshake_auth=auth), context
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
         """RFC 8446 §7.5 exporter over the exporter master secret."""

@@ -302,6 +302,7 @@ class Peers:
         mode: str = "--echo",
         priority: str | None = None,
         alpn: Sequence[str] = (),
+        extra: Sequence[str] = (),
     ) -> tuple[PeerProcess, int]:
         """``gnutls-serv`` (it cannot pick its own port: we choose a free one, retrying)."""
         issued = self.pki.leaves[leaf]
@@ -312,6 +313,7 @@ class Peers:
             argv += ["--x509keyfile", str(issued.key_path)]
             argv += ["--priority", priority or gnutls_priority()]
             argv += [f"--alpn={p}" for p in alpn]
+            argv += list(extra)
             peer = self.start(argv, "gnutls-serv")
             try:
                 peer.wait_for(r"listening on IPv4 .* port \d+\.\.\.done")
@@ -496,6 +498,8 @@ class ServedConnection:
 
     info: HandshakeComplete | None = None
     received: bytes = b""
+    early_data: int = 0
+    """Bytes of ``received`` that came as 0-RTT data."""
     clean_close: bool | None = None
     error: BaseException | None = None
 
@@ -519,6 +523,7 @@ class OurServer:
         while data := tls.recv():
             record.received += data
             tls.sendall(data)
+        record.early_data = tls.early_data_received
         record.clean_close = tls.clean_close
         self.connections.put(self._current.pop(threading.get_ident()))
 

@@ -711,3 +711,53 @@ def test_content_type_names_in_errors() -> None:
     reader.feed(bytes([ContentType.APPLICATION_DATA, 3, 3, 0, 1, 0]))
     with pytest.raises(UnexpectedMessage, match="application_data"):
         reader.next_record()
+
+
+# -- skipping rejected 0-RTT data (RFC 8446 §4.2.10) -------------------------------------------
+
+
+def early_records(count: int, size: int) -> bytes:
+    """``count`` records of ``size`` content bytes under a key the reader does not have."""
+    other = RecordLayer()
+    other.set_write_protector(Aead13Protector(AESGCM(bytes(16)), bytes(12)))
+    for _ in range(count):
+        other.write(APP, b"e" * size)
+    return other.data_to_send()
+
+
+def test_skipping_drops_undecryptable_records_until_one_opens() -> None:
+    writer, reader, _ = pair()
+    writer.write(ContentType.HANDSHAKE, b"\x14\x00\x00\x01F")  # the client's "Finished"
+    reader.skip_early_data = 3 * 1000
+    wire = early_records(3, 1000) + writer.data_to_send()
+    assert read_all(reader, wire) == [(ContentType.HANDSHAKE, b"\x14\x00\x00\x01F")]
+    assert reader.skip_early_data == 0  # over once a record opened
+    with pytest.raises(BadRecordMac):
+        read_all(reader, early_records(1, 10))
+
+
+def test_skipping_stops_at_the_limit_with_bad_record_mac() -> None:
+    _, reader, _ = pair()
+    reader.skip_early_data = 1500
+    with pytest.raises(BadRecordMac):
+        read_all(reader, early_records(2, 1000))
+    assert reader.skip_early_data == 0
+
+
+def test_skipping_before_the_second_client_hello_drops_every_protected_record() -> None:
+    reader = RecordLayer()  # plaintext epoch: the server sent HelloRetryRequest
+    reader.skip_early_data = 2000
+    hello = struct.pack(">BHH", ContentType.HANDSHAKE, 0x0303, 5) + b"\x01\x00\x00\x01X"
+    records = read_all(reader, early_records(2, 900) + hello)
+    assert records == [(ContentType.HANDSHAKE, b"\x01\x00\x00\x01X")]
+    assert reader.skip_early_data == 0
+    with pytest.raises(UnexpectedMessage):  # no more skipping after the second hello
+        read_all(reader, early_records(1, 10))
+
+
+def test_without_skipping_early_records_are_errors() -> None:
+    with pytest.raises(UnexpectedMessage):
+        read_all(RecordLayer(), early_records(1, 10))
+    _, reader, _ = pair()
+    with pytest.raises(BadRecordMac):
+        read_all(reader, early_records(1, 10))

@@ -11,8 +11,10 @@ from tlsmachine.certs import CertifiedKey
 from tlsmachine.errors import DecodeError
 from tlsmachine.session import (
     AeadTicketSealer,
+    ClientHelloRecorder,
     ClientSession,
     InMemoryClientSessionStore,
+    InMemorySessionStore,
     TicketState,
     open_ticket,
 )
@@ -135,3 +137,40 @@ def test_session_parser_accepts_only_exact_encodings(data: bytes) -> None:
     except DecodeError:
         return
     assert session.to_bytes() == data
+
+
+class _Tick:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_stateful_store_is_single_use_bounded_and_expires() -> None:
+    clock = _Tick()
+    store = InMemorySessionStore(max_entries=2, lifetime=60, clock=clock)
+    first, second = store.seal(b"one"), store.seal(b"two")
+    assert len(first) == 16 and first != second and b"one" not in first
+    assert store.open(first) == b"one"
+    assert store.open(first) is None  # single use (RFC 8446 Appendix C.4, §8.1)
+    third, fourth = store.seal(b"three"), store.seal(b"four")
+    assert len(store) == 2 and store.open(second) is None  # the oldest went first
+    clock.now += 61
+    assert store.open(third) is None  # expired
+    store.seal(b"five")  # sealing drops expired entries
+    assert len(store) == 1 and store.open(fourth) is None
+    assert store.open(b"") is None and store.open(bytes(16)) is None
+
+
+def test_client_hello_recorder_refuses_repeats_within_the_window_and_when_full() -> None:
+    recorder = ClientHelloRecorder(max_entries=2)
+    assert recorder.first_use(b"binder-1", 1000.0, 10.0)
+    assert not recorder.first_use(b"binder-1", 1005.0, 10.0)  # a replay (§8.2)
+    assert recorder.first_use(b"binder-2", 1005.0, 10.0)
+    assert not recorder.first_use(b"binder-3", 1006.0, 10.0)  # full: refuse, never grow
+    # After 2 windows the first binder can no longer pass the freshness check: forgotten.
+    assert recorder.first_use(b"binder-3", 1021.0, 10.0)
+    assert len(recorder) == 2
+    with pytest.raises(ConfigurationError):
+        ClientHelloRecorder(max_entries=0)

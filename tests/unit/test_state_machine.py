@@ -7,6 +7,7 @@ Nothing else (no KeyError, no AttributeError, no silent acceptance) is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 
@@ -32,6 +33,7 @@ from tlsmachine.messages.tls13 import (
     NewSessionTicket,
 )
 from tlsmachine.server.hello import ExpectClientHello
+from tlsmachine.session import AeadTicketSealer, ClientSession, InMemoryClientSessionStore
 
 
 @functools.cache
@@ -96,6 +98,71 @@ def server_path(client_auth: bool = False) -> list[tuple[object, object]]:
     return path
 
 
+@functools.cache
+def early_data_setup() -> tuple[ClientSession, ServerConfig]:
+    """A session whose ticket allows 0-RTT, and the server config that issued it."""
+    from memory_pair import pump
+    from tlsmachine import ClientConnection, ServerConnection
+
+    store = InMemoryClientSessionStore()
+    server_config = ServerConfig(
+        certificates=(certificate(),),
+        max_early_data_size=1024,
+        clock=lambda: 1_900_000_000.0,
+        ticket_sealer=AeadTicketSealer(),  # kept by the config copies below
+    )
+    client_config = ClientConfig(
+        verify_certificates=False, session_store=store, clock=lambda: 1_900_000_000.0
+    )
+    pump(ClientConnection(client_config, "localhost"), ServerConnection(server_config))
+    session = store.get("localhost", 1_900_000_000.0)
+    assert session is not None and session.max_early_data_size == 1024
+    return session, server_config
+
+
+def early_data_path(side: str) -> list[tuple[object, object]]:
+    """States of a resumed handshake with accepted 0-RTT (RFC 8446 §2.3), for one side."""
+    session, server_config = early_data_setup()
+    store = InMemoryClientSessionStore()
+    store.put(session)
+    client_config = ClientConfig(
+        verify_certificates=False,
+        session_store=store,
+        early_data=True,
+        clock=lambda: 1_900_000_000.0,
+    )
+    server_config = dataclasses.replace(server_config, replay_guard=_AlwaysFresh())
+    client_out = Output()
+    client: object = ExpectServerHello.start(client_config, "localhost", client_out)
+    (hello,) = sent(client_out)
+    server: object = ExpectClientHello(server_config)
+    server_out = Output()
+    server_path = [(server, hello)]
+    server = server.handle(hello, server_out)  # type: ignore[attr-defined]
+    client_path = []
+    for msg in sent(server_out):  # ServerHello, EncryptedExtensions (early_data), Finished
+        client_path.append((client, msg))
+        out = Output()
+        client = client.handle(msg, out)  # type: ignore[attr-defined]
+    for msg in sent(out):  # EndOfEarlyData, Finished
+        server_path.append((server, msg))
+        server = server.handle(msg, Output())  # type: ignore[attr-defined]
+    assert [type(m).__name__ for _, m in server_path] == [
+        "ClientHello", "EndOfEarlyData", "Finished"
+    ]  # fmt: skip
+    update = KeyUpdate(request_update=KeyUpdateRequest.UPDATE_NOT_REQUESTED)
+    client_path.append((client, update))
+    server_path.append((server, update))
+    return client_path if side == "client" else server_path
+
+
+class _AlwaysFresh:
+    """A replay guard for walks that replay the same ClientHello on purpose."""
+
+    def first_use(self, key: bytes, now: float, window: float) -> bool:
+        return True
+
+
 SAMPLES: dict[str, object] = {
     "client_hello": ClientHello(
         legacy_version=0x0303,
@@ -153,6 +220,8 @@ PATHS: dict[str, Callable[[], list[tuple[object, object]]]] = {
     "client-with-certificate-request": lambda: client_path(request_certificate=True),
     "server": server_path,
     "server-with-client-auth": lambda: server_path(client_auth=True),
+    "client-early-data": lambda: early_data_path("client"),
+    "server-early-data": lambda: early_data_path("server"),
 }
 CASES = [
     (path_name, index, sample_name)

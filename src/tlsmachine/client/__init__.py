@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..config import ClientConfig
 from ..connection import Connection, ConnectionState
-from ..errors import ConfigurationError
+from ..enums import ContentType
+from ..errors import ConfigurationError, UsageError
 from ..events import Event, SessionTicketReceived
 from ..machine import Output
 from .hello import ExpectServerHello
@@ -28,6 +29,30 @@ class ClientConnection(Connection):
         self._records.flush_handshake()
         self._records.write_version = 0x0303
         self.state = ConnectionState.HANDSHAKING
+
+    @property
+    def early_data_room(self) -> int:
+        """How many more bytes :meth:`send_early_data` accepts now (0 when 0-RTT is not
+        possible: no ticket allowing it, ``ClientConfig.early_data`` off, or already over)."""
+        return self._early_data_room if self._write_epoch == "early" else 0
+
+    def send_early_data(self, data: bytes) -> None:
+        """Send 0-RTT data (RFC 8446 §2.3) before the handshake completes.
+
+        Possible right after construction when a stored ticket allows early data and
+        ``ClientConfig.early_data`` is set, until the server's answer arrives, up to the
+        ticket's max_early_data_size (see :attr:`early_data_room`). Early data can be replayed
+        by an attacker (§8, Appendix E.5): send only requests that are safe to repeat. If the
+        server rejects it, an :class:`EarlyDataRejected` event hands all of it back.
+        """
+        if len(data) > self.early_data_room:
+            raise UsageError(
+                f"cannot send {len(data)} bytes of early data; {self.early_data_room} allowed now"
+            )
+        if data:
+            self._records.write(ContentType.APPLICATION_DATA, data)
+            self._early_data_room -= len(data)
+            self._early_data_sent.append(bytes(data))
 
     def _emit(self, event: Event) -> None:
         super()._emit(event)

@@ -7,6 +7,7 @@ follow a TLS 1.3 ServerHello live in :mod:`tlsmachine.client.tls13`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import struct
 from dataclasses import dataclass, replace
@@ -14,17 +15,19 @@ from dataclasses import dataclass, replace
 from ..config import ClientConfig
 from ..crypto.groups import PrivateKeyShare
 from ..crypto.suites import CipherSuite, suite_by_id
-from ..enums import ExtensionType, ProtocolVersion
+from ..enums import ExtensionType, ProtocolVersion, PskKeyExchangeMode
 from ..errors import IllegalParameter, ProtocolVersionError, UnexpectedMessage, UnsupportedExtension
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     Cookie,
+    EarlyData,
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
     KeyShareServerHello,
     Padding,
+    PostHandshakeAuth,
     PreSharedKeyClientHello,
     PreSharedKeyServerHello,
     RecordSizeLimit,
@@ -43,8 +46,16 @@ from ..messages.framing import frame_handshake
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
 from ..session import ClientSession
 from ..transcript import TranscriptHash
-from .offer import offer_session, pad_client_hello, session_hash_name, usable_session
-from .tls13 import ClientHandshake, ExpectEncryptedExtensions
+from .offer import (
+    OfferedPsk,
+    early_data_allowed,
+    offer_psks,
+    pad_client_hello,
+    psks_to_offer,
+    session_hash_name,
+    usable_session,
+)
+from .tls13 import ClientHandshake, EarlyDataOffer, ExpectEncryptedExtensions
 
 # RFC 8446 §4.1.3: the extensions a TLS 1.3 ServerHello / HelloRetryRequest may carry.
 _SERVER_HELLO_EXTENSIONS = frozenset(
@@ -100,6 +111,8 @@ class _HelloTemplate:
             after.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
         if config.record_size_limit is not None:
             after.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
+        if config.post_handshake_auth:
+            after.append(PostHandshakeAuth())  # RFC 8446 §4.2.6
         before = (
             SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)),
             SupportedGroups(groups=tuple(g.id for g in config.groups)),
@@ -195,17 +208,21 @@ class ExpectServerHello:
     transcript: TranscriptHash
     hello_retry: ServerHello | None = None
     ccs_sent: bool = False
-    session: ClientSession | None = None
-    """The stored session offered as a PSK (RFC 8446 §4.2.11), if any."""
+    psks: tuple[OfferedPsk, ...] = ()
+    """The PSKs offered (RFC 8446 §4.2.11): a stored session first, then external ones."""
+    early_data: bool = False
+    """0-RTT offered with the first PSK's session (RFC 8446 §4.2.10); until the answer."""
 
     @classmethod
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
         shares = tuple(config.key_share_factory(g) for g in config.initial_share_groups)
         hello, raw = build_client_hello(config, server_name, shares)
         session = usable_session(config, server_name)
-        if session is not None:
-            hello, raw = offer_session(config, hello, session)
-        return cls.after_sending(config, server_name, hello, shares, out, raw, session)
+        psks = psks_to_offer(config, session)
+        if psks:
+            early = session is not None and early_data_allowed(config, session)
+            hello, raw = offer_psks(config, hello, psks, early_data=early)
+        return cls.after_sending(config, server_name, hello, shares, out, raw, psks=psks)
 
     @classmethod
     def after_sending(
@@ -217,12 +234,25 @@ class ExpectServerHello:
         out: Output,
         raw: bytes | None = None,
         session: ClientSession | None = None,
+        *,
+        psks: tuple[OfferedPsk, ...] = (),
     ) -> ExpectServerHello:
-        """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces)."""
+        """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces).
+
+        ``hello`` offers ``psks``, or just ``session`` when that is given instead. When it offers
+        early_data, the early keys follow it (§4.2.10).
+        """
+        if session is not None and not psks:
+            psks = (OfferedPsk(session.ticket, session.psk, session_hash_name(session), session),)
         raw = out.send(hello, raw or hello.raw or None)
         transcript = TranscriptHash()
         transcript.update(raw)
-        return cls(config, server_name, hello, raw, shares, transcript, session=session)
+        first = psks[0].session if psks else None
+        early = first is not None and hello.get(EarlyData) is not None
+        ccs_sent = False
+        if early and first is not None:
+            ccs_sent = _start_early_data(hello, raw, first, out)
+        return cls(config, server_name, hello, raw, shares, transcript, None, ccs_sent, psks, early)
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -261,7 +291,7 @@ class ExpectServerHello:
             )
         allowed = _HRR_EXTENSIONS if hello.is_hello_retry_request else _SERVER_HELLO_EXTENSIONS
         for ext in hello.extensions:
-            unoffered_psk = isinstance(ext, PreSharedKeyServerHello) and self.session is None
+            unoffered_psk = isinstance(ext, PreSharedKeyServerHello) and not self.psks
             if isinstance(ext, UnknownExtension) or ext.ext_type not in allowed or unoffered_psk:
                 raise UnsupportedExtension(
                     f"ServerHello carries extension {ext.ext_type}, which the client did not offer"
@@ -291,14 +321,18 @@ class ExpectServerHello:
         self.transcript.hello_retry_restart()
         self.transcript.update(hrr.raw)
         shares = (self.config.key_share_factory(group),) if group is not None else self.shares
+        if self.early_data:
+            # RFC 8446 §4.2.10: a HelloRetryRequest rejects 0-RTT; the second hello is sent in
+            # the clear, without early_data (§4.1.2).
+            out.write_plaintext()
+            out.early_data("rejected")
         hello, raw = self._second_hello(shares, cookie)
-        session = self.session
-        if session is not None and session_hash_name(session) == suite.hash_name:
-            # RFC 8446 §4.2.11.2: the binder now covers message_hash(CH1), HRR and CH2.
-            hello, raw = offer_session(self.config, hello, session, self.transcript.digest_with)
-        elif session is not None:
-            # The HRR's suite cannot use this PSK (§4.1.4): drop it from the second hello.
-            session = None
+        # RFC 8446 §4.1.4: keep only the PSKs the HRR's suite can use (its hash).
+        psks = tuple(p for p in self.psks if p.hash_name == suite.hash_name)
+        if psks:
+            # RFC 8446 §4.2.11.2: the binders now cover message_hash(CH1), HRR and CH2.
+            hello, raw = offer_psks(self.config, hello, psks, self.transcript.digest_with)
+        elif self.psks:
             kept = tuple(e for e in hello.extensions if not isinstance(e, PreSharedKeyClientHello))
             hello = replace(hello, extensions=kept, raw=b"")
             hello, raw = (
@@ -314,7 +348,7 @@ class ExpectServerHello:
         self.transcript.update(raw)
         return ExpectServerHello(
             self.config, self.server_name, hello, raw, shares, self.transcript, hrr, ccs_sent,
-            session,
+            psks,
         )  # fmt: skip
 
     def _second_hello(
@@ -328,7 +362,7 @@ class ExpectServerHello:
         for ext in self.client_hello.extensions:
             if isinstance(ext, KeyShareClientHello):
                 extensions.append(KeyShareClientHello(client_shares=entries))
-            elif not isinstance(ext, Padding):
+            elif not isinstance(ext, Padding | EarlyData):
                 extensions.append(ext)
             if isinstance(ext, SignatureAlgorithms) and cookie is not None:
                 extensions.append(cookie)
@@ -337,26 +371,35 @@ class ExpectServerHello:
             return pad_client_hello(hello)
         return hello, encode_handshake(hello)
 
-    def _accepted_psk(self, hello: ServerHello, suite: CipherSuite) -> bytes | None:
-        """The PSK if the server accepted our session (RFC 8446 §4.2.11), else ``None``."""
+    def _accepted_psk(self, hello: ServerHello, suite: CipherSuite) -> OfferedPsk | None:
+        """The PSK the server selected (RFC 8446 §4.2.11), else ``None``."""
         selected = hello.get(PreSharedKeyServerHello)
-        if selected is None or self.session is None:
+        if selected is None:
             return None
         # "Clients MUST verify that the server's selected_identity is within the range supplied
         # by the client, that the server selected a cipher suite indicating a Hash associated
         # with the PSK" -- else illegal_parameter.
-        if selected.selected_identity != 0:
+        if selected.selected_identity >= len(self.psks):
             raise IllegalParameter(f"server selected PSK identity {selected.selected_identity}")
-        if session_hash_name(self.session) != suite.hash_name:
-            raise IllegalParameter("server resumed with a suite whose hash differs from the PSK's")
-        return self.session.psk
+        psk = self.psks[selected.selected_identity]
+        if psk.hash_name != suite.hash_name:
+            raise IllegalParameter("server chose a suite whose hash differs from the PSK's")
+        return psk
 
-    def _accept(
-        self, hello: ServerHello, suite: CipherSuite, out: Output
-    ) -> ExpectEncryptedExtensions:
+    def _key_exchange(
+        self, hello: ServerHello, psk: OfferedPsk | None
+    ) -> tuple[bytes | None, str | None]:
+        """The (EC)DHE shared secret and group name; ``(None, None)`` in psk_ke mode (§4.2.9)."""
         key_share = hello.get(KeyShareServerHello)
         if key_share is None:
-            raise IllegalParameter("ServerHello without key_share (no PSK was offered)")
+            if psk is None:
+                raise IllegalParameter("ServerHello without key_share (no PSK was accepted)")
+            if PskKeyExchangeMode.PSK_KE not in self.config.psk_modes:
+                raise IllegalParameter("server chose psk_ke, which we did not offer (§4.2.9)")
+            retry = self.hello_retry
+            if retry is not None and retry.get(KeyShareHelloRetryRequest) is not None:
+                raise IllegalParameter("ServerHello without the key share the HRR asked for")
+            return None, None
         share = next((s for s in self.shares if s.group.id == key_share.server_share.group), None)
         if share is None:
             raise IllegalParameter("server key_share is for a group we sent no share for (§4.2.8)")
@@ -364,28 +407,66 @@ class ExpectServerHello:
             hrr_share = self.hello_retry.get(KeyShareHelloRetryRequest)
             if hrr_share is not None and hrr_share.selected_group != share.group.id:
                 raise IllegalParameter("ServerHello group differs from the HelloRetryRequest's")
-        shared = share.exchange(key_share.server_share.key_exchange)
+        return share.exchange(key_share.server_share.key_exchange), share.group.name
+
+    def _accept(
+        self, hello: ServerHello, suite: CipherSuite, out: Output
+    ) -> ExpectEncryptedExtensions:
+        psk = self._accepted_psk(hello, suite)
+        shared, group_name = self._key_exchange(hello, psk)
         transcript = self.transcript
         transcript.select_hash(suite.hash_name)
         transcript.update(hello.raw)
-        psk = self._accepted_psk(hello, suite)
-        secrets = EarlySecret.from_psk(suite.hash_name, psk).handshake(shared)
+        secrets = EarlySecret.from_psk(suite.hash_name, psk.psk if psk else None).handshake(shared)
         th = transcript.digest()
         client, server = derive_handshake_traffic(out, suite, secrets, th, self.client_hello.random)
         out.read_keys(suite, server.secret, "handshake", server.key_iv)
-        out.write_keys(suite, client.secret, "handshake", client.key_iv)
+        early_data = None
+        session = self.psks[0].session if self.psks else None
+        if self.early_data and session is not None:
+            # Our write keys change only when the server has answered the 0-RTT offer: after
+            # EncryptedExtensions, or after EndOfEarlyData if it accepted (RFC 8446 §4.5).
+            early_data = EarlyDataOffer(session, client.secret, client.key_iv)
+        else:
+            out.write_keys(suite, client.secret, "handshake", client.key_iv)
         context = ClientHandshake(
             config=self.config,
             server_name=self.server_name,
             client_hello=self.client_hello,
             suite=suite,
-            group_name=share.group.name,
+            group_name=group_name,
             transcript=transcript,
             handshake_secret=secrets,
             client_finished_key=client.finished_key,
             server_finished_key=server.finished_key,
             hello_retry=self.hello_retry is not None,
             resumed=psk is not None,
+            psk_identity=psk.identity if psk is not None and psk.external else None,
             ccs_sent=self.ccs_sent,
+            early_data=early_data,
         )
         return ExpectEncryptedExtensions(context)
+
+
+def _start_early_data(hello: ClientHello, raw: bytes, session: ClientSession, out: Output) -> bool:
+    """Switch to the early keys after a ClientHello offering 0-RTT (RFC 8446 §4.2.10, §7.1).
+
+    The data travels under the ticket's cipher suite. Returns whether the dummy
+    change_cipher_spec went out: in compatibility mode it precedes the early data (App. D.4).
+    """
+    suite = suite_by_id(session.cipher_suite)
+    if suite is None:  # early_data_allowed() let only our own suites through
+        raise ValueError(f"session for unknown cipher suite 0x{session.cipher_suite:04x}")
+    early = EarlySecret.from_psk(suite.hash_name, session.psk)
+    th = hashlib.new(suite.hash_name, raw).digest()
+    secret = early.client_early_traffic_secret(th)
+    exporter = early.early_exporter_master_secret(th)
+    out.log_secret("CLIENT_EARLY_TRAFFIC_SECRET", hello.random, secret)
+    out.log_secret("EARLY_EXPORTER_SECRET", hello.random, exporter)
+    out.early_exporter(suite.hash_name, exporter)
+    ccs = bool(hello.legacy_session_id)
+    if ccs:
+        out.change_cipher_spec()
+    out.write_keys(suite, secret, "early")
+    out.early_data("offered", session.max_early_data_size)
+    return ccs

@@ -7,13 +7,13 @@ ClientHello up to the binders (§4.2.11.2), so padding is settled first and the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from ..config import ClientConfig
 from ..crypto.suites import suite_by_id
-from ..enums import PskKeyExchangeMode
 from ..extensions import (
+    EarlyData,
     Extension,
     Padding,
     PreSharedKeyClientHello,
@@ -60,6 +60,20 @@ def usable_session(config: ClientConfig, server_name: str | None) -> ClientSessi
     return session
 
 
+def early_data_allowed(config: ClientConfig, session: ClientSession) -> bool:
+    """May we send 0-RTT with ``session``? (RFC 8446 §4.2.10, §4.6.1)
+
+    The ticket must allow it, and the data travels under the ticket's own cipher suite, which
+    must still be one we offer; the ALPN list must still contain the ticket's protocol.
+    """
+    return (
+        config.early_data
+        and session.max_early_data_size > 0
+        and any(s.id == session.cipher_suite for s in config.cipher_suites)
+        and (session.alpn_protocol is None or session.alpn_protocol in config.alpn_protocols)
+    )
+
+
 def session_hash_name(session: ClientSession) -> str:
     suite = suite_by_id(session.cipher_suite)
     if suite is None:  # usable_session() let only known suites through
@@ -67,40 +81,84 @@ def session_hash_name(session: ClientSession) -> str:
     return suite.hash_name
 
 
-def offer_session(
+@dataclass(frozen=True, slots=True)
+class OfferedPsk:
+    """One identity of our pre_shared_key offer (RFC 8446 §4.2.11): a ticket or external."""
+
+    identity: bytes = field(repr=False)
+    psk: bytes = field(repr=False)
+    hash_name: str
+    session: ClientSession | None = None
+    """The resumption session; ``None`` for an external PSK."""
+
+    @property
+    def external(self) -> bool:
+        return self.session is None
+
+    def obfuscated_ticket_age(self, now: float) -> int:
+        """§4.2.11.1 for a ticket; 0 for an external PSK (§4.2.11: "SHOULD be used")."""
+        return self.session.obfuscated_ticket_age(now) if self.session is not None else 0
+
+
+def psks_to_offer(config: ClientConfig, session: ClientSession | None) -> tuple[OfferedPsk, ...]:
+    """The stored session first (the only one 0-RTT can use, §4.2.10), then the external
+    PSKs whose hash one of our suites shares (§4.2.11)."""
+    offers = []
+    if session is not None:
+        offers.append(OfferedPsk(session.ticket, session.psk, session_hash_name(session), session))
+    hashes = {s.hash_name for s in config.cipher_suites}
+    offers += [
+        OfferedPsk(p.identity, p.key, p.hash_name)
+        for p in config.external_psks
+        if p.hash_name in hashes
+    ]
+    return tuple(offers)
+
+
+def offer_psks(
     config: ClientConfig,
     hello: ClientHello,
-    session: ClientSession,
+    psks: Sequence[OfferedPsk],
     binder_transcript_hash: Callable[[bytes], bytes] | None = None,
+    *,
+    early_data: bool = False,
 ) -> tuple[ClientHello, bytes]:
-    """``hello`` with psk_key_exchange_modes (psk_dhe_ke) and pre_shared_key for ``session``.
+    """``hello`` with psk_key_exchange_modes and pre_shared_key offering ``psks``, and
+    early_data when ``early_data`` is set (RFC 8446 §4.2.10; never after a retry).
 
-    ``binder_transcript_hash(truncated_hello)`` is Transcript-Hash(..., Truncate(ClientHello));
-    the default hashes the truncated hello alone (a first ClientHello). After a
-    HelloRetryRequest the caller passes the transcript's ``digest_with`` (RFC 8446 §4.2.11.2).
+    Each binder is an HMAC over the same truncated hello, under its own PSK's binder key
+    (§4.2.11.2). ``binder_transcript_hash(truncated_hello)`` is
+    Transcript-Hash(..., Truncate(ClientHello)); the default hashes the truncated hello alone (a
+    first ClientHello). After a HelloRetryRequest the caller passes the transcript's
+    ``digest_with`` (all the PSKs then share the suite's hash).
     """
-    hash_name = session_hash_name(session)
     extensions: list[Extension] = [
         e
         for e in hello.extensions
-        if not isinstance(e, Padding | PskKeyExchangeModes | PreSharedKeyClientHello)
+        if not isinstance(e, Padding | PskKeyExchangeModes | PreSharedKeyClientHello | EarlyData)
     ]
-    extensions.append(PskKeyExchangeModes(ke_modes=(PskKeyExchangeMode.PSK_DHE_KE,)))
-    identity = PskIdentity(
-        identity=session.ticket,
-        obfuscated_ticket_age=session.obfuscated_ticket_age(config.clock()),
+    extensions.append(PskKeyExchangeModes(ke_modes=config.psk_modes))
+    if early_data:
+        extensions.append(EarlyData(max_early_data_size=None))
+    now = config.clock()
+    identities = tuple(
+        PskIdentity(identity=p.identity, obfuscated_ticket_age=p.obfuscated_ticket_age(now))
+        for p in psks
     )
-    placeholder = bytes(hash_len(hash_name))
-    extensions.append(PreSharedKeyClientHello(identities=(identity,), binders=(placeholder,)))
+    placeholders = tuple(bytes(hash_len(p.hash_name)) for p in psks)
+    extensions.append(PreSharedKeyClientHello(identities=identities, binders=placeholders))
     draft = replace(hello, extensions=tuple(extensions), raw=b"")
     if config.pad_client_hello:
         draft, _ = pad_client_hello(draft)
     truncated = draft.truncated_for_binders()
-    if binder_transcript_hash is None:
-        transcript_hash = hashlib.new(hash_name, truncated).digest()
-    else:
-        transcript_hash = binder_transcript_hash(truncated)
-    binder_key = EarlySecret.from_psk(hash_name, session.psk).binder_key(external=False)
-    final = draft.with_binders((finished_verify_data(hash_name, binder_key, transcript_hash),))
+    binders = []
+    for p in psks:
+        if binder_transcript_hash is None:
+            transcript_hash = hashlib.new(p.hash_name, truncated).digest()
+        else:
+            transcript_hash = binder_transcript_hash(truncated)
+        binder_key = EarlySecret.from_psk(p.hash_name, p.psk).binder_key(external=p.external)
+        binders.append(finished_verify_data(p.hash_name, binder_key, transcript_hash))
+    final = draft.with_binders(tuple(binders))
     raw = encode_handshake(final)
     return replace(final, raw=raw), raw

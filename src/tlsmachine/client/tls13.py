@@ -6,18 +6,12 @@ ExpectEncryptedExtensions -> ExpectCertificateOrCertificateRequest
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
 
 from ..config import ClientConfig
-from ..crypto.signatures import (
-    certificate_verify_input,
-    schemes_for_key,
-    sign,
-    spki_is_rsassa_pss,
-)
 from ..crypto.suites import CipherSuite
 from ..errors import (
     DecodeError,
@@ -28,6 +22,7 @@ from ..errors import (
 from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
+    EarlyData,
     RecordSizeLimit,
     SignatureAlgorithms,
     UnknownExtension,
@@ -45,17 +40,29 @@ from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import (
     Certificate,
-    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
-    encode_certificate_verify,
     encode_finished,
 )
+from ..session import ClientSession
 from ..traffic13 import SessionContext, Traffic13
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
+from .certificate import answer_certificate_request
+from .post_handshake_auth import ClientPostHandshakeAuth
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataOffer:
+    """0-RTT is offered: its session, and our handshake write keys, installed only once the
+    server has answered (after EncryptedExtensions, or EndOfEarlyData; RFC 8446 §4.5)."""
+
+    session: ClientSession
+    handshake_write_secret: bytes = field(repr=False)
+    handshake_write_keys: tuple[bytes, bytes] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ class ClientHandshake:
     server_name: str | None
     client_hello: ClientHello
     suite: CipherSuite
-    group_name: str
+    group_name: str | None  # None: psk_ke (RFC 8446 §4.2.9)
     transcript: TranscriptHash
     handshake_secret: HandshakeSecret
     client_finished_key: bytes  # from the handshake traffic secrets (RFC 8446 §4.4.4)
@@ -74,7 +81,19 @@ class ClientHandshake:
     hello_retry: bool
     ccs_sent: bool
     resumed: bool = False
-    """The server accepted our PSK (RFC 8446 §2.2): no Certificate or CertificateVerify."""
+    """The server accepted one of our PSKs (RFC 8446 §2.2): no Certificate or
+    CertificateVerify."""
+    psk_identity: bytes | None = None
+    """The identity of the external PSK the server accepted (``None``: a ticket, or none)."""
+    early_data: EarlyDataOffer | None = None
+    """0-RTT offered and not yet answered (RFC 8446 §4.2.10)."""
+
+    def install_handshake_write_keys(self, out: Output) -> None:
+        """Our handshake write keys, held back while 0-RTT was offered (RFC 8446 §4.5)."""
+        early = self.early_data
+        if early is not None:
+            secret, keys = early.handshake_write_secret, early.handshake_write_keys
+            out.write_keys(self.suite, secret, "handshake", keys)
 
     def offered(self, ext_type: int) -> bool:
         return any(e.ext_type == ext_type for e in self.client_hello.extensions)
@@ -85,6 +104,7 @@ class Negotiated:
     """Results of EncryptedExtensions."""
 
     alpn_protocol: str | None
+    early_data_accepted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +135,37 @@ class ExpectEncryptedExtensions:
                 # RFC 8449 §4: both limits apply once both sides sent the extension.
                 ours = self.hs.config.record_size_limit or ext.record_size_limit
                 out.record_size_limits(send=ext.record_size_limit, receive=ours)
+        accepted = _early_data_answer(self.hs, ee.get(EarlyData) is not None, alpn, out)
         self.hs.transcript.update(ee.raw)
+        negotiated = Negotiated(alpn, accepted)
         if self.hs.resumed:
             # RFC 8446 §2.2, §4.3.2: a PSK handshake has no certificates (nor a request for one).
-            return ExpectFinished(self.hs, Negotiated(alpn), None, (), None)
-        return ExpectCertificateOrCertificateRequest(self.hs, Negotiated(alpn))
+            return ExpectFinished(self.hs, negotiated, None, (), None)
+        return ExpectCertificateOrCertificateRequest(self.hs, negotiated)
+
+
+def _early_data_answer(hs: ClientHandshake, accepted: bool, alpn: str | None, out: Output) -> bool:
+    """The server's answer to our 0-RTT offer, in EncryptedExtensions (RFC 8446 §4.2.10).
+
+    Rejected: our early data is handed back to the application and we switch to the handshake
+    keys at once. Accepted: it must be under our PSK (its first and only identity), with the
+    ticket's suite and ALPN protocol (else illegal_parameter); EndOfEarlyData follows the
+    server's Finished.
+    """
+    early = hs.early_data
+    if early is None:
+        return False  # an unrequested early_data was refused above as unsupported_extension
+    if not accepted:
+        hs.install_handshake_write_keys(out)
+        out.early_data("rejected")
+        return False
+    if not hs.resumed:
+        raise IllegalParameter("server accepted early data without accepting our PSK (§4.2.10)")
+    if hs.suite.id != early.session.cipher_suite:
+        raise IllegalParameter("server accepted early data under another cipher suite (§4.2.10)")
+    if alpn != early.session.alpn_protocol:
+        raise IllegalParameter("server accepted early data with another ALPN protocol (§4.2.10)")
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +279,15 @@ class ExpectFinished:
         out.read_keys(suite, server_app, "application")
         if hs.client_hello.legacy_session_id and not hs.ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: before the second flight
+        if self.negotiated.early_data_accepted:
+            # RFC 8446 §4.5: EndOfEarlyData under the early keys ends 0-RTT.
+            transcript.update(out.send(EndOfEarlyData()))
+            hs.install_handshake_write_keys(out)
+            out.early_data("accepted")
         finished_context = th  # Transcript-Hash(ClientHello .. server Finished)
         if self.certificate_request is not None:
-            _authenticate(hs.config, self.certificate_request, transcript, out)
+            answer_certificate_request(hs.config, self.certificate_request, transcript, out)
+        if self.certificate_request is not None or self.negotiated.early_data_accepted:
             finished_context = transcript.digest()
         verify_data = finished_mac(suite.hash_name, hs.client_finished_key, finished_context)
         transcript.update(out.send_encoded(encode_finished(verify_data)))
@@ -256,8 +308,10 @@ class ExpectFinished:
                 alpn_protocol=self.negotiated.alpn_protocol,
                 server_name=hs.server_name,
                 peer_certificates=self.chain,
-                resumed=hs.resumed,
+                resumed=hs.resumed and hs.psk_identity is None,
+                psk_identity=hs.psk_identity,
                 hello_retry=hs.hello_retry,
+                early_data_accepted=self.negotiated.early_data_accepted,
             )
         )
         return Traffic13(
@@ -272,6 +326,8 @@ class ExpectFinished:
                 alpn_protocol=self.negotiated.alpn_protocol,
                 clock=hs.config.clock,
             ),
+            # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
+            post_handshake_auth=ClientPostHandshakeAuth.after_handshake(hs.config, transcript),
         )
 
 
@@ -284,39 +340,3 @@ __all__ = [
     "ExpectFinished",
     "UnexpectedMessage",
 ]
-
-
-def _authenticate(
-    config: ClientConfig, request: CertificateRequest, transcript: TranscriptHash, out: Output
-) -> None:
-    """Answer a CertificateRequest (RFC 8446 §4.4.2, §4.4.3).
-
-    We send the first of our chains whose key can sign with a scheme the server listed, with
-    its CertificateVerify; without one, an empty Certificate (the server decides, §4.4.2.4).
-    """
-    offered = request.get(SignatureAlgorithms)
-    server_schemes = offered.schemes if offered is not None else ()
-    context = request.certificate_request_context
-    for certified in config.certificates:
-        pss = spki_is_rsassa_pss(certified.leaf)
-        scheme = next(
-            (
-                s
-                for s in schemes_for_key(certified.private_key, rsassa_pss=pss)
-                if s in server_schemes
-            ),
-            None,
-        )
-        if scheme is None:
-            continue
-        entries = tuple(CertificateEntry(cert_data=der) for der in certified.der_chain)
-        transcript.update(
-            out.send(Certificate(certificate_request_context=context, certificate_list=entries))
-        )
-        content = certificate_verify_input(transcript.digest(), server=False)
-        signature = sign(scheme, certified.private_key, content, rsassa_pss=pss)
-        transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
-        return
-    transcript.update(
-        out.send(Certificate(certificate_request_context=context, certificate_list=()))
-    )

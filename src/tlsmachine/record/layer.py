@@ -72,7 +72,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ..enums import ContentType
-from ..errors import DecodeError, RecordOverflow, UnexpectedMessage, UsageError
+from ..errors import BadRecordMac, DecodeError, RecordOverflow, UnexpectedMessage, UsageError
 from .protection import (
     MAX_CIPHERTEXT,
     MAX_INNER_PLAINTEXT,
@@ -129,6 +129,7 @@ class RecordLayer:
         "_write",
         "_write_version",
         "allow_plaintext_alerts",
+        "skip_early_data",
     )
 
     def __init__(
@@ -146,6 +147,9 @@ class RecordLayer:
         self._padding_policy = padding_policy
         self.allow_plaintext_alerts = False
         """Accept an unprotected alert while reading with handshake keys (see _check_header)."""
+        self.skip_early_data = 0
+        """A server that rejected 0-RTT discards up to this many bytes of the client's early
+        records (see :meth:`_skip_early_record`); 0 when not skipping."""
         self._receive_limit = self._send_limit = MAX_INNER_PLAINTEXT
         self._max_protected = self._fast_length = self._fast_chunk = -1
         self.set_read_protector(_NULL)
@@ -285,30 +289,82 @@ class RecordLayer:
         Raises the :class:`~tlsmachine.errors.ProtocolError` of the module's table; a bad
         header is reported as soon as its 5 bytes are here.
         """
-        buf = self._rbuf
-        pos = self._rpos
-        if len(buf) - pos < 5:
-            return None
-        content_type, version, length = _unpack_header(buf, pos)
-        if not (
-            content_type == _APPLICATION_DATA and version == TLS12 and length <= self._fast_length
-        ):  # anything but a well-formed protected record goes through all the checks
-            self._check_header(content_type, version, length)
-        end = pos + 5 + length
-        if end > len(buf):
-            return None
-        if content_type == _APPLICATION_DATA:  # _check_header ensured protection
-            view = memoryview(buf)  # no copy of the fragment on its way to the AEAD
-            record = self._open(view[pos : pos + 5], view[pos + 5 : end])
-            if record[0] != _APPLICATION_DATA:
-                self._check_inner(*record)
-        else:  # plaintext: anything before protection, or change_cipher_spec (App. D.4)
-            record = content_type, bytes(buf[pos + 5 : end])
-        if end == len(buf):
+        while True:
+            buf = self._rbuf
+            pos = self._rpos
+            if len(buf) - pos < 5:
+                return None
+            content_type, version, length = _unpack_header(buf, pos)
+            if self.skip_early_data and content_type == _APPLICATION_DATA:
+                if pos + 5 + length > len(buf):
+                    return None
+                record = self._skip_early_record(version, length)
+                if record is None:
+                    continue
+                return record
+            if not (
+                content_type == _APPLICATION_DATA
+                and version == TLS12
+                and length <= self._fast_length
+            ):  # anything but a well-formed protected record goes through all the checks
+                self._check_header(content_type, version, length)
+            end = pos + 5 + length
+            if end > len(buf):
+                return None
+            if content_type == _APPLICATION_DATA:  # _check_header ensured protection
+                view = memoryview(buf)  # no copy of the fragment on its way to the AEAD
+                record = self._open(view[pos : pos + 5], view[pos + 5 : end])
+                if record[0] != _APPLICATION_DATA:
+                    self._check_inner(*record)
+            else:  # plaintext: anything before protection, or change_cipher_spec (App. D.4)
+                record = content_type, bytes(buf[pos + 5 : end])
+                if content_type == _HANDSHAKE:
+                    self.skip_early_data = 0  # the second ClientHello: 0-RTT is over
+            self._consume(end)
+            return record
+
+    def _consume(self, end: int) -> None:
+        """Mark the receive buffer as read up to ``end``."""
+        if end == len(self._rbuf):
             self._rbuf = b""  # so that the next feed() can take its data without copying
             self._rpos = 0
         else:
             self._rpos = end
+
+    def _skip_early_record(self, version: int, length: int) -> tuple[int, bytes] | None:
+        """A whole application_data record while skipping rejected 0-RTT (RFC 8446 §4.2.10).
+
+        Before the second ClientHello (after a HelloRetryRequest) every such record is early
+        data and is dropped; under handshake keys, records that fail to decrypt are dropped and
+        the first that opens ends the skipping. Either way at most ``skip_early_data`` bytes
+        (counted as the fragment less the AEAD tag and type byte) are discarded; beyond that
+        the record is handled as usual (and fails: unexpected_message or bad_record_mac).
+        """
+        pos = self._rpos
+        end = pos + 5 + length
+        dropped = max(0, length - 17)
+        if not self._read_protected:
+            if dropped > self.skip_early_data or version >> 8 != 3:
+                self.skip_early_data = 0
+                self._check_header(_APPLICATION_DATA, version, length)  # raises
+            self.skip_early_data -= dropped
+            self._consume(end)
+            return None
+        self._check_header(_APPLICATION_DATA, version, length)
+        view = memoryview(self._rbuf)
+        try:
+            record = self._open(view[pos : pos + 5], view[pos + 5 : end])
+        except BadRecordMac:
+            if dropped > self.skip_early_data:
+                self.skip_early_data = 0
+                raise
+            self.skip_early_data -= dropped
+            self._consume(end)
+            return None
+        self.skip_early_data = 0
+        if record[0] != _APPLICATION_DATA:
+            self._check_inner(*record)
+        self._consume(end)
         return record
 
     def _check_header(self, content_type: int, version: int, length: int) -> None:

@@ -10,12 +10,14 @@ common group), then certificate by the client's signature_algorithms (§4.4.2.2)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, replace
 
 from ..config import ServerConfig
 from ..crypto.groups import Group
-from ..enums import ProtocolVersion
+from ..crypto.suites import CipherSuite
+from ..enums import ProtocolVersion, PskKeyExchangeMode
 from ..errors import (
     HandshakeFailure,
     IllegalParameter,
@@ -44,8 +46,16 @@ from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
 from .client_auth import ExpectClientCertificate
-from .psk import accept_psk
-from .tls13 import Choice, ExpectFinished, Offer, ServerTemplate, Signer, send_server_flight
+from .psk import AcceptedPsk, accept_early_data, accept_psk, early_data_skip_limit
+from .tls13 import (
+    Choice,
+    ExpectEndOfEarlyData,
+    ExpectFinished,
+    Offer,
+    ServerTemplate,
+    Signer,
+    send_server_flight,
+)
 
 
 def _negotiate_version(hello: ClientHello) -> None:
@@ -60,23 +70,64 @@ def _negotiate_version(hello: ClientHello) -> None:
         raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
 
 
-def _choose(config: ServerConfig, hello: ClientHello) -> Choice:
-    suite = next((s for s in config.cipher_suites if s.id in hello.cipher_suites), None)
-    if suite is None:
+def _hash(hash_name: str, data: bytes) -> bytes:
+    return hashlib.new(hash_name, data).digest()
+
+
+def _choose_suite_and_psk(
+    config: ServerConfig, hello: ClientHello
+) -> tuple[CipherSuite, AcceptedPsk | None]:
+    """Our preferred common suite, and a PSK for it (RFC 8446 §4.1.1, §4.2.11).
+
+    A PSK works only with a suite of its hash: when none fits our first choice, a common
+    suite of the other hash is tried, since using a PSK beats our order of suites.
+    """
+    common = [s for s in config.cipher_suites if s.id in hello.cipher_suites]
+    if not common:
         raise HandshakeFailure("no cipher suite in common with the client")
+    name = _server_name(hello)
+    tried: set[str] = set()
+    for suite in common:
+        if suite.hash_name in tried:
+            continue
+        tried.add(suite.hash_name)
+        psk = accept_psk(config, hello, suite, name, functools.partial(_hash, suite.hash_name))
+        if psk is not None or hello.get(PreSharedKeyClientHello) is None:
+            return suite, psk
+    return common[0], None
+
+
+def _choose(
+    config: ServerConfig, hello: ClientHello, suite: CipherSuite, psk: AcceptedPsk | None
+) -> Choice:
+    """The rest of the negotiation, once the suite and any PSK are settled (RFC 8446 §4.1.1).
+
+    (EC)DHE unless the PSK is used in psk_ke mode; a certificate unless a PSK authenticates
+    (one is still chosen when possible, for a second ClientHello that drops the PSK).
+    """
     groups_ext = hello.get(SupportedGroups)
     shares_ext = hello.get(KeyShareClientHello)
     sigalgs = hello.get(SignatureAlgorithms)
-    # RFC 8446 §9.2: without a PSK these are mandatory, and key_share goes with supported_groups.
-    if groups_ext is None or shares_ext is None:
-        raise MissingExtension("ClientHello needs supported_groups and key_share (RFC 8446 §9.2)")
-    if sigalgs is None:
-        raise MissingExtension("ClientHello without signature_algorithms (RFC 8446 §9.2)")
-    for entry in shares_ext.client_shares:
-        if entry.group not in groups_ext.groups:
-            raise IllegalParameter("key_share for a group not in supported_groups (§4.2.8)")
-    group = _choose_group(config, groups_ext.groups, shares_ext.client_shares)
-    signer, scheme = _choose_certificate(config, sigalgs.schemes)
+    group = None
+    if psk is None or psk.mode == PskKeyExchangeMode.PSK_DHE_KE:
+        # RFC 8446 §9.2: key_share goes with supported_groups (mandatory without a PSK).
+        if groups_ext is None or shares_ext is None:
+            raise MissingExtension("ClientHello needs supported_groups and key_share (§9.2)")
+        for entry in shares_ext.client_shares:
+            if entry.group not in groups_ext.groups:
+                raise IllegalParameter("key_share for a group not in supported_groups (§4.2.8)")
+        group = _choose_group(config, groups_ext.groups, shares_ext.client_shares)
+    signer, scheme = None, None
+    if sigalgs is not None and config.certificates:
+        try:
+            signer, scheme = _choose_certificate(config, sigalgs.schemes)
+        except HandshakeFailure:
+            if psk is None:
+                raise
+    elif psk is None:
+        if sigalgs is None:
+            raise MissingExtension("ClientHello without signature_algorithms (RFC 8446 §9.2)")
+        raise HandshakeFailure("no PSK was accepted and the server has no certificate")
     return Choice(
         suite=suite,
         group=group,
@@ -84,6 +135,7 @@ def _choose(config: ServerConfig, hello: ClientHello) -> Choice:
         signature_scheme=scheme,
         alpn_protocol=_choose_alpn(config, hello),
         server_name=_server_name(hello),
+        psk=psk,
     )
 
 
@@ -145,35 +197,38 @@ class ExpectClientHello:
 
     def handle(
         self, msg: HandshakeMessage, out: Output
-    ) -> ExpectSecondClientHello | ExpectFinished | ExpectClientCertificate:
+    ) -> ExpectSecondClientHello | ExpectFinished | ExpectClientCertificate | ExpectEndOfEarlyData:
         hello = expect(msg, ClientHello, self)
+        config = self.config
         _negotiate_version(hello)
-        choice = _choose(self.config, hello)
+        suite, psk = _choose_suite_and_psk(config, hello)
+        choice = _choose(config, hello, suite, psk)
         transcript = TranscriptHash()
         transcript.update(hello.raw)
-        share = _client_share(hello, choice.group)
-        if share is None:
+        share = _client_share(hello, choice.group) if choice.group is not None else None
+        if choice.group is not None and share is None:
             return self._hello_retry(hello, choice, transcript, out)
-        hash_name = choice.suite.hash_name
-        psk = accept_psk(
-            self.config, hello, choice.suite, choice.server_name,
-            lambda truncated: hashlib.new(hash_name, truncated).digest(),
-        )  # fmt: skip
-        offer = Offer(self.config, hello, share, transcript)
+        early = accept_early_data(config, hello, psk, suite, choice.alpn_protocol)
+        if not early and hello.get(EarlyData) is not None:
+            out.early_data("skipping", early_data_skip_limit(config))  # §4.2.10
+        offer = Offer(config, hello, share, transcript)
         return send_server_flight(
-            offer, replace(choice, psk=psk), hello_retry=False, ccs_sent=False, out=out
+            offer, replace(choice, early_data=early), hello_retry=False, ccs_sent=False, out=out
         )
 
     def _hello_retry(
         self, hello: ClientHello, choice: Choice, transcript: TranscriptHash, out: Output
     ) -> ExpectSecondClientHello:
         """Send HelloRetryRequest for the chosen group (RFC 8446 §4.1.4)."""
+        group = choice.group
+        if group is None:  # handle() asks again only for a key share
+            raise ValueError("HelloRetryRequest without a group")
         transcript.select_hash(choice.suite.hash_name)
         cookie = None
         if self.config.hello_retry_cookie is not None:
             cookie = self.config.hello_retry_cookie(transcript.digest())
         transcript.hello_retry_restart()
-        extensions: list[Extension] = [KeyShareHelloRetryRequest(selected_group=choice.group.id)]
+        extensions: list[Extension] = [KeyShareHelloRetryRequest(selected_group=group.id)]
         if cookie is not None:
             extensions.append(Cookie(cookie=cookie))
         extensions.append(SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13))
@@ -186,6 +241,8 @@ class ExpectClientHello:
             extensions=tuple(extensions),
         )
         transcript.update(out.send(hrr))
+        if hello.get(EarlyData) is not None:
+            out.early_data("skipping", early_data_skip_limit(self.config))  # §4.2.10
         ccs_sent = bool(hello.legacy_session_id)
         if ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
@@ -205,7 +262,7 @@ class ExpectSecondClientHello:
 
     def handle(
         self, msg: HandshakeMessage, out: Output
-    ) -> ExpectFinished | ExpectClientCertificate:
+    ) -> ExpectFinished | ExpectClientCertificate | ExpectEndOfEarlyData:
         hello = expect(msg, ClientHello, self)
         first, choice = self.first_hello, self.choice
         # RFC 8446 §4.1.2: the client MUST send the same ClientHello except for key_share,
@@ -228,19 +285,26 @@ class ExpectSecondClientHello:
             echoed = hello.get(Cookie)
             if echoed is None or echoed.cookie != self.cookie:
                 raise IllegalParameter("second ClientHello does not echo the cookie (§4.2.2)")
+        group = choice.group
+        if group is None:  # we asked for a key share, so we chose a group
+            raise ValueError("HelloRetryRequest without a group")
         shares = hello.get(KeyShareClientHello)
         if shares is None or len(shares.client_shares) != 1:
             raise IllegalParameter("second ClientHello must carry exactly one key share (§4.2.8)")
         share = shares.client_shares[0]
-        if share.group != choice.group.id:
+        if share.group != group.id:
             raise IllegalParameter("second ClientHello key share is not for the requested group")
         groups = hello.get(SupportedGroups)
-        if groups is None or choice.group.id not in groups.groups:
+        if groups is None or group.id not in groups.groups:
             raise IllegalParameter("second ClientHello no longer supports the requested group")
-        # The binder of a second hello covers message_hash(CH1) and the HRR (§4.2.11.2).
+        # The binder of a second hello covers message_hash(CH1) and the HRR (§4.2.11.2); we
+        # asked for a key share, so only psk_dhe_ke fits.
         psk = accept_psk(
-            self.config, hello, choice.suite, choice.server_name, self.transcript.digest_with
-        )
+            self.config, hello, choice.suite, choice.server_name, self.transcript.digest_with,
+            modes=(PskKeyExchangeMode.PSK_DHE_KE,),
+        )  # fmt: skip
+        if psk is None and choice.signer is None:
+            raise HandshakeFailure("the second ClientHello dropped the PSK; we have no certificate")
         self.transcript.update(hello.raw)
         offer = Offer(self.config, hello, share, self.transcript)
         return send_server_flight(

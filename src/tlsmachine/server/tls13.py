@@ -7,7 +7,7 @@ Certificate, CertificateVerify and Finished, installs the keys in the order of �
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..certs import CertifiedKey
@@ -31,7 +31,14 @@ from ..extensions import (
     SupportedVersionsServerHello,
 )
 from ..keyschedule import EarlySecret, MasterSecret, finished_mac, resumption_psk
-from ..machine import Output, check_finished, derive_handshake_traffic, expect, scheme_name
+from ..machine import (
+    HandshakeTrafficKeys,
+    Output,
+    check_finished,
+    derive_handshake_traffic,
+    expect,
+    scheme_name,
+)
 from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, ServerHello, encode_server_hello_tls13
 from ..messages.tls13 import (
@@ -39,6 +46,7 @@ from ..messages.tls13 import (
     CertificateEntry,
     CertificateRequest,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
     NewSessionTicket,
     encode_certificate_verify,
@@ -50,6 +58,7 @@ from ..transcript import TranscriptHash
 
 if TYPE_CHECKING:
     from .client_auth import ExpectClientCertificate
+from .post_handshake_auth import ServerPostHandshakeAuth
 from .psk import AcceptedPsk
 
 
@@ -69,11 +78,12 @@ class ServerTemplate:
     """What depends only on the server config, worked out once per config.
 
     ``encrypted_extensions`` memoises the EncryptedExtensions encoding per answer (whether the
-    client sent record_size_limit and server_name, the ALPN protocol): a handful of variants.
+    client sent record_size_limit and server_name, the ALPN protocol, 0-RTT accepted): a handful
+    of variants.
     """
 
     signers: tuple[Signer, ...]
-    encrypted_extensions: dict[tuple[bool, bool, str | None], bytes]
+    encrypted_extensions: dict[tuple[bool, bool, str | None, bool], bytes]
 
     @classmethod
     def of(cls, config: ServerConfig) -> ServerTemplate:
@@ -101,22 +111,27 @@ class Choice:
     """What the server chose from the first ClientHello (RFC 8446 §4.1.1)."""
 
     suite: CipherSuite
-    group: Group
-    signer: Signer
-    signature_scheme: int
+    group: Group | None
+    """``None``: no (EC)DHE, the PSK is used in psk_ke mode (RFC 8446 §4.2.9)."""
+    signer: Signer | None
+    """``None``: no certificate fits; only a PSK handshake is possible."""
+    signature_scheme: int | None
     alpn_protocol: str | None
     server_name: str | None
     psk: AcceptedPsk | None = None
-    """A resumption PSK the client's binder proved (RFC 8446 §4.2.11): no certificate then."""
+    """A PSK the client's binder proved (RFC 8446 §4.2.11): no certificate then."""
+    early_data: bool = False
+    """We accept the client's 0-RTT data (RFC 8446 §4.2.10, see ``psk.accept_early_data``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """The final ClientHello (already in the transcript) and its key share for our group."""
+    """The final ClientHello (already in the transcript) and its key share for our group
+    (``None`` in psk_ke mode)."""
 
     config: ServerConfig
     client_hello: ClientHello
-    client_share: KeyShareEntry
+    client_share: KeyShareEntry | None
     transcript: TranscriptHash
 
 
@@ -125,7 +140,7 @@ def _encrypted_extensions(offer: Offer, choice: Choice) -> bytes:
     config, hello = offer.config, offer.client_hello
     answer_limit = hello.get(RecordSizeLimit) is not None
     answer_sni = choice.server_name is not None
-    key = (answer_limit, answer_sni, choice.alpn_protocol)
+    key = (answer_limit, answer_sni, choice.alpn_protocol, choice.early_data)
     cache = ServerTemplate.of(config).encrypted_extensions
     raw = cache.get(key)
     if raw is None:
@@ -139,14 +154,24 @@ def _encrypted_extensions(offer: Offer, choice: Choice) -> bytes:
         if choice.alpn_protocol is not None:
             protocol = choice.alpn_protocol.encode()
             extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(protocol,)))
+        if choice.early_data:
+            extensions.append(EarlyData(max_early_data_size=None))  # §4.2.10: accepted
         raw = cache[key] = encode_handshake(EncryptedExtensions(extensions=tuple(extensions)))
     return raw
 
 
-def _resumed_server_hello(
-    random: bytes, hello: ClientHello, suite: CipherSuite, psk: AcceptedPsk, share: KeyShareEntry
+def _psk_server_hello(
+    random: bytes,
+    hello: ClientHello,
+    suite: CipherSuite,
+    psk: AcceptedPsk,
+    share: KeyShareEntry | None,
 ) -> bytes:
-    """ServerHello accepting a PSK with (EC)DHE (RFC 8446 §4.1.3, §4.2.11)."""
+    """ServerHello accepting a PSK, with (EC)DHE or, in psk_ke mode, without a key share
+    (RFC 8446 §4.1.3, §4.2.8, §4.2.11)."""
+    key_share: tuple[Extension, ...] = (
+        (KeyShareServerHello(server_share=share),) if share is not None else ()
+    )
     server_hello = ServerHello(
         legacy_version=ProtocolVersion.TLS12,
         random=random,
@@ -154,7 +179,7 @@ def _resumed_server_hello(
         cipher_suite=suite.id,
         legacy_compression_method=0,
         extensions=(
-            KeyShareServerHello(server_share=share),
+            *key_share,
             PreSharedKeyServerHello(selected_identity=psk.selected_identity),
             SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13),
         ),
@@ -164,7 +189,7 @@ def _resumed_server_hello(
 
 def send_server_flight(
     offer: Offer, choice: Choice, *, hello_retry: bool, ccs_sent: bool, out: Output
-) -> ExpectFinished | ExpectClientCertificate:
+) -> ExpectFinished | ExpectClientCertificate | ExpectEndOfEarlyData:
     """ServerHello through server Finished (RFC 8446 §2 figure 1).
 
     The messages are encoded straight to bytes (the connection decodes them again only to
@@ -173,26 +198,34 @@ def send_server_flight(
     config, hello, transcript = offer.config, offer.client_hello, offer.transcript
     suite, group, signer = choice.suite, choice.group, choice.signer
     hash_name = suite.hash_name
-    private = config.key_share_factory(group)
-    server_share, shared = group.respond(offer.client_share.key_exchange, private)
-    if choice.psk is None:
-        server_hello = encode_server_hello_tls13(
-            config.random(32), hello.legacy_session_id, suite.id, group.id, server_share
-        )
-    else:
+    share: KeyShareEntry | None = None
+    shared: bytes | None = None  # psk_ke: no (EC)DHE (RFC 8446 §7.1)
+    if group is not None and offer.client_share is not None:
+        private = config.key_share_factory(group)
+        server_share, shared = group.respond(offer.client_share.key_exchange, private)
         share = KeyShareEntry(group=group.id, key_exchange=server_share)
-        server_hello = _resumed_server_hello(config.random(32), hello, suite, choice.psk, share)
+    if choice.psk is not None:
+        server_hello = _psk_server_hello(config.random(32), hello, suite, choice.psk, share)
+    elif share is not None:
+        server_hello = encode_server_hello_tls13(
+            config.random(32), hello.legacy_session_id, suite.id, share.group, share.key_exchange
+        )
+    else:  # _choose() always has a group without a PSK
+        raise ValueError("a full handshake needs a key share")
     transcript.select_hash(hash_name)
+    client_random = hello.random
+    early_secret = EarlySecret.from_psk(hash_name, choice.psk.psk if choice.psk else None)
+    if choice.early_data:
+        _accept_early_data(offer, suite, early_secret, transcript.digest(), out)
     transcript.update(out.send_encoded(server_hello))
     if hello.legacy_session_id and not ccs_sent:
         out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
-    psk = choice.psk.psk if choice.psk is not None else None
-    secrets = EarlySecret.from_psk(hash_name, psk).handshake(shared)
+    secrets = early_secret.handshake(shared)
     th = transcript.digest()
-    client_random = hello.random
     client, server = derive_handshake_traffic(out, suite, secrets, th, client_random)
     out.write_keys(suite, server.secret, "handshake", server.key_iv)
-    out.read_keys(suite, client.secret, "handshake", client.key_iv)
+    if not choice.early_data:  # else after EndOfEarlyData (RFC 8446 §4.5)
+        out.read_keys(suite, client.secret, "handshake", client.key_iv)
     client_limit = hello.get(RecordSizeLimit)
     if client_limit is not None:
         # RFC 8449 §4: the limits apply to protected records, i.e. from here on.
@@ -211,9 +244,12 @@ def send_server_flight(
         transcript.update(out.send(request))
     scheme: int | None = None
     if choice.psk is None:  # RFC 8446 §2.2: a PSK handshake authenticates without certificates
+        scheme = choice.signature_scheme
+        if signer is None or scheme is None:  # _choose() found a certificate without a PSK
+            raise ValueError("a full handshake needs a certificate")
         transcript.update(out.send(signer.certificate, signer.certificate_raw))
         content = certificate_verify_input(transcript.digest(), server=True)
-        scheme, private_key = choice.signature_scheme, signer.certified.private_key
+        private_key = signer.certified.private_key
         if config.signer is not None:
             signature = config.signer(scheme, private_key, content)
         else:
@@ -234,12 +270,14 @@ def send_server_flight(
     summary = HandshakeComplete(
         version="TLSv1.3",
         cipher_suite=suite.name,
-        group=group.name,
+        group=group.name if group is not None else None,
         signature_scheme=scheme_name(scheme) if scheme is not None else None,
         alpn_protocol=choice.alpn_protocol,
         server_name=choice.server_name,
-        resumed=choice.psk is not None,
+        resumed=choice.psk is not None and choice.psk.ticket is not None,
+        psk_identity=choice.psk.external_identity if choice.psk is not None else None,
         hello_retry=hello_retry,
+        early_data_accepted=choice.early_data,
     )
     finish = ExpectFinished(
         offer, choice, th, client.finished_key, client_app, server_app, exporter, master, summary
@@ -248,7 +286,41 @@ def send_server_flight(
         from .client_auth import ExpectClientCertificate  # it builds on ExpectFinished
 
         return ExpectClientCertificate(finish)
+    if choice.early_data:
+        return ExpectEndOfEarlyData(finish, client)
     return finish
+
+
+def _accept_early_data(
+    offer: Offer, suite: CipherSuite, early_secret: EarlySecret, hello_hash: bytes, out: Output
+) -> None:
+    """Read the client's 0-RTT data under the early keys (RFC 8446 §4.2.10, §7.1)."""
+    config, client_random = offer.config, offer.client_hello.random
+    secret = early_secret.client_early_traffic_secret(hello_hash)
+    exporter = early_secret.early_exporter_master_secret(hello_hash)
+    out.log_secret("CLIENT_EARLY_TRAFFIC_SECRET", client_random, secret)
+    out.log_secret("EARLY_EXPORTER_SECRET", client_random, exporter)
+    out.early_exporter(early_secret.hash_name, exporter)
+    out.read_keys(suite, secret, "early")
+    out.early_data("accepting", config.max_early_data_size)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectEndOfEarlyData:
+    """0-RTT accepted; early data arrives until EndOfEarlyData (RFC 8446 §4.5)."""
+
+    then: ExpectFinished
+    client_keys: HandshakeTrafficKeys = field(repr=False)
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
+        end = expect(msg, EndOfEarlyData, self)
+        then = self.then
+        transcript = then.offer.transcript
+        transcript.update(end.raw)
+        keys = self.client_keys
+        out.read_keys(then.choice.suite, keys.secret, "handshake", keys.key_iv)
+        # The client's Finished covers EndOfEarlyData (§4.4.1).
+        return replace(then, finished_context=transcript.digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +355,10 @@ class ExpectFinished:
             write_secret=self.server_application_secret,
             exporter_secret=self.exporter_secret,
             resumption_secret=resumption,
+            # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
+            post_handshake_auth=ServerPostHandshakeAuth.after_handshake(
+                self.offer.config, self.offer.client_hello, transcript
+            ),
         )
 
     def _send_tickets(self, resumption_secret: bytes, out: Output) -> None:

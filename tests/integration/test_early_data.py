@@ -1,0 +1,288 @@
+"""0-RTT early data in memory (RFC 8446 §2.3, §4.2.10, §4.5, §8)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+
+from memory_pair import pump
+from tlsmachine import (
+    ApplicationData,
+    ClientConfig,
+    ClientConnection,
+    Event,
+    HandshakeComplete,
+    InMemoryClientSessionStore,
+    ServerConfig,
+    ServerConnection,
+)
+from tlsmachine.certs import CertifiedKey
+from tlsmachine.crypto.groups import SECP384R1, X25519
+from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256
+from tlsmachine.errors import UnexpectedMessage, UsageError
+from tlsmachine.events import EarlyDataReceived, EarlyDataRejected
+from tlsmachine.extensions import EarlyData
+from tlsmachine.messages.hello import ClientHello
+from tlsmachine.session import AeadTicketSealer, ClientSession, InMemorySessionStore
+
+LIMIT = 4096
+
+
+@functools.cache
+def certificate() -> CertifiedKey:
+    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclasses.dataclass
+class Setup:
+    clock: Clock
+    store: InMemoryClientSessionStore
+    client: ClientConfig
+    server: ServerConfig
+    keylog: list[str]
+
+    def connect(
+        self, client: ClientConfig | None = None, server: ServerConfig | None = None
+    ) -> tuple[ClientConnection, ServerConnection]:
+        return ClientConnection(client or self.client, "localhost"), ServerConnection(
+            server or self.server
+        )
+
+    def full_handshake(self) -> None:
+        """Collect tickets from a full handshake."""
+        client, server = self.connect()
+        pump(client, server)
+        assert client.handshake_info is not None and not client.handshake_info.resumed
+
+
+@pytest.fixture
+def setup() -> Setup:
+    clock = Clock()
+    store = InMemoryClientSessionStore()
+    keylog: list[str] = []
+    client = ClientConfig(
+        verify_certificates=False,
+        session_store=store,
+        clock=clock,
+        early_data=True,
+        alpn_protocols=("h2", "http/1.1"),
+        keylog=keylog.append,
+    )
+    server = ServerConfig(
+        certificates=(certificate(),),
+        clock=clock,
+        ticket_sealer=AeadTicketSealer(),
+        max_early_data_size=LIMIT,
+        alpn_protocols=("h2",),
+        keylog=keylog.append,
+    )
+    result = Setup(clock, store, client, server, keylog)
+    result.full_handshake()
+    clock.now += 2
+    return result
+
+
+def of_type(events: list[Event], cls: type) -> list:  # type: ignore[type-arg]
+    return [e for e in events if isinstance(e, cls)]
+
+
+def complete(events: list[Event]) -> HandshakeComplete:
+    (done,) = of_type(events, HandshakeComplete)
+    return done  # type: ignore[no-any-return]
+
+
+def test_early_data_is_accepted_and_delivered_before_the_handshake_completes(
+    setup: Setup,
+) -> None:
+    client, server = setup.connect()
+    assert client.early_data_room == LIMIT
+    client.send_early_data(b"GET / HTTP/1.1\r\n")
+    client.send_early_data(b"\r\n")
+    assert client.early_data_room == LIMIT - 18
+    server_events = server.receive_data(client.data_to_send())
+    early = of_type(server_events, EarlyDataReceived)
+    assert b"".join(e.data for e in early) == b"GET / HTTP/1.1\r\n\r\n"
+    assert not of_type(server_events, HandshakeComplete)  # the client's Finished is to come
+    client_events, server_events = pump(client, server)
+    assert complete(client_events).early_data_accepted and complete(client_events).resumed
+    assert complete(server_events).early_data_accepted
+    assert not of_type(client_events, EarlyDataRejected)
+    assert client.early_data_room == 0
+    client.send(b"after")
+    server.send(b"reply")
+    client_events, server_events = pump(client, server)
+    assert [e.data for e in of_type(server_events, ApplicationData)] == [b"after"]
+    assert [e.data for e in of_type(client_events, ApplicationData)] == [b"reply"]
+
+
+def test_early_keys_and_exporter_agree_and_are_logged(setup: Setup) -> None:
+    client, server = setup.connect()
+    client.send_early_data(b"x")
+    pump(client, server)
+    label, context = "EXPORTER-test", b"ctx"
+    assert client.export_early_keying_material(label, 32, context) == (
+        server.export_early_keying_material(label, 32, context)
+    )
+    assert client.export_early_keying_material(label, 32, context) != (
+        client.export_keying_material(label, 32, context)
+    )
+    for name in ("CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"):
+        lines = [line for line in setup.keylog if line.startswith(name + " ")]
+        assert len(lines) == 2 and lines[0] == lines[1]  # client and server agree
+
+
+def test_early_data_goes_through_the_end_of_early_data_message(setup: Setup) -> None:
+    traced = dataclasses.replace(setup.server, trace_handshake=True)
+    client, server = setup.connect(server=traced)
+    client.send_early_data(b"hello")
+    _, server_events = pump(client, server)
+    names = [e.name for e in server_events if hasattr(e, "name") and e.direction == "received"]
+    assert names == ["client_hello", "end_of_early_data", "finished"]
+
+
+def test_server_without_early_data_rejects_and_the_client_gets_its_data_back(
+    setup: Setup,
+) -> None:
+    no_early = dataclasses.replace(setup.server, max_early_data_size=0)
+    client, server = setup.connect(server=no_early)
+    client.send_early_data(b"request one")
+    client.send_early_data(b"request two")
+    client_events, server_events = pump(client, server)
+    (rejected,) = of_type(client_events, EarlyDataRejected)
+    assert rejected.data == b"request onerequest two"
+    assert complete(client_events).resumed and not complete(client_events).early_data_accepted
+    assert not of_type(server_events, EarlyDataReceived)
+    assert complete(server_events).resumed
+    client.send(rejected.data)  # the application resends it as ordinary data
+    _, server_events = pump(client, server)
+    assert b"".join(e.data for e in of_type(server_events, ApplicationData)) == rejected.data
+
+
+def test_rejection_by_hello_retry_request_skips_plaintext_epoch_records(setup: Setup) -> None:
+    # The client's share is x25519; a server that wants only secp384r1 asks again (§4.2.10).
+    retry = dataclasses.replace(setup.server, groups=(SECP384R1,))
+    client_config = dataclasses.replace(setup.client, groups=(X25519, SECP384R1))
+    client, server = setup.connect(client=client_config, server=retry)
+    client.send_early_data(b"a" * 1000)
+    client.send_early_data(b"b" * 1000)
+    client_events, server_events = pump(client, server)
+    assert of_type(client_events, EarlyDataRejected)[0].data == b"a" * 1000 + b"b" * 1000
+    done = complete(client_events)
+    assert done.hello_retry and done.resumed and not done.early_data_accepted
+    assert complete(server_events).hello_retry
+    assert not of_type(server_events, EarlyDataReceived)
+
+
+def test_second_client_hello_drops_early_data(setup: Setup) -> None:
+    retry = dataclasses.replace(setup.server, groups=(SECP384R1,), trace_handshake=True)
+    client_config = dataclasses.replace(setup.client, groups=(X25519, SECP384R1))
+    client, server = setup.connect(client=client_config, server=retry)
+    _, server_events = pump(client, server)
+    hellos = [
+        e.message
+        for e in server_events
+        if getattr(e, "name", "") == "client_hello" and e.direction == "received"
+    ]
+    assert len(hellos) == 2
+    assert isinstance(hellos[0], ClientHello) and hellos[0].get(EarlyData) is not None
+    assert isinstance(hellos[1], ClientHello) and hellos[1].get(EarlyData) is None
+
+
+def test_replayed_client_hello_gets_no_early_data(setup: Setup) -> None:
+    client, server = setup.connect()
+    client.send_early_data(b"transfer 100")
+    first_flight = client.data_to_send()
+    assert of_type(server.receive_data(first_flight), EarlyDataReceived)
+    # An attacker replays the same bytes to the same server (config, replay guard) later.
+    replay = ServerConnection(setup.server)
+    events = replay.receive_data(first_flight)
+    assert not of_type(events, EarlyDataReceived)
+    assert replay.data_to_send()  # the handshake goes on (1-RTT), it cannot complete
+
+
+def test_stale_ticket_age_gets_no_early_data(setup: Setup) -> None:
+    client, server = setup.connect()
+    client.send_early_data(b"hello")
+    setup.clock.now += 60  # the server sees the ClientHello a minute later (§8.3)
+    client_events, server_events = pump(client, server)
+    assert not of_type(server_events, EarlyDataReceived)
+    assert of_type(client_events, EarlyDataRejected)[0].data == b"hello"
+    assert complete(server_events).resumed  # the PSK is still good for 1-RTT
+
+
+def test_ticket_of_another_alpn_protocol_gets_no_early_data(setup: Setup) -> None:
+    other = dataclasses.replace(setup.server, alpn_protocols=("http/1.1", "h2"))
+    client, server = setup.connect(server=other)
+    client.send_early_data(b"hello")
+    client_events, server_events = pump(client, server)
+    assert not of_type(server_events, EarlyDataReceived)
+    assert complete(client_events).alpn_protocol == "http/1.1"
+    assert of_type(client_events, EarlyDataRejected)
+
+
+def test_ticket_of_another_cipher_suite_gets_no_early_data(setup: Setup) -> None:
+    # Same hash (SHA-256): the PSK still resumes, but 0-RTT needs the ticket's suite.
+    other = dataclasses.replace(
+        setup.server, cipher_suites=(TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256)
+    )
+    client, server = setup.connect(server=other)
+    client.send_early_data(b"hello")
+    client_events, server_events = pump(client, server)
+    assert complete(server_events).resumed
+    assert not of_type(server_events, EarlyDataReceived)
+    assert of_type(client_events, EarlyDataRejected)
+
+
+def test_early_data_over_the_limit(setup: Setup) -> None:
+    client, _ = setup.connect()
+    with pytest.raises(UsageError):
+        client.send_early_data(b"x" * (LIMIT + 1))
+
+
+def test_server_aborts_when_early_data_exceeds_its_limit(setup: Setup) -> None:
+    small = dataclasses.replace(setup.server, max_early_data_size=100)
+    client, server = setup.connect(server=small)
+    assert client.early_data_room == LIMIT  # the ticket came from the generous config
+    client.send_early_data(b"x" * 200)
+    with pytest.raises(UnexpectedMessage):
+        server.receive_data(client.data_to_send())
+
+
+def test_no_early_data_without_a_ticket_that_allows_it(setup: Setup) -> None:
+    fresh = dataclasses.replace(setup.client, session_store=InMemoryClientSessionStore())
+    client = ClientConnection(fresh, "localhost")
+    assert client.early_data_room == 0
+    with pytest.raises(UsageError):
+        client.send_early_data(b"x")
+    disabled = dataclasses.replace(setup.client, early_data=False)
+    assert ClientConnection(disabled, "localhost").early_data_room == 0
+
+
+def test_stateful_store_tickets_are_single_use(setup: Setup) -> None:
+    store = InMemorySessionStore()
+    stateful = dataclasses.replace(setup.server, ticket_sealer=store)
+    client, server = setup.connect(server=stateful)
+    pump(client, server)  # a full handshake: the AEAD tickets do not open here
+    assert len(store) == 2
+    session = setup.store.get("localhost", setup.clock.now)
+    assert isinstance(session, ClientSession)
+    # Offer the same ticket twice: the second use falls back to a full handshake.
+    for expect_resumed in (True, False):
+        one = InMemoryClientSessionStore()
+        one.put(session)
+        config = dataclasses.replace(setup.client, session_store=one)
+        client, server = setup.connect(client=config, server=stateful)
+        client.send_early_data(b"once")
+        _, server_events = pump(client, server)
+        assert complete(server_events).resumed is expect_resumed
+        assert bool(of_type(server_events, EarlyDataReceived)) is expect_resumed
