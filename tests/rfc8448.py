@@ -43,6 +43,7 @@ Usage::
     s3.find("s hs traffic", "expanded", actor="server")                   # unique substring
     s3.get("{client}  send handshake record", "payload", occurrence=1)    # 2nd such record
     [(actor, name, raw) for actor, name, raw in s3.messages()]            # handshake messages
+    [(actor, kind, step["complete record"]) for actor, kind, step in s3.records()]  # the wire
 
 ``load_rfc8448()`` reads ``tests/vectors/rfc8448.json`` (written by
 ``tests/vectors/extract_rfc8448.py``) when present, so tests never need the RFC text at run
@@ -75,6 +76,7 @@ _FIELD = re.compile(
 _HEX_LINE = re.compile(rf"^(?P<indent> +){_HEX}$")
 _SAME_AS = re.compile(r" \(same as [^)]*\)$")
 _MESSAGE = re.compile(r"^construct an? (\w+) handshake message$")
+_RECORD = re.compile(r"^send (\w+) record$")
 _FIRST_SECTION, _LAST_SECTION = 2, 7
 _RSA_KEY_LABEL = "server RSA private key"
 _STEP_INDENT = 3  # step labels and prose start in column 4; fields are indented further
@@ -185,6 +187,14 @@ class Section:
                 raw = self._completed(raw, s.actor, i)
             out.append((s.actor, m.group(1), raw))
         return out
+
+    def records(self) -> list[tuple[str, str, Step]]:
+        """``(actor, content type, step)`` of every ``send <type> record`` step, in trace order:
+        everything either side puts on the wire. The type is the one the label names
+        (``handshake``, ``change_cipher_spec``, ``application_data``, ``alert``), also for a
+        protected record, whose outer type is application_data. Each step has the fields
+        ``payload`` (the plaintext content) and ``complete record`` (the bytes sent)."""
+        return [(s.actor, m.group(1), s) for s in self.steps if (m := _RECORD.match(s.action))]
 
     def _completed(self, prefix: bytes, actor: str, index: int) -> bytes:
         full_len = int.from_bytes(prefix[1:4], "big") + 4

@@ -21,7 +21,10 @@ from .errors import (
 )
 from .events import (
     ApplicationData,
+    ClientCertificateReceived,
     ConnectionClosed,
+    EarlyDataReceived,
+    EarlyDataRejected,
     Event,
     HandshakeComplete,
     HandshakeMessageTraced,
@@ -30,14 +33,22 @@ from .events import (
     WarningAlertReceived,
 )
 from .server import ServerConnection
-from .session import ClientSession, InMemoryClientSessionStore
+from .session import (
+    AeadTicketSealer,
+    ClientSession,
+    ExternalPsk,
+    InMemoryClientSessionStore,
+    InMemorySessionStore,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AeadTicketSealer",
     "AlertReceived",
     "ApplicationData",
     "CertifiedKey",
+    "ClientCertificateReceived",
     "ClientConfig",
     "ClientConnection",
     "ClientSession",
@@ -46,10 +57,14 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionState",
+    "EarlyDataReceived",
+    "EarlyDataRejected",
     "Event",
+    "ExternalPsk",
     "HandshakeComplete",
     "HandshakeMessageTraced",
     "InMemoryClientSessionStore",
+    "InMemorySessionStore",
     "KeyUpdated",
     "ProtocolError",
     "ServerConfig",

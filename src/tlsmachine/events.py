@@ -31,7 +31,7 @@ class HandshakeComplete(Event):
     group: str | None
     """Key-exchange group (``None`` for a psk_ke resumption)."""
     signature_scheme: str | None
-    """Scheme of the peer's CertificateVerify (``None`` without certificates)."""
+    """Scheme of the server's CertificateVerify, on both sides (``None`` in a PSK handshake)."""
     alpn_protocol: str | None
     """The application protocol chosen through ALPN (RFC 7301), if any."""
     server_name: str | None

@@ -146,3 +146,42 @@ def test_server_without_tickets_still_accepts_none_and_resumes_none() -> None:
     _, _, ce, _ = handshake(client_config, server_config)
     assert not done(ce).resumed
     assert done(ce).cipher_suite == TLS_AES_128_GCM_SHA256.name
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1],  # truncated
+        lambda t: t[:10],  # cut inside the header
+        lambda t: t[:-1] + bytes([t[-1] ^ 1]),  # tag flipped
+        lambda t: bytes([t[0] ^ 0x80]) + t[1:],  # key id of no key
+        lambda t: b"\x00",  # one byte
+    ],
+    ids=["truncated", "header-only", "bad-tag", "unknown-key-id", "one-byte"],
+)
+def test_mangled_tickets_fall_back_to_a_full_handshake(setup, mangle) -> None:  # type: ignore[no-untyped-def]
+    _, store, client_config, server_config = setup
+    handshake(client_config, server_config)
+    session = store.get("localhost", now=1_900_000_000.0)
+    assert session is not None
+    store.put(dataclasses.replace(session, ticket=mangle(session.ticket)))
+    client, server, ce, se = handshake(client_config, server_config)
+    assert not done(ce).resumed and not done(se).resumed  # nothing else disturbed
+    client.send(b"still fine")
+    _, se = pump(client, server)
+    assert [e.data for e in se if isinstance(e, ApplicationData)] == [b"still fine"]
+
+
+def test_tickets_of_a_rotated_out_key_fall_back_to_a_full_handshake() -> None:
+    sealer = AeadTicketSealer(keep=1)
+    store = InMemoryClientSessionStore()
+    client_config = ClientConfig(verify_certificates=False, session_store=store)
+    server_config = ServerConfig(certificates=(certificate(),), ticket_sealer=sealer)
+    handshake(client_config, server_config)  # two tickets under key 1
+    sealer.rotate()  # key 1 is now the previous key: its tickets still open
+    _, _, ce, _ = handshake(client_config, server_config)
+    assert done(ce).resumed  # (and two new tickets under key 2)
+    for _ in range(2):
+        sealer.rotate()  # keys 1 and 2 are gone
+    _, _, ce, _ = handshake(client_config, server_config)
+    assert not done(ce).resumed

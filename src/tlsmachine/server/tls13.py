@@ -178,9 +178,9 @@ def _psk_server_hello(
         legacy_session_id_echo=hello.legacy_session_id,
         cipher_suite=suite.id,
         legacy_compression_method=0,
-        extensions=(
-            *key_share,
+        extensions=(  # in the order of RFC 8448 §4 (any order is legal, §4.2)
             PreSharedKeyServerHello(selected_identity=psk.selected_identity),
+            *key_share,
             SupportedVersionsServerHello(selected_version=ProtocolVersion.TLS13),
         ),
     )
