@@ -3,42 +3,57 @@
 Uses only the public API and :mod:`tlsmachine.sockets`. Every wait is bounded by ``--timeout``
 (except reading stdin interactively); failures print one line ``tlsmachine: error: ...`` and exit
 non-zero (2 for bad arguments or configuration, 1 for connection and TLS failures).
+
+Options are defined once per group (``_add_*`` helpers, shared by client and server where both
+have them) and turned into config fields by the matching ``_*_config`` helpers: a new option
+such as ``--early-data`` or ``--psk`` goes into its group and its dict.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import selectors
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from cryptography import x509
 
 from . import (
+    AlertReceived,
     CertifiedKey,
     ClientConfig,
+    ClientSession,
     ConfigurationError,
     ConnectionState,
     Event,
     HandshakeComplete,
     HandshakeMessageTraced,
+    InMemoryClientSessionStore,
     ProtocolError,
     ServerConfig,
+    SessionTicketReceived,
     TLSError,
     __version__,
 )
 
-# the types of ClientConfig/ServerConfig fields (versions, groups)
+# the types of ClientConfig/ServerConfig fields (versions, groups, key log)
+from .config import KeyLogCallback
 from .crypto.groups import GROUPS, SECP256R1, Group
-from .enums import ProtocolVersion
+from .enums import AlertDescription, ProtocolVersion
 from .sockets import TLSServer, TLSSocket, connect
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
 MAX_REQUEST = 16384
 """Longest HTTP request head ``--www`` reads before answering 400."""
+MAX_SESSION_FILE = 1 << 17
+"""Largest ``--sess-in`` file read (a session holds one ticket of at most 64 KiB)."""
+CLIENT_AUTH = ("none", "optional", "required")
 
 
 class CliError(Exception):
@@ -98,6 +113,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=float, default=30.0, metavar="SEC", help="network timeout (30)"
     )
+    p.add_argument(
+        "--keylog",
+        metavar="FILE",
+        help="append TLS secrets to FILE in NSS key log format (default: $SSLKEYLOGFILE)",
+    )
 
 
 def _common_config(args: argparse.Namespace) -> dict[str, object]:
@@ -107,10 +127,67 @@ def _common_config(args: argparse.Namespace) -> dict[str, object]:
         "alpn_protocols": args.alpn,
         "min_version": VERSIONS[low],
         "max_version": VERSIONS[args.max_version or "1.3"],
+        "keylog": _keylog(args),
     }
     if args.groups:
         options["groups"] = args.groups
     return options
+
+
+def _add_certificates(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--cert", action="append", metavar="PEM", help=f"{what} chain, leaf first (repeatable)"
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        metavar="PEM",
+        help="key of each --cert (default: the --cert file)",
+    )
+
+
+def _load_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
+    """The --cert/--key chains (empty when none were given)."""
+    certs, keys = args.cert or [], args.key or []
+    if keys and len(keys) != len(certs):
+        raise CliError("give one --key per --cert (or put each key into its --cert file)", 2)
+    return tuple(CertifiedKey.load(cert, keys[i] if keys else None) for i, cert in enumerate(certs))
+
+
+class KeyLogFile:
+    """Appends NSS key log lines to a file, one per line, flushed at once (thread-safe: the
+    server calls it from every connection's thread). A new file is readable by its owner only;
+    a failed write stops key logging with one warning instead of failing the connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise CliError(f"cannot open key log file {path}: {describe_error(exc)}", 2) from None
+        self._file: TextIO | None = os.fdopen(fd, "a", encoding="ascii")
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except OSError as exc:
+                self._file = None
+                _err(f"tlsmachine: warning: key log {self.path}: {describe_error(exc)}; stopped")
+
+
+def _keylog(args: argparse.Namespace) -> KeyLogCallback | None:
+    path = args.keylog or os.environ.get("SSLKEYLOGFILE") or None
+    if path is None:
+        return None
+    keylog = KeyLogFile(path)
+    source = "" if args.keylog else " (SSLKEYLOGFILE)"
+    _err(f"* appending TLS secrets to {path}{source}")
+    return keylog
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -141,18 +218,112 @@ def _subject(cert: x509.Certificate) -> str:
 # -- client ---------------------------------------------------------------------------------------
 
 
+def _add_client_resumption(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("session resumption")
+    group.add_argument("--sess-in", metavar="FILE", help="offer the session saved in FILE")
+    group.add_argument(
+        "--sess-out", metavar="FILE", help="save the last session ticket received to FILE"
+    )
+
+
+def load_session(path: str) -> ClientSession:
+    """A session written by ``--sess-out``; an unreadable or corrupt file is a CliError."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SESSION_FILE + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read session file {path}: {describe_error(exc)}", 2) from None
+    if len(data) > MAX_SESSION_FILE:
+        raise CliError(f"{path}: not a session file (larger than {MAX_SESSION_FILE} bytes)", 2)
+    try:
+        return ClientSession.from_bytes(data)
+    except TLSError as exc:
+        raise CliError(f"{path}: not a usable session file ({exc})", 2) from None
+
+
+def save_session(path: str, session: ClientSession) -> str | None:
+    """Write ``session`` to ``path`` (owner-only: it holds the PSK); an error message or None."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(session.to_bytes())
+    except OSError as exc:
+        return f"cannot write session file {path}: {describe_error(exc)}"
+    return None
+
+
+def _client_resumption_config(
+    args: argparse.Namespace, server_name: str
+) -> tuple[dict[str, object], str | None]:
+    """ClientConfig fields for resumption, and why a --sess-in session is not offered."""
+    if not args.sess_in:
+        return {}, None
+    session = load_session(args.sess_in)
+    store = InMemoryClientSessionStore()
+    store.put(session)
+    why_not = None
+    if session.server_name != server_name:
+        why_not = f"it is for {session.server_name}, not {server_name}"
+    elif session.expired(time.time()):
+        why_not = "it has expired"
+    return {"session_store": store}, why_not
+
+
+def _hint(exc: BaseException, args: argparse.Namespace) -> str:
+    if (
+        isinstance(exc, AlertReceived)
+        and exc.description == AlertDescription.CERTIFICATE_REQUIRED
+        and not args.cert
+    ):
+        return " (the server requires a client certificate: --cert, --key)"
+    return ""
+
+
+class SessionSaver:
+    """``--sess-out``: writes each ticket as it arrives, so the file holds the last one received
+    even if the connection fails or is interrupted afterwards."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.saved = 0
+        self.problem: str | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, SessionTicketReceived) and self.problem is None:
+            self.problem = save_session(self.path, event.session)
+            if self.problem is None:
+                self.saved += 1
+
+    def report(self, *, failed: bool = False) -> None:
+        """Say what was written (the write problem only if the connection failed too)."""
+        if self.problem is not None:
+            if failed:
+                _err(f"* {self.problem}")
+        elif not self.saved:
+            _err(f"* no session ticket received: {self.path} not written")
+        else:
+            count = f"{self.saved} tickets" if self.saved > 1 else "1 ticket"
+            _err(f"* session saved to {self.path} ({count} received, the last one kept)")
+
+
 def run_client(args: argparse.Namespace) -> int:
     host, port = args.target
+    server_name = args.servername or host
+    resumption, not_offered = _client_resumption_config(args, server_name)
+    options = {**_common_config(args), **resumption}
     config = ClientConfig(
         cafile=args.cafile,
         verify_certificates=not args.insecure,
-        **_common_config(args),  # type: ignore[arg-type]
+        certificates=_load_certificates(args),
+        **options,  # type: ignore[arg-type]
     )
-    server_name = args.servername or host
+    saver = SessionSaver(args.sess_out) if args.sess_out else None
+    if not_offered is not None:
+        _err(f"* not offering the session in {args.sess_in}: {not_offered}")
     try:
-        tls = connect(host, port, config, server_name, timeout=args.timeout)
+        tls = connect(host, port, config, server_name, timeout=args.timeout, on_event=saver)
     except (TLSError, OSError) as exc:
-        raise CliError(f"{host}:{port}: {describe_error(exc)}") from None
+        raise CliError(f"{host}:{port}: {describe_error(exc)}{_hint(exc, args)}") from None
     info = tls.handshake_info
     if info is None:  # pragma: no cover - connect() returns after the handshake
         raise CliError("no handshake")
@@ -162,18 +333,38 @@ def run_client(args: argparse.Namespace) -> int:
         leaf = info.peer_certificates[0]
         trust = "NOT verified (--insecure)" if args.insecure else "verified"
         _err(f"* server certificate {_subject(leaf)}, {trust}")
+    if info.resumed:
+        _err("* session resumed")
+    elif args.sess_in and not_offered is None:
+        _err("* new session (full handshake): the server did not accept the offered session")
+    else:
+        _err("* new session (full handshake)")
+    try:
+        _talk(tls, args)
+    except BaseException:
+        if saver is not None:
+            saver.report(failed=True)
+        raise
+    if saver is not None:
+        saver.report()
+        if saver.problem is not None:
+            raise CliError(saver.problem)
+    return 0
+
+
+def _talk(tls: TLSSocket, args: argparse.Namespace) -> None:
+    """The copy loop and the close; failures become CliError."""
     try:
         _copy_loop(tls, args.timeout, args.half_close)
     except (TLSError, OSError) as exc:
         tls.socket.close()
-        raise CliError(describe_error(exc)) from None
+        raise CliError(f"{describe_error(exc)}{_hint(exc, args)}") from None
     except KeyboardInterrupt:
         tls.close(timeout=1.0)
         raise
     tls.close(timeout=1.0)
     if not tls.clean_close:
         raise CliError("the server closed the connection without close_notify (truncated)")
-    return 0
 
 
 def _copy_loop(tls: TLSSocket, timeout: float, half_close: bool) -> None:
@@ -211,19 +402,65 @@ def _copy_loop(tls: TLSSocket, timeout: float, half_close: bool) -> None:
                         return
                     stdout.write(data)
                     stdout.flush()
+                    if tls.peer_closed:  # all delivered; the socket may not get readable again
+                        return
 
 
 # -- server ---------------------------------------------------------------------------------------
 
 
-def _load_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
-    certs, keys = args.cert or [], args.key or []
-    if keys and len(keys) != len(certs):
-        raise CliError("give one --key per --cert (or put each key into its --cert file)", 2)
-    if certs:
-        return tuple(
-            CertifiedKey.load(cert, keys[i] if keys else None) for i, cert in enumerate(certs)
-        )
+def _ticket_count(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 255:
+        raise argparse.ArgumentTypeError(f"expected 0..255, got {value!r}")
+    return int(value)
+
+
+def _add_server_resumption(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("session resumption")
+    group.add_argument(
+        "--num-tickets",
+        type=_ticket_count,
+        default=2,
+        metavar="N",
+        help="session tickets sent after each handshake (2; 0: none)",
+    )
+
+
+def _server_resumption_config(args: argparse.Namespace) -> dict[str, object]:
+    return {"session_tickets": args.num_tickets}
+
+
+def _add_client_auth(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("client authentication")
+    group.add_argument(
+        "--verify-client",
+        choices=CLIENT_AUTH,
+        default="none",
+        help="ask clients for a certificate (none)",
+    )
+    group.add_argument(
+        "--client-cafile",
+        metavar="PEM",
+        help="trust anchors for client certificates (--verify-client)",
+    )
+
+
+def _client_auth_config(args: argparse.Namespace) -> dict[str, object]:
+    return {"client_auth": args.verify_client, "client_cafile": args.client_cafile}
+
+
+def _check_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks across options; a problem is a usage error (exit status 2)."""
+    if args.verify_client != "none" and not args.client_cafile:
+        parser.error(f"--verify-client {args.verify_client} needs --client-cafile PEM")
+    if args.client_cafile and args.verify_client == "none":
+        parser.error("--client-cafile needs --verify-client optional or required")
+
+
+def _server_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
+    certificates = _load_certificates(args)
+    if certificates:
+        return certificates
     ephemeral = CertifiedKey.self_signed(("localhost", "127.0.0.1", "::1"), "ecdsa-p256")
     _err("* no --cert: using an ephemeral self-signed ECDSA P-256 certificate for localhost")
     _err(f"* SHA-256 fingerprint {ephemeral.fingerprint_sha256()}")
@@ -233,6 +470,7 @@ def _load_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
 def www_page(info: HandshakeComplete | None) -> bytes:
     lines = [f"tlsmachine {__version__}", ""]
     if info is not None:
+        client_cert = _subject(info.peer_certificates[0]) if info.peer_certificates else "none"
         lines += [
             f"Protocol       : {info.version}",
             f"Cipher suite   : {info.cipher_suite}",
@@ -241,6 +479,8 @@ def www_page(info: HandshakeComplete | None) -> bytes:
             f"ALPN           : {info.alpn_protocol or 'none'}",
             f"Server name    : {info.server_name or 'none'}",
             f"HelloRetry     : {'yes' if info.hello_retry else 'no'}",
+            f"Resumed        : {'yes' if info.resumed else 'no'}",
+            f"Client cert    : {client_cert}",
         ]
     return ("\n".join(lines) + "\n").encode()
 
@@ -272,12 +512,30 @@ def handle_echo(tls: TLSSocket) -> None:
         tls.sendall(data)
 
 
+def _connection_line(info: HandshakeComplete, client_auth: str) -> str:
+    """What the server prints per handshake: the summary, SNI, resumption, client identity."""
+    parts = [_summary(info), f"server name {info.server_name or 'none'}"]
+    if info.resumed:
+        parts.append("resumed")
+    if info.peer_certificates:
+        parts.append(f"client certificate {_subject(info.peer_certificates[0])} (verified)")
+    elif info.resumed and client_auth != "none":
+        parts.append("no client certificate (not requested when resuming)")
+    elif client_auth != "none":
+        parts.append("no client certificate")
+    return ", ".join(parts)
+
+
 def run_server(args: argparse.Namespace) -> int:
-    certificates = _load_certificates(args)
-    config = ServerConfig(
-        certificates=certificates,
-        **_common_config(args),  # type: ignore[arg-type]
-    )
+    options = {
+        **_common_config(args),
+        **_server_resumption_config(args),
+        **_client_auth_config(args),
+    }
+    certificates = _server_certificates(args)
+    config = ServerConfig(certificates=certificates, **options)  # type: ignore[arg-type]
+    if config.client_auth != "none":
+        config.client_certificate_verifier()  # reads --client-cafile now, not per connection
     handler = handle_www if args.www else handle_echo
     lock = threading.Lock()
 
@@ -289,7 +547,7 @@ def run_server(args: argparse.Namespace) -> int:
         peer = _peer_name(tls.socket.getpeername())
         info = tls.handshake_info
         if info is not None:
-            log(f"{peer}: {_summary(info)}, server name {info.server_name or 'none'}")
+            log(f"{peer}: {_connection_line(info, config.client_auth)}")
         handler(tls)
         tls.close(timeout=min(args.timeout, 5.0))
         log(f"{peer}: closed {'cleanly' if tls.clean_close else 'without close_notify'}")
@@ -462,19 +720,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send close_notify at the end of stdin (then read until the server closes)",
     )
+    _add_certificates(client, "client certificate")
     _add_common(client)
+    _add_client_resumption(client)
     client.set_defaults(func=run_client)
 
     server = sub.add_parser("server", help="serve TLS (echo or a -www style status page)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=4433, help="0 picks a free port")
-    server.add_argument("--cert", action="append", metavar="PEM", help="chain (repeatable)")
-    server.add_argument("--key", action="append", metavar="PEM", help="key for each --cert")
+    _add_certificates(server, "certificate")
     mode = server.add_mutually_exclusive_group()
     mode.add_argument("--www", action="store_true", help="answer HTTP GET with a status page")
     mode.add_argument("--echo", action="store_true", help="echo application data (default)")
     _add_common(server)
-    server.set_defaults(func=run_server)
+    _add_server_resumption(server)
+    _add_client_auth(server)
+    server.set_defaults(func=run_server, check=functools.partial(_check_server, server))
 
     demo = sub.add_parser("demo", help="a local handshake with a traced message flow")
     demo.add_argument(
@@ -490,6 +751,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    check: Callable[[argparse.Namespace], None] | None = getattr(args, "check", None)
+    if check is not None:
+        check(args)  # exits with status 2 and the subcommand's usage on a conflict
     try:
         status: int = args.func(args)
     except CliError as exc:

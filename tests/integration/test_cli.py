@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -23,7 +24,14 @@ pytestmark = pytest.mark.timeout(60)
 
 TIMEOUT = 20.0
 CLI = [sys.executable, "-m", "tlsmachine"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+ENV = {k: v for k, v in os.environ.items() if k != "SSLKEYLOGFILE"} | {"PYTHONUNBUFFERED": "1"}
+KEYLOG_LABELS = {
+    "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    "CLIENT_TRAFFIC_SECRET_0",
+    "SERVER_TRAFFIC_SECRET_0",
+    "EXPORTER_SECRET",
+}
 
 
 @dataclass
@@ -33,10 +41,17 @@ class Result:
     stderr: str
 
 
-def run(*args: str, stdin: bytes = b"", timeout: float = TIMEOUT) -> Result:
-    """Run ``tlsmachine ARGS`` to completion (killed after ``timeout``)."""
+def run(
+    *args: str, stdin: bytes = b"", timeout: float = TIMEOUT, env: dict[str, str] | None = None
+) -> Result:
+    """Run ``tlsmachine ARGS`` to completion (killed after ``timeout``); ``env`` adds variables."""
     done = subprocess.run(
-        [*CLI, *args], input=stdin, capture_output=True, timeout=timeout, env=ENV, check=False
+        [*CLI, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=ENV | (env or {}),
+        check=False,
     )
     return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
 
@@ -304,3 +319,209 @@ def test_bad_arguments() -> None:
     result = run("server", "--cert", "/nonexistent/cert.pem", "--port", "0")
     assert result.returncode == 2
     assert "/nonexistent/cert.pem" in one_line(result.stderr)
+
+
+# -- resumption, client authentication, key log ---------------------------------------------------
+
+GET = b"GET / HTTP/1.0\r\n\r\n"
+
+
+def cert_args(issued: pki.Issued) -> list[str]:
+    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
+
+
+def test_no_tickets_means_no_session_file(
+    start_server, test_pki: pki.TestPKI, tmp_path: Path
+) -> None:
+    _, port = start_server("--www", "--num-tickets", "0", *cert_args(test_pki.leaves["ecdsa-p256"]))
+    session = tmp_path / "session.bin"
+    result = run(
+        "client", f"localhost:{port}", "--cafile", str(test_pki.ca_path), "--sess-out",
+        str(session), stdin=GET,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"no session ticket received: {session} not written" in result.stderr
+    assert not session.exists()
+
+
+def test_sess_out_then_sess_in_resumes(start_server, test_pki: pki.TestPKI, tmp_path: Path) -> None:
+    server, port = start_server("--www", *cert_args(test_pki.leaves["ecdsa-p256"]))
+    session = tmp_path / "session.bin"
+    client = ["client", f"localhost:{port}", "--cafile", str(test_pki.ca_path)]
+    first = run(*client, "--sess-out", str(session), stdin=GET)
+    assert first.returncode == 0, first.stderr
+    assert "* new session (full handshake)" in first.stderr
+    assert f"session saved to {session} (2 tickets received" in first.stderr
+    assert session.stat().st_mode & 0o077 == 0  # it holds the PSK
+    assert re.search(r"Resumed\s+: no", first.stdout)
+
+    # the same server process resumes it; the resumed connection's ticket replaces the file
+    second = run(*client, "--sess-in", str(session), "--sess-out", str(session), stdin=GET)
+    assert second.returncode == 0, second.stderr
+    assert "* session resumed" in second.stderr
+    assert "server certificate" not in second.stderr  # no certificate in a PSK handshake
+    assert re.search(r"Resumed\s+: yes", second.stdout)
+    server.wait_for(r"server name localhost, resumed")
+
+    # a session for another name is not offered: a full handshake, no error
+    other = run(
+        "client", f"127.0.0.1:{port}", "--cafile", str(test_pki.ca_path), "--sess-in",
+        str(session), stdin=GET,
+    )  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    assert "it is for localhost, not 127.0.0.1" in other.stderr
+    assert "* new session (full handshake)" in other.stderr
+    assert "Traceback" not in server.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"garbage\n", "not a usable session file"), (b"\x01\x00", "not a usable session file")],
+)
+def test_sess_in_with_a_corrupt_file(tmp_path: Path, content: bytes, reason: str) -> None:
+    session = tmp_path / "session.bin"
+    session.write_bytes(content)
+    result = run("client", "127.0.0.1:9", "--sess-in", str(session))  # fails before connecting
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert str(session) in line and reason in line
+    assert "Traceback" not in result.stderr
+
+
+def test_sess_in_with_a_missing_file(tmp_path: Path) -> None:
+    result = run("client", "127.0.0.1:9", "--sess-in", str(tmp_path / "missing.bin"))
+    assert result.returncode == 2
+    assert "cannot read session file" in one_line(result.stderr)
+
+
+def test_required_client_certificate(start_server, test_pki: pki.TestPKI) -> None:
+    server, port = start_server(
+        "--www",
+        *cert_args(test_pki.leaves["ecdsa-p256"]),
+        "--verify-client",
+        "required",
+        "--client-cafile",
+        str(test_pki.ca_path),
+    )
+    client = ["client", f"localhost:{port}", "--cafile", str(test_pki.ca_path)]
+    client_leaf = test_pki.leaves["rsa-2048"]
+    ok = run(*client, *cert_args(client_leaf), stdin=GET)
+    assert ok.returncode == 0, ok.stderr
+    subject = client_leaf.cert.subject.rfc4514_string()
+    assert re.search(rf"Client cert\s+: {re.escape(subject)}\n", ok.stdout), ok.stdout
+    server.wait_for(rf"server name localhost, client certificate {re.escape(subject)} \(verified\)")
+
+    refused = run(*client, stdin=GET)
+    assert refused.returncode == 1
+    line = one_line(refused.stderr)
+    assert "peer sent fatal alert: certificate_required" in line
+    assert "--cert" in line  # the hint
+    server.wait_for(r"failed: .*\(sent alert certificate_required\)")
+    assert "Traceback" not in server.stderr.decode()
+
+
+def test_optional_client_certificate(start_server, test_pki: pki.TestPKI) -> None:
+    server, port = start_server(
+        "--www", "--verify-client", "optional", "--client-cafile", str(test_pki.ca_path)
+    )
+    result = run("client", f"localhost:{port}", "--insecure", stdin=GET)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"Client cert\s+: none", result.stdout)
+    server.wait_for(r"server name localhost, no client certificate\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--verify-client", "required"],
+        ["--verify-client", "optional"],
+        ["--client-cafile", "ca.pem"],
+        ["--num-tickets", "256"],
+        ["--num-tickets", "-1"],
+    ],
+)
+def test_server_option_conflicts_are_usage_errors(args: list[str]) -> None:
+    result = run("server", "--port", "0", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: tlsmachine server")
+    assert "tlsmachine server: error: " in result.stderr
+
+
+class Relay:
+    """Forwards one TCP connection to 127.0.0.1:``port`` and keeps what the client sent."""
+
+    def __init__(self, port: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = int(self.listener.getsockname()[1])
+        self.from_client = bytearray()
+        self.thread = threading.Thread(target=self._run, args=(port,), daemon=True)
+        self.thread.start()
+
+    def _run(self, port: int) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.callback(self.listener.close)
+            down, _ = self.listener.accept()
+            stack.enter_context(down)
+            down.settimeout(TIMEOUT)
+            up = stack.enter_context(socket.create_connection(("127.0.0.1", port), TIMEOUT))
+            back = threading.Thread(target=self._pump, args=(up, down, None), daemon=True)
+            back.start()
+            self._pump(down, up, self.from_client)
+            back.join(TIMEOUT)
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, keep: bytearray | None) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if keep is not None:
+                    keep += data
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def client_random(self) -> str:
+        self.thread.join(TIMEOUT)
+        hello = bytes(self.from_client)
+        assert hello[:1] == b"\x16" and hello[5:6] == b"\x01", hello[:16]  # record: ClientHello
+        return hello[11:43].hex()  # after record header (5), type and length (4), version (2)
+
+
+def keylog_lines(path: Path) -> list[tuple[str, str, str]]:
+    lines = path.read_text().splitlines()
+    assert all(re.fullmatch(r"[A-Z_0-9]+ [0-9a-f]{64} (?:[0-9a-f]{2})+", line) for line in lines)
+    return [(label, random, secret) for label, random, secret in (ln.split() for ln in lines)]
+
+
+def test_keylog_on_both_sides(start_server, test_pki: pki.TestPKI, tmp_path: Path) -> None:
+    server_log, client_log = tmp_path / "server.keys", tmp_path / "client.keys"
+    server, port = start_server(
+        "--echo", *cert_args(test_pki.leaves["ecdsa-p256"]), "--keylog", str(server_log)
+    )
+    relay = Relay(port)
+    result = run(  # the client takes the file from the environment, like other TLS tools
+        "client", f"localhost:{relay.port}", "--cafile", str(test_pki.ca_path), "--half-close",
+        stdin=b"secret\n", env={"SSLKEYLOGFILE": str(client_log)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"appending TLS secrets to {client_log} (SSLKEYLOGFILE)" in result.stderr
+    server.wait_for(r"closed cleanly")
+    client_lines = keylog_lines(client_log)
+    assert {label for label, _, _ in client_lines} == KEYLOG_LABELS
+    assert len(client_lines) == len(KEYLOG_LABELS)
+    assert {random for _, random, _ in client_lines} == {relay.client_random()}
+    assert set(keylog_lines(server_log)) == set(client_lines)
+    assert server_log.stat().st_mode & 0o077 == 0
+
+
+def test_unwritable_session_and_key_log_files(
+    start_server, test_pki: pki.TestPKI, tmp_path: Path
+) -> None:
+    _, port = start_server("--www", *cert_args(test_pki.leaves["ecdsa-p256"]))
+    client = ["client", f"localhost:{port}", "--cafile", str(test_pki.ca_path)]
+    result = run(*client, "--sess-out", str(tmp_path), stdin=GET)  # a directory
+    assert result.returncode == 1
+    assert f"cannot write session file {tmp_path}" in one_line(result.stderr)
+    result = run(*client, "--keylog", str(tmp_path / "missing" / "keys"), stdin=GET)
+    assert result.returncode == 2
+    assert "cannot open key log file" in one_line(result.stderr)
