@@ -6,6 +6,9 @@ Each figure is measured twice, once per implementation, with the same work on bo
   together), x25519, TLS_AES_128_GCM_SHA256, no session tickets, certificate and host name
   verification on in the client against the same test CA; one row per server key
   (ECDSA P-256, RSA-2048).
+* **resumed handshakes/s**: the same, but every handshake resumes (psk_dhe_ke with x25519)
+  with the newest ticket and receives one new ticket, which the next handshake uses; every
+  handshake is checked to have resumed on both ends and to have brought a new ticket.
 * **bulk MB/s**: after a handshake, 64 MiB one way (client to server) in 16 KiB writes; the
   sender encrypts, the receiver decrypts (their CPU together); AES-128-GCM and
   ChaCha20-Poly1305.
@@ -70,7 +73,7 @@ class Case:
     """One benchmark row."""
 
     name: str
-    kind: str  # "handshake" or "bulk"
+    kind: str  # "handshake" (full), "resumed" (PSK with the newest ticket) or "bulk"
     key_type: str  # server certificate key, a tests/pki.py leaf name
     suite: str
     target: float  # minimum tlsmachine / stdlib ratio
@@ -93,6 +96,22 @@ CASES = (
         "TLS_AES_128_GCM_SHA256",
         1.0,
         "handshakes/s, RSA-2048",
+    ),
+    Case(
+        "resumed-ecdsa-p256",
+        "resumed",
+        "ecdsa-p256",
+        "TLS_AES_128_GCM_SHA256",
+        1.3,
+        "resumed handshakes/s, ECDSA P-256",
+    ),
+    Case(
+        "resumed-rsa-2048",
+        "resumed",
+        "rsa-2048",
+        "TLS_AES_128_GCM_SHA256",
+        1.3,
+        "resumed handshakes/s, RSA-2048",
     ),
     Case(
         "bulk-aes-128-gcm",
@@ -125,6 +144,16 @@ class Sizes:
     warmup_bytes: int
 
 
+@dataclass
+class Counts:
+    """Resumed handshakes checked so far (warm-up included), reported with each sample: each
+    one resumed on both ends (tlsmachine: ``HandshakeComplete.resumed``; stdlib:
+    ``session_reused``) and brought one new ticket."""
+
+    resumed: int = 0
+    tickets: int = 0
+
+
 FULL = Sizes(handshakes=100, bulk_bytes=64 * MIB, repeat=7, warmup_handshakes=20, warmup_bytes=MIB)
 QUICK = Sizes(handshakes=5, bulk_bytes=MIB, repeat=2, warmup_handshakes=1, warmup_bytes=CHUNK)
 
@@ -133,11 +162,14 @@ QUICK = Sizes(handshakes=5, bulk_bytes=MIB, repeat=2, warmup_handshakes=1, warmu
 
 
 def server_hello_params(flight: bytes) -> dict[str, str]:
-    """Version, suite and group from the ServerHello at the start of a server's first flight.
+    """Version, suite, group and handshake mode from the ServerHello at the start of a server's
+    first flight.
 
     RFC 8446 §4.1.3: the record header (5 bytes) and handshake header (4) come first, then
     legacy_version, random, legacy_session_id_echo, cipher_suite, compression, extensions;
-    supported_versions (43) carries the version and key_share (51) the group.
+    supported_versions (43) carries the version and key_share (51) the group; pre_shared_key
+    (41) means the server accepted a PSK (§4.2.11): "psk_dhe_ke" with a key share, else
+    "psk_ke"; "full" without it.
     """
     if len(flight) < 9 or flight[0] != 22 or flight[5] != 2:
         raise RuntimeError("the server's first flight does not start with a ServerHello")
@@ -148,7 +180,7 @@ def server_hello_params(flight: bytes) -> dict[str, str]:
     pos += 3
     end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
     pos += 2
-    version, group = "TLSv1.2", "?"
+    version, group, psk = "TLSv1.2", "?", False
     while pos + 4 <= end:
         ext_type = int.from_bytes(body[pos : pos + 2], "big")
         ext_len = int.from_bytes(body[pos + 2 : pos + 4], "big")
@@ -158,16 +190,24 @@ def server_hello_params(flight: bytes) -> dict[str, str]:
         elif ext_type == 51 and len(data) >= 2:
             gid = int.from_bytes(data[:2], "big")
             group = GROUP_NAMES.get(gid, f"0x{gid:04x}")
+        elif ext_type == 41:
+            psk = True
         pos += 4 + ext_len
     return {
         "version": version,
         "suite": SUITE_NAMES.get(suite, f"0x{suite:04x}"),
         "group": group,
+        "handshake": ("psk_dhe_ke" if group != "?" else "psk_ke") if psk else "full",
     }
 
 
 def check_negotiated(case: Case, seen: dict[str, str], side: str) -> None:
-    want = {"version": "TLSv1.3", "suite": case.suite, "group": "x25519"}
+    want = {
+        "version": "TLSv1.3",
+        "suite": case.suite,
+        "group": "x25519",
+        "handshake": "psk_dhe_ke" if case.kind == "resumed" else "full",
+    }
     for key, value in want.items():
         if seen.get(key) != value:
             raise RuntimeError(f"{side} negotiated {key} {seen.get(key)!r}, expected {value!r}")
@@ -200,15 +240,27 @@ class StdlibSide:
         server.minimum_version = ssl.TLSVersion.TLSv1_3
         server.load_cert_chain(pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem")
         server.set_ecdh_curve("X25519")
-        server.num_tickets = 0
+        # full handshakes: no tickets; resumed: one per handshake (tlsmachine: session_tickets)
+        server.num_tickets = 1 if case.kind == "resumed" else 0
         if client.verify_mode != ssl.CERT_REQUIRED or not client.check_hostname:
             raise RuntimeError("the stdlib client must verify the certificate and host name")
         self.client_ctx, self.server_ctx = client, server
         self.negotiated: dict[str, str] = {}
+        self.counts = Counts()
+        self.session: ssl.SSLSession | None = None
+        if case.kind == "resumed":
+            # the first ticket comes from a full handshake, which is not what we measure
+            client_obj, server_obj, _, _ = self.handshake()
+            if client_obj.session_reused or server_obj.session_reused:
+                raise RuntimeError("stdlib: the first handshake resumed a session")
+            self.session = self._take_ticket(client_obj, None)
+            self.negotiated = {}  # recorded again by the first resumed handshake
 
-    def handshake(self) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+    def handshake(
+        self, session: ssl.SSLSession | None = None
+    ) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
         c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-        client = self.client_ctx.wrap_bio(c_in, c_out, server_hostname=HOST)
+        client = self.client_ctx.wrap_bio(c_in, c_out, server_hostname=HOST, session=session)
         server = self.server_ctx.wrap_bio(s_in, s_out, server_side=True)
         client_done = server_done = False
         first_flight = b""
@@ -235,12 +287,44 @@ class StdlibSide:
             raise RuntimeError("stdlib handshake did not finish")
         if not self.negotiated:
             self.negotiated = server_hello_params(first_flight)
-            self.negotiated["api"] = f"{client.version()} {client.cipher()[0]}"  # type: ignore[index]
+            self.negotiated["api"] = (
+                f"{client.version()} {client.cipher()[0]}"  # type: ignore[index]
+                f" session_reused={client.session_reused}"
+            )
         return client, server, s_in, c_out
 
     def handshakes(self, count: int) -> None:
         for _ in range(count):
             self.handshake()
+
+    @staticmethod
+    def _take_ticket(client: ssl.SSLObject, old: ssl.SSLSession | None) -> ssl.SSLSession:
+        """Process the NewSessionTicket that came with the server's last flight.
+
+        In TLS 1.3 the ticket is a post-handshake message: OpenSSL reads it on the next read
+        (which then wants more data), and only then does ``client.session`` hold a new session.
+        """
+        try:
+            client.read(1)
+        except ssl.SSLWantReadError:
+            pass
+        else:
+            raise RuntimeError("stdlib: unexpected application data after the handshake")
+        session = client.session
+        if session is None or not session.has_ticket or (old is not None and session.id == old.id):
+            raise RuntimeError("stdlib: the handshake did not bring a new session ticket")
+        return session
+
+    def resumed_handshakes(self, count: int) -> None:
+        counts, take_ticket = self.counts, self._take_ticket
+        for _ in range(count):
+            old = self.session
+            client, server, _, _ = self.handshake(old)
+            if not (client.session_reused and server.session_reused):
+                raise RuntimeError("stdlib: a handshake did not resume (session_reused False)")
+            self.session = take_ticket(client, old)
+            counts.resumed += 1
+            counts.tickets += 1
 
     def bulk(self) -> Callable[[int], None]:
         client, server, s_in, c_out = self.handshake()
@@ -270,14 +354,24 @@ class TlsmachineSide:
     def __init__(self, pki: Path, case: Case) -> None:
         import tlsmachine
         from tlsmachine.crypto import groups, suites
+        from tlsmachine.enums import PskKeyExchangeMode
+        from tlsmachine.session import AeadTicketSealer
 
         x25519 = groups.X25519
         suite = getattr(suites, case.suite)
         self.tls = tlsmachine
+        resumed = case.kind == "resumed"
+        # resumed: the client takes the newest ticket from the store (and removes it), each
+        # ticket received goes back in; full handshakes: no store, no tickets
+        self.store = tlsmachine.InMemoryClientSessionStore() if resumed else None
+        # what OpenSSL does by default: resume with (EC)DHE only, stateless tickets
+        psk_modes = (PskKeyExchangeMode.PSK_DHE_KE,)
         self.client_config = tlsmachine.ClientConfig(
             cadata=(pki / "ca.pem").read_bytes(),
             cipher_suites=(suite,),
             groups=(x25519,),
+            session_store=self.store,
+            psk_modes=psk_modes,
         )
         self.server_config = tlsmachine.ServerConfig(
             certificates=(
@@ -287,11 +381,22 @@ class TlsmachineSide:
             ),
             cipher_suites=(suite,),
             groups=(x25519,),
-            session_tickets=0,  # the issue's benchmark: no tickets (stdlib: num_tickets = 0)
+            # full handshakes: no tickets (stdlib: num_tickets = 0); resumed: one (num_tickets = 1)
+            session_tickets=1 if resumed else 0,
+            ticket_sealer=AeadTicketSealer(),
+            psk_modes=psk_modes,
         )
         if not self.client_config.verify_certificates:
             raise RuntimeError("the tlsmachine client must verify the certificate and host name")
         self.negotiated: dict[str, str] = {}
+        self.counts = Counts()
+        if resumed:
+            # the first ticket comes from a full handshake, which is not what we measure
+            client, _ = self.handshake()
+            info = client.handshake_info
+            if info is None or info.resumed or self._stored() != 1:
+                raise RuntimeError("tlsmachine: the first handshake did not bring one ticket")
+            self.negotiated = {}  # recorded again by the first resumed handshake
 
     def handshake(self) -> tuple[ClientConnection, ServerConnection]:
         tls = self.tls
@@ -314,12 +419,31 @@ class TlsmachineSide:
             assert info is not None
             self.negotiated["api"] = (
                 f"{info.version} {info.cipher_suite} {info.group} {info.signature_scheme}"
+                f" resumed={info.resumed}"
             )
         return client, server
 
     def handshakes(self, count: int) -> None:
         for _ in range(count):
             self.handshake()
+
+    def _stored(self) -> int:
+        assert self.store is not None
+        return len(self.store)
+
+    def resumed_handshakes(self, count: int) -> None:
+        counts, stored = self.counts, self._stored
+        for _ in range(count):
+            # the ClientConnection takes the ticket out of the store; the server's
+            # NewSessionTicket arrives with its last flight and the client stores it
+            client, server = self.handshake()
+            c_info, s_info = client.handshake_info, server.handshake_info
+            if not (c_info and c_info.resumed and s_info and s_info.resumed):
+                raise RuntimeError("tlsmachine: a handshake did not resume (resumed False)")
+            if stored() != 1:
+                raise RuntimeError("tlsmachine: the handshake did not bring a new session ticket")
+            counts.resumed += 1
+            counts.tickets += 1
 
     def bulk(self) -> Callable[[int], None]:
         client, server = self.handshake()
@@ -390,11 +514,15 @@ class Measurement:
     ) -> None:
         self.clock = time.process_time if clock == "cpu" else time.perf_counter
         side = SIDES[side_name](pki, case)
-        if case.kind == "handshake":
+        self.counts = getattr(side, "counts", Counts())
+        if case.kind in ("handshake", "resumed"):
             assert not isinstance(side, AeadSide)
             count = sizes.handshakes
-            side.handshakes(sizes.warmup_handshakes)
-            self.work: Callable[[], None] = lambda: side.handshakes(count)
+            run_handshakes = (
+                side.handshakes if case.kind == "handshake" else side.resumed_handshakes
+            )
+            run_handshakes(sizes.warmup_handshakes)
+            self.work: Callable[[], None] = lambda: run_handshakes(count)
             self.amount = float(count)  # handshakes
         else:
             run = side.bulk()
@@ -424,13 +552,15 @@ def worker_main(args: argparse.Namespace) -> int:
     if not args.serve:
         samples = [m.sample() for _ in range(sizes.repeat)]
         result = {"median": statistics.median(samples), "samples": samples}
+        result["counts"] = m.counts.__dict__
         print(json.dumps({**result, "negotiated": m.negotiated}))
         return 0
     print(json.dumps({"negotiated": m.negotiated}), flush=True)
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        print(json.dumps({"sample": m.sample()}), flush=True)
+        sample = m.sample()
+        print(json.dumps({"sample": sample, "counts": m.counts.__dict__}), flush=True)
     return 0
 
 
@@ -459,6 +589,7 @@ class Worker:
             env["OPENSSL_CONF"] = str(conf)
         self.name = f"{side} worker for {case.name}"
         self.samples: list[float] = []
+        self.counts: dict[str, int] = {}
         self.error_output = ""
         # stderr goes to a file, not a pipe that could fill up; it lives as long as the worker
         self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
@@ -487,7 +618,9 @@ class Worker:
         assert self.proc.stdin is not None
         self.proc.stdin.write("run\n")
         self.proc.stdin.flush()
-        self.samples.append(float(self._reply()["sample"]))
+        reply = self._reply()
+        self.samples.append(float(reply["sample"]))
+        self.counts = reply["counts"]
 
     def close(self, kill: bool = False) -> None:
         if kill and self.proc.poll() is None:
@@ -530,7 +663,7 @@ def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> d
     row: dict[str, object] = {
         "name": case.name,
         "label": case.label,
-        "unit": "handshakes/s" if case.kind == "handshake" else "MB/s",
+        "unit": "MB/s" if case.kind == "bulk" else "handshakes/s",
         "tlsmachine": ours.median,
         "stdlib": stdlib.median,
         "ratio": ratio,
@@ -543,6 +676,13 @@ def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> d
         "samples": {"tlsmachine": ours.samples, "stdlib": stdlib.samples},
         "negotiated": {"tlsmachine": ours.negotiated, "stdlib": stdlib.negotiated},
     }
+    if case.kind == "resumed":
+        # the workers checked every handshake (they fail otherwise); these are their counts
+        row["resumed"] = {
+            "handshakes": sizes.warmup_handshakes + sizes.repeat * sizes.handshakes,
+            "tlsmachine": ours.counts,
+            "stdlib": stdlib.counts,
+        }
     if case.kind == "bulk":
         row["aead_ceiling"] = workers[2].median
         row["samples"]["aead_ceiling"] = workers[2].samples  # type: ignore[index]
@@ -640,6 +780,18 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
         " encrypt + decrypt CPU; MB = 10^6 bytes"
     )
     for r in rows:
+        if "resumed" in r:
+            checked = r["resumed"]
+            assert isinstance(checked, dict)
+            seen = ", ".join(
+                f"{side} {checked[side]['resumed']} resumed"
+                f" + {checked[side]['tickets']} new tickets"
+                for side in ("tlsmachine", "stdlib")
+            )
+            print(
+                f"  {r['name']}: every handshake ({checked['handshakes']} per side, warm-up"
+                f" included) resumed on both ends with the newest ticket and got a new one: {seen}"
+            )
         if "aead_ceiling" in r:
             ceiling = float(r["aead_ceiling"])  # type: ignore[arg-type]
             print(
@@ -650,7 +802,7 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
     for r in rows:
         for side in ("tlsmachine", "stdlib"):
             n = r["negotiated"][side]  # type: ignore[index]
-            wire = f"{n['version']} {n['suite']} {n['group']}"
+            wire = f"{n['version']} {n['suite']} {n['group']} {n['handshake']}"
             print(f"  {r['name']:<23} {side:<10}  {wire}  ({n['api']})")
     print(
         f"python {env['python']}; stdlib ssl: {env['stdlib_ssl_openssl']}; cryptography"

@@ -1,7 +1,8 @@
 """Smoke test for ``benchmarks/run.py``: it runs to the end and reports every figure.
 
 No timing assertions: this only checks that both sides complete the handshakes and transfers,
-negotiate what the benchmark intends, and produce positive numbers.
+negotiate what the benchmark intends, and produce positive numbers; in the resumed-handshake
+cases, that every handshake really resumed and brought the next one's ticket.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,9 +20,12 @@ SCRIPT = ROOT / "benchmarks" / "run.py"
 CASES = {
     "handshake-ecdsa-p256",
     "handshake-rsa-2048",
+    "resumed-ecdsa-p256",
+    "resumed-rsa-2048",
     "bulk-aes-128-gcm",
     "bulk-chacha20-poly1305",
 }
+RESUMED = {name for name in CASES if name.startswith("resumed-")}
 
 
 def _positive(value: object) -> bool:
@@ -54,3 +59,23 @@ def test_quick_json_report_has_every_figure() -> None:
         assert row["negotiated"]["tlsmachine"]["suite"] == suite
         assert row["negotiated"]["stdlib"]["suite"] == suite
         assert isinstance(row["pass"], bool)
+        mode = "psk_dhe_ke" if name in RESUMED else "full"
+        for side in ("tlsmachine", "stdlib"):
+            assert row["negotiated"][side]["handshake"] == mode, (name, side)
+    for name in RESUMED:
+        _assert_every_handshake_resumed(results[name])
+
+
+def _assert_every_handshake_resumed(row: dict[str, Any]) -> None:
+    """Read off the wire (pre_shared_key in the ServerHello), from each API (tlsmachine
+    ``HandshakeComplete.resumed``, stdlib ``session_reused``), and counted per handshake."""
+    name = row["name"]
+    assert row["unit"] == "handshakes/s"
+    checked = row["resumed"]
+    assert checked["handshakes"] > 0  # warm-up + repeat x handshakes per run
+    for side, api in (("tlsmachine", "resumed=True"), ("stdlib", "session_reused=True")):
+        negotiated = row["negotiated"][side]
+        assert negotiated["handshake"] == "psk_dhe_ke", (name, side, negotiated)
+        assert negotiated["api"].endswith(api), (name, side, negotiated)
+        # every handshake, warm-up included, resumed and received the next one's ticket
+        assert checked[side] == {"resumed": checked["handshakes"], "tickets": checked["handshakes"]}

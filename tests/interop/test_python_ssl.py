@@ -1,24 +1,29 @@
 """Interop with Python's :mod:`ssl` module (OpenSSL underneath) in a thread, both directions.
 
 ``ssl.SSLContext.set_ecdh_curve`` restricts the TLS 1.3 groups to one on OpenSSL 3, which is how
-these tests pick the key exchange (and force a HelloRetryRequest).
+these tests pick the key exchange (and force a HelloRetryRequest). Resumption: each side's own
+API says whether a connection resumed (``HandshakeComplete.resumed``, ``session_reused``).
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
+from pathlib import Path
 
 import pytest
 from peers import (
     TIMEOUT,
     Peers,
+    PythonTLSServer,
     client_config,
+    python_context,
     python_tls_client,
     read_exactly,
     server_certificates,
 )
 
-from tlsmachine import AlertReceived, ServerConfig
+from tlsmachine import AlertReceived, InMemoryClientSessionStore, ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.enums import AlertDescription, NamedGroup
 from tlsmachine.sockets import connect
@@ -135,3 +140,97 @@ def test_server_reports_the_alert_of_a_client_that_rejects_its_certificate(peers
     served = ours.next_connection()
     assert isinstance(served.error, AlertReceived), served.error
     assert served.error.description == AlertDescription.BAD_CERTIFICATE
+
+
+# -- resumption (RFC 8446 §2.2, §4.6.1) ---------------------------------------------------------
+
+
+def record_session_reused(server: PythonTLSServer) -> list[bool | None]:
+    """Make ``server`` note each connection's ``session_reused`` once its handshake is done.
+
+    :class:`PythonTLSServer` does not record it; ``SSLContext.sslsocket_class`` (meant to be
+    overridden on an instance) makes its context build sockets that do. Call this before any
+    client connects.
+    """
+    reused: list[bool | None] = []  # typeshed: None before a handshake
+
+    class RecordingSocket(ssl.SSLSocket):
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            reused.append(self.session_reused)
+
+    server.ctx.sslsocket_class = RecordingSocket
+    return reused
+
+
+def test_client_resumes_with_python_server(peers: Peers) -> None:
+    server = peers.python_server("ecdsa-p256", connections=2)
+    server_reused = record_session_reused(server)
+    store = InMemoryClientSessionStore()
+    config = client_config(peers, session_store=store)
+    infos = []
+    for message in (b"full handshake", b"resumed"):
+        with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+            tls.sendall(message)
+            # the NewSessionTickets come right after the server's handshake, before the echo
+            assert read_exactly(tls, len(message)) == message
+            infos.append(tls.handshake_info)
+        assert tls.clean_close is True
+        assert len(store) >= 1  # the first connection's ticket(s); the second adds more
+    results = server.join()
+    assert [r.error for r in results] == [None, None], results
+    assert [r.received for r in results] == [b"full handshake", b"resumed"]
+    first, second = infos
+    assert first is not None
+    assert second is not None
+    assert (first.resumed, second.resumed) == (False, True)
+    assert server_reused == [False, True]  # the Python server agrees: it accepted our PSK
+    assert first.signature_scheme == "ecdsa_secp256r1_sha256"
+    assert second.signature_scheme is None  # a PSK handshake has no CertificateVerify
+    assert second.group == "x25519"  # psk_dhe_ke: resumption with a fresh key exchange
+    assert second.cipher_suite == first.cipher_suite == results[1].cipher
+
+
+def python_client_resuming(port: int, cafile: Path, messages: list[bytes]) -> list[bool | None]:
+    """One Python ssl connection per message, all from one context, each offering the session
+    of the one before with ``session=``; returns each connection's ``session_reused``.
+
+    In TLS 1.3 the tickets are post-handshake messages: the client must read after the
+    handshake (here, the echo, which our server sends after its tickets) before
+    ``SSLSocket.session`` holds a resumable session.
+    """
+    ctx = python_context(ssl.Purpose.SERVER_AUTH)
+    ctx.load_verify_locations(cafile)
+    session: ssl.SSLSession | None = None
+    reused: list[bool | None] = []
+    for message in messages:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls,
+        ):
+            reused.append(tls.session_reused)
+            tls.sendall(message)
+            echoed = b""
+            while len(echoed) < len(message):
+                data = tls.recv(65536)
+                assert data, f"our server closed after {len(echoed)} of {len(message)} bytes"
+                echoed += data
+            assert echoed == message
+            session = tls.session
+            assert session is not None
+            assert session.has_ticket, "no NewSessionTicket from our server"
+            tls.unwrap()  # close_notify both ways
+    return reused
+
+
+def test_python_client_resumes_with_server(peers: Peers) -> None:
+    ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
+    reused = python_client_resuming(ours.port, peers.pki.ca_path, [b"full handshake", b"resumed"])
+    assert reused == [False, True]  # Python's ssl accepted our ticket and PSK handshake
+    served = [ours.next_connection() for _ in range(2)]
+    assert [s.error for s in served] == [None, None], served
+    infos = [s.info for s in served]
+    assert all(info is not None for info in infos), infos
+    assert [info.resumed for info in infos if info is not None] == [False, True]
+    assert [s.received for s in served] == [b"full handshake", b"resumed"]
+    assert [s.clean_close for s in served] == [True, True]
