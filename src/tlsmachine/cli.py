@@ -32,6 +32,7 @@ from . import (
     ConfigurationError,
     ConnectionState,
     Event,
+    ExternalPsk,
     HandshakeComplete,
     HandshakeMessageTraced,
     InMemoryClientSessionStore,
@@ -118,6 +119,24 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="append TLS secrets to FILE in NSS key log format (default: $SSLKEYLOGFILE)",
     )
+    p.add_argument(
+        "--psk",
+        type=_external_psk,
+        action="append",
+        default=[],
+        metavar="ID:HEX",
+        help="an external pre-shared key: identity and key in hex (repeatable; RFC 8446 §2.2)",
+    )
+
+
+def _external_psk(value: str) -> ExternalPsk:
+    identity, sep, key = value.rpartition(":")
+    try:
+        if not sep or not identity:
+            raise ValueError("expected ID:HEX")
+        return ExternalPsk(identity=identity.encode(), key=bytes.fromhex(key))
+    except (ValueError, ConfigurationError) as exc:
+        raise argparse.ArgumentTypeError(f"--psk {value!r}: {exc}") from None
 
 
 def _common_config(args: argparse.Namespace) -> dict[str, object]:
@@ -128,6 +147,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, object]:
         "min_version": VERSIONS[low],
         "max_version": VERSIONS[args.max_version or "1.3"],
         "keylog": _keylog(args),
+        "external_psks": tuple(args.psk),
     }
     if args.groups:
         options["groups"] = args.groups
@@ -205,6 +225,10 @@ def _summary(info: HandshakeComplete) -> str:
     parts.append(f"ALPN {info.alpn_protocol or 'none'}")
     if info.hello_retry:
         parts.append("after HelloRetryRequest")
+    if info.psk_identity is not None:
+        parts.append(f"external PSK {info.psk_identity.decode('ascii', 'replace')}")
+    if info.early_data_accepted:
+        parts.append("0-RTT accepted")
     return ", ".join(parts)
 
 
@@ -223,6 +247,11 @@ def _add_client_resumption(p: argparse.ArgumentParser) -> None:
     group.add_argument("--sess-in", metavar="FILE", help="offer the session saved in FILE")
     group.add_argument(
         "--sess-out", metavar="FILE", help="save the last session ticket received to FILE"
+    )
+    group.add_argument(
+        "--early-data",
+        metavar="FILE",
+        help="send FILE as 0-RTT data when the offered session allows it (RFC 8446 §2.3)",
     )
 
 
@@ -266,7 +295,17 @@ def _client_resumption_config(
         why_not = f"it is for {session.server_name}, not {server_name}"
     elif session.expired(time.time()):
         why_not = "it has expired"
-    return {"session_store": store}, why_not
+    return {"session_store": store, "early_data": bool(args.early_data)}, why_not
+
+
+def _read_early_data(args: argparse.Namespace) -> bytes:
+    if not args.early_data:
+        return b""
+    try:
+        with open(args.early_data, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.early_data}: {describe_error(exc)}", 2) from None
 
 
 def _hint(exc: BaseException, args: argparse.Namespace) -> str:
@@ -318,10 +357,16 @@ def run_client(args: argparse.Namespace) -> int:
         **options,  # type: ignore[arg-type]
     )
     saver = SessionSaver(args.sess_out) if args.sess_out else None
+    early_data = _read_early_data(args)
+    if early_data and not args.sess_in:
+        _err("* --early-data needs a session (--sess-in): it goes after the handshake")
     if not_offered is not None:
         _err(f"* not offering the session in {args.sess_in}: {not_offered}")
     try:
-        tls = connect(host, port, config, server_name, timeout=args.timeout, on_event=saver)
+        tls = connect(
+            host, port, config, server_name,
+            timeout=args.timeout, on_event=saver, early_data=early_data,
+        )  # fmt: skip
     except (TLSError, OSError) as exc:
         raise CliError(f"{host}:{port}: {describe_error(exc)}{_hint(exc, args)}") from None
     info = tls.handshake_info
@@ -333,6 +378,10 @@ def run_client(args: argparse.Namespace) -> int:
         leaf = info.peer_certificates[0]
         trust = "NOT verified (--insecure)" if args.insecure else "verified"
         _err(f"* server certificate {_subject(leaf)}, {trust}")
+    if info.psk_identity is not None:
+        _err(f"* authenticated with the external PSK {info.psk_identity!r}")
+    if early_data:
+        _report_early_data(tls, early_data, info.early_data_accepted)
     if info.resumed:
         _err("* session resumed")
     elif args.sess_in and not_offered is None:
@@ -350,6 +399,19 @@ def run_client(args: argparse.Namespace) -> int:
         if saver.problem is not None:
             raise CliError(saver.problem)
     return 0
+
+
+def _report_early_data(tls: TLSSocket, early_data: bytes, accepted: bool) -> None:
+    """Say what became of ``--early-data``; rejected data goes again as ordinary data.
+
+    RFC 8446 §4.2.10 leaves resending to the application; the user asked for these bytes to
+    be sent, and the session's ALPN still applies (the offer required it), so we resend.
+    """
+    if accepted:
+        _err(f"* early data accepted ({len(early_data)} bytes sent as 0-RTT)")
+        return
+    _err(f"* early data not accepted: sending its {len(early_data)} bytes after the handshake")
+    tls.sendall(tls.rejected_early_data or early_data)
 
 
 def _talk(tls: TLSSocket, args: argparse.Namespace) -> None:
@@ -424,10 +486,25 @@ def _add_server_resumption(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="session tickets sent after each handshake (2; 0: none)",
     )
+    group.add_argument(
+        "--early-data",
+        type=_ticket_size,
+        nargs="?",
+        const=16384,
+        default=0,
+        metavar="MAX",
+        help="accept up to MAX bytes of 0-RTT data per connection (16384); replayable, §8",
+    )
+
+
+def _ticket_size(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"expected a byte count, got {value!r}")
+    return int(value)
 
 
 def _server_resumption_config(args: argparse.Namespace) -> dict[str, object]:
-    return {"session_tickets": args.num_tickets}
+    return {"session_tickets": args.num_tickets, "max_early_data_size": args.early_data}
 
 
 def _add_client_auth(p: argparse.ArgumentParser) -> None:
@@ -507,8 +584,10 @@ def handle_www(tls: TLSSocket) -> None:
 def handle_echo(tls: TLSSocket) -> None:
     """Echo application data until the client closes."""
     while data := tls.recv():
-        if tls.connection.state is not ConnectionState.APP_DATA:
-            break  # the client's close_notify came with the data: we may not answer any more
+        if tls.connection.state not in (ConnectionState.APP_DATA, ConnectionState.PEER_CLOSED):
+            break
+        # PEER_CLOSED: the client's close_notify came with the data; TLS 1.3 half-close lets
+        # us still answer it (RFC 8446 §6.1).
         tls.sendall(data)
 
 

@@ -525,3 +525,41 @@ def test_unwritable_session_and_key_log_files(
     result = run(*client, "--keylog", str(tmp_path / "missing" / "keys"), stdin=GET)
     assert result.returncode == 2
     assert "cannot open key log file" in one_line(result.stderr)
+
+
+def test_early_data_from_a_file_is_accepted_then_sent_late_without_a_session(
+    start_server, test_pki: pki.TestPKI, tmp_path: Path
+) -> None:
+    server, port = start_server("--echo", "--early-data", *cert_args(test_pki.leaves["ecdsa-p256"]))
+    session, early = tmp_path / "session.bin", tmp_path / "early.txt"
+    early.write_bytes(b"zero round trip\n")
+    client = ["client", f"localhost:{port}", "--cafile", str(test_pki.ca_path), "--half-close"]
+    first = run(*client, "--sess-out", str(session), stdin=b"")
+    assert first.returncode == 0, first.stderr
+    second = run(*client, "--sess-in", str(session), "--early-data", str(early), stdin=b"")
+    assert second.returncode == 0, second.stderr
+    assert "* early data accepted (16 bytes sent as 0-RTT)" in second.stderr
+    assert second.stdout == "zero round trip\n"  # echoed back
+    server.wait_for(r"resumed.*0-RTT accepted|0-RTT accepted.*resumed")
+    # Without a session the data is not lost: it goes after the handshake.
+    third = run(*client, "--early-data", str(early), stdin=b"")
+    assert third.returncode == 0, third.stderr
+    assert "needs a session (--sess-in)" in third.stderr
+    assert "early data not accepted: sending its 16 bytes after the handshake" in third.stderr
+    assert third.stdout == "zero round trip\n"
+
+
+def test_external_psk_on_both_sides(start_server, test_pki: pki.TestPKI) -> None:
+    psk = "cli-test:" + "a5" * 32
+    server, port = start_server("--echo", "--psk", psk, *cert_args(test_pki.leaves["ecdsa-p256"]))
+    client = ["client", f"localhost:{port}", "--cafile", str(test_pki.ca_path), "--half-close"]
+    result = run(*client, "--psk", psk, stdin=b"psk data\n")
+    assert result.returncode == 0, result.stderr
+    assert "* authenticated with the external PSK b'cli-test'" in result.stderr
+    assert "server certificate" not in result.stderr
+    assert result.stdout == "psk data\n"
+    server.wait_for("external PSK cli-test")
+    wrong = run(*client, "--psk", "cli-test:" + "00" * 32, stdin=b"x")
+    assert wrong.returncode != 0 and "decrypt_error" in wrong.stderr
+    bad = run(*client, "--psk", "no-colon")
+    assert bad.returncode == 2 and "--psk" in bad.stderr
