@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from memory_pair import pump
+from tls_fixtures import client_cert, server_cert
 from tlsmachine import (
     AlertReceived,
     ClientConfig,
@@ -21,16 +21,6 @@ from tlsmachine import (
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import CertificateRequired, UnknownCA
-
-
-@functools.cache
-def server_cert() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
-
-
-@functools.cache
-def client_cert(key_type: str = "ecdsa-p256") -> CertifiedKey:
-    return CertifiedKey.self_signed(("client.example",), key_type=key_type)
 
 
 def trust(cert: CertifiedKey) -> bytes:

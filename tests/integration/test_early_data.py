@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 
 from memory_pair import pump
+from tls_fixtures import Clock
+from tls_fixtures import server_cert as certificate
 from tlsmachine import (
     ApplicationData,
     ClientConfig,
@@ -18,7 +19,6 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
 )
-from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.groups import SECP384R1, X25519
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256
 from tlsmachine.errors import UnexpectedMessage, UsageError
@@ -28,19 +28,6 @@ from tlsmachine.messages.hello import ClientHello
 from tlsmachine.session import AeadTicketSealer, ClientSession, InMemorySessionStore
 
 LIMIT = 4096
-
-
-@functools.cache
-def certificate() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclasses.dataclass

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 
 from memory_pair import pump
+from tls_fixtures import server_cert as certificate
 from tlsmachine import (
     ApplicationData,
     ClientConfig,
@@ -19,7 +19,6 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
 )
-from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384
 from tlsmachine.enums import AlertDescription, PskKeyExchangeMode
 from tlsmachine.errors import AlertReceived, DecryptError, HandshakeFailure
@@ -29,11 +28,6 @@ from tlsmachine.session import ExternalPsk
 
 PSK = ExternalPsk(identity=b"client-1", key=bytes(range(32)))
 DHE, KE = PskKeyExchangeMode.PSK_DHE_KE, PskKeyExchangeMode.PSK_KE
-
-
-@functools.cache
-def certificate() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
 
 
 def handshake(

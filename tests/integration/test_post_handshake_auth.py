@@ -8,13 +8,13 @@ the sequence numbers stay in step).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from memory_pair import pump
+from tls_fixtures import client_cert, server_cert
 from tlsmachine import (
     AlertReceived,
     ApplicationData,
@@ -49,16 +49,6 @@ from tlsmachine.record.protection import Aead13Protector
 
 SUITE = TLS_AES_128_GCM_SHA256
 """One suite, so the test can derive the record keys from the logged secrets."""
-
-
-@functools.cache
-def server_cert() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
-
-
-@functools.cache
-def client_cert(key_type: str = "ecdsa-p256") -> CertifiedKey:
-    return CertifiedKey.self_signed(("client.example",), key_type=key_type)
 
 
 def pem(certified: CertifiedKey) -> bytes:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 
 from memory_pair import pump
+from tls_fixtures import Clock
+from tls_fixtures import server_cert as certificate
 from tlsmachine import (
     ApplicationData,
     ClientConfig,
@@ -17,7 +18,6 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
 )
-from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.groups import SECP384R1, X25519
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384
 from tlsmachine.enums import AlertDescription
@@ -25,19 +25,6 @@ from tlsmachine.errors import DecryptError
 from tlsmachine.extensions import PreSharedKeyClientHello
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.session import AeadTicketSealer
-
-
-@functools.cache
-def certificate() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def handshake(client_config: ClientConfig, server_config: ServerConfig, name: str = "localhost"):  # type: ignore[no-untyped-def]

@@ -1,0 +1,29 @@
+"""Shared test helpers: self-signed test certificates (made once) and a settable clock."""
+
+from __future__ import annotations
+
+import functools
+
+from tlsmachine.certs import CertifiedKey
+
+
+@functools.cache
+def server_cert() -> CertifiedKey:
+    """An ECDSA P-256 certificate for "localhost"."""
+    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
+
+
+@functools.cache
+def client_cert(key_type: str = "ecdsa-p256") -> CertifiedKey:
+    """A client certificate for "client.example"."""
+    return CertifiedKey.self_signed(("client.example",), key_type=key_type)
+
+
+class Clock:
+    """A clock for configs (``clock=``) that tests move forward by hand."""
+
+    def __init__(self, now: float = 1_900_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
