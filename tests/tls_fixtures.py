@@ -27,3 +27,15 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+KEYLOG_LABELS = frozenset(
+    {
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+    }
+)
+"""The NSS key log labels of a full TLS 1.3 handshake (without 0-RTT)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tls_fixtures import KEYLOG_LABELS
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pki.py
 import pki
 
@@ -25,13 +27,6 @@ pytestmark = pytest.mark.timeout(60)
 TIMEOUT = 20.0
 CLI = [sys.executable, "-m", "tlsmachine"]
 ENV = {k: v for k, v in os.environ.items() if k != "SSLKEYLOGFILE"} | {"PYTHONUNBUFFERED": "1"}
-KEYLOG_LABELS = {
-    "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-    "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-    "CLIENT_TRAFFIC_SECRET_0",
-    "SERVER_TRAFFIC_SECRET_0",
-    "EXPORTER_SECRET",
-}
 
 
 @dataclass

@@ -15,17 +15,12 @@ from pathlib import Path
 import pytest
 from peers import TIMEOUT, PeerProcess, Peers, tool
 
+from tls_fixtures import KEYLOG_LABELS
+
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
 CLI = [sys.executable, "-m", "tlsmachine"]
 GET = b"GET / HTTP/1.0\r\n\r\n"
-KEYLOG_LABELS = {
-    "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-    "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-    "CLIENT_TRAFFIC_SECRET_0",
-    "SERVER_TRAFFIC_SECRET_0",
-    "EXPORTER_SECRET",
-}
 
 
 def s_server(peers: Peers, *options: str, naccept: int = 1) -> tuple[PeerProcess, int]:
