@@ -1,4 +1,4 @@
-"""tlsmachine: a sans-I/O TLS 1.3 implementation on pyca/cryptography.
+"""tlsmachine: a sans-I/O TLS 1.3 and TLS 1.2 implementation on pyca/cryptography.
 
 The protocol core never does I/O: feed bytes to :meth:`Connection.receive_data`, act on the
 returned events, and send what :meth:`Connection.data_to_send` returns. Thin adapters for
@@ -40,6 +40,7 @@ from .session import (
     InMemoryClientSessionStore,
     InMemorySessionStore,
 )
+from .session_cache import InMemorySessionCache, ServerSessionCache, Tls12Session
 
 __version__ = "0.1.0"
 
@@ -64,13 +65,16 @@ __all__ = [
     "HandshakeComplete",
     "HandshakeMessageTraced",
     "InMemoryClientSessionStore",
+    "InMemorySessionCache",
     "InMemorySessionStore",
     "KeyUpdated",
     "ProtocolError",
     "ServerConfig",
     "ServerConnection",
+    "ServerSessionCache",
     "SessionTicketReceived",
     "TLSError",
+    "Tls12Session",
     "UsageError",
     "WarningAlertReceived",
     "__version__",

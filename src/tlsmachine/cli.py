@@ -109,7 +109,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--groups", type=_groups, metavar="G,...", help="key exchange groups, preferred first"
     )
-    p.add_argument("--min-version", choices=VERSIONS, help="lowest TLS version (1.3)")
+    p.add_argument("--min-version", choices=VERSIONS, help="lowest TLS version (1.2)")
     p.add_argument("--max-version", choices=VERSIONS, help="highest TLS version (1.3)")
     p.add_argument(
         "--timeout", type=float, default=30.0, metavar="SEC", help="network timeout (30)"
@@ -140,8 +140,8 @@ def _external_psk(value: str) -> ExternalPsk:
 
 
 def _common_config(args: argparse.Namespace) -> dict[str, object]:
-    # a lone --max-version 1.2 means "1.2 only" (the config then says why that is not possible)
-    low = args.min_version or min(args.max_version or "1.3", "1.3")
+    # defaults: TLS 1.2 and 1.3 (RFC 8996: nothing older)
+    low = args.min_version or "1.2"
     options: dict[str, object] = {
         "alpn_protocols": args.alpn,
         "min_version": VERSIONS[low],

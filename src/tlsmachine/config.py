@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .crypto.groups import DEFAULT_GROUPS, Group, PrivateKeyShare
 from .crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
-from .crypto.suites import DEFAULT_TLS13_SUITES, CipherSuite
+from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, CipherSuite, CipherSuite12
 from .enums import ProtocolVersion, PskKeyExchangeMode
 from .errors import ConfigurationError
 from .session import (
@@ -26,6 +26,7 @@ from .session import (
     ReplayGuard,
     TicketSealer,
 )
+from .session_cache import InMemorySessionCache, ServerSessionCache
 
 if TYPE_CHECKING:
     from .certs import CertifiedKey
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 KeyLogCallback = Callable[[str], None]
 """Receives one NSS key log line (``LABEL client_random secret``) per secret, no newline."""
 
-SUPPORTED_VERSIONS = (ProtocolVersion.TLS13,)
+SUPPORTED_VERSIONS = (ProtocolVersion.TLS13, ProtocolVersion.TLS12)
 
 
 def _generate_share(group: Group) -> PrivateKeyShare:
@@ -43,14 +44,23 @@ def _generate_share(group: Group) -> PrivateKeyShare:
 
 def _check_common(
     suites: tuple[CipherSuite, ...],
+    suites12: tuple[CipherSuite12, ...],
     groups: tuple[Group, ...],
     schemes: tuple[int, ...],
     alpn: tuple[str, ...],
     min_version: ProtocolVersion,
     max_version: ProtocolVersion,
 ) -> None:
-    if not suites:
-        raise ConfigurationError("cipher_suites must not be empty")
+    if max_version >= ProtocolVersion.TLS13 and not suites:
+        raise ConfigurationError("cipher_suites (TLS 1.3) must not be empty when 1.3 is on")
+    if min_version <= ProtocolVersion.TLS12 and not suites12:
+        raise ConfigurationError("tls12_cipher_suites must not be empty when TLS 1.2 is on")
+    for suite in suites:
+        if not isinstance(suite, CipherSuite):
+            raise ConfigurationError(f"cipher_suites: {suite} is not a TLS 1.3 suite")
+    for suite12 in suites12:
+        if not isinstance(suite12, CipherSuite12):
+            raise ConfigurationError(f"tls12_cipher_suites: {suite12} is not a TLS 1.2 suite")
     if not groups:
         raise ConfigurationError("groups must not be empty")
     if not schemes:
@@ -60,10 +70,10 @@ def _check_common(
             raise ConfigurationError(f"ALPN protocol {proto!r} must be 1..255 bytes (RFC 7301)")
     if min_version < ProtocolVersion.TLS12:
         raise ConfigurationError("TLS versions below 1.2 are not supported (RFC 8996)")
+    if max_version > ProtocolVersion.TLS13:
+        raise ConfigurationError("max_version: TLS 1.3 is the newest version")
     if min_version > max_version:
         raise ConfigurationError("min_version is above max_version")
-    if max_version < ProtocolVersion.TLS13:
-        raise ConfigurationError("TLS 1.2 alone is not available yet; allow TLS 1.3")
 
 
 def _check_psk_modes(modes: tuple[PskKeyExchangeMode, ...]) -> None:
@@ -86,13 +96,23 @@ class ClientConfig:
     """A custom verifier; overrides cafile/cadata."""
     alpn_protocols: tuple[str, ...] = ()
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    """TLS 1.3 suites offered, in preference order."""
+    tls12_cipher_suites: tuple[CipherSuite12, ...] = DEFAULT_TLS12_SUITES
+    """TLS 1.2 suites offered when ``min_version`` allows TLS 1.2: (EC)DHE with AEADs only;
+    static RSA and CBC suites are never offered (RFC 9325 §4.1, §4.2)."""
     groups: tuple[Group, ...] = DEFAULT_GROUPS
     """Groups offered in supported_groups, in preference order."""
     key_share_groups: tuple[Group, ...] | None = None
     """Groups to send key shares for in the first ClientHello (default: the first group)."""
     signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
-    min_version: ProtocolVersion = ProtocolVersion.TLS13
+    min_version: ProtocolVersion = ProtocolVersion.TLS12
     max_version: ProtocolVersion = ProtocolVersion.TLS13
+    fallback_scsv: bool = False
+    """Send TLS_FALLBACK_SCSV (RFC 7507 §4): only for a connection retried with a lower
+    ``max_version`` after a failure, so that a server supporting more can refuse it."""
+    require_extended_master_secret: bool = False
+    """Refuse TLS 1.2 servers without extended_master_secret (RFC 7627 §5.4). It is always
+    offered, and sessions without it are never resumed (§5.3)."""
     middlebox_compatibility: bool = True
     """Send a legacy_session_id and dummy change_cipher_spec (RFC 8446 Appendix D.4)."""
     record_size_limit: int | None = None
@@ -129,6 +149,7 @@ class ClientConfig:
     def __post_init__(self) -> None:
         _check_common(
             self.cipher_suites,
+            self.tls12_cipher_suites,
             self.groups,
             self.signature_schemes,
             self.alpn_protocols,
@@ -174,10 +195,23 @@ class ServerConfig:
     alpn_protocols: tuple[str, ...] = ()
     """Protocols in server preference order (RFC 7301 §3.2)."""
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    tls12_cipher_suites: tuple[CipherSuite12, ...] = DEFAULT_TLS12_SUITES
+    """TLS 1.2 suites in server preference order; a suite is chosen only when a certificate
+    fits its authentication and a group its key exchange (RFC 5246 §7.4.1.3, RFC 8422 §5.1,
+    RFC 7919 §4)."""
     groups: tuple[Group, ...] = DEFAULT_GROUPS
     signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
-    min_version: ProtocolVersion = ProtocolVersion.TLS13
+    min_version: ProtocolVersion = ProtocolVersion.TLS12
     max_version: ProtocolVersion = ProtocolVersion.TLS13
+    require_extended_master_secret: bool = False
+    """Refuse TLS 1.2 clients without extended_master_secret (RFC 7627 §5.4). Sessions without
+    it are never cached or resumed either way (§5.3)."""
+    session_cache: ServerSessionCache | None = field(default=None, repr=False)
+    """TLS 1.2 session-ID resumption (RFC 5246 §7.4.1.2): default, a bounded in-memory LRU
+    (:class:`~tlsmachine.session_cache.InMemorySessionCache`) per config."""
+    session_ids: bool = True
+    """Give TLS 1.2 sessions an ID and keep them in ``session_cache`` (when no ticket is
+    issued instead, RFC 5077 §3.4)."""
     record_size_limit: int = 16385
     """Our receive limit, announced when the client sends record_size_limit (RFC 8449)."""
     strict_group_preference: bool = False
@@ -227,6 +261,7 @@ class ServerConfig:
     def __post_init__(self) -> None:
         _check_common(
             self.cipher_suites,
+            self.tls12_cipher_suites,
             self.groups,
             self.signature_schemes,
             self.alpn_protocols,
@@ -272,6 +307,16 @@ class ServerConfig:
             if cached is None:  # not `or`: an empty stateful store has len() == 0
                 cached = AeadTicketSealer(random=self.random)
             object.__setattr__(self, "_ticket_sealer_cache", cached)
+        return cached
+
+    def tls12_session_cache(self) -> ServerSessionCache:
+        """The TLS 1.2 session cache, made once per config when none was given."""
+        cached: ServerSessionCache | None = self.__dict__.get("_session_cache_cache")
+        if cached is None:
+            cached = self.session_cache
+            if cached is None:  # not `or`: an empty cache has len() == 0
+                cached = InMemorySessionCache()
+            object.__setattr__(self, "_session_cache_cache", cached)
         return cached
 
     def early_data_replay_guard(self) -> ReplayGuard:

@@ -23,8 +23,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, cast
 
-from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, name_of
+from .enums import (
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    HandshakeType,
+    ProtocolVersion,
+    name_of,
+)
 from .errors import (
     AlertReceived,
     ConnectionClosedError,
@@ -50,16 +58,20 @@ from .machine import (
     EmitEvent,
     HandshakeState,
     InstallKeys,
+    InstallProtector,
     LogSecret,
     Output,
     RecordSizeLimits,
+    SendAlert,
     SendChangeCipherSpec,
     SendMessage,
     SetEarlyExporter,
+    SetVersion,
 )
 from .messages import decode_handshake
 from .messages.alert import Alert
 from .messages.framing import HandshakeBuffer
+from .messages.tls12 import CHANGE_CIPHER_SPEC, HelloRequest
 from .record.layer import RecordLayer
 from .record.protection import (
     AES_GCM_MAX_RECORDS,
@@ -67,6 +79,10 @@ from .record.protection import (
     NullProtector,
     RecordProtector,
 )
+from .traffic12 import Traffic12
+
+if TYPE_CHECKING:
+    from .messages import HandshakeMessage
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
@@ -125,6 +141,9 @@ class Connection:
         self._early_data_sent: list[bytes] = []
         self._early_exporter: tuple[str, bytes] | None = None
         self.handshake_info: HandshakeComplete | None = None
+        # The negotiated version decides the message set and what change_cipher_spec means:
+        # TLS 1.3 until a TLS 1.2 ServerHello / ClientHello says otherwise (SetVersion).
+        self._version = ProtocolVersion.TLS13
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -196,7 +215,7 @@ class Connection:
         ("EXPORTER-..."), as used by e.g. channel bindings (RFC 9266, "EXPORTER-Channel-Binding").
         """
         traffic = self._handshake
-        if not isinstance(traffic, Traffic13):
+        if not isinstance(traffic, Traffic13 | Traffic12):
             raise UsageError("keying material can be exported only after the handshake")
         if not 0 < length <= 255 * 64:
             raise UsageError("length must be 1..16320 bytes (HKDF-Expand limit)")
@@ -320,13 +339,17 @@ class Connection:
         buffer = self._messages
         self._fast_read = False  # until the buffer is known to be empty again
         buffer.feed(payload)
+        version = self._version
         while (raw := buffer.pop()) is not None:
-            msg = decode_handshake(raw)
+            msg = decode_handshake(raw, version=version)
+            if isinstance(msg, HelloRequest) and not self._peer_finished:
+                continue  # RFC 5246 §7.4.1.1: ignored while negotiating (and not hashed)
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)
             out = Output(keylog=self._keylog is not None)
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
+            version = self._version
         self._fast_read = self._read_epoch == "application" and buffer.empty
 
     def _receive_early_data(self, payload: bytes) -> None:
@@ -349,17 +372,38 @@ class Connection:
             # until the application calls close(); TLS 1.3 dropped the old "answer at once".
             self._events.append(ConnectionClosed())
             self._peer_closed = True
-            if self._close_sent or self.state is not ConnectionState.APP_DATA:
+            if self._version == ProtocolVersion.TLS12 and self.state is ConnectionState.APP_DATA:
+                # RFC 5246 §7.2.1: answer with our own close_notify at once.
+                self.close()
+            elif self._close_sent or self.state is not ConnectionState.APP_DATA:
                 self.state = ConnectionState.SHUTDOWN
             else:
                 self.state = ConnectionState.PEER_CLOSED
-        elif alert.description == AlertDescription.USER_CANCELED:
+        elif alert.description == AlertDescription.USER_CANCELED or (
+            self._version == ProtocolVersion.TLS12 and alert.level == AlertLevel.WARNING
+        ):
+            # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection.
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
             # RFC 8446 §6: every other alert is an error alert, whatever its level says.
             raise AlertReceived(alert.description)
 
     def _receive_change_cipher_spec(self, payload: bytes) -> None:
+        if self._version == ProtocolVersion.TLS12:
+            # RFC 5246 §7.1: one byte of value 1, a message of its own that the handshake
+            # state expects at one point only (before the peer's Finished).
+            if payload != _CCS_PAYLOAD:
+                raise UnexpectedMessage("change_cipher_spec record must contain exactly 0x01")
+            if not self._messages.empty:
+                raise UnexpectedMessage("change_cipher_spec inside a handshake message")
+            out = Output(keylog=self._keylog is not None)
+            # Only TLS 1.2 states see this pseudo-message (the version gate above); each one
+            # narrows its input with expect(), so CCS anywhere else is unexpected_message.
+            self._handshake = self._handshake.handle(
+                cast("HandshakeMessage", CHANGE_CIPHER_SPEC), out
+            )
+            self._apply(out)
+            return
         # RFC 8446 §5: a single unprotected 0x01 between the first ClientHello and the peer's
         # Finished MUST be dropped; any other change_cipher_spec is unexpected_message.
         if payload != _CCS_PAYLOAD:
@@ -399,6 +443,12 @@ class Connection:
                 self._early_data_stage(action)
             elif isinstance(action, SetEarlyExporter):
                 self._early_exporter = action.hash_name, action.secret
+            elif isinstance(action, SetVersion):
+                self._version = ProtocolVersion(action.version)
+            elif isinstance(action, InstallProtector):
+                self._install_protector(action)
+            elif isinstance(action, SendAlert):
+                self._send_alert(AlertLevel.WARNING, AlertDescription(action.description))
 
     def _early_data_stage(self, action: EarlyDataStage) -> None:
         """Apply 0-RTT progress (see :class:`~tlsmachine.machine.EarlyDataStage`)."""
@@ -442,11 +492,30 @@ class Connection:
             self._write_protector = protector
             self._write_epoch = action.epoch
 
+    def _install_protector(self, action: InstallProtector) -> None:
+        """TLS 1.2 keys (RFC 5246 §7.1): read keys after the peer's ChangeCipherSpec, for its
+        Finished and then application data, which is accepted only once the handshake is
+        complete (see _emit)."""
+        if action.direction == "read":
+            if not self._messages.empty:
+                raise UnexpectedMessage("handshake data left over across a key change")
+            self._records.set_read_protector(action.protector)
+            self._read_epoch = "handshake"
+            self._fast_read = False
+        else:
+            self._records.set_write_protector(action.protector)
+            self._write_protector = action.protector
+            self._write_epoch = action.epoch
+
     def _emit(self, event: Event) -> None:
         if isinstance(event, HandshakeComplete):
             self.state = ConnectionState.APP_DATA
             self.handshake_info = event
             self._peer_finished = True
+            if self._version == ProtocolVersion.TLS12:
+                # The peer's Finished was the last handshake record under these keys.
+                self._read_epoch = "application"
+                self._fast_read = self._messages.empty
         self._events.append(event)
 
     def _trace_message(self, direction: str, msg: object, raw: bytes, epoch: str) -> None:

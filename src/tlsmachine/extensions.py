@@ -3,7 +3,9 @@
 RFC 8446 §4.2 (the extension block, the "allowed in message" table, duplicates and the
 pre_shared_key-last rule) and §4.2.1-§4.2.11 (the TLS 1.3 extensions); RFC 6066 §3 (server_name);
 RFC 7301 §3.1 (ALPN); RFC 7685 §3 (padding); RFC 8449 §4 (record_size_limit); RFC 8879 §3
-(compress_certificate: only its allowed messages).
+(compress_certificate: only its allowed messages); the TLS 1.2 extensions RFC 8422 §5.1.2
+(ec_point_formats), RFC 7627 §5.1 (extended_master_secret), RFC 5077 §3.2 (session_ticket) and
+RFC 5746 §3.2 (renegotiation_info), read in ClientHello and TLS 1.2 ServerHello only.
 
 Parsing is two-step: :func:`read_extension_block` splits a block into ``(type, data reader)``
 pairs and rejects duplicates; :func:`decode_extension_block` interprets each pair for a message
@@ -614,6 +616,97 @@ class CertificateAuthorities:
         w.end_vector(start, 2)
 
 
+# --- TLS 1.2 extensions (RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5077 §3.2, RFC 5746 §3.2) -------
+
+#: ECPointFormat uncompressed (RFC 8422 §5.1.2): the only format left.
+EC_POINT_FORMAT_UNCOMPRESSED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EcPointFormats:
+    """ec_point_formats, RFC 8422 §5.1.2::
+
+        enum {
+            uncompressed (0),
+            deprecated (1..2),
+            reserved (248..255)
+        } ECPointFormat;
+        struct {
+            ECPointFormat ec_point_format_list<1..2^8-1>
+        } ECPointFormatList;
+
+    ``formats`` holds the list as bytes; whether it contains ``uncompressed`` (0) is checked
+    where it matters, by the handshake.
+    """
+
+    ext_type: ClassVar[int] = ExtensionType.EC_POINT_FORMATS
+    formats: bytes
+
+    @classmethod
+    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
+        return cls(r.opaque(1, min=1, max=0xFF, what="ECPointFormatList.ec_point_format_list"))
+
+    def serialize_data(self, w: Writer) -> None:
+        w.opaque(1, self.formats)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedMasterSecret:
+    """extended_master_secret, RFC 7627 §5.1: "The extension_data field of this extension SHALL
+    be empty." (anything in it is a ``decode_error``)."""
+
+    ext_type: ClassVar[int] = ExtensionType.EXTENDED_MASTER_SECRET
+
+    @classmethod
+    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
+        return cls()
+
+    def serialize_data(self, w: Writer) -> None:
+        """The extension_data is empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicket:
+    """session_ticket, RFC 5077 §3.2: "The extension_data field of SessionTicket extension
+    contains the ticket" (no length prefix of its own).
+
+    Empty in a ClientHello that asks for a ticket and in the ServerHello that promises one.
+    """
+
+    ext_type: ClassVar[int] = ExtensionType.SESSION_TICKET
+    ticket: bytes
+
+    @classmethod
+    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
+        return cls(r.rest())
+
+    def serialize_data(self, w: Writer) -> None:
+        w.bytes(self.ticket)
+
+
+@dataclass(frozen=True, slots=True)
+class RenegotiationInfo:
+    """renegotiation_info, RFC 5746 §3.2::
+
+        struct {
+            opaque renegotiated_connection<0..255>;
+        } RenegotiationInfo;
+
+    ``renegotiated_connection`` is empty in an initial handshake (§3.4, §3.6); the handshake
+    checks that.
+    """
+
+    ext_type: ClassVar[int] = ExtensionType.RENEGOTIATION_INFO
+    renegotiated_connection: bytes
+
+    @classmethod
+    def parse_data(cls, r: Reader, context: ExtensionContext) -> Self:
+        return cls(r.opaque(1, max=0xFF, what="RenegotiationInfo.renegotiated_connection"))
+
+    def serialize_data(self, w: Writer) -> None:
+        w.opaque(1, self.renegotiated_connection)
+
+
 @dataclass(frozen=True, slots=True)
 class UnknownExtension:
     """An extension we do not interpret (RFC 8446 §4.2)::
@@ -651,6 +744,10 @@ Extension: TypeAlias = (
     | EarlyData
     | PostHandshakeAuth
     | CertificateAuthorities
+    | EcPointFormats
+    | ExtendedMasterSecret
+    | SessionTicket
+    | RenegotiationInfo
     | UnknownExtension
 )
 
@@ -721,6 +818,12 @@ _PARSERS = _parsers(
     (_X.EARLY_DATA, EarlyData.parse_data, (_CH, _EE, _NST)),
     (_X.POST_HANDSHAKE_AUTH, PostHandshakeAuth.parse_data, (_CH,)),
     (_X.CERTIFICATE_AUTHORITIES, CertificateAuthorities.parse_data, (_CH, _CR)),
+    # TLS 1.2 extensions: not in the RFC 8446 §4.2 table, so in TLS 1.3 messages other than the
+    # ClientHello they stay UnknownExtension (and a client rejects them there).
+    (_X.EC_POINT_FORMATS, EcPointFormats.parse_data, (_CH, _SH12)),
+    (_X.EXTENDED_MASTER_SECRET, ExtendedMasterSecret.parse_data, (_CH, _SH12)),
+    (_X.SESSION_TICKET, SessionTicket.parse_data, (_CH, _SH12)),
+    (_X.RENEGOTIATION_INFO, RenegotiationInfo.parse_data, (_CH, _SH12)),
 )
 
 # Extension extensions<min..max> of each message (RFC 8446 §4.1.2, §4.1.3, §4.3.1, §4.3.2,

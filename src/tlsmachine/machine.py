@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from .crypto.suites import CipherSuite
     from .messages import HandshakeMessage
+    from .record.protection import RecordProtector
 
 M = TypeVar("M")
 
@@ -109,6 +110,29 @@ class SetEarlyExporter(NamedTuple):
     secret: bytes
 
 
+class SetVersion(NamedTuple):
+    """The protocol version is chosen (RFC 8446 §4.2.1, RFC 5246 §7.4.1.3): from here on the
+    connection decodes that version's message set and, in TLS 1.2, hands change_cipher_spec
+    records to the handshake state instead of dropping them (RFC 8446 Appendix D.4)."""
+
+    version: int
+
+
+class InstallProtector(NamedTuple):
+    """Switch one direction to a ready TLS 1.2 record protector (RFC 5246 §6.1, §7.1): the
+    state derived the key block itself (:mod:`tlsmachine.prf`)."""
+
+    direction: str  # "read" or "write"
+    protector: RecordProtector
+    epoch: str  # "application": TLS 1.2 has one epoch of protection
+
+
+class SendAlert(NamedTuple):
+    """Send a warning alert and go on, e.g. no_renegotiation (RFC 5246 §7.2.2, RFC 5746 §4)."""
+
+    description: int
+
+
 _CHANGE_CIPHER_SPEC = SendChangeCipherSpec()
 
 
@@ -121,6 +145,9 @@ Action = (
     | EmitEvent
     | EarlyDataStage
     | SetEarlyExporter
+    | SetVersion
+    | InstallProtector
+    | SendAlert
 )
 
 
@@ -190,6 +217,18 @@ class Output:
 
     def early_exporter(self, hash_name: str, secret: bytes) -> None:
         self.actions.append(SetEarlyExporter(hash_name, secret))
+
+    def version(self, version: int) -> None:
+        self.actions.append(SetVersion(version))
+
+    def read_protector(self, protector: RecordProtector) -> None:
+        self.actions.append(InstallProtector("read", protector, "application"))
+
+    def write_protector(self, protector: RecordProtector) -> None:
+        self.actions.append(InstallProtector("write", protector, "application"))
+
+    def warning_alert(self, description: int) -> None:
+        self.actions.append(SendAlert(description))
 
 
 class HandshakeState(Protocol):

@@ -19,7 +19,7 @@ from tlsmachine import (
 )
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.client.hello import ExpectServerHello
-from tlsmachine.enums import AlertDescription
+from tlsmachine.enums import AlertDescription, ProtocolVersion
 from tlsmachine.errors import (
     BadRecordMac,
     DecodeError,
@@ -183,14 +183,15 @@ def test_peer_fatal_alert_surfaces_as_alert_received() -> None:
     assert conn.data_to_send() == b""
 
 
-def test_tls12_only_client_gets_protocol_version() -> None:
+def test_tls12_only_client_gets_protocol_version_from_a_tls13_only_server() -> None:
     c = client()
     hello = decode_handshake(c.data_to_send()[5:])
     from tlsmachine.extensions import SupportedVersionsClientHello
 
     exts = tuple(e for e in hello.extensions if not isinstance(e, SupportedVersionsClientHello))  # type: ignore[attr-defined]
     old = dataclasses.replace(hello, extensions=exts, raw=b"")  # type: ignore[type-var]
-    conn = server()
+    config = ServerConfig(certificates=(certificate(),), min_version=ProtocolVersion.TLS13)
+    conn = ServerConnection(config)
     with pytest.raises(ProtocolError) as exc_info:
         conn.receive_data(handshake_record(old))
     assert exc_info.value.alert is AlertDescription.PROTOCOL_VERSION

@@ -54,7 +54,7 @@ from tlsmachine.connection import Connection
 from tlsmachine.crypto.groups import GROUPS, Group, PrivateKeyShare
 from tlsmachine.crypto.signatures import verify
 from tlsmachine.crypto.suites import suite_by_id
-from tlsmachine.enums import NamedGroup
+from tlsmachine.enums import NamedGroup, ProtocolVersion
 from tlsmachine.errors import BadCertificate, ConfigurationError, UsageError
 from tlsmachine.events import EarlyDataReceived, EarlyDataRejected, Event, HandshakeMessageTraced
 from tlsmachine.extensions import (
@@ -516,6 +516,7 @@ def client_side(section: Section) -> Replay:
     keylog: list[str] = []
     config = ClientConfig(
         verifier=verifier,
+        min_version=ProtocolVersion.TLS13,  # the RFC's client offers TLS 1.3 only
         groups=tuple(GROUPS[g] for g in groups.groups),
         signature_schemes=schemes.schemes,
         middlebox_compatibility=bool(hello.legacy_session_id),  # §7

@@ -110,7 +110,7 @@ def test_group_registry() -> None:
         NamedGroup.FFDHE6144, NamedGroup.FFDHE8192,
     }  # fmt: skip
     assert [g.name for g in DEFAULT_GROUPS] == [
-        "x25519", "secp256r1", "x448", "secp384r1", "secp521r1",
+        "x25519", "secp256r1", "x448", "secp384r1", "secp521r1", "ffdhe2048", "ffdhe3072",
     ]  # fmt: skip
     assert group_by_id(NamedGroup.X25519) is X25519
     assert group_by_id(NamedGroup.X25519MLKEM768) is None

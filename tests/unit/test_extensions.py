@@ -13,6 +13,7 @@ from tlsmachine.extensions import (
     CertificateAuthorities,
     Cookie,
     EarlyData,
+    ExtendedMasterSecret,
     Extension,
     ExtensionContext,
     KeyShareClientHello,
@@ -26,6 +27,7 @@ from tlsmachine.extensions import (
     PskIdentity,
     PskKeyExchangeModes,
     RecordSizeLimit,
+    RenegotiationInfo,
     ServerName,
     SignatureAlgorithms,
     SignatureAlgorithmsCert,
@@ -123,7 +125,7 @@ EXAMPLES: list[tuple[ExtensionContext, Extension, str]] = [
     (CH, UnknownExtension(0x1234, b"\xde\xad"), "dead"),
     (CT, UnknownExtension(X.STATUS_REQUEST, b"\x01"), "01"),
     (NST, UnknownExtension(0xFAFA, b""), ""),
-    (SH12, UnknownExtension(X.RENEGOTIATION_INFO, b"\x00"), "00"),
+    (SH12, RenegotiationInfo(b""), "00"),
     (SH12, UnknownExtension(X.KEY_SHARE, b"\x00\x17"), "0017"),
 ]
 
@@ -213,10 +215,7 @@ def test_rfc8446_table_spot_checks() -> None:
 
 def test_tls12_server_hello_keeps_tls13_extensions_raw() -> None:
     exts = parse(SH12, (X.EXTENDED_MASTER_SECRET, b""), (X.PRE_SHARED_KEY, b"\x00\x00"))
-    assert exts == (
-        UnknownExtension(X.EXTENDED_MASTER_SECRET, b""),
-        UnknownExtension(X.PRE_SHARED_KEY, b"\x00\x00"),
-    )
+    assert exts == (ExtendedMasterSecret(), UnknownExtension(X.PRE_SHARED_KEY, b"\x00\x00"))
 
 
 def test_listed_but_uninterpreted_extension_stays_raw() -> None:
@@ -366,9 +365,7 @@ def test_tls13_client_hello_block_minimum_is_8() -> None:
     with pytest.raises(DecodeError, match="<8"):
         parse(CH, (X.SUPPORTED_VERSIONS, b"\x02\x03\x04"))
     # A TLS 1.2 ClientHello may carry a shorter block (RFC 5246: extensions<0..2^16-1>).
-    assert parse(CH, (X.RENEGOTIATION_INFO, b"\x00")) == (
-        UnknownExtension(X.RENEGOTIATION_INFO, b"\x00"),
-    )
+    assert parse(CH, (X.RENEGOTIATION_INFO, b"\x00")) == (RenegotiationInfo(b""),)
 
 
 def test_truncated_extension_header_and_data() -> None:

@@ -11,7 +11,6 @@ from tlsmachine.codec import Reader
 from tlsmachine.enums import (
     AlertDescription,
     CipherSuiteId,
-    ExtensionType,
     HandshakeType,
     NamedGroup,
     ProtocolVersion,
@@ -34,12 +33,12 @@ from tlsmachine.extensions import (
     PreSharedKeyServerHello,
     PskIdentity,
     RecordSizeLimit,
+    RenegotiationInfo,
     ServerName,
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
     SupportedVersionsServerHello,
-    UnknownExtension,
 )
 from tlsmachine.messages import (
     DOWNGRADE_TLS11,
@@ -243,7 +242,7 @@ def test_rfc8448_client_hello_fields() -> None:
     assert key_share is not None
     assert [s.group for s in key_share.client_shares] == [NamedGroup.X25519]
     assert ch.get(RecordSizeLimit) == RecordSizeLimit(0x4001)
-    assert ch.get(UnknownExtension) == UnknownExtension(ExtensionType.RENEGOTIATION_INFO, b"\x00")
+    assert ch.get(RenegotiationInfo) == RenegotiationInfo(b"")
     assert ch.get(PreSharedKeyClientHello) is None
     scheme_list = ch.get(SignatureAlgorithms)
     assert scheme_list is not None
@@ -396,7 +395,7 @@ def test_tls12_server_hello_short_block_and_alpn() -> None:
     sh = decode_handshake(raw)
     assert isinstance(sh, ServerHello)
     assert sh.extensions == (
-        UnknownExtension(ExtensionType.RENEGOTIATION_INFO, b"\x00"),
+        RenegotiationInfo(b""),
         ApplicationLayerProtocolNegotiation((b"h2",)),
     )
     assert encode_handshake(sh) == raw
@@ -404,7 +403,7 @@ def test_tls12_server_hello_short_block_and_alpn() -> None:
     short = _hello_body() + b"\xc0\x2f\x00" + bytes.fromhex("0005 ff01 0001 00".replace(" ", ""))
     sh2 = decode_handshake(bytes([2]) + len(short).to_bytes(3, "big") + short)
     assert isinstance(sh2, ServerHello)
-    assert sh2.extensions == (UnknownExtension(ExtensionType.RENEGOTIATION_INFO, b"\x00"),)
+    assert sh2.extensions == (RenegotiationInfo(b""),)
 
 
 def test_tls13_server_hello_context_rules_apply() -> None:

@@ -114,7 +114,9 @@ def offered_psks(draw: st.DrawFn) -> PreSharedKeyClientHello:
 
 
 # Code points no context interprets: they must always come back as UnknownExtension.
-unknown_types = u16.filter(lambda t: t not in ALLOWED_CONTEXTS)
+# (nor the TLS 1.2 extensions, read in ClientHello and TLS 1.2 ServerHello).
+TLS12_TYPES = (11, 23, 35, 0xFF01)
+unknown_types = u16.filter(lambda t: t not in ALLOWED_CONTEXTS and t not in TLS12_TYPES)
 unknown_exts = st.builds(UnknownExtension, unknown_types, blob(0, 30))
 # In a TLS 1.2 ServerHello, TLS 1.3 extensions are kept raw too (but 43 would make it TLS 1.3).
 tls12_raw_types = st.sampled_from(

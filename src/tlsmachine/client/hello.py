@@ -15,12 +15,14 @@ from dataclasses import dataclass, replace
 from ..config import ClientConfig
 from ..crypto.groups import PrivateKeyShare
 from ..crypto.suites import CipherSuite, suite_by_id
-from ..enums import ExtensionType, ProtocolVersion, PskKeyExchangeMode
-from ..errors import IllegalParameter, ProtocolVersionError, UnexpectedMessage, UnsupportedExtension
+from ..enums import CipherSuiteId, ExtensionType, ProtocolVersion, PskKeyExchangeMode
+from ..errors import IllegalParameter, MissingExtension, UnexpectedMessage, UnsupportedExtension
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     Cookie,
     EarlyData,
+    EcPointFormats,
+    ExtendedMasterSecret,
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
@@ -31,7 +33,9 @@ from ..extensions import (
     PreSharedKeyClientHello,
     PreSharedKeyServerHello,
     RecordSizeLimit,
+    RenegotiationInfo,
     ServerName,
+    SessionTicket,
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
@@ -43,7 +47,7 @@ from ..keyschedule import EarlySecret
 from ..machine import Output, derive_handshake_traffic, expect
 from ..messages import HEADER_SIZE, HandshakeMessage, encode_handshake
 from ..messages.framing import frame_handshake
-from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
+from ..messages.hello import ClientHello, ServerHello
 from ..session import ClientSession
 from ..transcript import TranscriptHash
 from .offer import (
@@ -55,7 +59,13 @@ from .offer import (
     session_hash_name,
     usable_session,
 )
+from .tls12 import ExpectChangeCipherSpec as ExpectChangeCipherSpec12
+from .tls12 import ExpectNewSessionTicket as ExpectNewSessionTicket12
+from .tls12 import ExpectServerCertificate as ExpectServerCertificate12
+from .tls12 import server_hello12
 from .tls13 import ClientHandshake, EarlyDataOffer, ExpectEncryptedExtensions
+
+ClientHandshake12 = ExpectServerCertificate12 | ExpectNewSessionTicket12 | ExpectChangeCipherSpec12
 
 # RFC 8446 §4.1.3: the extensions a TLS 1.3 ServerHello / HelloRetryRequest may carry.
 _SERVER_HELLO_EXTENSIONS = frozenset(
@@ -99,33 +109,57 @@ class _HelloTemplate:
     cipher_suites_raw: bytes  # CipherSuite cipher_suites<2..2^16-2>, length included
     before_key_share_raw: bytes  # the Extension structures, without a block length
     after_key_share_raw: bytes
+    tls13: bool  # we offer TLS 1.3: key_share, supported_versions, PSKs
+    tls12: bool  # we offer TLS 1.2: its suites and extensions, session_ticket
 
     @classmethod
     def of(cls, config: ClientConfig) -> _HelloTemplate:
         cached: _HelloTemplate | None = config.__dict__.get("_hello_template")
         if cached is not None:
             return cached
+        tls13 = config.max_version >= ProtocolVersion.TLS13
+        tls12 = config.min_version <= ProtocolVersion.TLS12
         after: list[Extension] = []
         if config.alpn_protocols:
             names = tuple(p.encode() for p in config.alpn_protocols)
             after.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
         if config.record_size_limit is not None:
             after.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
-        if config.post_handshake_auth:
+        if config.post_handshake_auth and tls13:
             after.append(PostHandshakeAuth())  # RFC 8446 §4.2.6
-        before = (
-            SupportedVersionsClientHello(versions=(ProtocolVersion.TLS13,)),
+        before: list[Extension] = []
+        if tls13:
+            versions = (
+                (ProtocolVersion.TLS13, ProtocolVersion.TLS12)
+                if tls12
+                else (ProtocolVersion.TLS13,)
+            )
+            before.append(SupportedVersionsClientHello(versions=versions))
+        # A TLS 1.2-only client omits supported_versions: legacy_version says 1.2 (§4.2.1).
+        before += (
             SupportedGroups(groups=tuple(g.id for g in config.groups)),
             SignatureAlgorithms(schemes=config.signature_schemes),
         )
-        suites = tuple(s.id for s in config.cipher_suites)
+        if tls12:
+            before += (
+                EcPointFormats(formats=b"\x00"),  # uncompressed only (RFC 8422 §5.1.2)
+                ExtendedMasterSecret(),  # RFC 7627 §5.1
+                RenegotiationInfo(renegotiated_connection=b""),  # RFC 5746 §3.4
+            )
+        suites = (
+            *(s.id for s in config.cipher_suites if tls13),
+            *(s.id for s in config.tls12_cipher_suites if tls12),
+            *((CipherSuiteId.TLS_FALLBACK_SCSV,) if config.fallback_scsv else ()),  # RFC 7507
+        )
         template = cls(
             cipher_suites=suites,
-            before_key_share=before,
+            before_key_share=tuple(before),
             after_key_share=tuple(after),
             cipher_suites_raw=struct.pack(f">H{len(suites)}H", 2 * len(suites), *suites),
             before_key_share_raw=encode_extensions(before),
             after_key_share_raw=encode_extensions(after),
+            tls13=tls13,
+            tls12=tls12,
         )
         object.__setattr__(config, "_hello_template", template)  # a cache on a frozen config
         return template
@@ -140,9 +174,16 @@ def _key_share_raw(entries: tuple[KeyShareEntry, ...]) -> bytes:
 
 
 def build_client_hello(
-    config: ClientConfig, server_name: str | None, shares: tuple[PrivateKeyShare, ...]
+    config: ClientConfig,
+    server_name: str | None,
+    shares: tuple[PrivateKeyShare, ...],
+    session12: ClientSession | None = None,
 ) -> tuple[ClientHello, bytes]:
-    """The first ClientHello (RFC 8446 §4.1.2) and its encoding.
+    """The first ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) and its encoding.
+
+    ``session12`` is a TLS 1.2 session to resume: its ID goes in legacy_session_id and its
+    ticket, if any, in session_ticket (RFC 5077 §3.4: with a ticket but no ID, a fresh random
+    ID tells the client whether the server accepted it).
 
     The encoding is put together from the template's bytes (the same as ``encode_handshake``
     of the hello, padding included, which the unit tests check).
@@ -151,14 +192,25 @@ def build_client_hello(
     host = sni_host_name(server_name)
     entries = tuple(KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares)
     key_share = KeyShareClientHello(client_shares=entries)
+    ticket = (
+        (SessionTicket(ticket=session12.ticket if session12 is not None else b""),)
+        if template.tls12
+        else ()
+    )
     extensions: tuple[Extension, ...] = (
         *((ServerName(host_name=host),) if host is not None else ()),
         *template.before_key_share,
-        key_share,
+        *((key_share,) if template.tls13 else ()),
+        *ticket,
         *template.after_key_share,
     )
     random = config.random(32)
-    session_id = config.random(32) if config.middlebox_compatibility else b""
+    if session12 is not None and session12.session_id:
+        session_id = session12.session_id
+    elif session12 is not None or (config.middlebox_compatibility and template.tls13):
+        session_id = config.random(32)
+    else:
+        session_id = b""
     head = b"".join(
         (
             b"\x03\x03",  # legacy_version: TLS 1.2
@@ -173,7 +225,8 @@ def build_client_hello(
         (
             _server_name_raw(host) if host is not None else b"",
             template.before_key_share_raw,
-            _key_share_raw(entries),
+            _key_share_raw(entries) if template.tls13 else b"",
+            encode_extensions(ticket) if ticket else b"",
             template.after_key_share_raw,
         )
     )
@@ -212,17 +265,25 @@ class ExpectServerHello:
     """The PSKs offered (RFC 8446 §4.2.11): a stored session first, then external ones."""
     early_data: bool = False
     """0-RTT offered with the first PSK's session (RFC 8446 §4.2.10); until the answer."""
+    session12: ClientSession | None = None
+    """A TLS 1.2 session offered for resumption (RFC 5246 §7.4.1.2, RFC 5077 §3.4)."""
 
     @classmethod
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
-        shares = tuple(config.key_share_factory(g) for g in config.initial_share_groups)
-        hello, raw = build_client_hello(config, server_name, shares)
+        tls13 = config.max_version >= ProtocolVersion.TLS13
+        groups = config.initial_share_groups if tls13 else ()
+        shares = tuple(config.key_share_factory(g) for g in groups)
         session = usable_session(config, server_name)
-        psks = psks_to_offer(config, session)
+        session12 = session if session is not None and session.is_tls12 else None
+        if session12 is not None:
+            session = None
+        hello, raw = build_client_hello(config, server_name, shares, session12)
+        psks = psks_to_offer(config, session) if tls13 else ()
         if psks:
             early = session is not None and early_data_allowed(config, session)
             hello, raw = offer_psks(config, hello, psks, early_data=early)
-        return cls.after_sending(config, server_name, hello, shares, out, raw, psks=psks)
+        state = cls.after_sending(config, server_name, hello, shares, out, raw, psks=psks)
+        return replace(state, session12=session12) if session12 is not None else state
 
     @classmethod
     def after_sending(
@@ -256,8 +317,19 @@ class ExpectServerHello:
 
     def handle(
         self, msg: HandshakeMessage, out: Output
-    ) -> ExpectServerHello | ExpectEncryptedExtensions:
+    ) -> ExpectServerHello | ExpectEncryptedExtensions | ClientHandshake12:
         hello = expect(msg, ServerHello, self)
+        if hello.get(SupportedVersionsServerHello) is None and not hello.is_hello_retry_request:
+            if self.hello_retry is not None:
+                # RFC 8446 §4.1.4: the ServerHello after a HelloRetryRequest keeps TLS 1.3.
+                raise IllegalParameter("TLS 1.2 ServerHello after a HelloRetryRequest")
+            if self.early_data:
+                out.write_plaintext()  # our early keys are useless now (RFC 8446 §4.2.10)
+                out.early_data("rejected")
+            return server_hello12(
+                self.config, self.server_name, self.client_hello, self.transcript,
+                self.session12, hello, out,
+            )  # fmt: skip
         suite = self._check_common(hello)
         if hello.is_hello_retry_request:
             return self._retry(hello, suite, out)
@@ -265,15 +337,9 @@ class ExpectServerHello:
 
     def _check_common(self, hello: ServerHello) -> CipherSuite:
         versions = hello.get(SupportedVersionsServerHello)
-        if versions is None:
-            # A TLS 1.2 (or older) server. RFC 8446 §4.1.3: a TLS 1.3 client MUST check the
-            # downgrade sentinel; we do not offer TLS 1.2 yet, so any older version fails.
-            if hello.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
-                raise IllegalParameter("ServerHello carries the TLS downgrade sentinel")
-            raise ProtocolVersionError(
-                f"server chose legacy version 0x{hello.legacy_version:04x}; TLS 1.3 is required"
-            )
-        if versions.selected_version != ProtocolVersion.TLS13:
+        if versions is None:  # a HelloRetryRequest without it (handle() took TLS 1.2)
+            raise MissingExtension("HelloRetryRequest without supported_versions (§4.1.4)")
+        if versions.selected_version != ProtocolVersion.TLS13 or not self.shares:
             # RFC 8446 §4.2.1: a version not offered, or prior to TLS 1.3 -> illegal_parameter.
             raise IllegalParameter(
                 f"server selected version 0x{versions.selected_version:04x}, which was not offered"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ..config import ClientConfig
 from ..crypto.suites import suite_by_id
+from ..enums import ProtocolVersion
 from ..extensions import (
     EarlyData,
     Extension,
@@ -47,12 +48,24 @@ def pad_client_hello(hello: ClientHello) -> tuple[ClientHello, bytes]:
 
 
 def usable_session(config: ClientConfig, server_name: str | None) -> ClientSession | None:
-    """A stored session for this server whose hash one of our suites shares (§4.2.11)."""
+    """A stored session for this server that we can offer: TLS 1.3, when one of our suites
+    shares its hash (RFC 8446 §4.2.11), or TLS 1.2 (its ID or ticket, RFC 5077 §3.4)."""
     store = config.session_store
     if store is None or not server_name:
         return None
     session = store.get(server_name, config.clock())
     if session is None:
+        return None
+    if session.is_tls12:
+        # RFC 5246 §7.4.1.2: its suite must still be offered; RFC 7627 §5.3: only sessions
+        # with the extended master secret are resumed.
+        fits = (
+            config.min_version <= ProtocolVersion.TLS12
+            and session.extended_master_secret
+            and any(s.id == session.cipher_suite for s in config.tls12_cipher_suites)
+        )
+        return session if fits else None
+    if config.max_version < ProtocolVersion.TLS13:
         return None
     suite = suite_by_id(session.cipher_suite)
     if suite is None or all(s.hash_name != suite.hash_name for s in config.cipher_suites):

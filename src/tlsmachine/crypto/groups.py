@@ -357,8 +357,65 @@ _FFDHE_GROUPS = (FFDHE2048, FFDHE3072, FFDHE4096, FFDHE6144, FFDHE8192) if _HAVE
 GROUPS: Mapping[int, Group] = {
     g.id: g for g in (X25519, X448, SECP256R1, SECP384R1, SECP521R1, *_FFDHE_GROUPS)
 }
-#: Offered in supported_groups by default, in preference order (ffdhe is opt-in).
-DEFAULT_GROUPS: tuple[Group, ...] = (X25519, SECP256R1, X448, SECP384R1, SECP521R1)
+#: Offered in supported_groups by default, in preference order. ffdhe2048/3072 come last: the
+#: TLS 1.2 DHE suites need them (RFC 7919 §3), and TLS 1.3 may use them (RFC 8446 §4.2.7), but
+#: the elliptic curves are faster at a higher security level.
+DEFAULT_GROUPS: tuple[Group, ...] = (
+    X25519,
+    SECP256R1,
+    X448,
+    SECP384R1,
+    SECP521R1,
+    *_FFDHE_GROUPS[:2],
+)
+
+
+# RFC 3526 MODP groups 14-16 (generator 2): not negotiable by name in TLS, but what servers
+# that predate RFC 7919 send in a DHE ServerKeyExchange (OpenSSL 3.0's default). A TLS 1.2
+# client accepts them as well-known safe primes (RFC 7919 §4 lets it judge the group).
+_MODP2048 = (
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a0879"
+    "8e3404ddef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b"
+    "0bff5cb6f406b7edee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf0598da4836"
+    "1c55d39a69163fa8fd24cf5f83655d23dca3ad961c62f356208552bb9ed529077096966d670c354e4abc9804"
+    "f1746c08ca18217c32905e462e36ce3be39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf6"
+    "955817183995497cea956ae515d2261898fa051015728e5a8aacaa68ffffffffffffffff"
+)
+_MODP3072 = (
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a0879"
+    "8e3404ddef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b"
+    "0bff5cb6f406b7edee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf0598da4836"
+    "1c55d39a69163fa8fd24cf5f83655d23dca3ad961c62f356208552bb9ed529077096966d670c354e4abc9804"
+    "f1746c08ca18217c32905e462e36ce3be39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf6"
+    "955817183995497cea956ae515d2261898fa051015728e5a8aaac42dad33170d04507a33a85521abdf1cba64"
+    "ecfb850458dbef0a8aea71575d060c7db3970f85a6e1e4c7abf5ae8cdb0933d71e8c94e04a25619dcee3d226"
+    "1ad2ee6bf12ffa06d98a0864d87602733ec86a64521f2b18177b200cbbe117577a615d6c770988c0bad946e2"
+    "08e24fa074e5ab3143db5bfce0fd108e4b82d120a93ad2caffffffffffffffff"
+)
+_MODP4096 = (
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a0879"
+    "8e3404ddef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b"
+    "0bff5cb6f406b7edee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf0598da4836"
+    "1c55d39a69163fa8fd24cf5f83655d23dca3ad961c62f356208552bb9ed529077096966d670c354e4abc9804"
+    "f1746c08ca18217c32905e462e36ce3be39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf6"
+    "955817183995497cea956ae515d2261898fa051015728e5a8aaac42dad33170d04507a33a85521abdf1cba64"
+    "ecfb850458dbef0a8aea71575d060c7db3970f85a6e1e4c7abf5ae8cdb0933d71e8c94e04a25619dcee3d226"
+    "1ad2ee6bf12ffa06d98a0864d87602733ec86a64521f2b18177b200cbbe117577a615d6c770988c0bad946e2"
+    "08e24fa074e5ab3143db5bfce0fd108e4b82d120a92108011a723c12a787e6d788719a10bdba5b2699c32718"
+    "6af4e23c1a946834b6150bda2583e9ca2ad44ce8dbbbc2db04de8ef92e8efc141fbecaa6287c59474e6bc05d"
+    "99b2964fa090c3a2233ba186515be7ed1f612970cee2d7afb81bdd762170481cd0069127d5b05aa993b4ea98"
+    "8d8fddc186ffb7dc90a6c08f4df435c934063199ffffffffffffffff"
+)
+
+#: RFC 3526 groups by prime, for :func:`known_dhe_group` (no NamedGroup code point: id 0).
+LEGACY_DHE_GROUPS: tuple[FFDHEGroup, ...] = (
+    tuple(
+        FFDHEGroup(0, f"modp{bits}", int("".join(hex_p), 16))
+        for bits, hex_p in ((2048, _MODP2048), (3072, _MODP3072), (4096, _MODP4096))
+    )
+    if _HAVE_FFDH
+    else ()
+)
 
 
 def group_by_id(group_id: int) -> Group | None:

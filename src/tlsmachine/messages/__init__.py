@@ -1,4 +1,5 @@
-"""Handshake messages: encoding, decoding and dispatch on ``msg_type`` (RFC 8446 §4, B.3).
+"""Handshake messages: encoding, decoding and dispatch on ``msg_type`` (RFC 8446 §4, B.3;
+RFC 5246 §7.4 for TLS 1.2).
 
 :func:`decode_handshake` parses one complete message (4-byte header included, as returned by
 :class:`HandshakeBuffer`) and keeps those bytes as ``.raw`` for the transcript. Which message
@@ -22,6 +23,24 @@ from .hello import (
     ClientHello,
     ServerHello,
 )
+from .tls12 import (
+    CERTIFICATE_TYPE_ECDSA_SIGN,
+    CERTIFICATE_TYPE_RSA_SIGN,
+    CHANGE_CIPHER_SPEC,
+    EC_CURVE_TYPE_NAMED_CURVE,
+    Certificate12,
+    CertificateRequest12,
+    ChangeCipherSpec,
+    ClientKeyExchange,
+    DheServerKeyExchange,
+    EcdheServerKeyExchange,
+    HelloRequest,
+    NewSessionTicket12,
+    ServerHelloDone,
+    ServerKeyExchange,
+    dhe_params,
+    ecdhe_params,
+)
 from .tls13 import (
     Certificate,
     CertificateEntry,
@@ -36,26 +55,42 @@ from .tls13 import (
 )
 
 __all__ = [
+    "CERTIFICATE_TYPE_ECDSA_SIGN",
+    "CERTIFICATE_TYPE_RSA_SIGN",
+    "CHANGE_CIPHER_SPEC",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "DOWNGRADE_TLS11",
     "DOWNGRADE_TLS12",
+    "EC_CURVE_TYPE_NAMED_CURVE",
     "HEADER_SIZE",
     "HELLO_RETRY_REQUEST_RANDOM",
     "Alert",
     "Certificate",
+    "Certificate12",
     "CertificateEntry",
     "CertificateRequest",
+    "CertificateRequest12",
     "CertificateVerify",
+    "ChangeCipherSpec",
     "ClientHello",
+    "ClientKeyExchange",
+    "DheServerKeyExchange",
+    "EcdheServerKeyExchange",
     "EncryptedExtensions",
     "EndOfEarlyData",
     "Finished",
     "HandshakeBuffer",
     "HandshakeMessage",
+    "HelloRequest",
     "KeyUpdate",
     "NewSessionTicket",
+    "NewSessionTicket12",
     "ServerHello",
+    "ServerHelloDone",
+    "ServerKeyExchange",
     "decode_handshake",
+    "dhe_params",
+    "ecdhe_params",
     "encode_handshake",
     "message_hash",
 ]
@@ -71,6 +106,13 @@ HandshakeMessage: TypeAlias = (
     | NewSessionTicket
     | EndOfEarlyData
     | KeyUpdate
+    | HelloRequest
+    | Certificate12
+    | ServerKeyExchange
+    | CertificateRequest12
+    | ServerHelloDone
+    | ClientKeyExchange
+    | NewSessionTicket12
 )
 _MessageClass: TypeAlias = type[HandshakeMessage]
 
@@ -92,9 +134,21 @@ _TLS13_MESSAGES = _by_type(
     Finished,
     KeyUpdate,
 )
-# RFC 5246 §7.4: the messages shared with TLS 1.2 so far (Finished has the same form);
-# the TLS 1.2-only messages join this table when messages/tls12.py exists.
-_TLS12_MESSAGES = _by_type(ClientHello, ServerHello, Finished)
+# RFC 5246 §7.4 / A.4 (with RFC 5077 §3.3 NewSessionTicket): the TLS 1.2 message set.
+# CertificateVerify and Finished have the TLS 1.3 form; ChangeCipherSpec is not a handshake message.
+_TLS12_MESSAGES = _by_type(
+    HelloRequest,
+    ClientHello,
+    ServerHello,
+    NewSessionTicket12,
+    Certificate12,
+    ServerKeyExchange,
+    CertificateRequest12,
+    ServerHelloDone,
+    CertificateVerify,
+    ClientKeyExchange,
+    Finished,
+)
 _MESSAGE_SETS: Mapping[ProtocolVersion, Mapping[int, _MessageClass]] = {
     ProtocolVersion.TLS13: _TLS13_MESSAGES,
     ProtocolVersion.TLS12: _TLS12_MESSAGES,

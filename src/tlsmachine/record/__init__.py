@@ -1,4 +1,5 @@
-"""The TLS record layer (RFC 8446 §5): framing in ``layer``, protection in ``protection``."""
+"""The TLS record layer (RFC 8446 §5, RFC 5246 §6): framing in ``layer``, protection in
+``protection``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from .protection import (
     MAX_INNER_PLAINTEXT,
     MAX_PLAINTEXT,
     SEQUENCE_LIMIT,
+    Aead12Protector,
     Aead13Protector,
     AEADCipher,
     NullProtector,
     RecordProtector,
+    aead12_protectors,
 )
 
 __all__ = [
@@ -25,9 +28,11 @@ __all__ = [
     "MIN_RECORD_SIZE_LIMIT",
     "SEQUENCE_LIMIT",
     "AEADCipher",
+    "Aead12Protector",
     "Aead13Protector",
     "NullProtector",
     "PaddingPolicy",
     "RecordLayer",
     "RecordProtector",
+    "aead12_protectors",
 ]

@@ -1,4 +1,5 @@
-"""The TLS record layer: framing, size limits, fragmentation, coalescing (RFC 8446 §5).
+"""The TLS record layer: framing, size limits, fragmentation, coalescing (RFC 8446 §5, RFC 5246
+§6.2).
 
 Theory of operation
 ===================
@@ -21,6 +22,12 @@ Receiving
        and ``(content_type, content)`` is returned. The owner may install new read keys
        between two calls (``set_read_protector``): the next record is opened with them.
 
+    Which records a protected read side opens depends on the protector's
+    ``inner_content_type``: TLS 1.3 protects only application_data records (the outer type of
+    every protected record, RFC 8446 §5.2) and reads the real type inside; TLS 1.2 protects
+    handshake, alert and application_data records alike, each under its real type (RFC 5246
+    §6.2.3.3).
+
     The layer buffers whatever it is fed; the owner bounds memory by draining ``next_record()``
     until it returns ``None`` after each ``feed()`` (then at most one partial record, at most
     2^14 + 256 + 5 bytes, stays buffered; a larger length is rejected from its header).
@@ -33,36 +40,58 @@ Sending
     whole flight (EncryptedExtensions .. Finished) becomes one record, as in RFC 8448 §3. The
     buffer is flushed implicitly before any other record type (ordering), before the write
     protector or ``write_version`` changes (handshake messages never span a key change, §5.1),
-    and by ``data_to_send()``.
+    and by ``data_to_send()``. A TLS 1.2 write protector seals handshake and alert records too,
+    under their own types; ``change_cipher_spec`` is always written in the clear (in TLS 1.2 it
+    precedes our key change, RFC 5246 §7.1, and we never renegotiate).
 
-Rules applied (RFC 8446 unless noted)
+Rules applied (RFC 8446 unless noted; "1.3" and "1.2" rows apply while the read protector is of
+that version, the others always)
 
-=====================================================  =====================================
-condition                                              error
-=====================================================  =====================================
-unknown content type (§5)                              UnexpectedMessage
-legacy_record_version major byte != 3                  DecodeError
-TLSPlaintext.length > 2^14 (§5.1)                      RecordOverflow
-TLSCiphertext.length > receive_limit + tag (*)         RecordOverflow
-zero-length handshake/alert fragment (§5.1, §5.4)      UnexpectedMessage
-application_data before read protection (§5.1)         UnexpectedMessage
-handshake/alert record in the clear once protected     UnexpectedMessage
-protected change_cipher_spec, unknown inner type (§5)  UnexpectedMessage
-failed AEAD / all-zero TLSInnerPlaintext (§5.2, §5.4)  BadRecordMac / UnexpectedMessage
-=====================================================  =====================================
+==========================================================  ================================
+condition                                                   error
+==========================================================  ================================
+unknown content type (§5)                                   UnexpectedMessage
+legacy_record_version major byte != 3                       DecodeError
+TLSPlaintext.length > 2^14 (§5.1)                           RecordOverflow
+1.3: TLSCiphertext.length > receive_limit + tag (*)         RecordOverflow
+zero-length handshake/alert fragment (§5.1, §5.4)           UnexpectedMessage
+application_data before read protection (§5.1)              UnexpectedMessage
+1.3: handshake/alert record in the clear                    UnexpectedMessage
+1.3: protected change_cipher_spec, unknown inner type (§5)  UnexpectedMessage
+1.3: failed AEAD / all-zero TLSInnerPlaintext (§5.2, §5.4)  BadRecordMac / UnexpectedMessage
+1.2: length > min(receive_limit, 2^14) + overhead (**)      RecordOverflow
+1.2: protected record's version != 0x0303                   ProtocolVersionError
+1.2: change_cipher_spec once protected (RFC 5246 §7.1)      UnexpectedMessage
+1.2: fragment < nonce + tag, failed AEAD (***)              BadRecordMac
+1.2: zero-length handshake/alert content (§6.2.1)           UnexpectedMessage
+==========================================================  ================================
 
 (*) §5.2 caps TLSCiphertext.length at 2^14 + 256; since §5.4 and RFC 8449 §4 cap the inner
 plaintext (length - tag) at ``receive_limit`` (2^14 + 1 by default), we check the tighter bound.
 
-``change_cipher_spec`` records are returned as they are, even once the read side is protected:
-they are never encrypted in TLS 1.3 (§5, App. D.4); the owner drops a single 0x01 during the
-handshake and treats anything else as unexpected. ``legacy_record_version`` "MUST be ignored"
-(§5.1); we only insist on the major byte 3 (any 0x03xx is accepted, real peers send 0x0301 in a
-first ClientHello), which throws out non-TLS input early.
+(**) RFC 5246 §6.2.3 lets TLSCiphertext.length reach 2^14 + 2048, but an AEAD record's content
+is its length less the explicit nonce and tag (``overhead``), and that content may not exceed
+2^14 (§6.2.1) nor, in TLS 1.2, the receive_limit, which counts content only (RFC 8449 §4).
 
-Limits: ``send_limit`` is the peer's record_size_limit and ``receive_limit`` ours (RFC 8449):
-both count the whole TLSInnerPlaintext (content + type + padding) of *protected* records; the
-default, 2^14 + 1, is the protocol maximum. Unprotected records always carry up to 2^14 bytes.
+(***) RFC 5246 §6.2.3.3. Every record type is opened, so a handshake or alert record sent in
+the clear after the key change fails here too (``allow_plaintext_alerts`` is for TLS 1.3 only).
+
+In TLS 1.3 ``change_cipher_spec`` records are returned as they are, even once the read side is
+protected: they are never encrypted (§5, App. D.4); the owner drops a single 0x01 during the
+handshake and treats anything else as unexpected. In TLS 1.2 the peer's ChangeCipherSpec comes
+(in the clear) right before its read keys are installed; one after that would start a
+renegotiated key change, which we never do. ``legacy_record_version`` "MUST be ignored"
+(§5.1); we only insist on the major byte 3 (any 0x03xx is accepted, real peers send 0x0301 in a
+first ClientHello), which throws out non-TLS input early. TLS 1.2 protected records must carry
+the negotiated version, 0x0303 (RFC 5246 §6.2.1; the additional data of §6.2.3.3 says 0x0303
+whatever the header says, so the header is checked here; we answer protocol_version, as
+OpenSSL does).
+
+Limits: ``send_limit`` is the peer's record_size_limit and ``receive_limit`` ours (RFC 8449).
+In TLS 1.3 both count the whole TLSInnerPlaintext (content + type + padding) of *protected*
+records; the default, 2^14 + 1, is the protocol maximum. In TLS 1.2 they count the content
+only, and at most 2^14 of it (RFC 8449 §4): a limit of 2^14 + 1 means 2^14. Unprotected
+records always carry up to 2^14 bytes. The padding policy applies to TLS 1.3 records only.
 """
 
 from __future__ import annotations
@@ -72,7 +101,14 @@ from collections.abc import Callable
 from typing import Final
 
 from ..enums import ContentType
-from ..errors import BadRecordMac, DecodeError, RecordOverflow, UnexpectedMessage, UsageError
+from ..errors import (
+    BadRecordMac,
+    DecodeError,
+    ProtocolVersionError,
+    RecordOverflow,
+    UnexpectedMessage,
+    UsageError,
+)
 from .protection import (
     MAX_CIPHERTEXT,
     MAX_INNER_PLAINTEXT,
@@ -122,6 +158,7 @@ class RecordLayer:
         "_rbuf",
         "_read",
         "_read_protected",
+        "_read_tls12",
         "_receive_limit",
         "_rpos",
         "_seal_into",
@@ -174,6 +211,8 @@ class RecordLayer:
         self._read = protector
         self._open = protector.open
         self._read_protected = protector.protected
+        # TLS 1.2: every record type is protected, under its own type (RFC 5246 §6.2.3.3)
+        self._read_tls12 = protector.protected and not protector.inner_content_type
         self._update_max_protected()
 
     def set_write_protector(self, protector: RecordProtector) -> None:
@@ -231,12 +270,21 @@ class RecordLayer:
         self._update_fast_chunk()
 
     def _update_max_protected(self) -> None:
-        self._max_protected = min(self._receive_limit + self._read.overhead, MAX_CIPHERTEXT)
-        self._fast_length = self._max_protected if self._read_protected else -1
+        if self._read_tls12:  # RFC 8449 §4: content only, at most 2^14 (RFC 5246 §6.2.1)
+            limit = min(self._receive_limit, MAX_PLAINTEXT) + self._read.overhead
+        else:  # RFC 8446 §5.2, §5.4: TLSInnerPlaintext + tag, at most 2^14 + 256
+            limit = min(self._receive_limit + self._read.overhead, MAX_CIPHERTEXT)
+        self._max_protected = limit
+        self._fast_length = limit if self._read_protected else -1
 
     def _update_fast_chunk(self) -> None:  # the largest one-record application data write
-        fast = self._write.protected and self._padding_policy is None
-        self._fast_chunk = self._send_limit - 1 if fast else -1
+        write = self._write
+        if not write.protected:
+            self._fast_chunk = -1
+        elif write.inner_content_type:  # TLS 1.3: the type byte counts (and padding is slow)
+            self._fast_chunk = self._send_limit - 1 if self._padding_policy is None else -1
+        else:  # TLS 1.2: content only, never more than 2^14 (RFC 8449 §4)
+            self._fast_chunk = min(self._send_limit, MAX_PLAINTEXT)
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -311,7 +359,9 @@ class RecordLayer:
             end = pos + 5 + length
             if end > len(buf):
                 return None
-            if content_type == _APPLICATION_DATA:  # _check_header ensured protection
+            # _check_header ensured protection of application_data, and (TLS 1.2) that no
+            # change_cipher_spec arrives once the read side is protected
+            if content_type == _APPLICATION_DATA or self._read_tls12:
                 view = memoryview(buf)  # no copy of the fragment on its way to the AEAD
                 record = self._open(view[pos : pos + 5], view[pos + 5 : end])
                 if record[0] != _APPLICATION_DATA:
@@ -375,6 +425,9 @@ class RecordLayer:
             raise UnexpectedMessage(f"record of {name}")
         if version >> 8 != 3:
             raise DecodeError(f"record legacy_record_version 0x{version:04x} is not TLS")
+        if self._read_tls12 and version != TLS12:
+            # RFC 5246 §6.2.1: protected records carry the negotiated version
+            raise ProtocolVersionError(f"TLS 1.2 record with version 0x{version:04x}")
         if content_type == _APPLICATION_DATA:
             if not self._read_protected:
                 # RFC 8446 §5.1: application data is always protected
@@ -384,6 +437,16 @@ class RecordLayer:
                     f"protected record of {length} bytes, limit {self._max_protected}"
                 )
             return
+        if self._read_tls12:  # handshake, alert, change_cipher_spec under TLS 1.2 protection
+            if content_type == _CCS:
+                # RFC 5246 §7.1: ChangeCipherSpec switches to pending keys; after ours are in
+                # place only a renegotiation could bring one, and we never renegotiate.
+                raise UnexpectedMessage("change_cipher_spec record after protection started")
+            if length > self._max_protected:  # RFC 5246 §6.2.1, RFC 8449 §4
+                raise RecordOverflow(
+                    f"protected {name} record of {length} bytes, limit {self._max_protected}"
+                )
+            return  # zero-length content is checked once decrypted (_check_inner)
         # RFC 8446 §5.2: once protected, the outer type is always application_data. The one
         # tolerated exception: a peer that rejects our flight before it switched its own write
         # keys sends a plaintext alert (OpenSSL clients do); reporting that alert beats
@@ -400,10 +463,12 @@ class RecordLayer:
 
     @staticmethod
     def _check_inner(content_type: int, content: bytes) -> None:
-        """Checks on the inner type of a protected record other than application_data."""
+        """Checks on the (TLS 1.3 inner, TLS 1.2 header) type of a protected record other than
+        application_data."""
         if content_type in (_HANDSHAKE, _ALERT):
             if not content:
-                # RFC 8446 §5.4: no zero-length handshake or alert TLSInnerPlaintext.content
+                # RFC 8446 §5.4: no zero-length handshake or alert TLSInnerPlaintext.content;
+                # RFC 5246 §6.2.1: no zero-length handshake or alert fragments
                 raise UnexpectedMessage(f"zero-length protected {_type_name(content_type)}")
         elif content_type == _CCS:
             # RFC 8446 §5: a protected change_cipher_spec -> unexpected_message
@@ -440,7 +505,8 @@ class RecordLayer:
                 raise UsageError(f"an alert record carries 1..limit bytes, got {len(data)}")
             self._seal(content_type, data)
         elif content_type == _CCS:
-            # RFC 8446 §5 / App. D.4: change_cipher_spec is never protected
+            # RFC 8446 §5 / App. D.4: change_cipher_spec is never protected; in TLS 1.2 it
+            # precedes our key change (RFC 5246 §7.1) and we never renegotiate
             self._out.append(_NULL.seal(content_type, data, version=TLS12))
         else:
             raise UsageError(f"cannot write records of {_type_name(content_type)}")
@@ -469,15 +535,18 @@ class RecordLayer:
 
     def _max_content(self) -> int:
         """Most content bytes one record may carry under the current write protector."""
-        if self._write.protected:
+        write = self._write
+        if write.inner_content_type:
             return self._send_limit - 1  # RFC 8449 §4 / RFC 8446 §5.4: the type byte counts
+        if write.protected:
+            return min(self._send_limit, MAX_PLAINTEXT)  # TLS 1.2: content only (RFC 8449 §4)
         return MAX_PLAINTEXT
 
     def _seal(self, content_type: int, data: BytesLike) -> None:
-        """Seal one record into the output, asking the padding policy (protected only)."""
+        """Seal one record into the output, asking the padding policy (TLS 1.3 only)."""
         padding = 0
         policy = self._padding_policy
-        if policy is not None and self._write.protected:
+        if policy is not None and self._write.inner_content_type:
             room = self._send_limit - 1 - len(data)
             padding = max(0, min(policy(content_type, len(data)), room))
         self._seal_into(self._out, content_type, data, padding, version=self._write_version)

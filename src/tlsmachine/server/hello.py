@@ -14,19 +14,18 @@ import functools
 import hashlib
 from dataclasses import dataclass, replace
 
-from ..config import ServerConfig
+from ..config import SUPPORTED_VERSIONS, ServerConfig
 from ..crypto.groups import Group
 from ..crypto.suites import CipherSuite
-from ..enums import ProtocolVersion, PskKeyExchangeMode
+from ..enums import CipherSuiteId, ProtocolVersion, PskKeyExchangeMode
 from ..errors import (
     HandshakeFailure,
     IllegalParameter,
+    InappropriateFallback,
     MissingExtension,
-    NoApplicationProtocol,
     ProtocolVersionError,
 )
 from ..extensions import (
-    ApplicationLayerProtocolNegotiation,
     Cookie,
     EarlyData,
     Extension,
@@ -35,7 +34,6 @@ from ..extensions import (
     KeyShareHelloRetryRequest,
     PreSharedKeyClientHello,
     PskKeyExchangeModes,
-    ServerName,
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
@@ -46,7 +44,9 @@ from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
 from ..transcript import TranscriptHash
 from .client_auth import ExpectClientCertificate
+from .negotiate import choose_alpn, server_name_of
 from .psk import AcceptedPsk, accept_early_data, accept_psk, early_data_skip_limit
+from .tls12 import ServerHandshake12, start_tls12
 from .tls13 import (
     Choice,
     ExpectEndOfEarlyData,
@@ -58,11 +58,47 @@ from .tls13 import (
 )
 
 
-def _negotiate_version(hello: ClientHello) -> None:
+def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersion:
+    """The version to speak (RFC 8446 §4.2.1, RFC 5246 §7.4.1.2, Appendix E.1).
+
+    supported_versions, when present, is all that counts (its legacy_version is 0x0303);
+    without it the client speaks TLS 1.2 or older, by legacy_version. Below TLS 1.2 (RFC 8996)
+    or outside our range: protocol_version. TLS_FALLBACK_SCSV from a client that could have
+    offered more than it did while we support more: inappropriate_fallback (RFC 7507 §3).
+    """
+    versions = hello.get(SupportedVersionsClientHello)
+    if versions is not None:
+        offered = versions.versions
+    elif hello.legacy_version >= ProtocolVersion.TLS12:
+        offered = (ProtocolVersion.TLS12,)  # §4.2.1: never 1.3 without supported_versions
+    else:
+        offered = ()
+    version = next(
+        (
+            v
+            for v in SUPPORTED_VERSIONS
+            if v in offered and config.min_version <= v <= config.max_version
+        ),
+        None,
+    )
+    if version is None:
+        names = ", ".join(f"0x{v:04x}" for v in offered) or f"0x{hello.legacy_version:04x}"
+        raise ProtocolVersionError(
+            f"client offers TLS versions {names}; we accept "
+            f"{config.min_version.name}..{config.max_version.name}"
+        )
+    if CipherSuiteId.TLS_FALLBACK_SCSV in hello.cipher_suites and version < config.max_version:
+        raise InappropriateFallback(
+            f"client signals a fallback to 0x{version:04x}; we support 0x{config.max_version:04x}"
+        )
+    return version
+
+
+def _check_tls13_hello(hello: ClientHello) -> None:
     versions = hello.get(SupportedVersionsClientHello)
     if versions is None or ProtocolVersion.TLS13 not in versions.versions:
-        # RFC 8446 §4.2.1 / RFC 8996: we speak TLS 1.3 only (TLS 1.2 arrives later).
-        raise ProtocolVersionError("client does not offer TLS 1.3 in supported_versions")
+        # RFC 8446 §4.1.2: the second ClientHello offers TLS 1.3 like the first.
+        raise IllegalParameter("ClientHello does not offer TLS 1.3 in supported_versions")
     if hello.legacy_compression_methods != b"\x00":
         raise IllegalParameter("TLS 1.3 ClientHello compression methods must be [null] (§4.1.2)")
     if hello.get(PreSharedKeyClientHello) is not None and hello.get(PskKeyExchangeModes) is None:
@@ -85,7 +121,7 @@ def _choose_suite_and_psk(
     common = [s for s in config.cipher_suites if s.id in hello.cipher_suites]
     if not common:
         raise HandshakeFailure("no cipher suite in common with the client")
-    name = _server_name(hello)
+    name = server_name_of(hello)
     tried: set[str] = set()
     for suite in common:
         if suite.hash_name in tried:
@@ -133,8 +169,8 @@ def _choose(
         group=group,
         signer=signer,
         signature_scheme=scheme,
-        alpn_protocol=_choose_alpn(config, hello),
-        server_name=_server_name(hello),
+        alpn_protocol=choose_alpn(config, hello),
+        server_name=server_name_of(hello),
         psk=psk,
     )
 
@@ -163,25 +199,6 @@ def _choose_certificate(
     raise HandshakeFailure("no certificate can sign with the client's signature_algorithms")
 
 
-def _choose_alpn(config: ServerConfig, hello: ClientHello) -> str | None:
-    offer = hello.get(ApplicationLayerProtocolNegotiation)
-    if offer is None or not config.alpn_protocols:
-        return None
-    for proto in config.alpn_protocols:
-        if proto.encode() in offer.protocol_name_list:
-            return proto
-    # RFC 7301 §3.2: no overlap -> no_application_protocol.
-    raise NoApplicationProtocol(
-        f"client offered ALPN {[p.decode('ascii', 'replace') for p in offer.protocol_name_list]}, "
-        f"server supports {list(config.alpn_protocols)}"
-    )
-
-
-def _server_name(hello: ClientHello) -> str | None:
-    sni = hello.get(ServerName)
-    return sni.host_name if sni is not None else None
-
-
 def _client_share(hello: ClientHello, group: Group) -> KeyShareEntry | None:
     shares = hello.get(KeyShareClientHello)
     if shares is None:
@@ -197,10 +214,18 @@ class ExpectClientHello:
 
     def handle(
         self, msg: HandshakeMessage, out: Output
-    ) -> ExpectSecondClientHello | ExpectFinished | ExpectClientCertificate | ExpectEndOfEarlyData:
+    ) -> (
+        ExpectSecondClientHello
+        | ExpectFinished
+        | ExpectClientCertificate
+        | ExpectEndOfEarlyData
+        | ServerHandshake12
+    ):
         hello = expect(msg, ClientHello, self)
         config = self.config
-        _negotiate_version(hello)
+        if negotiate_version(config, hello) == ProtocolVersion.TLS12:
+            return start_tls12(config, hello, out)
+        _check_tls13_hello(hello)
         suite, psk = _choose_suite_and_psk(config, hello)
         choice = _choose(config, hello, suite, psk)
         transcript = TranscriptHash()
@@ -275,7 +300,7 @@ class ExpectSecondClientHello:
             or hello.legacy_compression_methods != first.legacy_compression_methods
         ):
             raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
-        _negotiate_version(hello)
+        _check_tls13_hello(hello)
         if hello.get(EarlyData) is not None:
             # RFC 8446 §4.1.2: early data is not permitted after a HelloRetryRequest.
             raise IllegalParameter("second ClientHello still offers early_data")

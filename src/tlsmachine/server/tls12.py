@@ -1,0 +1,550 @@
+"""Server: the TLS 1.2 handshake (RFC 5246 §7.3, §7.4; RFC 5077, RFC 7627, RFC 5746).
+
+The shape follows the seed design's server machine::
+
+    ClientHello -> CHECK_SESSION_CACHE (start_tls12)
+        resumable session (ID in our cache, or a ticket we sealed) whose suite, EMS, SNI and
+        ALPN still fit:
+            WAIT_RESUME: ServerHello, [NewSessionTicket], ChangeCipherSpec, Finished sent
+                -> ExpectChangeCipherSpec -> ExpectClientFinished -> APP_DATA (Traffic12)
+        otherwise:
+            WAIT: ServerHello, Certificate, ServerKeyExchange, [CertificateRequest],
+                ServerHelloDone sent
+                -> [ExpectClientCertificate] -> ExpectClientKeyExchange
+                -> [ExpectClientCertificateVerify] -> ExpectChangeCipherSpec
+                -> ExpectClientFinished -> ([NewSessionTicket], ChangeCipherSpec, Finished sent)
+                -> APP_DATA (Traffic12)
+
+close_notify then leads to SHUTDOWN, our own close to HOST_INITIATED_CLOSING (the connection's
+lifecycle). ChangeCipherSpec reaches the states as the ``CHANGE_CIPHER_SPEC`` pseudo-message.
+Negotiation of the full handshake is in :mod:`tlsmachine.server.choose12`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeAlias
+
+from cryptography import x509
+
+from ..config import ServerConfig
+from ..crypto.groups import FFDHEGroup, PrivateKeyShare
+from ..crypto.signatures import sign, spki_is_rsassa_pss, verify
+from ..crypto.suites import CipherSuite12
+from ..enums import CipherSuiteId, ProtocolVersion
+from ..errors import HandshakeFailure, IllegalParameter
+from ..events import HandshakeComplete
+from ..extensions import (
+    ApplicationLayerProtocolNegotiation,
+    EcPointFormats,
+    ExtendedMasterSecret,
+    Extension,
+    RenegotiationInfo,
+    ServerName,
+    SessionTicket,
+)
+from ..handshake12 import (
+    Protectors12,
+    Transcript12,
+    check_finished,
+    derive_master_secret,
+    dh_premaster,
+    finished,
+    install_keys,
+    log_master_secret,
+    protectors,
+    server_key_exchange_input,
+)
+from ..machine import Output, expect, scheme_name
+from ..messages import HandshakeMessage
+from ..messages.hello import DOWNGRADE_TLS12, ClientHello, ServerHello
+from ..messages.tls12 import (
+    CERTIFICATE_TYPE_ECDSA_SIGN,
+    CERTIFICATE_TYPE_RSA_SIGN,
+    Certificate12,
+    CertificateRequest12,
+    ChangeCipherSpec,
+    ClientKeyExchange,
+    NewSessionTicket12,
+    ServerHelloDone,
+    ServerKeyExchange,
+    dhe_params,
+    ecdhe_params,
+)
+from ..messages.tls13 import CertificateVerify, Finished
+from ..session_cache import Tls12Session, open_tls12_ticket
+from ..traffic12 import Traffic12
+from ..transcript import TranscriptHash
+from ..verify import parse_certificate_chain
+from .choose12 import Choice12, choose_full_handshake
+from .negotiate import choose_alpn, server_name_of
+
+
+@dataclass(frozen=True, slots=True)
+class Server12:
+    """What the server knows once it answered the ClientHello."""
+
+    config: ServerConfig
+    client_hello: ClientHello
+    server_random: bytes
+    suite: CipherSuite12
+    transcript: Transcript12
+    extended_master_secret: bool
+    alpn_protocol: str | None
+    server_name: str | None
+    session_id: bytes
+    """Our ServerHello's session ID: a new one to cache, the resumed one, or empty."""
+    issue_ticket: bool
+    """A NewSessionTicket goes out before our ChangeCipherSpec (RFC 5077 §3.3)."""
+
+    @property
+    def client_random(self) -> bytes:
+        return self.client_hello.random
+
+
+@dataclass(frozen=True, slots=True)
+class Agreed12:
+    """The keys, and what the summary reports."""
+
+    master_secret: bytes
+    keys: Protectors12
+    group_name: str | None = None
+    signature_scheme: int | None = None
+    client_chain: tuple[x509.Certificate, ...] = ()
+
+
+def _secure_renegotiation(hello: ClientHello) -> bool:
+    """Did the client signal RFC 5746 support (SCSV or an empty renegotiation_info, §3.6)?"""
+    info = hello.get(RenegotiationInfo)
+    if info is not None and info.renegotiated_connection:
+        # RFC 5746 §3.6: on an initial handshake it MUST be empty, else handshake_failure.
+        raise HandshakeFailure("ClientHello renegotiation_info is not empty (RFC 5746 §3.6)")
+    scsv = CipherSuiteId.TLS_EMPTY_RENEGOTIATION_INFO_SCSV in hello.cipher_suites
+    return info is not None or scsv
+
+
+def _server_random(config: ServerConfig) -> bytes:
+    """Our random; a server that also speaks TLS 1.3 ends it with the downgrade sentinel
+    (RFC 8446 §4.1.3), so a TLS 1.3 client notices that TLS 1.3 was removed from its hello."""
+    random = config.random(32)
+    if config.max_version >= ProtocolVersion.TLS13:
+        random = random[:24] + DOWNGRADE_TLS12
+    return random
+
+
+def start_tls12(config: ServerConfig, hello: ClientHello, out: Output) -> ServerHandshake12:
+    """CHECK_SESSION_CACHE: answer a ClientHello that negotiated TLS 1.2 (RFC 5246 §7.4.1.2).
+
+    A resumable session takes the abbreviated handshake (WAIT_RESUME), anything else the full
+    one (WAIT).
+    """
+    out.version(ProtocolVersion.TLS12)
+    if 0 not in hello.legacy_compression_methods:
+        # RFC 5246 §7.4.1.2: the list MUST contain null; we never use anything else.
+        raise IllegalParameter("ClientHello compression methods do not include null")
+    secure_renegotiation = _secure_renegotiation(hello)
+    ems = hello.get(ExtendedMasterSecret) is not None
+    if not ems and config.require_extended_master_secret:
+        raise HandshakeFailure("client does not support extended_master_secret (RFC 7627 §5.4)")
+    points = hello.get(EcPointFormats)
+    if points is not None and 0 not in points.formats:
+        # RFC 8422 §5.1.2: uncompressed points MUST be supported.
+        raise IllegalParameter("client ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)")
+    alpn = choose_alpn(config, hello)
+    name = server_name_of(hello)
+    transcript = TranscriptHash()
+    transcript.update(hello.raw)
+    session, via_ticket = _cached_session(config, hello, ems, alpn, name)
+    if session is not None:
+        return _resume(config, hello, session, via_ticket, secure_renegotiation, alpn, out)
+    choice = choose_full_handshake(config, hello)
+    return _full(config, hello, choice, secure_renegotiation, ems, alpn, name, out)
+
+
+def _cached_session(
+    config: ServerConfig,
+    hello: ClientHello,
+    ems: bool,
+    alpn: str | None,
+    name: str | None,
+) -> tuple[Tls12Session | None, bool]:
+    """A session the client offered (a ticket first, RFC 5077 §3.4, then its ID) that we may
+    resume; ``(session, came from a ticket)``."""
+    now = config.clock()
+    session: Tls12Session | None = None
+    via_ticket = False
+    ticket = hello.get(SessionTicket)
+    if ticket is not None and ticket.ticket and config.session_tickets:
+        session = open_tls12_ticket(config.session_ticket_sealer(), ticket.ticket)
+        via_ticket = session is not None
+    if session is None and hello.legacy_session_id and config.session_ids:
+        session = config.tls12_session_cache().get(hello.legacy_session_id, now)
+    if session is None or session.expired(now):
+        return None, False
+    fits = (
+        session.extended_master_secret  # RFC 7627 §5.3: never resume a session without EMS
+        and ems
+        and session.cipher_suite in hello.cipher_suites
+        and any(s.id == session.cipher_suite for s in config.tls12_cipher_suites)
+        and session.server_name == (name or "").encode()  # RFC 6066 §3
+        and session.alpn_protocol == (alpn or "").encode()
+    )
+    return (session, via_ticket) if fits else (None, False)
+
+
+def _server_hello(
+    hs_random: bytes,
+    hello: ClientHello,
+    session_id: bytes,
+    suite: CipherSuite12,
+    extensions: list[Extension],
+) -> ServerHello:
+    return ServerHello(
+        legacy_version=ProtocolVersion.TLS12,
+        random=hs_random,
+        legacy_session_id_echo=session_id,
+        cipher_suite=suite.id,
+        legacy_compression_method=0,
+        extensions=tuple(extensions),
+    )
+
+
+def _common_extensions(
+    secure_renegotiation: bool, ems: bool, alpn: str | None, ticket: bool
+) -> list[Extension]:
+    extensions: list[Extension] = []
+    if secure_renegotiation:
+        extensions.append(RenegotiationInfo(renegotiated_connection=b""))  # RFC 5746 §3.6
+    if ems:
+        extensions.append(ExtendedMasterSecret())  # RFC 7627 §5.1
+    if ticket:
+        extensions.append(SessionTicket(ticket=b""))  # RFC 5077 §3.2: a ticket will follow
+    if alpn is not None:
+        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(alpn.encode(),)))
+    return extensions
+
+
+def _resume(
+    config: ServerConfig,
+    hello: ClientHello,
+    session: Tls12Session,
+    via_ticket: bool,
+    secure_renegotiation: bool,
+    alpn: str | None,
+    out: Output,
+) -> ExpectChangeCipherSpec:
+    """WAIT_RESUME: ServerHello echoing the session ID, [NewSessionTicket], ChangeCipherSpec,
+    Finished (RFC 5246 §7.3 Figure 2, RFC 5077 §3.1). A ticket older than half its lifetime
+    is renewed (RFC 5077 §3.3)."""
+    suite = next(s for s in config.tls12_cipher_suites if s.id == session.cipher_suite)
+    now = config.clock()
+    renew = via_ticket and now - session.issued_at > session.lifetime / 2
+    random = _server_random(config)
+    extensions = _common_extensions(secure_renegotiation, True, alpn, renew)
+    server_hello = _server_hello(random, hello, hello.legacy_session_id, suite, extensions)
+    transcript = TranscriptHash()
+    transcript.select_hash(suite.hash_name)
+    transcript.update(hello.raw)
+    t12 = Transcript12(transcript, None)
+    t12.update(out.send(server_hello))
+    hs = Server12(
+        config=config,
+        client_hello=hello,
+        server_random=random,
+        suite=suite,
+        transcript=t12,
+        extended_master_secret=True,
+        alpn_protocol=alpn,
+        server_name=session.server_name.decode("ascii", "replace") or None,
+        session_id=hello.legacy_session_id,
+        issue_ticket=renew,
+    )
+    master = session.master_secret
+    if renew:
+        _send_ticket(hs, master, out)
+    keys = protectors(suite, master, hello.random, random)
+    log_master_secret(out, hello.random, master)
+    out.change_cipher_spec()
+    install_keys(out, keys, client=False, direction="write")
+    verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
+    t12.update(out.send(Finished(verify_data=verify_data)))
+    return ExpectChangeCipherSpec(hs, Agreed12(master, keys), resumed=True)
+
+
+def _full(
+    config: ServerConfig,
+    hello: ClientHello,
+    choice: Choice12,
+    secure_renegotiation: bool,
+    ems: bool,
+    alpn: str | None,
+    name: str | None,
+    out: Output,
+) -> ExpectClientCertificate | ExpectClientKeyExchange:
+    """WAIT: ServerHello, Certificate, ServerKeyExchange, [CertificateRequest],
+    ServerHelloDone (RFC 5246 §7.3 Figure 1)."""
+    suite, signer = choice.suite, choice.signer
+    # RFC 5077 §3.4: a client that sent session_ticket gets a ticket instead of a cached ID.
+    issue_ticket = ems and config.session_tickets > 0 and hello.get(SessionTicket) is not None
+    session_id = config.random(32) if ems and config.session_ids and not issue_ticket else b""
+    random = _server_random(config)
+    extensions = _common_extensions(secure_renegotiation, ems, alpn, issue_ticket)
+    if name is not None:
+        extensions.append(ServerName(host_name=None))  # RFC 6066 §3: the name was used
+    if suite.key_exchange == "ECDHE" and hello.get(EcPointFormats) is not None:
+        extensions.append(EcPointFormats(formats=b"\x00"))  # RFC 8422 §5.2
+    server_hello = _server_hello(random, hello, session_id, suite, extensions)
+    request = config.client_auth != "none"
+    transcript = TranscriptHash()
+    transcript.select_hash(suite.hash_name)
+    t12 = Transcript12(transcript, [] if request else None)
+    t12.update(hello.raw)
+    t12.update(out.send(server_hello))
+    t12.update(out.send(Certificate12(certificate_list=signer.certified.der_chain)))
+    share = config.key_share_factory(choice.group)
+    if isinstance(choice.group, FFDHEGroup):
+        params = dhe_params(choice.group.p.to_bytes(choice.group.prime_len, "big"), b"\x02",
+                            share.public_bytes)  # fmt: skip
+    else:
+        params = ecdhe_params(choice.group.id, share.public_bytes)
+    content = server_key_exchange_input(hello.random, random, params)
+    key = signer.certified.private_key
+    if config.signer is not None:
+        signature = config.signer(choice.scheme, key, content)
+    else:
+        pss = spki_is_rsassa_pss(signer.certified.leaf)
+        signature = sign(choice.scheme, key, content, tls13=False, rsassa_pss=pss)
+    t12.update(out.send(ServerKeyExchange.signed(params, choice.scheme, signature)))
+    if request:
+        t12.update(
+            out.send(
+                CertificateRequest12(
+                    certificate_types=bytes(
+                        (CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)
+                    ),
+                    supported_signature_algorithms=config.signature_schemes,
+                    certificate_authorities=(),
+                )
+            )
+        )
+    t12.update(out.send(ServerHelloDone()))
+    hs = Server12(
+        config=config,
+        client_hello=hello,
+        server_random=random,
+        suite=suite,
+        transcript=t12,
+        extended_master_secret=ems,
+        alpn_protocol=alpn,
+        server_name=name,
+        session_id=session_id,
+        issue_ticket=issue_ticket,
+    )
+    exchange = _PendingExchange(share, choice.group.name, choice.scheme)
+    if request:
+        return ExpectClientCertificate(hs, exchange)
+    return ExpectClientKeyExchange(hs, exchange, ())
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingExchange:
+    share: PrivateKeyShare
+    group_name: str
+    signature_scheme: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientCertificate:
+    """CertificateRequest sent; waiting for the client's Certificate (RFC 5246 §7.4.6)."""
+
+    hs: Server12
+    exchange: _PendingExchange
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectClientKeyExchange:
+        certificate = expect(msg, Certificate12, self)
+        hs = self.hs
+        config = hs.config
+        chain: tuple[x509.Certificate, ...] = ()
+        if not certificate.certificate_list:
+            if config.client_auth == "required":
+                # RFC 5246 §7.4.6: the server may then abort with handshake_failure.
+                raise HandshakeFailure("the client sent no certificate, and one is required")
+        else:
+            chain = parse_certificate_chain(certificate.certificate_list)
+            now = datetime.fromtimestamp(config.clock(), tz=UTC)
+            config.client_certificate_verifier().verify_client(chain, now)
+        hs.transcript.update(certificate.raw)
+        if not chain:
+            hs.transcript.forget_messages()
+        return ExpectClientKeyExchange(hs, self.exchange, chain)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientKeyExchange:
+    """Waiting for ClientKeyExchange (RFC 5246 §7.4.7, RFC 8422 §5.7)."""
+
+    hs: Server12
+    exchange: _PendingExchange
+    client_chain: tuple[x509.Certificate, ...]
+
+    def handle(
+        self, msg: HandshakeMessage, out: Output
+    ) -> ExpectClientCertificateVerify | ExpectChangeCipherSpec:
+        cke = expect(msg, ClientKeyExchange, self)
+        hs, share = self.hs, self.exchange.share
+        group = share.group
+        if isinstance(group, FFDHEGroup):
+            public = cke.dh_public()
+            if len(public) > group.prime_len:
+                raise IllegalParameter("client dh_Yc is longer than the prime")
+            premaster = dh_premaster(share.exchange(public.rjust(group.prime_len, b"\x00")))
+        else:
+            premaster = share.exchange(cke.ecdh_public())
+        # RFC 7627 §5.2: the session hash, when signed for, stops at CertificateVerify's
+        # predecessor: ClientKeyExchange.
+        signed = hs.transcript.signed_content() if self.client_chain else b""
+        hs.transcript.update(cke.raw)
+        session_hash = hs.transcript.digest() if hs.extended_master_secret else None
+        master = derive_master_secret(
+            hs.suite, premaster, hs.client_random, hs.server_random, session_hash
+        )
+        log_master_secret(out, hs.client_random, master)
+        keys = protectors(hs.suite, master, hs.client_random, hs.server_random)
+        agreed = Agreed12(
+            master, keys, group.name, self.exchange.signature_scheme, self.client_chain
+        )
+        if self.client_chain:
+            return ExpectClientCertificateVerify(hs, agreed, signed + cke.raw)
+        return ExpectChangeCipherSpec(hs, agreed, resumed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientCertificateVerify:
+    """Waiting for the client's CertificateVerify (RFC 5246 §7.4.8)."""
+
+    hs: Server12
+    agreed: Agreed12
+    signed: bytes
+    """The handshake messages up to ClientKeyExchange: what the client signed."""
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectChangeCipherSpec:
+        cv = expect(msg, CertificateVerify, self)
+        hs = self.hs
+        if cv.algorithm not in hs.config.signature_schemes:
+            # RFC 5246 §7.4.8: one of the algorithms our CertificateRequest listed.
+            raise IllegalParameter(
+                f"client CertificateVerify uses {scheme_name(cv.algorithm)}, not requested"
+            )
+        leaf = self.agreed.client_chain[0]
+        verify(
+            cv.algorithm,
+            leaf.public_key(),
+            cv.signature,
+            self.signed,
+            tls13=False,
+            rsassa_pss=spki_is_rsassa_pss(leaf),
+        )
+        hs.transcript.update(cv.raw)
+        hs.transcript.forget_messages()
+        return ExpectChangeCipherSpec(hs, self.agreed, resumed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectChangeCipherSpec:
+    """Waiting for the client's ChangeCipherSpec (RFC 5246 §7.1)."""
+
+    hs: Server12
+    agreed: Agreed12
+    resumed: bool
+
+    def handle(self, msg: HandshakeMessage | ChangeCipherSpec, out: Output) -> ExpectClientFinished:
+        expect(msg, ChangeCipherSpec, self)
+        install_keys(out, self.agreed.keys, client=False, direction="read")
+        return ExpectClientFinished(self.hs, self.agreed, self.resumed)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectClientFinished:
+    """Waiting for the client's Finished (RFC 5246 §7.4.9); in a full handshake our
+    [NewSessionTicket], ChangeCipherSpec and Finished answer it."""
+
+    hs: Server12
+    agreed: Agreed12
+    resumed: bool
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
+        client_finished = expect(msg, Finished, self)
+        hs, agreed = self.hs, self.agreed
+        t12, suite, master = hs.transcript, hs.suite, agreed.master_secret
+        check_finished(client_finished, suite, master, client=True, handshake_hash=t12.digest())
+        t12.update(client_finished.raw)
+        if not self.resumed:
+            if hs.issue_ticket:
+                _send_ticket(hs, master, out)
+            out.change_cipher_spec()
+            install_keys(out, agreed.keys, client=False, direction="write")
+            verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
+            t12.update(out.send(Finished(verify_data=verify_data)))
+            if hs.session_id:
+                hs.config.tls12_session_cache().put(hs.session_id, _session_state(hs, master))
+        out.event(
+            HandshakeComplete(
+                version="TLSv1.2",
+                cipher_suite=suite.name,
+                group=agreed.group_name,
+                signature_scheme=(
+                    scheme_name(agreed.signature_scheme)
+                    if agreed.signature_scheme is not None
+                    else None
+                ),
+                alpn_protocol=hs.alpn_protocol,
+                server_name=hs.server_name,
+                peer_certificates=agreed.client_chain,
+                resumed=self.resumed,
+            )
+        )
+        return Traffic12(
+            suite=suite,
+            is_client=False,
+            master_secret=master,
+            client_random=hs.client_random,
+            server_random=hs.server_random,
+        )
+
+
+def _session_state(hs: Server12, master: bytes) -> Tls12Session:
+    """What resumption needs (RFC 5246 §7.3 "session state", RFC 7627 §5.2)."""
+    config = hs.config
+    return Tls12Session(
+        cipher_suite=hs.suite.id,
+        master_secret=master,
+        extended_master_secret=hs.extended_master_secret,
+        issued_at=int(config.clock()),
+        lifetime=config.ticket_lifetime,
+        alpn_protocol=(hs.alpn_protocol or "").encode(),
+        server_name=(hs.server_name or "").encode(),
+    )
+
+
+def _send_ticket(hs: Server12, master: bytes, out: Output) -> None:
+    """NewSessionTicket with the sealed session state (RFC 5077 §3.3, §4)."""
+    config = hs.config
+    sealed = config.session_ticket_sealer().seal(_session_state(hs, master).serialize())
+    ticket = NewSessionTicket12(ticket_lifetime_hint=config.ticket_lifetime, ticket=sealed)
+    hs.transcript.update(out.send(ticket))
+
+
+ServerHandshake12: TypeAlias = (
+    ExpectChangeCipherSpec | ExpectClientCertificate | ExpectClientKeyExchange
+)
+
+__all__ = [
+    "ExpectChangeCipherSpec",
+    "ExpectClientCertificate",
+    "ExpectClientCertificateVerify",
+    "ExpectClientFinished",
+    "ExpectClientKeyExchange",
+    "ServerHandshake12",
+    "start_tls12",
+]

@@ -1,0 +1,49 @@
+"""TLS 1.2 after the handshake: application data, and renegotiation refused (RFC 5246, 5746).
+
+Both roles end a TLS 1.2 handshake in :class:`Traffic12` (the seed design's ``APP_DATA``). We
+never renegotiate: a HelloRequest (to a client) or a ClientHello (to a server) is answered with
+a ``no_renegotiation`` warning and otherwise ignored, as RFC 5246 §7.4.1.1 / §7.4.1.2 and
+RFC 5746 §4.2 allow; the peer then decides whether to go on. Any other handshake message is
+``unexpected_message``. The exporter is RFC 5705's (over the TLS 1.2 PRF).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .crypto.suites import CipherSuite12
+from .enums import AlertDescription
+from .machine import Output, unexpected
+from .messages import ClientHello, HandshakeMessage
+from .messages.tls12 import HelloRequest
+from .prf import export_keying_material12
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic12:
+    """Handshake done; application data flows (RFC 5246 §7.3; APP_DATA)."""
+
+    suite: CipherSuite12
+    is_client: bool
+    master_secret: bytes = field(repr=False)
+    client_random: bytes = field(repr=False)
+    server_random: bytes = field(repr=False)
+
+    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
+        renegotiation = HelloRequest if self.is_client else ClientHello
+        if isinstance(msg, renegotiation):
+            out.warning_alert(AlertDescription.NO_RENEGOTIATION)
+            return self
+        raise unexpected(msg, self)
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 5705 §4 keying material exporter."""
+        return export_keying_material12(
+            self.suite.hash_name,
+            self.master_secret,
+            self.client_random,
+            self.server_random,
+            label,
+            context,
+            length,
+        )
