@@ -285,6 +285,9 @@ class Connection:
 
     def _on_error(self, exc: BaseException) -> None:
         """The choke point: one fatal alert for a ProtocolError, internal_error for a bug."""
+        traffic = self._handshake
+        if isinstance(traffic, Traffic12) and isinstance(exc, ProtocolError | AlertReceived):
+            traffic.invalidate_session()  # RFC 5246 §7.2.2: a session ended by a fatal alert
         if isinstance(exc, ProtocolError):
             self._fail(exc.alert)
         elif isinstance(exc, AlertReceived):

@@ -9,6 +9,7 @@ RFC 5746 §4.2 allow; the peer then decides whether to go on. Any other handshak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .crypto.suites import CipherSuite12
@@ -28,6 +29,14 @@ class Traffic12:
     master_secret: bytes = field(repr=False)
     client_random: bytes = field(repr=False)
     server_random: bytes = field(repr=False)
+    forget_session: Callable[[], None] | None = field(default=None, repr=False)
+    """Server: drops this connection's session from the session cache."""
+
+    def invalidate_session(self) -> None:
+        """RFC 5246 §7.2.2: a connection ended by a fatal alert must not be resumed; the
+        server forgets its cached session ID (a ticket cannot be recalled)."""
+        if self.forget_session is not None:
+            self.forget_session()
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
         renegotiation = HelloRequest if self.is_client else ClientHello

@@ -22,6 +22,7 @@ Negotiation of the full handshake is in :mod:`tlsmachine.server.choose12`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
@@ -504,12 +505,16 @@ class ExpectClientFinished:
                 resumed=self.resumed,
             )
         )
+        forget = None
+        if hs.session_id:
+            forget = functools.partial(hs.config.tls12_session_cache().remove, hs.session_id)
         return Traffic12(
             suite=suite,
             is_client=False,
             master_secret=master,
             client_random=hs.client_random,
             server_random=hs.server_random,
+            forget_session=forget,
         )
 
 
