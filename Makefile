@@ -35,7 +35,7 @@ unit: $(STAMP)
 test: $(STAMP) peers lint typecheck unit
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --tls12
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

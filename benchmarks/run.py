@@ -12,6 +12,11 @@ Each figure is measured twice, once per implementation, with the same work on bo
 * **bulk MB/s**: after a handshake, 64 MiB one way (client to server) in 16 KiB writes; the
   sender encrypts, the receiver decrypts (their CPU together); AES-128-GCM and
   ChaCha20-Poly1305.
+* **TLS 1.2** (``--tls12``, which ``make bench`` passes, or ``--only tls12-...``): full handshakes
+  (ECDHE x25519, AES-128-GCM, ECDSA P-256 and RSA-2048 certificates, session tickets off) and
+  resumed handshakes, by session ID (tickets off) and by RFC 5077 ticket; TLS 1.2 only on both
+  sides (stdlib ``maximum_version``, tlsmachine ``max_version``); every "resumed" handshake is
+  checked to have resumed on both ends.
 
 The stdlib side drives two ``ssl.SSLObject`` over ``ssl.MemoryBIO`` pairs; the tlsmachine side
 moves ``data_to_send()`` into ``receive_data()``. Python 3.11's ``ssl`` cannot choose the TLS 1.3
@@ -24,7 +29,7 @@ Every figure is the median of several timed repetitions after a warm-up (``time.
 The output is a report: the exit status is 0 unless ``--check`` is given and a target is missed.
 
 Usage: ``python benchmarks/run.py [--quick] [--json] [--check] [--repeat N] [--clock wall|cpu]
-[--only CASE ...]`` (see benchmarks/README.md).
+[--tls12] [--only CASE ...]`` (see benchmarks/README.md).
 Profiling one side: ``python -m cProfile -s tottime benchmarks/run.py --worker tlsmachine
 --case bulk-aes-128-gcm --pki DIR`` (``DIR`` from ``--keep-pki DIR``).
 """
@@ -63,9 +68,24 @@ SUITE_IDS = {
     "TLS_AES_128_GCM_SHA256": 0x1301,
     "TLS_AES_256_GCM_SHA384": 0x1302,
     "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 0xC02B,
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": 0xC02F,
 }
 SUITE_NAMES = {v: k for k, v in SUITE_IDS.items()}
 GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x001D: "x25519", 0x001E: "x448"}
+# TLS 1.2 suites by their OpenSSL names (SSLContext.set_ciphers, CipherString)
+OPENSSL_CIPHERS = {
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+}
+SCHEME_NAMES = {
+    0x0401: "rsa_pkcs1_sha256",
+    0x0403: "ecdsa_secp256r1_sha256",
+    0x0804: "rsa_pss_rsae_sha256",
+    0x0809: "rsa_pss_pss_sha256",
+}
+# the ServerKeyExchange signature of a TLS 1.2 full handshake, by server key (both sides)
+TLS12_SCHEMES = {"ecdsa-p256": "ecdsa_secp256r1_sha256", "rsa-2048": "rsa_pss_rsae_sha256"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,14 @@ class Case:
     suite: str
     target: float  # minimum tlsmachine / stdlib ratio
     label: str
+    version: str = "TLSv1.3"
+    # TLS 1.2 resumed handshakes: "session-id" (RFC 5246 §7.4.1.2, tickets off) or "ticket"
+    # (RFC 5077); TLS 1.3 resumption is always by ticket
+    resumption: str = ""
+
+    @property
+    def tls12(self) -> bool:
+        return self.version == "TLSv1.2"
 
 
 CASES = (
@@ -130,7 +158,48 @@ CASES = (
         "bulk MB/s, ChaCha20-Poly1305",
     ),
 )
-CASES_BY_NAME = {c.name: c for c in CASES}
+# Run with --tls12 (make bench passes it) or picked with --only; the default set is TLS 1.3.
+TLS12_CASES = (
+    Case(
+        "tls12-handshake-ecdsa-p256",
+        "handshake",
+        "ecdsa-p256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        1.0,
+        "TLS 1.2 handshakes/s, ECDSA P-256",
+        version="TLSv1.2",
+    ),
+    Case(
+        "tls12-handshake-rsa-2048",
+        "handshake",
+        "rsa-2048",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        1.0,
+        "TLS 1.2 handshakes/s, RSA-2048",
+        version="TLSv1.2",
+    ),
+    Case(
+        "tls12-resumed-session-id",
+        "resumed",
+        "ecdsa-p256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        1.3,
+        "TLS 1.2 resumed/s, session ID",
+        version="TLSv1.2",
+        resumption="session-id",
+    ),
+    Case(
+        "tls12-resumed-ticket",
+        "resumed",
+        "ecdsa-p256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        1.3,
+        "TLS 1.2 resumed/s, ticket",
+        version="TLSv1.2",
+        resumption="ticket",
+    ),
+)
+CASES_BY_NAME = {c.name: c for c in (*CASES, *TLS12_CASES)}
 
 
 @dataclass(frozen=True)
@@ -152,6 +221,16 @@ class Counts:
 
     resumed: int = 0
     tickets: int = 0
+
+
+@dataclass
+class Counts12:
+    """TLS 1.2 resumed handshakes checked so far (warm-up included): each one resumed on both
+    ends and left the client holding the same session (the same ID, or the same ticket, which
+    neither server renews when resuming) for the next handshake."""
+
+    resumed: int = 0
+    session_kept: int = 0
 
 
 FULL = Sizes(handshakes=100, bulk_bytes=64 * MIB, repeat=7, warmup_handshakes=20, warmup_bytes=MIB)
@@ -201,6 +280,118 @@ def server_hello_params(flight: bytes) -> dict[str, str]:
     }
 
 
+HANDSHAKE_NAMES = {
+    1: "ClientHello",
+    2: "ServerHello",
+    4: "NewSessionTicket",
+    11: "Certificate",
+    12: "ServerKeyExchange",
+    13: "CertificateRequest",
+    14: "ServerHelloDone",
+}
+
+
+def _plaintext_messages(flight: bytes) -> tuple[list[tuple[int, bytes]], bool]:
+    """The handshake messages (type, body) of the plaintext records that start a flight, up to a
+    ChangeCipherSpec record; and whether one came (RFC 5246 §6.2.1, §7.1, §7.4)."""
+    data, pos, ccs = b"", 0, False
+    while pos + 5 <= len(flight):
+        content_type = flight[pos]
+        length = int.from_bytes(flight[pos + 3 : pos + 5], "big")
+        if content_type == 20:
+            ccs = True
+            break
+        if content_type != 22:
+            raise RuntimeError(f"unexpected record type {content_type} in a TLS 1.2 flight")
+        data += flight[pos + 5 : pos + 5 + length]
+        pos += 5 + length
+    messages, pos = [], 0
+    while pos + 4 <= len(data):
+        length = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        messages.append((data[pos], data[pos + 4 : pos + 4 + length]))
+        pos += 4 + length
+    return messages, ccs
+
+
+def _hello_fields(body: bytes, client: bool) -> tuple[bytes, int, dict[int, bytes]]:
+    """Session ID, cipher suite (ServerHello; 0 for a ClientHello) and extensions of a hello."""
+    pos = 2 + 32
+    session_id = body[pos + 1 : pos + 1 + body[pos]]
+    pos += 1 + body[pos]
+    suite = 0
+    if client:
+        pos += 2 + int.from_bytes(body[pos : pos + 2], "big")  # cipher_suites
+        pos += 1 + body[pos]  # compression_methods
+    else:
+        suite = int.from_bytes(body[pos : pos + 2], "big")
+        pos += 3  # cipher_suite, compression_method
+    extensions: dict[int, bytes] = {}
+    end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
+    pos += 2
+    while pos + 4 <= end:
+        ext_type = int.from_bytes(body[pos : pos + 2], "big")
+        ext_len = int.from_bytes(body[pos + 2 : pos + 4], "big")
+        extensions[ext_type] = body[pos + 4 : pos + 4 + ext_len]
+        pos += 4 + ext_len
+    return session_id, suite, extensions
+
+
+def tls12_params(client_flight: bytes, server_flight: bytes) -> dict[str, str]:
+    """What a TLS 1.2 handshake negotiated, from the client's ClientHello and the server's
+    first flight.
+
+    Version and suite come from the ServerHello (RFC 5246 §7.4.1.3; TLS 1.2 when it has no
+    supported_versions), the group and signature scheme from the ServerKeyExchange (RFC 8422
+    §5.4; "none" when resuming), extended_master_secret (23) from the ServerHello (RFC 7627).
+    Handshake mode: "full" when the server sent a Certificate; resumed when it echoed the
+    non-empty session ID of the ClientHello instead (§7.3 Figure 2): "resumed-ticket" if the
+    ClientHello carried a non-empty session_ticket (35, RFC 5077 §3.4), else
+    "resumed-session-id". ``flight``: the server's first flight, message by message.
+    """
+    client_messages, _ = _plaintext_messages(client_flight)
+    if not client_messages or client_messages[0][0] != 1:
+        raise RuntimeError("the client's first flight does not start with a ClientHello")
+    offered_id, _, client_extensions = _hello_fields(client_messages[0][1], client=True)
+    messages, ccs = _plaintext_messages(server_flight)
+    if not messages or messages[0][0] != 2:
+        raise RuntimeError("the server's first flight does not start with a ServerHello")
+    body = messages[0][1]
+    echoed_id, suite, extensions = _hello_fields(body, client=False)
+    version = "TLSv1.2" if body[:2] == b"\x03\x03" and 43 not in extensions else "?"
+    group = scheme = "none"
+    for msg_type, ske in messages:
+        if msg_type == 12 and ske[:1] == b"\x03":  # named_curve
+            gid = int.from_bytes(ske[1:3], "big")
+            group = GROUP_NAMES.get(gid, f"0x{gid:04x}")
+            pos = 4 + ske[3]
+            sid = int.from_bytes(ske[pos : pos + 2], "big")
+            scheme = SCHEME_NAMES.get(sid, f"0x{sid:04x}")
+    types = [t for t, _ in messages]
+    if 11 in types:
+        mode = "full"
+    elif echoed_id and echoed_id == offered_id:
+        mode = "resumed-ticket" if client_extensions.get(35) else "resumed-session-id"
+    else:
+        mode = "?"
+    flight = [HANDSHAKE_NAMES.get(t, str(t)) for t in types]
+    flight += ["ChangeCipherSpec", "Finished"] if ccs else []
+    return {
+        "version": version,
+        "suite": SUITE_NAMES.get(suite, f"0x{suite:04x}"),
+        "group": group,
+        "handshake": mode,
+        "scheme": scheme,
+        "ems": "yes" if 23 in extensions else "no",
+        "flight": " ".join(flight),
+    }
+
+
+def wire_params(case: Case, client_flight: bytes, server_flight: bytes) -> dict[str, str]:
+    if case.tls12:
+        return tls12_params(client_flight, server_flight)
+    return server_hello_params(server_flight)
+
+
 def check_negotiated(case: Case, seen: dict[str, str], side: str) -> None:
     want = {
         "version": "TLSv1.3",
@@ -208,6 +399,20 @@ def check_negotiated(case: Case, seen: dict[str, str], side: str) -> None:
         "group": "x25519",
         "handshake": "psk_dhe_ke" if case.kind == "resumed" else "full",
     }
+    if case.tls12:
+        resumed = case.kind == "resumed"
+        want = {
+            "version": "TLSv1.2",
+            "suite": case.suite,
+            "group": "none" if resumed else "x25519",
+            "handshake": f"resumed-{case.resumption}" if resumed else "full",
+            "scheme": "none" if resumed else TLS12_SCHEMES[case.key_type],
+            "ems": "yes",
+            # both servers: no CertificateRequest, and no new ticket when resuming
+            "flight": "ServerHello ChangeCipherSpec Finished"
+            if resumed
+            else "ServerHello Certificate ServerKeyExchange ServerHelloDone",
+        }
     for key, value in want.items():
         if seen.get(key) != value:
             raise RuntimeError(f"{side} negotiated {key} {seen.get(key)!r}, expected {value!r}")
@@ -226,6 +431,21 @@ system_default = system_default_sect
 Ciphersuites = {suite}
 Groups = X25519
 """
+# TLS 1.2: the client lists P-256 too, since OpenSSL's TLS 1.2 server only uses an ECDSA
+# certificate whose curve is in the client's supported_groups; the server is pinned to x25519
+# with set_ecdh_curve (tlsmachine: the same two groups in the client, x25519 in the server).
+OPENSSL_CONF_TEMPLATE_TLS12 = """\
+# Written by benchmarks/run.py: the same settings for every SSL_CTX of the stdlib worker.
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MaxProtocol = TLSv1.2
+CipherString = {cipher}
+Groups = X25519:P-256
+"""
 
 
 class StdlibSide:
@@ -233,22 +453,40 @@ class StdlibSide:
 
     def __init__(self, pki: Path, case: Case) -> None:
         client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-        client.minimum_version = ssl.TLSVersion.TLSv1_3
         client.load_verify_locations(cafile=str(pki / "ca.pem"))
-        client.set_ecdh_curve("X25519")
         server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server.minimum_version = ssl.TLSVersion.TLSv1_3
         server.load_cert_chain(pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem")
         server.set_ecdh_curve("X25519")
-        # full handshakes: no tickets; resumed: one per handshake (tlsmachine: session_tickets)
-        server.num_tickets = 1 if case.kind == "resumed" else 0
+        if case.tls12:
+            for ctx in (client, server):
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers(OPENSSL_CIPHERS[case.suite])
+                if case.resumption != "ticket":
+                    # full handshakes and session-ID resumption: no tickets (tlsmachine:
+                    # session_tickets=0); the server then caches each session by its ID
+                    ctx.options |= ssl.OP_NO_TICKET
+        else:
+            client.minimum_version = ssl.TLSVersion.TLSv1_3
+            server.minimum_version = ssl.TLSVersion.TLSv1_3
+            client.set_ecdh_curve("X25519")
+            # full handshakes: no tickets; resumed: one per handshake (tlsmachine:
+            # session_tickets)
+            server.num_tickets = 1 if case.kind == "resumed" else 0
         if client.verify_mode != ssl.CERT_REQUIRED or not client.check_hostname:
             raise RuntimeError("the stdlib client must verify the certificate and host name")
+        self.case = case
         self.client_ctx, self.server_ctx = client, server
         self.negotiated: dict[str, str] = {}
-        self.counts = Counts()
+        self.counts: Counts | Counts12 = Counts12() if case.tls12 else Counts()
         self.session: ssl.SSLSession | None = None
-        if case.kind == "resumed":
+        if case.kind == "resumed" and case.tls12:
+            client_obj, server_obj, _, _ = self.handshake()
+            self._close_for_cache(server_obj)
+            if client_obj.session_reused or server_obj.session_reused:
+                raise RuntimeError("stdlib: the first handshake resumed a session")
+            self.session = self._session12(client_obj, None)
+            self.negotiated = {}  # recorded again by the first resumed handshake
+        elif case.kind == "resumed":
             # the first ticket comes from a full handshake, which is not what we measure
             client_obj, server_obj, _, _ = self.handshake()
             if client_obj.session_reused or server_obj.session_reused:
@@ -263,7 +501,7 @@ class StdlibSide:
         client = self.client_ctx.wrap_bio(c_in, c_out, server_hostname=HOST, session=session)
         server = self.server_ctx.wrap_bio(s_in, s_out, server_side=True)
         client_done = server_done = False
-        first_flight = b""
+        client_flight = first_flight = b""
         for _ in range(MAX_ROUNDS):
             if not client_done:
                 try:
@@ -271,7 +509,9 @@ class StdlibSide:
                     client_done = True
                 except ssl.SSLWantReadError:
                     pass
-            s_in.write(c_out.read())
+            data = c_out.read()
+            client_flight = client_flight or data
+            s_in.write(data)
             if not server_done:
                 try:
                     server.do_handshake()
@@ -286,7 +526,7 @@ class StdlibSide:
         else:
             raise RuntimeError("stdlib handshake did not finish")
         if not self.negotiated:
-            self.negotiated = server_hello_params(first_flight)
+            self.negotiated = wire_params(self.case, client_flight, first_flight)
             self.negotiated["api"] = (
                 f"{client.version()} {client.cipher()[0]}"  # type: ignore[index]
                 f" session_reused={client.session_reused}"
@@ -316,7 +556,11 @@ class StdlibSide:
         return session
 
     def resumed_handshakes(self, count: int) -> None:
+        if self.case.tls12:
+            self._resumed_handshakes12(count)
+            return
         counts, take_ticket = self.counts, self._take_ticket
+        assert isinstance(counts, Counts)
         for _ in range(count):
             old = self.session
             client, server, _, _ = self.handshake(old)
@@ -325,6 +569,40 @@ class StdlibSide:
             self.session = take_ticket(client, old)
             counts.resumed += 1
             counts.tickets += 1
+
+    def _close_for_cache(self, server: ssl.SSLObject) -> None:
+        """Session-ID resumption: the server sends close_notify (tlsmachine's too, the same
+        work), or OpenSSL drops the session from its cache when the SSLObject goes away
+        (``ssl_clear_bad_session``: a connection not shut down, RFC 2246 §7.2.1), and the next
+        handshake could not resume."""
+        if self.case.resumption != "session-id":
+            return
+        with contextlib.suppress(ssl.SSLWantReadError):
+            server.unwrap()  # sends close_notify, then wants the client's
+
+    def _session12(self, client: ssl.SSLObject, old: ssl.SSLSession | None) -> ssl.SSLSession:
+        """The client's session after a TLS 1.2 handshake: resumable by the same ID, or with the
+        same ticket (neither server renews a ticket when resuming, RFC 5077 §3.3 lets it)."""
+        session = client.session
+        ticket = self.case.resumption == "ticket"
+        if session is None or session.has_ticket != ticket or not session.id:
+            raise RuntimeError(f"stdlib: the handshake left no {self.case.resumption} session")
+        if old is not None and session.id != old.id:
+            raise RuntimeError("stdlib: the resumed handshake changed the session")
+        return session
+
+    def _resumed_handshakes12(self, count: int) -> None:
+        counts, session12, close = self.counts, self._session12, self._close_for_cache
+        assert isinstance(counts, Counts12)
+        for _ in range(count):
+            old = self.session
+            client, server, _, _ = self.handshake(old)
+            close(server)
+            if not (client.session_reused and server.session_reused):
+                raise RuntimeError("stdlib: a handshake did not resume (session_reused False)")
+            self.session = session12(client, old)
+            counts.resumed += 1
+            counts.session_kept += 1
 
     def bulk(self) -> Callable[[int], None]:
         client, server, s_in, c_out = self.handshake()
@@ -360,10 +638,16 @@ class TlsmachineSide:
         x25519 = groups.X25519
         suite = getattr(suites, case.suite)
         self.tls = tlsmachine
+        self.case = case
         resumed = case.kind == "resumed"
         # resumed: the client takes the newest ticket from the store (and removes it), each
         # ticket received goes back in; full handshakes: no store, no tickets
         self.store = tlsmachine.InMemoryClientSessionStore() if resumed else None
+        self.negotiated: dict[str, str] = {}
+        self.counts: Counts | Counts12 = Counts12() if case.tls12 else Counts()
+        if case.tls12:
+            self._init_tls12(pki, case)
+            return
         # what OpenSSL does by default: resume with (EC)DHE only, stateless tickets
         psk_modes = (PskKeyExchangeMode.PSK_DHE_KE,)
         self.client_config = tlsmachine.ClientConfig(
@@ -388,8 +672,6 @@ class TlsmachineSide:
         )
         if not self.client_config.verify_certificates:
             raise RuntimeError("the tlsmachine client must verify the certificate and host name")
-        self.negotiated: dict[str, str] = {}
-        self.counts = Counts()
         if resumed:
             # the first ticket comes from a full handshake, which is not what we measure
             client, _ = self.handshake()
@@ -398,14 +680,61 @@ class TlsmachineSide:
                 raise RuntimeError("tlsmachine: the first handshake did not bring one ticket")
             self.negotiated = {}  # recorded again by the first resumed handshake
 
+    def _init_tls12(self, pki: Path, case: Case) -> None:
+        """TLS 1.2 only on both ends; the stdlib side's settings, the tlsmachine way."""
+        import tlsmachine
+        from tlsmachine.crypto import groups, suites
+        from tlsmachine.enums import ProtocolVersion
+        from tlsmachine.session import AeadTicketSealer
+
+        suite = getattr(suites, case.suite)
+        tls12 = ProtocolVersion.TLS12
+        self._first_master_secret: bytes | None = None
+        self.client_config = tlsmachine.ClientConfig(
+            cadata=(pki / "ca.pem").read_bytes(),
+            max_version=tls12,
+            tls12_cipher_suites=(suite,),
+            # as the stdlib client (OPENSSL_CONF Groups = X25519:P-256)
+            groups=(groups.X25519, groups.SECP256R1),
+            session_store=self.store,
+        )
+        self.server_config = tlsmachine.ServerConfig(
+            certificates=(
+                tlsmachine.CertifiedKey.load(
+                    pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem"
+                ),
+            ),
+            max_version=tls12,
+            tls12_cipher_suites=(suite,),
+            groups=(groups.X25519,),
+            # full handshakes and session-ID resumption: no tickets (stdlib: OP_NO_TICKET),
+            # each session gets an ID and goes in the server's session cache (session_ids,
+            # as OpenSSL's default server cache); ticket resumption: RFC 5077 tickets
+            session_tickets=1 if case.resumption == "ticket" else 0,
+            ticket_sealer=AeadTicketSealer(),
+        )
+        if not self.client_config.verify_certificates:
+            raise RuntimeError("the tlsmachine client must verify the certificate and host name")
+        if case.kind == "resumed":
+            # the first session comes from a full handshake, which is not what we measure
+            client, server = self.handshake()
+            self._close_for_cache(server)
+            info = client.handshake_info
+            if info is None or info.resumed or self._stored() != 1:
+                raise RuntimeError("tlsmachine: the first handshake did not bring a session")
+            self._check_session12()
+            self.negotiated = {}  # recorded again by the first resumed handshake
+
     def handshake(self) -> tuple[ClientConnection, ServerConnection]:
         tls = self.tls
         client = tls.ClientConnection(self.client_config, server_name=HOST)
         server = tls.ServerConnection(self.server_config)
         app_data = tls.ConnectionState.APP_DATA
-        first_flight = b""
+        client_flight = first_flight = b""
         for _ in range(MAX_ROUNDS):
-            server.receive_data(client.data_to_send())
+            data = client.data_to_send()
+            client_flight = client_flight or data
+            server.receive_data(data)
             flight = server.data_to_send()
             first_flight = first_flight or flight
             client.receive_data(flight)
@@ -414,7 +743,7 @@ class TlsmachineSide:
         else:
             raise RuntimeError("tlsmachine handshake did not finish")
         if not self.negotiated:
-            self.negotiated = server_hello_params(first_flight)
+            self.negotiated = wire_params(self.case, client_flight, first_flight)
             info = client.handshake_info
             assert info is not None
             self.negotiated["api"] = (
@@ -432,7 +761,11 @@ class TlsmachineSide:
         return len(self.store)
 
     def resumed_handshakes(self, count: int) -> None:
+        if self.case.tls12:
+            self._resumed_handshakes12(count)
+            return
         counts, stored = self.counts, self._stored
+        assert isinstance(counts, Counts)
         for _ in range(count):
             # the ClientConnection takes the ticket out of the store; the server's
             # NewSessionTicket arrives with its last flight and the client stores it
@@ -444,6 +777,47 @@ class TlsmachineSide:
                 raise RuntimeError("tlsmachine: the handshake did not bring a new session ticket")
             counts.resumed += 1
             counts.tickets += 1
+
+    def _close_for_cache(self, server: ServerConnection) -> None:
+        """Session-ID resumption: the server sends close_notify, as the stdlib side must (see
+        ``StdlibSide._close_for_cache``); tlsmachine keeps the session either way."""
+        if self.case.resumption == "session-id":
+            server.close()
+            server.data_to_send()
+
+    def _check_session12(self) -> None:
+        """The store holds one TLS 1.2 session (the client took it out to offer it and put it
+        back after resuming) with an ID, or a ticket, and the first one's master secret."""
+        assert self.store is not None
+        session = self.store.get(HOST, time.time())
+        if session is None or len(self.store) != 0:
+            raise RuntimeError("tlsmachine: the handshake did not leave exactly one session")
+        self.store.put(session)
+        if self.case.resumption == "ticket":
+            ok = bool(session.ticket)
+        else:
+            ok = bool(session.session_id) and not session.ticket
+        if self._first_master_secret is None:
+            self._first_master_secret = session.psk
+        if not ok or session.psk != self._first_master_secret:
+            raise RuntimeError(f"tlsmachine: the handshake left no {self.case.resumption} session")
+
+    def _resumed_handshakes12(self, count: int) -> None:
+        counts, stored, close = self.counts, self._stored, self._close_for_cache
+        assert isinstance(counts, Counts12)
+        for _ in range(count):
+            # the ClientConnection takes the session out of the store, offers its ID or
+            # ticket, and puts it back after resuming (SessionTicketReceived)
+            client, server = self.handshake()
+            close(server)
+            c_info, s_info = client.handshake_info, server.handshake_info
+            if not (c_info and c_info.resumed and s_info and s_info.resumed):
+                raise RuntimeError("tlsmachine: a handshake did not resume (resumed False)")
+            if stored() != 1:
+                raise RuntimeError("tlsmachine: the client did not keep the session")
+            counts.resumed += 1
+            counts.session_kept += 1
+        self._check_session12()  # still the first session (once per run: cheap)
 
     def bulk(self) -> Callable[[int], None]:
         client, server = self.handshake()
@@ -585,7 +959,11 @@ class Worker:
         env.pop("OPENSSL_CONF", None)
         if side == "stdlib":
             conf = pki / f"openssl-{case.suite}.cnf"
-            conf.write_text(OPENSSL_CONF_TEMPLATE.format(suite=case.suite))
+            if case.tls12:
+                text = OPENSSL_CONF_TEMPLATE_TLS12.format(cipher=OPENSSL_CIPHERS[case.suite])
+            else:
+                text = OPENSSL_CONF_TEMPLATE.format(suite=case.suite)
+            conf.write_text(text)
             env["OPENSSL_CONF"] = str(conf)
         self.name = f"{side} worker for {case.name}"
         self.samples: list[float] = []
@@ -739,7 +1117,10 @@ def table(rows: list[dict[str, object]]) -> str:
 
 
 def main_parent(args: argparse.Namespace) -> int:
-    cases = [CASES_BY_NAME[n] for n in args.only] if args.only else list(CASES)
+    if args.only:
+        cases = [CASES_BY_NAME[n] for n in args.only]
+    else:
+        cases = [*CASES, *(TLS12_CASES if args.tls12 else ())]
     sizes = QUICK if args.quick else FULL
     if args.repeat:
         sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
@@ -780,7 +1161,20 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
         " encrypt + decrypt CPU; MB = 10^6 bytes"
     )
     for r in rows:
-        if "resumed" in r:
+        if "resumed" in r and "session_kept" in r["resumed"]["stdlib"]:  # type: ignore[index]
+            checked = r["resumed"]
+            assert isinstance(checked, dict)
+            how = CASES_BY_NAME[str(r["name"])].resumption.replace("-", " ")
+            seen = ", ".join(
+                f"{side} {checked[side]['resumed']} resumed + {checked[side]['session_kept']} kept"
+                for side in ("tlsmachine", "stdlib")
+            )
+            print(
+                f"  {r['name']}: every handshake ({checked['handshakes']} per side, warm-up"
+                f" included) resumed on both ends by {how} and left the client the same session"
+                f" for the next one: {seen}"
+            )
+        elif "resumed" in r:
             checked = r["resumed"]
             assert isinstance(checked, dict)
             seen = ", ".join(
@@ -799,11 +1193,14 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
                 f" tlsmachine reaches {float(r['tlsmachine']) / ceiling:.0%} of it"  # type: ignore[arg-type]
             )
     print("negotiated, read off the ServerHello on the wire (and as the API reports it):")
+    width = max(len(str(r["name"])) for r in rows)
     for r in rows:
         for side in ("tlsmachine", "stdlib"):
             n = r["negotiated"][side]  # type: ignore[index]
             wire = f"{n['version']} {n['suite']} {n['group']} {n['handshake']}"
-            print(f"  {r['name']:<23} {side:<10}  {wire}  ({n['api']})")
+            if "flight" in n:  # TLS 1.2: ServerKeyExchange scheme, EMS, the server's flight
+                wire += f" {n['scheme']} ems={n['ems']} [{n['flight']}]"
+            print(f"  {r['name']:<{width}} {side:<10}  {wire}  ({n['api']})")
     print(
         f"python {env['python']}; stdlib ssl: {env['stdlib_ssl_openssl']}; cryptography"
         f" {env['cryptography']} on {env['cryptography_openssl']}"
@@ -823,7 +1220,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="time.perf_counter (default) or time.process_time of each worker process:"
         " steadier on a busy machine (both count client + server together)",
     )
-    parser.add_argument("--only", nargs="+", choices=sorted(CASES_BY_NAME), metavar="CASE")
+    parser.add_argument(
+        "--tls12",
+        action="store_true",
+        help="also run the TLS 1.2 cases (tls12-*), which are not in the default set",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(CASES_BY_NAME),
+        metavar="CASE",
+        help=f"run only these cases: {', '.join(CASES_BY_NAME)}",
+    )
     parser.add_argument("--keep-pki", metavar="DIR", help="write the test PKI here and keep it")
     parser.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=sorted(CASES_BY_NAME), help=argparse.SUPPRESS)

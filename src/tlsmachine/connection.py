@@ -114,6 +114,8 @@ _PEER_CLOSED_STATE = ConnectionState.PEER_CLOSED
 class Connection:
     """Common driver; use :class:`ClientConnection` or :class:`ServerConnection`."""
 
+    _is_client = False
+
     def __init__(
         self, handshake: HandshakeState, *, trace: bool, keylog: Callable[[str], None] | None
     ) -> None:
@@ -285,9 +287,9 @@ class Connection:
 
     def _on_error(self, exc: BaseException) -> None:
         """The choke point: one fatal alert for a ProtocolError, internal_error for a bug."""
-        traffic = self._handshake
-        if isinstance(traffic, Traffic12) and isinstance(exc, ProtocolError | AlertReceived):
-            traffic.invalidate_session()  # RFC 5246 §7.2.2: a session ended by a fatal alert
+        invalidate = getattr(self._handshake, "invalidate_session", None)
+        if invalidate is not None and isinstance(exc, ProtocolError | AlertReceived):
+            invalidate()  # RFC 5246 §7.2.2: a session ended by a fatal alert is not resumed
         if isinstance(exc, ProtocolError):
             self._fail(exc.alert)
         elif isinstance(exc, AlertReceived):
@@ -345,8 +347,8 @@ class Connection:
         version = self._version
         while (raw := buffer.pop()) is not None:
             msg = decode_handshake(raw, version=version)
-            if isinstance(msg, HelloRequest) and not self._peer_finished:
-                continue  # RFC 5246 §7.4.1.1: ignored while negotiating (and not hashed)
+            if isinstance(msg, HelloRequest) and self._is_client and not self._peer_finished:
+                continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)
             out = Output(keylog=self._keylog is not None)

@@ -23,6 +23,7 @@ from .events import Event
 from .keyschedule import HandshakeSecret, check_finished_mac, handshake_traffic_keys
 from .messages import decode_handshake, encode_handshake
 from .messages.tls13 import CertificateVerify, Finished
+from .verify import public_key_of
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -284,7 +285,8 @@ def check_certificate_verify(
     content = certificate_verify_input(transcript_hash, server=by_server)
     leaf = chain[0]
     pss = spki_is_rsassa_pss(leaf)
-    verify(cv.algorithm, leaf.public_key(), cv.signature, content, rsassa_pss=pss)
+    key = public_key_of(leaf, "server" if by_server else "client")
+    verify(cv.algorithm, key, cv.signature, content, rsassa_pss=pss)
 
 
 def check_finished(

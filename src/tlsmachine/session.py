@@ -468,6 +468,18 @@ class InMemoryClientSessionStore:
         while len(self._sessions) > self._max_servers:
             self._sessions.popitem(last=False)
 
+    def remove(self, session: ClientSession) -> None:
+        """Forget ``session`` (RFC 5246 §7.2.2: the session of a failed connection). The
+        connection calls this when it has one; a store without it keeps what it has."""
+        tickets = self._sessions.get(session.server_name)
+        if tickets is None:
+            return
+        kept = [t for t in tickets if t.psk != session.psk]
+        if kept:
+            self._sessions[session.server_name] = kept
+        else:
+            del self._sessions[session.server_name]
+
     def get(self, server_name: str, now: float) -> ClientSession | None:
         tickets = self._sessions.get(server_name)
         while tickets:

@@ -51,6 +51,9 @@ class Tls12Session:
     server_name: bytes
     """The SNI host name of the original connection, empty if none; a resumption for another
     name is refused (RFC 6066 §3)."""
+    peer_certificates: tuple[bytes, ...] = ()
+    """The client's certificate chain (DER), part of the session state (RFC 5246 §7.3 "peer
+    certificate"): a resumed connection reports the identity the full handshake proved."""
 
     def __post_init__(self) -> None:
         if len(self.master_secret) != MASTER_SECRET_LENGTH:
@@ -72,6 +75,10 @@ class Tls12Session:
         w.u32(self.lifetime)
         w.opaque(1, self.alpn_protocol)
         w.opaque(2, self.server_name)
+        start = w.begin_vector(3)
+        for der in self.peer_certificates:
+            w.opaque(3, der)
+        w.end_vector(start, 3)
         return w.getvalue()
 
     @classmethod
@@ -93,9 +100,17 @@ class Tls12Session:
             lifetime=r.u32("lifetime"),
             alpn_protocol=r.opaque(1, what="alpn_protocol"),
             server_name=r.opaque(2, what="server_name"),
+            peer_certificates=_certificates(r.vector(3, what="peer_certificates")),
         )
         r.expect_end("TLS 1.2 session")
         return session
+
+
+def _certificates(r: Reader) -> tuple[bytes, ...]:
+    chain = []
+    while not r.at_end():
+        chain.append(r.opaque(3, min=1, max=0xFFFFFF, what="peer certificate"))
+    return tuple(chain)
 
 
 def open_tls12_ticket(sealer: TicketSealer, ticket: bytes) -> Tls12Session | None:

@@ -48,6 +48,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
@@ -131,13 +132,27 @@ def _parse_der(der: bytes) -> x509.Certificate:
     """One certificate with its extensions; ``ValueError`` saying what is wrong otherwise."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ValueError(f"is not valid DER: {exc}") from None
     try:
         _ = cert.extensions
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise ValueError(f"has a malformed extension: {exc}") from None
+    try:  # pyca reads these lazily; a garbled one must fail here, not in an error message
+        _ = cert.subject, cert.issuer
+    except ValueError as exc:
+        raise ValueError(f"has a malformed name: {exc}") from None
     return cert
+
+
+def public_key_of(cert: x509.Certificate, whose: str) -> CertificatePublicKeyTypes:
+    """The certificate's public key, or :class:`UnsupportedCertificate` when pyca cannot load
+    it (an unknown algorithm or curve, a point not on the curve): RFC 8446 §6.2 / RFC 5246
+    §7.2.2's unsupported_certificate rather than an internal error."""
+    try:
+        return cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise UnsupportedCertificate(f"{whose} certificate key cannot be used: {exc}") from None
 
 
 # Certificates are public and immutable and the key is the exact DER, so sharing the parsed

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from ..config import ClientConfig
 from ..connection import Connection, ConnectionState
-from ..enums import ContentType
-from ..errors import ConfigurationError, UsageError
+from ..enums import ContentType, ProtocolVersion
+from ..errors import AlertReceived, ConfigurationError, ProtocolError, UsageError
 from ..events import Event, SessionTicketReceived
 from ..machine import Output
+from ..session import ClientSession
 from .hello import ExpectServerHello
 
 
 class ClientConnection(Connection):
     """A sans-I/O TLS client connection; the ClientHello is queued on construction."""
+
+    _is_client = True
 
     def __init__(self, config: ClientConfig, server_name: str | None = None) -> None:
         if server_name is None and config.verify_certificates:
@@ -22,6 +25,9 @@ class ClientConnection(Connection):
         out = Output(keylog=config.keylog is not None)
         first = ExpectServerHello.start(config, server_name, out)
         super().__init__(first, trace=config.trace_handshake, keylog=config.keylog)
+        if config.max_version < ProtocolVersion.TLS13:
+            self._version = ProtocolVersion.TLS12  # no TLS 1.3 rules before the ServerHello
+        self._stored: list[ClientSession] = []  # sessions this connection put in the store
         self.config = config
         self.server_name = server_name
         self._records.write_version = 0x0301  # RFC 8446 §5.1: MAY be 0x0301 for the first hello
@@ -59,6 +65,18 @@ class ClientConnection(Connection):
         store = self.config.session_store
         if store is not None and isinstance(event, SessionTicketReceived):
             store.put(event.session)  # the documented point where the store is called
+            if event.session.is_tls12:
+                self._stored.append(event.session)
+
+    def _on_error(self, exc: BaseException) -> None:
+        # RFC 5246 §7.2.2: forget the TLS 1.2 session of a connection that failed (a store
+        # without ``remove`` cannot; TLS 1.3 tickets are independent of the connection).
+        remove = getattr(self.config.session_store, "remove", None)
+        if self._stored and remove is not None and isinstance(exc, ProtocolError | AlertReceived):
+            for session in self._stored:
+                remove(session)
+            self._stored.clear()
+        super()._on_error(exc)
 
 
 __all__ = ["ClientConnection"]

@@ -79,7 +79,7 @@ from ..messages.tls12 import (
 from ..messages.tls13 import CertificateVerify, Finished
 from ..session import ClientSession
 from ..traffic12 import Traffic12
-from ..verify import parse_certificate_chain
+from ..verify import parse_certificate_chain, public_key_of
 
 if TYPE_CHECKING:
     from ..certs import CertifiedKey
@@ -253,7 +253,7 @@ def _resume(hs: Client12, out: Output) -> ExpectNewSessionTicket | ExpectChangeC
 def _check_server_key(suite: CipherSuite12, leaf: x509.Certificate) -> None:
     """The certificate's key must fit the suite's authentication (RFC 5246 §7.4.2,
     RFC 8422 §5.3: ECDSA suites take ECDSA or EdDSA keys), else unsupported_certificate."""
-    key = leaf.public_key()
+    key = public_key_of(leaf, "server")
     if suite.authentication == "RSA":
         fits = isinstance(key, rsa.RSAPublicKey)
     else:
@@ -340,7 +340,7 @@ class ExpectServerKeyExchange:
         content = server_key_exchange_input(hs.client_random, hs.server_random, params)
         verify(
             scheme,
-            leaf.public_key(),
+            public_key_of(leaf, "server"),
             signature,
             content,
             tls13=False,

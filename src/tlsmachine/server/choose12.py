@@ -4,7 +4,8 @@ A TLS 1.2 suite fixes the key exchange and the certificate's key type, so the th
 together: our suites in preference order, the first the client offers for which
 
 * a certificate of ours has the key type the suite authenticates with (RFC 8422 §5.3: ECDSA
-  suites take ECDSA or EdDSA keys; RFC 5246 §7.4.2) and can sign with a scheme in the client's
+  suites take ECDSA or EdDSA keys; RFC 5246 §7.4.2), an ECDSA key on a curve the client lists
+  in supported_groups (RFC 8422 §4), and can sign with a scheme in the client's
   signature_algorithms (§7.4.1.4.1; without that extension the default is SHA-1, which we
   never sign with), and
 * a group fits the key exchange: for ECDHE a curve the client lists in supported_groups
@@ -17,18 +18,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import SECP256R1, FFDHEGroup, Group
 from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite12
+from ..enums import NamedGroup
 from ..errors import HandshakeFailure
 from ..extensions import SignatureAlgorithms, SupportedGroups
 from ..messages.hello import ClientHello
 
 _FFDHE_RANGE = range(0x0100, 0x0200)  # RFC 7919 §2: the FFDHE code points
+_CURVES = {
+    "secp256r1": NamedGroup.SECP256R1,
+    "secp384r1": NamedGroup.SECP384R1,
+    "secp521r1": NamedGroup.SECP521R1,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,8 @@ class Signer12:
     certified: CertifiedKey
     authentication: str  # "RSA" or "ECDSA": the suites it serves
     schemes: tuple[int, ...]
+    curve: int | None
+    """The NamedGroup of an ECDSA key's curve: the client must list it (RFC 8422 §4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +72,10 @@ def signers12(config: ServerConfig) -> tuple[Signer12, ...]:
             if s in config.signature_schemes
         )
         kind = "RSA" if isinstance(key, rsa.RSAPrivateKey) else "ECDSA"
-        signers.append(Signer12(certified, kind, schemes))
+        curve = None
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            curve = _CURVES.get(key.curve.name, -1)  # -1: a curve no client can list
+        signers.append(Signer12(certified, kind, schemes, curve))
     result = tuple(signers)
     object.__setattr__(config, "_signers12", result)  # a cache on a frozen config
     return result
@@ -99,6 +111,12 @@ def choose_full_handshake(config: ServerConfig, hello: ClientHello) -> Choice12:
         for signer in signers:
             if signer.authentication != suite.authentication:
                 continue
+            if (
+                signer.curve is not None
+                and client_groups is not None
+                and signer.curve not in client_groups
+            ):
+                continue  # RFC 8422 §4: an ECDSA key on a curve the client cannot use
             scheme = next((s for s in signer.schemes if s in client_schemes), None)
             if scheme is not None:
                 return Choice12(suite, signer, scheme, group)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TypeAlias
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ServerConfig
 from ..crypto.groups import FFDHEGroup, PrivateKeyShare
@@ -77,7 +78,7 @@ from ..messages.tls13 import CertificateVerify, Finished
 from ..session_cache import Tls12Session, open_tls12_ticket
 from ..traffic12 import Traffic12
 from ..transcript import TranscriptHash
-from ..verify import parse_certificate_chain
+from ..verify import parse_certificate_chain, public_key_of
 from .choose12 import Choice12, choose_full_handshake
 from .negotiate import choose_alpn, server_name_of
 
@@ -183,6 +184,10 @@ def _cached_session(
         session = config.tls12_session_cache().get(hello.legacy_session_id, now)
     if session is None or session.expired(now):
         return None, False
+    if session.extended_master_secret and not ems:
+        # RFC 7627 §5.3: the session used the extended master secret and this ClientHello
+        # does not offer it: the server MUST abort the abbreviated handshake.
+        raise HandshakeFailure("resumption offered without extended_master_secret (RFC 7627)")
     fits = (
         session.extended_master_secret  # RFC 7627 §5.3: never resume a session without EMS
         and ems
@@ -262,15 +267,16 @@ def _resume(
         issue_ticket=renew,
     )
     master = session.master_secret
+    chain = parse_certificate_chain(session.peer_certificates) if session.peer_certificates else ()
     if renew:
-        _send_ticket(hs, master, out)
+        _send_ticket(hs, master, chain, out)
     keys = protectors(suite, master, hello.random, random)
     log_master_secret(out, hello.random, master)
     out.change_cipher_spec()
     install_keys(out, keys, client=False, direction="write")
     verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
     t12.update(out.send(Finished(verify_data=verify_data)))
-    return ExpectChangeCipherSpec(hs, Agreed12(master, keys), resumed=True)
+    return ExpectChangeCipherSpec(hs, Agreed12(master, keys, client_chain=chain), resumed=True)
 
 
 def _full(
@@ -440,7 +446,7 @@ class ExpectClientCertificateVerify:
         leaf = self.agreed.client_chain[0]
         verify(
             cv.algorithm,
-            leaf.public_key(),
+            public_key_of(leaf, "client"),
             cv.signature,
             self.signed,
             tls13=False,
@@ -459,6 +465,9 @@ class ExpectChangeCipherSpec:
     agreed: Agreed12
     resumed: bool
 
+    def invalidate_session(self) -> None:
+        _forget_resumed(self.hs, self.resumed)
+
     def handle(self, msg: HandshakeMessage | ChangeCipherSpec, out: Output) -> ExpectClientFinished:
         expect(msg, ChangeCipherSpec, self)
         install_keys(out, self.agreed.keys, client=False, direction="read")
@@ -474,6 +483,9 @@ class ExpectClientFinished:
     agreed: Agreed12
     resumed: bool
 
+    def invalidate_session(self) -> None:
+        _forget_resumed(self.hs, self.resumed)
+
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
         client_finished = expect(msg, Finished, self)
         hs, agreed = self.hs, self.agreed
@@ -482,13 +494,14 @@ class ExpectClientFinished:
         t12.update(client_finished.raw)
         if not self.resumed:
             if hs.issue_ticket:
-                _send_ticket(hs, master, out)
+                _send_ticket(hs, master, agreed.client_chain, out)
             out.change_cipher_spec()
             install_keys(out, agreed.keys, client=False, direction="write")
             verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
             t12.update(out.send(Finished(verify_data=verify_data)))
             if hs.session_id:
-                hs.config.tls12_session_cache().put(hs.session_id, _session_state(hs, master))
+                state = _session_state(hs, master, agreed.client_chain)
+                hs.config.tls12_session_cache().put(hs.session_id, state)
         out.event(
             HandshakeComplete(
                 version="TLSv1.2",
@@ -518,7 +531,15 @@ class ExpectClientFinished:
         )
 
 
-def _session_state(hs: Server12, master: bytes) -> Tls12Session:
+def _forget_resumed(hs: Server12, resumed: bool) -> None:
+    """RFC 5246 §7.2.2: an abbreviated handshake that fails takes its session with it."""
+    if resumed and hs.session_id:
+        hs.config.tls12_session_cache().remove(hs.session_id)
+
+
+def _session_state(
+    hs: Server12, master: bytes, client_chain: tuple[x509.Certificate, ...]
+) -> Tls12Session:
     """What resumption needs (RFC 5246 §7.3 "session state", RFC 7627 §5.2)."""
     config = hs.config
     return Tls12Session(
@@ -529,13 +550,17 @@ def _session_state(hs: Server12, master: bytes) -> Tls12Session:
         lifetime=config.ticket_lifetime,
         alpn_protocol=(hs.alpn_protocol or "").encode(),
         server_name=(hs.server_name or "").encode(),
+        peer_certificates=tuple(c.public_bytes(Encoding.DER) for c in client_chain),
     )
 
 
-def _send_ticket(hs: Server12, master: bytes, out: Output) -> None:
+def _send_ticket(
+    hs: Server12, master: bytes, client_chain: tuple[x509.Certificate, ...], out: Output
+) -> None:
     """NewSessionTicket with the sealed session state (RFC 5077 §3.3, §4)."""
     config = hs.config
-    sealed = config.session_ticket_sealer().seal(_session_state(hs, master).serialize())
+    state = _session_state(hs, master, client_chain)
+    sealed = config.session_ticket_sealer().seal(state.serialize())
     ticket = NewSessionTicket12(ticket_lifetime_hint=config.ticket_lifetime, ticket=sealed)
     hs.transcript.update(out.send(ticket))
 
