@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .crypto.suites import CipherSuite12
 from .errors import DecodeError, DecryptError
-from .machine import Output
+from .events import HandshakeComplete
+from .machine import Output, scheme_name
 from .messages.tls13 import Finished
 from .prf import extended_master_secret, key_block, master_secret, verify_data
-from .record.protection import Aead12Protector
+from .record.protection import Aead12Protector, aead12_protectors
 from .transcript import TranscriptHash
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 #: RFC 5246 §7.4.9: verify_data_length is 12 for every suite we implement.
 VERIFY_DATA_LENGTH = 12
@@ -86,13 +91,8 @@ def protectors(
 ) -> Protectors12:
     """Both directions' AEAD protectors (RFC 5246 §6.3, RFC 5288 §3, RFC 7905 §2)."""
     block = key_block(suite, master, client_random, server_random)
-    explicit = suite.record_iv_len > 0
-    return Protectors12(
-        Aead12Protector(suite.aead(block.client_write_key), block.client_write_iv,
-                        explicit_nonce=explicit),
-        Aead12Protector(suite.aead(block.server_write_key), block.server_write_iv,
-                        explicit_nonce=explicit),
-    )  # fmt: skip
+    from_server, from_client = aead12_protectors(suite, block, client=True)  # (read, write)
+    return Protectors12(client_write=from_client, server_write=from_server)
 
 
 def finished(suite: CipherSuite12, master: bytes, *, client: bool, handshake_hash: bytes) -> bytes:
@@ -113,6 +113,30 @@ def check_finished(
     expected = finished(suite, master, client=client, handshake_hash=handshake_hash)
     if not hmac.compare_digest(expected, msg.verify_data):
         raise DecryptError(f"{peer} Finished does not verify (RFC 5246 §7.4.9)")
+
+
+def handshake_complete(
+    suite: CipherSuite12,
+    group_name: str | None,
+    signature_scheme: int | None,
+    alpn_protocol: str | None,
+    server_name: str | None,
+    peer_certificates: tuple[x509.Certificate, ...],
+    *,
+    resumed: bool,
+) -> HandshakeComplete:
+    """The summary both roles report after the peer's Finished (no group or scheme when
+    resumed: the abbreviated handshake exchanges no keys, RFC 5246 §7.3)."""
+    return HandshakeComplete(
+        version="TLSv1.2",
+        cipher_suite=suite.name,
+        group=group_name,
+        signature_scheme=scheme_name(signature_scheme) if signature_scheme is not None else None,
+        alpn_protocol=alpn_protocol,
+        server_name=server_name,
+        peer_certificates=peer_certificates,
+        resumed=resumed,
+    )
 
 
 def server_key_exchange_input(client_random: bytes, server_random: bytes, params: bytes) -> bytes:

@@ -40,7 +40,7 @@ from ..errors import (
     UnsupportedCertificate,
     UnsupportedExtension,
 )
-from ..events import HandshakeComplete, SessionTicketReceived
+from ..events import SessionTicketReceived
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     EcPointFormats,
@@ -57,6 +57,7 @@ from ..handshake12 import (
     derive_master_secret,
     dh_premaster,
     finished,
+    handshake_complete,
     install_keys,
     log_master_secret,
     protectors,
@@ -524,18 +525,13 @@ class ExpectServerFinished:
             verify_data = finished(suite, master, client=True, handshake_hash=transcript.digest())
             transcript.update(out.send(Finished(verify_data=verify_data)))
         out.event(
-            HandshakeComplete(
-                version="TLSv1.2",
-                cipher_suite=suite.name,
-                group=agreed.group_name,
-                signature_scheme=(
-                    scheme_name(agreed.signature_scheme)
-                    if agreed.signature_scheme is not None
-                    else None
-                ),
-                alpn_protocol=hs.alpn_protocol,
-                server_name=hs.server_name,
-                peer_certificates=agreed.chain,
+            handshake_complete(
+                suite,
+                agreed.group_name,
+                agreed.signature_scheme,
+                hs.alpn_protocol,
+                hs.server_name,
+                agreed.chain,
                 resumed=session is not None,
             )
         )

@@ -36,7 +36,6 @@ from ..crypto.signatures import sign, spki_is_rsassa_pss, verify
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
 from ..errors import HandshakeFailure, IllegalParameter
-from ..events import HandshakeComplete
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     EcPointFormats,
@@ -53,6 +52,7 @@ from ..handshake12 import (
     derive_master_secret,
     dh_premaster,
     finished,
+    handshake_complete,
     install_keys,
     log_master_secret,
     protectors,
@@ -155,8 +155,6 @@ def start_tls12(config: ServerConfig, hello: ClientHello, out: Output) -> Server
         raise IllegalParameter("client ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)")
     alpn = choose_alpn(config, hello)
     name = server_name_of(hello)
-    transcript = TranscriptHash()
-    transcript.update(hello.raw)
     session, via_ticket = _cached_session(config, hello, ems, alpn, name)
     if session is not None:
         return _resume(config, hello, session, via_ticket, secure_renegotiation, alpn, out)
@@ -503,18 +501,13 @@ class ExpectClientFinished:
                 state = _session_state(hs, master, agreed.client_chain)
                 hs.config.tls12_session_cache().put(hs.session_id, state)
         out.event(
-            HandshakeComplete(
-                version="TLSv1.2",
-                cipher_suite=suite.name,
-                group=agreed.group_name,
-                signature_scheme=(
-                    scheme_name(agreed.signature_scheme)
-                    if agreed.signature_scheme is not None
-                    else None
-                ),
-                alpn_protocol=hs.alpn_protocol,
-                server_name=hs.server_name,
-                peer_certificates=agreed.client_chain,
+            handshake_complete(
+                suite,
+                agreed.group_name,
+                agreed.signature_scheme,
+                hs.alpn_protocol,
+                hs.server_name,
+                agreed.client_chain,
                 resumed=self.resumed,
             )
         )
