@@ -364,7 +364,7 @@ def run_client(args: argparse.Namespace) -> int:
         _err(f"* not offering the session in {args.sess_in}: {not_offered}")
     try:
         tls = connect(
-            host, port, config, server_name,
+            host, port, config=config, server_hostname=server_name,
             timeout=args.timeout, on_event=saver, early_data=early_data,
         )  # fmt: skip
     except (TLSError, OSError) as exc:
@@ -721,8 +721,8 @@ def run_demo(args: argparse.Namespace) -> int:
         tls = connect(
             host,
             port,
-            client_config,
-            "localhost",
+            config=client_config,
+            server_hostname="localhost",
             timeout=args.timeout,
             on_event=tracer("server -> client"),
         )

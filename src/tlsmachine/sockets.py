@@ -24,7 +24,7 @@ from typing import ParamSpec, TypeVar
 from .client import ClientConnection
 from .config import ClientConfig, ServerConfig
 from .connection import Connection, ConnectionState
-from .errors import ProtocolError, TLSError
+from .errors import ConfigurationError, ProtocolError, TLSError
 from .events import (
     ApplicationData,
     ConnectionClosed,
@@ -230,22 +230,37 @@ class TLSSocket:
 def connect(
     host: str,
     port: int,
-    config: ClientConfig,
-    server_name: str | None = None,
     *,
-    timeout: float | None = 30.0,
+    server_hostname: str | None = None,
+    cafile: str | None = None,
+    config: ClientConfig | None = None,
+    timeout: float | None = None,
     on_event: EventHook | None = None,
     early_data: bytes = b"",
 ) -> TLSSocket:
-    """Open a TCP connection and complete a TLS handshake (``server_name`` defaults to host).
+    """Open a TCP connection and complete a TLS handshake, like ``ssl.create_connection`` plus
+    ``wrap_socket``.
+
+    ``server_hostname`` (default: ``host``) goes in SNI and is what the certificate must name.
+    Trust comes from ``config`` (default: :class:`ClientConfig` with verification on) or, for
+    the common case, ``cafile`` alone; giving both is a :class:`ConfigurationError`, because
+    one would silently override the other. ``timeout`` bounds every socket operation, as for
+    :func:`socket.create_connection` (None: block).
 
     ``early_data`` goes out as 0-RTT data when a stored ticket allows it (RFC 8446 §2.3; see
     ``ClientConfig.early_data``). Check ``handshake_info.early_data_accepted``; data that was
     rejected, or not sent for want of such a ticket, is in ``rejected_early_data``.
     """
+    if config is None:
+        config = ClientConfig(cafile=cafile)
+    elif cafile is not None:
+        raise ConfigurationError(
+            "connect(): cafile and config were both given; put the CA file in the config "
+            "(ClientConfig(cafile=...)) or pass cafile alone"
+        )
     sock = socket.create_connection((host, port), timeout=timeout)
     try:
-        conn = ClientConnection(config, server_name=server_name or host)
+        conn = ClientConnection(config, server_name=server_hostname or host)
         sent_early = bool(early_data) and conn.early_data_room >= len(early_data)
         if sent_early:
             conn.send_early_data(early_data)

@@ -88,7 +88,9 @@ def start_server(server_config: ServerConfig) -> Iterator[Callable[..., tuple[TL
 def test_handshake_echo_and_clean_close(start_server, client_config: ClientConfig) -> None:
     recorder = Recorder(echo)
     _, port = start_server(recorder, on_error=recorder.on_error)
-    with connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.alpn_protocol) == ("TLSv1.3", "http/1.1")
@@ -109,7 +111,9 @@ def test_handshake_echo_and_clean_close(start_server, client_config: ClientConfi
 def test_bulk_transfer_both_ways(start_server, client_config: ClientConfig) -> None:
     _, port = start_server(echo)
     payload = bytes(range(256)) * 4096  # 1 MiB, many full-size records
-    with connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         # one thread per TLSSocket: send in chunks the kernel buffers can hold, read in between
         received = bytearray()
         for start in range(0, len(payload), 65536):
@@ -155,8 +159,8 @@ def test_key_update_both_directions(start_server, client_config: ClientConfig) -
     with connect(
         "127.0.0.1",
         port,
-        client_config,
-        "localhost",
+        config=client_config,
+        server_hostname="localhost",
         timeout=TIMEOUT,
         on_event=client_events.append,
     ) as tls:
@@ -178,7 +182,14 @@ def test_trace_events_reach_the_hook(start_server, certified: CertifiedKey) -> N
         if isinstance(event, HandshakeMessageTraced):
             seen.append(event)
 
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT, on_event=hook):
+    with connect(
+        "127.0.0.1",
+        port,
+        config=config,
+        server_hostname="localhost",
+        timeout=TIMEOUT,
+        on_event=hook,
+    ):
         pass
     received = [e.name for e in seen if e.direction == "received"]
     assert received[:2] == ["server_hello", "encrypted_extensions"]
@@ -187,7 +198,9 @@ def test_trace_events_reach_the_hook(start_server, certified: CertifiedKey) -> N
 
 def test_unwrap_returns_the_plain_socket(start_server, client_config: ClientConfig) -> None:
     _, port = start_server(echo)
-    tls = connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT)
+    tls = connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    )
     raw = tls.unwrap()
     try:
         assert tls.clean_close is True
@@ -208,7 +221,13 @@ def test_eof_during_handshake_raises(client_config: ClientConfig) -> None:
         thread = threading.Thread(target=accept_and_hang_up)
         thread.start()
         with pytest.raises(TLSError, match="closed by peer during handshake"):
-            connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT)
+            connect(
+                "127.0.0.1",
+                port,
+                config=client_config,
+                server_hostname="localhost",
+                timeout=TIMEOUT,
+            )
         thread.join(TIMEOUT)
 
 
@@ -218,7 +237,9 @@ def test_eof_without_close_notify_is_unclean(start_server, client_config: Client
         tls.socket.shutdown(socket.SHUT_RDWR)  # no close_notify: a truncation
 
     _, port = start_server(hang_up)
-    tls = connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT)
+    tls = connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    )
     try:
         assert tls.recv() == b"bye"
         assert tls.recv() == b""
@@ -234,7 +255,7 @@ def test_untrusted_certificate_alert_reaches_the_server(start_server) -> None:
     stranger = CertifiedKey.self_signed(("localhost",), "ecdsa-p256")
     config = ClientConfig(cadata=stranger.chain_pem())
     with pytest.raises(ProtocolError) as caught:
-        connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT)
+        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
     assert recorder.done.wait(TIMEOUT)
     assert len(recorder.errors) == 1
     alert = recorder.errors[0]
@@ -263,7 +284,9 @@ def test_garbage_client_gets_an_alert_and_the_server_keeps_serving(
     )
     assert recorder.done.wait(TIMEOUT)
     assert isinstance(recorder.errors[0], ProtocolError)
-    with connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         tls.sendall(b"still there?")
         assert tls.recv() == b"still there?"
 
@@ -274,7 +297,7 @@ def test_server_alert_reaches_the_client(start_server, certified: CertifiedKey) 
     _, port = start_server(recorder, on_error=recorder.on_error, config=server_config)
     config = ClientConfig(cadata=certified.chain_pem(), alpn_protocols=("http/1.1",))
     with pytest.raises(AlertReceived) as caught:
-        connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT)
+        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
     assert caught.value.description == AlertDescription.NO_APPLICATION_PROTOCOL
     assert recorder.done.wait(TIMEOUT)
     assert isinstance(recorder.errors[0], ProtocolError)
@@ -285,7 +308,9 @@ def test_concurrent_clients(start_server, client_config: ClientConfig) -> None:
     results: dict[int, bytes] = {}
 
     def client(i: int) -> None:
-        with connect("127.0.0.1", port, client_config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             tls.sendall(b"client %d" % i)
             results[i] = tls.recv()
 

@@ -39,7 +39,12 @@ def _resume_with_early_data(peers: Peers, port: int) -> tuple[list[bool], list[b
     accepted, rejected = [], []
     for attempt in range(2):
         with connect(
-            "127.0.0.1", port, config, "localhost", timeout=TIMEOUT, early_data=EARLY
+            "127.0.0.1",
+            port,
+            config=config,
+            server_hostname="localhost",
+            timeout=TIMEOUT,
+            early_data=EARLY,
         ) as tls:
             if attempt == 0:
                 assert tls.rejected_early_data == EARLY  # no ticket yet: nothing was sent

@@ -39,7 +39,9 @@ def test_our_client_with_an_external_psk_against_s_server(
     port = _s_server(peers, *extra)
     # Verification stays on: a certificate would have to verify, but none is sent.
     config = ClientConfig(external_psks=(PSK,), psk_modes=modes, cafile=str(peers.pki.ca_path))
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         tls.sendall(b"psk\n")
         assert read_exactly(tls, 4) == b"ksp\n"
         info = tls.handshake_info

@@ -66,7 +66,9 @@ def test_client_vs_gnutls_serv(peers: Peers, leaf: str, group: str, suite: str) 
     server, port = peers.gnutls_server(leaf, mode="--echo", priority=restricted(group, suite))
     the_group = group_by_id(GROUP_IDS[group])
     config = client_config(peers, key_share_groups=(the_group,))
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, group)
@@ -84,7 +86,9 @@ def test_client_vs_gnutls_serv(peers: Peers, leaf: str, group: str, suite: str) 
 def test_client_hello_retry_request_from_gnutls_serv(peers: Peers) -> None:
     # our first ClientHello has only an x25519 share; gnutls-serv accepts only P-384
     server, port = peers.gnutls_server("ecdsa-p256", priority=gnutls_priority(["secp384r1"]))
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert info.hello_retry is True
@@ -98,7 +102,9 @@ def test_client_hello_retry_request_from_gnutls_serv(peers: Peers) -> None:
 def test_client_http_with_alpn(peers: Peers) -> None:
     server, port = peers.gnutls_server("rsa-2048", mode="--http", alpn=["h2", "http/1.1"])
     config = client_config(peers, alpn_protocols=("http/1.1",))
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert info.alpn_protocol == "http/1.1"
@@ -114,7 +120,9 @@ def test_client_http_with_alpn(peers: Peers) -> None:
 
 def test_client_key_update_with_gnutls_serv(peers: Peers) -> None:
     _, port = peers.gnutls_server("ecdsa-p256")
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         for i, request in enumerate((True, False, True)):
             tls.key_update(request_peer=request)
             tls.sendall(b"message %d\n" % i)

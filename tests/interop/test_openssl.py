@@ -52,7 +52,9 @@ def only_group(name: str) -> dict[str, object]:
 def test_client_vs_s_server(peers: Peers, leaf: str, group: str, suite: str) -> None:
     server, port = peers.openssl_server(leaf, mode="-rev", groups=[group], ciphersuites=[suite])
     config = client_config(peers, **only_group(group))
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, group)
@@ -70,7 +72,9 @@ def test_client_vs_s_server(peers: Peers, leaf: str, group: str, suite: str) -> 
 def test_client_hello_retry_request_from_s_server(peers: Peers) -> None:
     # our first ClientHello carries only an x25519 share; s_server accepts only P-256
     server, port = peers.openssl_server("rsa-2048", mode="-rev", groups=["secp256r1"])
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert info.hello_retry is True
@@ -84,7 +88,7 @@ def test_client_hello_retry_request_from_s_server(peers: Peers) -> None:
 def test_client_www_with_alpn(peers: Peers) -> None:
     server, port = peers.openssl_server("ecdsa-p256", mode="-www", alpn=["h2", "http/1.1"])
     config = client_config(peers, alpn_protocols=("http/1.1", "h2"))
-    tls = connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT)
+    tls = connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
     with tls:
         info = tls.handshake_info
         assert info is not None
@@ -104,7 +108,9 @@ def test_client_key_update_and_bulk_data(peers: Peers) -> None:
     server, port = peers.openssl_server("ecdsa-p256", mode="-rev")
     lines = [b"%05d abcdefghijklmnopqrstuvwxyz0123456789\n" % i for i in range(3000)]
     expected = b"".join(line[:-1][::-1] + b"\n" for line in lines)
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         tls.key_update(request_peer=True)  # s_server must answer with its own KeyUpdate
         tls.sendall(b"".join(lines))  # ~140 KB: many full-size records
         assert read_exactly(tls, len(expected)) == expected
@@ -230,7 +236,9 @@ def test_cli_server_with_two_chains(peers: Peers, sigalg: str, signature: str) -
 def test_client_verifies_an_intermediate_chain_from_s_server(chained_peers: Peers) -> None:
     server, port = chained_peers.openssl_server("rsa-2048", mode="-rev")
     config = client_config(chained_peers)
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert len(info.peer_certificates) == 2  # leaf + intermediate, verified up to the root

@@ -131,7 +131,14 @@ def s_server_request(peers: Peers, leaf: str) -> tuple[PeerProcess, TLSSocket, l
         peers, certificates=(certified,), post_handshake_auth=True, trace_handshake=True
     )
     events: list[Event] = []
-    tls = connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT, on_event=events.append)
+    tls = connect(
+        "127.0.0.1",
+        port,
+        config=config,
+        server_hostname="localhost",
+        timeout=TIMEOUT,
+        on_event=events.append,
+    )
     try:
         server.wait_for(r"CIPHER is")  # s_server finished its side of the handshake
         server.write(b"c\n")  # SSL_verify_client_post_handshake(), then SSL_do_handshake()

@@ -43,7 +43,9 @@ def test_client_vs_python_server(peers: Peers, leaf: str, group: str) -> None:
     server = peers.python_server(leaf, group=group)
     the_group = group_by_id(GROUP_IDS[group])
     config = client_config(peers, key_share_groups=(the_group,))
-    with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", server.port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.group, info.hello_retry) == ("TLSv1.3", group, False)
@@ -62,7 +64,9 @@ def test_client_vs_python_server(peers: Peers, leaf: str, group: str) -> None:
 def test_client_hello_retry_request_and_key_update(peers: Peers) -> None:
     server = peers.python_server("ecdsa-p256", group="secp256r1", alpn=["http/1.1"])
     config = client_config(peers, alpn_protocols=("h2", "http/1.1"))
-    with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", server.port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert info.hello_retry is True  # we sent only an x25519 share
@@ -170,7 +174,9 @@ def test_client_resumes_with_python_server(peers: Peers) -> None:
     config = client_config(peers, session_store=store)
     infos = []
     for message in (b"full handshake", b"resumed"):
-        with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", server.port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             tls.sendall(message)
             # the NewSessionTickets come right after the server's handshake, before the echo
             assert read_exactly(tls, len(message)) == message

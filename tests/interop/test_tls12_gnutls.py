@@ -57,7 +57,9 @@ def test_client_vs_gnutls_serv(peers: Peers, case: Case) -> None:
     priority = gnutls_priority12(case, sign=GNUTLS_SIGN[case.leaf])
     server, port = gnutls_server12(peers, case.leaf, priority=priority)
     # our default client (TLS 1.3 and 1.2, every suite and group): gnutls-serv's priority picks
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.cipher_suite, info.group) == ("TLSv1.2", case.suite, case.group)
@@ -129,7 +131,12 @@ def test_client_resumes_with_gnutls_serv(peers: Peers, tickets: bool) -> None:
     infos = []
     for i in range(3):
         with connect(
-            "127.0.0.1", port, config, "localhost", timeout=TIMEOUT, on_event=events.append
+            "127.0.0.1",
+            port,
+            config=config,
+            server_hostname="localhost",
+            timeout=TIMEOUT,
+            on_event=events.append,
         ) as tls:
             tls.sendall(b"connection %d\n" % i)
             assert read_exactly(tls, 13) == b"connection %d\n" % i
@@ -165,7 +172,9 @@ def test_client_with_gnutls_serv_without_ems_handshakes_but_never_resumes(peers:
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store)
     for _ in range(2):
-        with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             assert tls.handshake_info is not None
             assert tls.handshake_info.resumed is False
             tls.sendall(b"no ems\n")
@@ -206,7 +215,9 @@ def test_client_certificate_to_gnutls_serv(peers: Peers, leaf: str) -> None:
     config = client_config(
         peers, certificates=(CertifiedKey.load(issued.chain_path, issued.key_path),)
     )
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         assert tls.handshake_info is not None
         assert tls.handshake_info.version == "TLSv1.2"
         tls.sendall(b"authenticated\n")
@@ -233,7 +244,7 @@ def test_client_refused_by_gnutls_serv_that_requires_a_certificate(
         certificates = (CertifiedKey.load(issued.chain_path, issued.key_path),)
     config = client_config(peers, certificates=certificates)
     with pytest.raises(AlertReceived) as raised:
-        connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT)
+        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
     assert raised.value.description == alert
     server.wait_for(r"Error in handshake: (No certificate was found|Error in the certificate)")
 

@@ -85,7 +85,11 @@ def test_client_vs_python_server(peers: Peers, case: Case) -> None:
     )
     # our default client (TLS 1.3 and 1.2, every suite and group): the Python server picks
     with connect(
-        "127.0.0.1", server.port, client_config(peers), "localhost", timeout=TIMEOUT
+        "127.0.0.1",
+        server.port,
+        config=client_config(peers),
+        server_hostname="localhost",
+        timeout=TIMEOUT,
     ) as tls:
         info = tls.handshake_info
         assert info is not None
@@ -155,7 +159,12 @@ def test_client_resumes_with_python_server(peers: Peers, tickets: bool) -> None:
     for i in range(3):
         message = b"connection %d" % i
         with connect(
-            "127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT, on_event=events.append
+            "127.0.0.1",
+            server.port,
+            config=config,
+            server_hostname="localhost",
+            timeout=TIMEOUT,
+            on_event=events.append,
         ) as tls:
             tls.sendall(message)
             assert read_exactly(tls, len(message)) == message
@@ -199,7 +208,9 @@ def test_client_with_python_server_without_ems_never_resumes(peers: Peers) -> No
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store)
     for _ in range(2):
-        with connect("127.0.0.1", server.port, config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", server.port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             assert tls.handshake_info is not None
             assert tls.handshake_info.resumed is False
             tls.sendall(b"no ems")
@@ -237,7 +248,11 @@ PAYLOAD = bytes(range(256)) * 1024  # 256 KiB: 16+ records of 16 KiB each way
 def test_bulk_data_to_python_server(peers: Peers, suite: str) -> None:
     server, _ = python_server12(peers, "rsa-2048", cipher=suite)
     with connect(
-        "127.0.0.1", server.port, client_config(peers), "localhost", timeout=TIMEOUT
+        "127.0.0.1",
+        server.port,
+        config=client_config(peers),
+        server_hostname="localhost",
+        timeout=TIMEOUT,
     ) as tls:
         assert tls.handshake_info is not None
         assert tls.handshake_info.cipher_suite == suite

@@ -24,7 +24,9 @@ def test_our_client_resumes_with_s_server(peers: Peers) -> None:
     config = client_config(peers, session_store=store)
     resumed = []
     for _ in range(2):
-        with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             tls.sendall(b"resume me\n")
             assert read_exactly(tls, 10) == b"em emuser\n"
             assert tls.handshake_info is not None
@@ -72,7 +74,9 @@ def test_our_client_resumes_with_gnutls_serv(peers: Peers) -> None:
     config = client_config(peers, session_store=store)
     resumed = []
     for _ in range(2):
-        with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+        with connect(
+            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        ) as tls:
             tls.sendall(b"echo\n")
             assert read_exactly(tls, 5) == b"echo\n"
             assert tls.handshake_info is not None
@@ -87,7 +91,9 @@ def test_exported_keying_material_matches_s_server(peers: Peers) -> None:
     argv += ["-keymatexport", "EXPORTER-tlsmachine", "-keymatexportlen", "32"]
     server = peers.start(argv, "openssl s_server")  # plain mode prints the connection info
     port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
-    with connect("127.0.0.1", port, client_config(peers), "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         ours = tls.connection.export_keying_material("EXPORTER-tlsmachine", 32)
         theirs = server.wait_for(r"Keying material: ([0-9A-Fa-f]+)").group(1)
     assert bytes.fromhex(theirs) == ours  # RFC 8446 §7.5, computed independently by OpenSSL
@@ -116,7 +122,9 @@ def test_our_client_authenticates_to_s_server(peers: Peers) -> None:
     )
     certified = CertifiedKey.load(leaf.chain_path, leaf.key_path)
     config = client_config(peers, certificates=(certified,))
-    with connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
         tls.sendall(b"authenticated\n")
         assert read_exactly(tls, 14) == b"detacitnehtua\n"
     assert server.wait() == 0, server.describe()
