@@ -15,12 +15,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/tlsmachine demo
 
-# Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools.
+# Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools, and tshark to
+# decrypt a capture with our key log. Debconf's question whether non-root users may capture is
+# answered without a prompt: yes unless we are root (then join the wireshark group to capture).
 peers:
-	@command -v openssl >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1 || { \
-	  echo "installing real TLS peers (openssl, gnutls-bin)"; \
+	@command -v openssl >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1 \
+	  && command -v tshark >/dev/null 2>&1 || { \
+	  echo "installing real TLS peers (openssl, gnutls-bin, tshark)"; \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openssl gnutls-bin >/dev/null; }
+	  SETUID=$$([ "$$(id -u)" != 0 ] && echo true || echo false); \
+	  echo "wireshark-common wireshark-common/install-setuid boolean $$SETUID" \
+	    | $$SUDO debconf-set-selections; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq openssl gnutls-bin tshark >/dev/null; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -2,7 +2,7 @@
 
 The protocol core never does I/O: feed bytes to :meth:`Connection.receive_data`, act on the
 returned events, and send what :meth:`Connection.data_to_send` returns. Thin adapters for
-blocking sockets live in :mod:`tlsmachine.sockets`.
+blocking sockets live in :mod:`tlsmachine.sockets`, for asyncio in :mod:`tlsmachine.asyncio`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .events import (
     HandshakeComplete,
     HandshakeMessageTraced,
     KeyUpdated,
+    RecordTraced,
     SessionTicketReceived,
     WarningAlertReceived,
 )
@@ -41,6 +42,7 @@ from .session import (
     InMemorySessionStore,
 )
 from .session_cache import InMemorySessionCache, ServerSessionCache, Tls12Session
+from .verify import CertificateVerifier, DefaultVerifier, PinnedCertificate
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,7 @@ __all__ = [
     "AeadTicketSealer",
     "AlertReceived",
     "ApplicationData",
+    "CertificateVerifier",
     "CertifiedKey",
     "ClientCertificateReceived",
     "ClientConfig",
@@ -58,6 +61,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionState",
+    "DefaultVerifier",
     "EarlyDataReceived",
     "EarlyDataRejected",
     "Event",
@@ -68,7 +72,9 @@ __all__ = [
     "InMemorySessionCache",
     "InMemorySessionStore",
     "KeyUpdated",
+    "PinnedCertificate",
     "ProtocolError",
+    "RecordTraced",
     "ServerConfig",
     "ServerConnection",
     "ServerSessionCache",

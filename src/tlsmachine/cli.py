@@ -1,8 +1,12 @@
 """``tlsmachine client | server | demo``: a command line for interop testing and the quick start.
 
-Uses only the public API and :mod:`tlsmachine.sockets`. Every wait is bounded by ``--timeout``
-(except reading stdin interactively); failures print one line ``tlsmachine: error: ...`` and exit
-non-zero (2 for bad arguments or configuration, 1 for connection and TLS failures).
+Uses only the public API, :mod:`tlsmachine.sockets` and :mod:`tlsmachine.trace`. Every wait
+is bounded by ``--timeout`` (except reading stdin interactively); failures print one line
+``tlsmachine: error: ...`` and exit non-zero (2 for bad arguments or configuration, 1 for
+connection and TLS failures).
+
+The client prints a summary of what was negotiated (and the server's chain), the server one
+line per connection; ``--trace`` adds every handshake message as it is sent or received.
 
 Options are defined once per group (``_add_*`` helpers, shared by client and server where both
 have them) and turned into config fields by the matching ``_*_config`` helpers: a new option
@@ -13,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import functools
+import ipaddress
+import itertools
 import os
 import selectors
 import sys
@@ -48,6 +55,7 @@ from .config import KeyLogCallback
 from .crypto.groups import GROUPS, SECP256R1, Group
 from .enums import AlertDescription, ProtocolVersion
 from .sockets import TLSServer, TLSSocket, connect
+from .trace import TraceLog, alert_line, message_fields, message_name
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
 MAX_REQUEST = 16384
@@ -127,6 +135,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="ID:HEX",
         help="an external pre-shared key: identity and key in hex (repeatable; RFC 8446 §2.2)",
     )
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="print each handshake message to stderr as it is sent (->) or received (<-)",
+    )
 
 
 def _external_psk(value: str) -> ExternalPsk:
@@ -148,6 +161,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, object]:
         "max_version": VERSIONS[args.max_version or "1.3"],
         "keylog": _keylog(args),
         "external_psks": tuple(args.psk),
+        "trace_handshake": args.trace,
     }
     if args.groups:
         options["groups"] = args.groups
@@ -237,6 +251,120 @@ def _subject(cert: x509.Certificate) -> str:
         return cert.subject.rfc4514_string() or "(empty subject)"
     except ValueError:
         return "(unparsable subject)"
+
+
+def _issuer(cert: x509.Certificate) -> str:
+    try:
+        return cert.issuer.rfc4514_string() or "(empty issuer)"
+    except ValueError:
+        return "(unparsable issuer)"
+
+
+# -- --trace ------------------------------------------------------------------------------------
+
+EventHook = Callable[[Event], None]
+
+
+def _hooks(*hooks: EventHook | None) -> EventHook | None:
+    """One ``on_event`` that calls each hook given, in order."""
+    active = [hook for hook in hooks if hook is not None]
+    if not active:
+        return None
+
+    def on_event(event: Event) -> None:
+        for hook in active:
+            hook(event)
+
+    return on_event
+
+
+def _tracer(write: Callable[[str], None]) -> EventHook:
+    """``--trace`` for one connection: its events as trace lines, in order."""
+    log = TraceLog()
+
+    def on_event(event: Event) -> None:
+        for line in log.lines(event):
+            write(line)
+
+    return on_event
+
+
+def failure_trace(exc: BaseException) -> str | None:
+    """The fatal alert behind a failure as a trace line: the core reports alerts it sends or
+    receives as exceptions, not events (``None`` for other failures, e.g. a timeout)."""
+    if isinstance(exc, ProtocolError):  # the connection sent exc.alert (RFC 8446 §6)
+        return alert_line("sent", exc.alert, "fatal")
+    if isinstance(exc, AlertReceived):
+        return alert_line("received", exc.description, "fatal")
+    return None
+
+
+# -- the client's summary -------------------------------------------------------------------------
+
+
+def _validity(cert: x509.Certificate, now: dt.datetime, *, leaf: bool) -> str:
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    text = f"{start:%Y-%m-%d %H:%M:%S} .. {end:%Y-%m-%d %H:%M:%S} UTC"
+    if now < start:
+        return f"{text} (NOT YET VALID)"
+    if now > end:
+        return f"{text} (EXPIRED {(now - end).days} days ago)"
+    return f"{text} ({(end - now).days} days left)" if leaf else text  # whole days, rounded down
+
+
+def chain_lines(certificates: Sequence[x509.Certificate], now: dt.datetime) -> list[str]:
+    """Subject, issuer and validity of each certificate, leaf first (days left for the leaf)."""
+    lines = []
+    for i, cert in enumerate(certificates):
+        lines += [
+            f"  [{i}] subject  {_subject(cert)}",
+            f"      issuer   {_issuer(cert)}",
+            f"      valid    {_validity(cert, now, leaf=i == 0)}",
+        ]
+    return lines
+
+
+def _server_name(name: str | None) -> str:
+    if name is None:
+        return "none"
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return f"{name} (an IP address: not sent as SNI, RFC 6066 §3)"
+
+
+def client_summary(
+    info: HandshakeComplete,
+    *,
+    resumed: str,
+    early_data: str,
+    trust: str,
+    now: dt.datetime,
+) -> list[str]:
+    """What the client negotiated, one row a line, then the server's chain."""
+    if info.peer_certificates:
+        count = len(info.peer_certificates)
+        certificate = f"{trust}, chain of {count}"
+    elif info.psk_identity is not None:
+        identity = info.psk_identity.decode("ascii", "replace")
+        certificate = f"none: authenticated with the external PSK {identity!r}"
+    else:
+        certificate = "none: resumed (the server authenticated in the original handshake)"
+    rows = [
+        ("version", info.version),
+        ("cipher suite", info.cipher_suite),
+        ("group", info.group or "none"),
+        ("signature", info.signature_scheme or "none"),
+        ("ALPN", info.alpn_protocol or "none"),
+        ("server name", _server_name(info.server_name)),
+        ("hello retry", "yes" if info.hello_retry else "no"),
+        ("resumed", resumed),
+        ("early data", early_data),
+        ("certificate", certificate),
+    ]
+    lines = [f"{name:<13} {value}" for name, value in rows]
+    return lines + chain_lines(info.peer_certificates, now)
 
 
 # -- client ---------------------------------------------------------------------------------------
@@ -362,32 +490,33 @@ def run_client(args: argparse.Namespace) -> int:
         _err("* --early-data needs a session (--sess-in): it goes after the handshake")
     if not_offered is not None:
         _err(f"* not offering the session in {args.sess_in}: {not_offered}")
+    tracer = _tracer(_err) if args.trace else None
     try:
         tls = connect(
             host, port, config=config, server_hostname=server_name,
-            timeout=args.timeout, on_event=saver, early_data=early_data,
+            timeout=args.timeout, on_event=_hooks(saver, tracer), early_data=early_data,
         )  # fmt: skip
     except (TLSError, OSError) as exc:
+        if args.trace and (line := failure_trace(exc)):
+            _err(line)
         raise CliError(f"{host}:{port}: {describe_error(exc)}{_hint(exc, args)}") from None
     info = tls.handshake_info
     if info is None:  # pragma: no cover - connect() returns after the handshake
         raise CliError("no handshake")
     _err(f"* connected to {host}:{port} (server name {server_name})")
-    _err(f"* {_summary(info)}")
-    if info.peer_certificates:
-        leaf = info.peer_certificates[0]
-        trust = "NOT verified (--insecure)" if args.insecure else "verified"
-        _err(f"* server certificate {_subject(leaf)}, {trust}")
-    if info.psk_identity is not None:
-        _err(f"* authenticated with the external PSK {info.psk_identity!r}")
-    if early_data:
-        _report_early_data(tls, early_data, info.early_data_accepted)
-    if info.resumed:
-        _err("* session resumed")
-    elif args.sess_in and not_offered is None:
-        _err("* new session (full handshake): the server did not accept the offered session")
-    else:
-        _err("* new session (full handshake)")
+    summary = client_summary(
+        info,
+        resumed=_resumed(info, offered=bool(args.sess_in) and not_offered is None),
+        early_data=_early_data_outcome(early_data, info.early_data_accepted),
+        trust="NOT verified (--insecure)" if args.insecure else "verified",
+        now=dt.datetime.now(dt.UTC),
+    )
+    for line in summary:
+        _err(f"* {line}")
+    if early_data and not info.early_data_accepted:
+        # RFC 8446 §4.2.10 leaves resending to the application; the user asked for these bytes
+        # to be sent, and the session's ALPN still applies (the offer required it).
+        tls.sendall(tls.rejected_early_data or early_data)
     try:
         _talk(tls, args)
     except BaseException:
@@ -401,17 +530,23 @@ def run_client(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_early_data(tls: TLSSocket, early_data: bytes, accepted: bool) -> None:
-    """Say what became of ``--early-data``; rejected data goes again as ordinary data.
+def _resumed(info: HandshakeComplete, *, offered: bool) -> str:
+    if info.resumed:
+        return "yes"
+    if info.psk_identity is not None:
+        return "no (external PSK)"
+    if offered:
+        return "no (full handshake: the server did not accept the offered session)"
+    return "no (full handshake)"
 
-    RFC 8446 §4.2.10 leaves resending to the application; the user asked for these bytes to
-    be sent, and the session's ALPN still applies (the offer required it), so we resend.
-    """
+
+def _early_data_outcome(early_data: bytes, accepted: bool) -> str:
+    """What became of ``--early-data`` (rejected data goes again as ordinary data)."""
+    if not early_data:
+        return "none"
     if accepted:
-        _err(f"* early data accepted ({len(early_data)} bytes sent as 0-RTT)")
-        return
-    _err(f"* early data not accepted: sending its {len(early_data)} bytes after the handshake")
-    tls.sendall(tls.rejected_early_data or early_data)
+        return f"accepted ({len(early_data)} bytes sent as 0-RTT)"
+    return f"not accepted: sending its {len(early_data)} bytes after the handshake"
 
 
 def _talk(tls: TLSSocket, args: argparse.Namespace) -> None:
@@ -420,6 +555,8 @@ def _talk(tls: TLSSocket, args: argparse.Namespace) -> None:
         _copy_loop(tls, args.timeout, args.half_close)
     except (TLSError, OSError) as exc:
         tls.socket.close()
+        if args.trace and (line := failure_trace(exc)):
+            _err(line)
         raise CliError(f"{describe_error(exc)}{_hint(exc, args)}") from None
     except KeyboardInterrupt:
         tls.close(timeout=1.0)
@@ -622,22 +759,34 @@ def run_server(args: argparse.Namespace) -> int:
         with lock:
             _err(text)
 
+    traces = ConnectionTraces(log) if args.trace else None
+
     def logged(tls: TLSSocket) -> None:
+        prefix = traces.prefix() if traces else ""
         peer = _peer_name(tls.socket.getpeername())
         info = tls.handshake_info
         if info is not None:
-            log(f"{peer}: {_connection_line(info, config.client_auth)}")
+            log(f"{prefix}{peer}: {_connection_line(info, config.client_auth)}")
         handler(tls)
         tls.close(timeout=min(args.timeout, 5.0))
-        log(f"{peer}: closed {'cleanly' if tls.clean_close else 'without close_notify'}")
+        log(f"{prefix}{peer}: closed {'cleanly' if tls.clean_close else 'without close_notify'}")
+        if traces:
+            traces.end()
 
     def failed(peer: tuple[str, int], exc: BaseException) -> None:
-        log(f"{_peer_name(peer)}: failed: {describe_error(exc)}")
+        prefix = ""
+        if traces:
+            prefix = traces.prefix()
+            if line := failure_trace(exc):
+                log(prefix + line)
+            traces.end()
+        log(f"{prefix}{_peer_name(peer)}: failed: {describe_error(exc)}")
 
     try:
         server = TLSServer(
-            config, logged, args.host, args.port, timeout=args.timeout, on_error=failed
-        )
+            config, logged, args.host, args.port, timeout=args.timeout, on_error=failed,
+            on_event=traces,
+        )  # fmt: skip
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {describe_error(exc)}") from None
     host, port = server.address
@@ -652,6 +801,42 @@ def run_server(args: argparse.Namespace) -> int:
     return 0
 
 
+class ConnectionTraces:
+    """``tlsmachine server --trace``: every connection's trace lines, each prefixed ``#N``.
+
+    The server's event hook is shared by all connections and its events do not say whose they
+    are; TLSServer runs each connection (handshake, handler, ``on_error``) in a thread of its
+    own, so a thread-local number and TraceLog tell them apart. The connection's log lines
+    carry the same ``#N`` (and the peer address, which the hook never sees).
+    """
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+        self._local = threading.local()
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def prefix(self) -> str:
+        """``#N `` for the calling thread's connection, numbered on first use."""
+        number = getattr(self._local, "number", None)
+        if number is None:
+            with self._lock:
+                number = next(self._numbers)
+            self._local.number = number
+            self._local.trace = TraceLog()
+        return f"#{number} "
+
+    def __call__(self, event: Event) -> None:
+        prefix = self.prefix()
+        trace: TraceLog = self._local.trace
+        for line in trace.lines(event):
+            self._log(prefix + line)
+
+    def end(self) -> None:
+        """The calling thread's connection is over (its thread might serve another)."""
+        self._local.__dict__.clear()
+
+
 def _peer_name(peer: object) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = str(peer[0])
@@ -664,10 +849,10 @@ def _peer_name(peer: object) -> str:
 DEMO_MESSAGE = b"hello from the tlsmachine demo"
 
 
-def _message_name(event: HandshakeMessageTraced) -> str:
-    if getattr(event.message, "is_hello_retry_request", False):
-        return "HelloRetryRequest"
-    return "".join(part.capitalize() for part in event.name.split("_"))
+def demo_trace_line(arrow: str, event: HandshakeMessageTraced) -> str:
+    """``client -> server  ClientHello  517 bytes  plaintext  suites=[...] ...``"""
+    head = f"  {arrow}  {message_name(event.message):<19} {event.length:>5} bytes  "
+    return f"{head}{event.epoch:<11}  {message_fields(event.message)}".rstrip()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -689,9 +874,8 @@ def run_demo(args: argparse.Namespace) -> int:
     def tracer(arrow: str) -> Callable[[Event], None]:
         def on_event(event: Event) -> None:
             if isinstance(event, HandshakeMessageTraced) and event.direction == "received":
-                line = f"  {arrow}  {_message_name(event):<20} {event.length:>5} bytes  "
                 with trace_lock:
-                    trace.append(line + event.epoch)
+                    trace.append(demo_trace_line(arrow, event))
 
         return on_event
 

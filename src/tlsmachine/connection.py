@@ -49,6 +49,7 @@ from .events import (
     Event,
     HandshakeComplete,
     HandshakeMessageTraced,
+    RecordTraced,
     WarningAlertReceived,
     new_application_data,
 )
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
 from .traffic13 import Traffic13
 
 _CCS_PAYLOAD = b"\x01"
+_CCS_NAME = "change_cipher_spec"
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
@@ -308,7 +310,11 @@ class Connection:
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
         self._records.flush_handshake()
-        self._records.write(ContentType.ALERT, Alert(level, description).serialize())
+        alert = Alert(level, description)
+        self._records.write(ContentType.ALERT, alert.serialize())
+        if self._trace and level == AlertLevel.WARNING:
+            # a fatal alert reaches the application as the exception that caused it
+            self._trace_record("sent", alert, "alert", self._write_epoch)
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -372,6 +378,8 @@ class Connection:
 
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)
+        if self._trace:
+            self._trace_record("received", alert, "alert", self._read_epoch)
         if alert.description == AlertDescription.CLOSE_NOTIFY:
             # RFC 8446 §6.1: the peer closed its write side. We may still send (half-close)
             # until the application calls close(); TLS 1.3 dropped the old "answer at once".
@@ -394,6 +402,8 @@ class Connection:
             raise AlertReceived(alert.description)
 
     def _receive_change_cipher_spec(self, payload: bytes) -> None:
+        if self._trace:
+            self._trace_record("received", CHANGE_CIPHER_SPEC, _CCS_NAME, self._read_epoch)
         if self._version == ProtocolVersion.TLS12:
             # RFC 5246 §7.1: one byte of value 1, a message of its own that the handshake
             # state expects at one point only (before the peer's Finished).
@@ -435,6 +445,8 @@ class Connection:
             elif isinstance(action, SendChangeCipherSpec):
                 records.flush_handshake()
                 records.write(ContentType.CHANGE_CIPHER_SPEC, _CCS_PAYLOAD)
+                if self._trace:
+                    self._trace_record("sent", CHANGE_CIPHER_SPEC, _CCS_NAME, self._write_epoch)
             elif isinstance(action, LogSecret):
                 if self._keylog is not None:
                     line = f"{action.label} {action.client_random.hex()} {action.secret.hex()}"
@@ -524,13 +536,15 @@ class Connection:
         self._events.append(event)
 
     def _trace_message(self, direction: str, msg: object, raw: bytes, epoch: str) -> None:
-        msg_type = raw[0]
         self._events.append(
             HandshakeMessageTraced(
                 direction=direction,
                 message=msg,
-                name=name_of(HandshakeType, msg_type).lower(),
+                name=name_of(HandshakeType, raw[0]).lower(),
                 length=len(raw),
                 epoch=epoch,
             )
         )
+
+    def _trace_record(self, direction: str, msg: object, name: str, epoch: str) -> None:
+        self._events.append(RecordTraced(direction=direction, message=msg, name=name, epoch=epoch))

@@ -138,6 +138,27 @@ class HandshakeMessageTraced(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RecordTraced(Event):
+    """A change_cipher_spec or alert record was sent or received (only with
+    ``trace_handshake=True``), in order with the :class:`HandshakeMessageTraced` events.
+
+    ChangeCipherSpec: TLS 1.2's (RFC 5246 §7.1) and TLS 1.3's compatibility one (RFC 8446
+    Appendix D.4). Alerts: every alert received, and the closure and warning alerts we send; a
+    fatal alert we send reaches the application as the exception that caused it.
+    """
+
+    direction: str
+    """``"sent"`` or ``"received"``."""
+    message: object = field(repr=False)
+    """:data:`~tlsmachine.messages.tls12.CHANGE_CIPHER_SPEC` or an
+    :class:`~tlsmachine.messages.alert.Alert`."""
+    name: str
+    """``"change_cipher_spec"`` or ``"alert"``."""
+    epoch: str
+    """Under which keys it travels, as for :class:`HandshakeMessageTraced`."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SessionTicketReceived(Event):
     """The server sent a NewSessionTicket (RFC 8446 §4.6.1); ``session`` can resume later."""
 
