@@ -3,6 +3,8 @@
     ExpectClientHello -> [HelloRetryRequest sent: ExpectSecondClientHello] -> (flight sent)
         -> tls13.ExpectFinished
 
+First ``ServerConfig.server_name_callback`` may swap the config for the client's SNI name (RFC
+6066 §3); everything after, in either version and across a HelloRetryRequest, uses that config.
 Negotiation order follows RFC 8446 §4.1.1: version (supported_versions), cipher suite (server
 preference), key exchange group (a share the client sent, else HelloRetryRequest for the best
 common group), then certificate by the client's signature_algorithms (§4.4.2.2) and ALPN.
@@ -22,7 +24,9 @@ from ..errors import (
     HandshakeFailure,
     IllegalParameter,
     InappropriateFallback,
+    InternalError,
     MissingExtension,
+    ProtocolError,
     ProtocolVersionError,
 )
 from ..extensions import (
@@ -92,6 +96,33 @@ def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersi
             f"client signals a fallback to 0x{version:04x}; we support 0x{config.max_version:04x}"
         )
     return version
+
+
+def config_for_server_name(config: ServerConfig, hello: ClientHello) -> ServerConfig:
+    """The config for this connection, from ``server_name_callback`` (RFC 6066 §3).
+
+    Called once, with the first ClientHello's host name (``None`` without server_name), before
+    anything is negotiated. A :class:`ProtocolError` it raises (e.g. ``UnrecognizedName``)
+    aborts with that alert; anything else is the application's bug: internal_error.
+    """
+    callback = config.server_name_callback
+    if callback is None:
+        return config
+    name = server_name_of(hello)
+    try:
+        chosen = callback(name)
+    except ProtocolError:
+        raise
+    except Exception as exc:
+        raise InternalError(f"server_name_callback({name!r}) raised {exc!r}") from exc
+    if chosen is None:
+        return config
+    if not isinstance(chosen, ServerConfig):
+        raise InternalError(
+            f"server_name_callback({name!r}) returned {type(chosen).__name__}, "
+            "not a ServerConfig or None"
+        )
+    return chosen
 
 
 def _check_tls13_hello(hello: ClientHello) -> None:
@@ -222,7 +253,7 @@ class ExpectClientHello:
         | ServerHandshake12
     ):
         hello = expect(msg, ClientHello, self)
-        config = self.config
+        config = config_for_server_name(self.config, hello)
         if negotiate_version(config, hello) == ProtocolVersion.TLS12:
             return start_tls12(config, hello, out)
         _check_tls13_hello(hello)
@@ -232,7 +263,7 @@ class ExpectClientHello:
         transcript.update(hello.raw)
         share = _client_share(hello, choice.group) if choice.group is not None else None
         if choice.group is not None and share is None:
-            return self._hello_retry(hello, choice, transcript, out)
+            return self._hello_retry(config, hello, choice, transcript, out)
         early = accept_early_data(config, hello, psk, suite, choice.alpn_protocol)
         if not early and hello.get(EarlyData) is not None:
             out.early_data("skipping", early_data_skip_limit(config))  # §4.2.10
@@ -242,16 +273,22 @@ class ExpectClientHello:
         )
 
     def _hello_retry(
-        self, hello: ClientHello, choice: Choice, transcript: TranscriptHash, out: Output
+        self,
+        config: ServerConfig,
+        hello: ClientHello,
+        choice: Choice,
+        transcript: TranscriptHash,
+        out: Output,
     ) -> ExpectSecondClientHello:
-        """Send HelloRetryRequest for the chosen group (RFC 8446 §4.1.4)."""
+        """Send HelloRetryRequest for the chosen group (RFC 8446 §4.1.4); the second
+        ClientHello is answered with the same ``config`` (server_name_callback's choice)."""
         group = choice.group
         if group is None:  # handle() asks again only for a key share
             raise ValueError("HelloRetryRequest without a group")
         transcript.select_hash(choice.suite.hash_name)
         cookie = None
-        if self.config.hello_retry_cookie is not None:
-            cookie = self.config.hello_retry_cookie(transcript.digest())
+        if config.hello_retry_cookie is not None:
+            cookie = config.hello_retry_cookie(transcript.digest())
         transcript.hello_retry_restart()
         extensions: list[Extension] = [KeyShareHelloRetryRequest(selected_group=group.id)]
         if cookie is not None:
@@ -267,11 +304,11 @@ class ExpectClientHello:
         )
         transcript.update(out.send(hrr))
         if hello.get(EarlyData) is not None:
-            out.early_data("skipping", early_data_skip_limit(self.config))  # §4.2.10
+            out.early_data("skipping", early_data_skip_limit(config))  # §4.2.10
         ccs_sent = bool(hello.legacy_session_id)
         if ccs_sent:
             out.change_cipher_spec()  # RFC 8446 D.4: right after the first handshake message
-        return ExpectSecondClientHello(self.config, hello, choice, transcript, cookie, ccs_sent)
+        return ExpectSecondClientHello(config, hello, choice, transcript, cookie, ccs_sent)
 
 
 @dataclass(frozen=True, slots=True)
