@@ -14,43 +14,42 @@ Every problem raises :class:`ConfigurationError` with a message that names the f
 
 from __future__ import annotations
 
-import difflib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from .certs import CertifiedKey
+from .config_values import (
+    GROUP_NAMES,
+    check_common,
+    check_versions_work,
+    normalise_common,
+    openssl_name,
+    path_value,
+    server_tls12_problem,
+    server_tls13_problem,
+    tls12_group_problem,
+    typed,
+    version_name,
+)
 from .crypto.groups import (
     DEFAULT_GROUPS,
-    GROUPS,
-    SECP256R1,
-    SECP384R1,
-    SECP521R1,
-    X448,
-    X25519,
-    FFDHEGroup,
     Group,
     PrivateKeyShare,
 )
 from .crypto.signatures import (
     DEFAULT_SIGNATURE_SCHEMES,
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
-    schemes_for_key,
-    spki_is_rsassa_pss,
 )
 from .crypto.suites import (
     DEFAULT_TLS12_SUITES,
     DEFAULT_TLS13_SUITES,
-    TLS12_SUITES,
-    TLS13_SUITES,
     CipherSuite,
     CipherSuite12,
 )
-from .enums import ProtocolVersion, PskKeyExchangeMode, SignatureScheme, name_of
+from .enums import ProtocolVersion, PskKeyExchangeMode
 from .errors import ConfigurationError
 from .session import (
     MAX_TICKET_LIFETIME,
@@ -66,6 +65,16 @@ from .session_cache import InMemorySessionCache, ServerSessionCache
 if TYPE_CHECKING:
     from .verify import CertificateVerifier
 
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "ClientConfig",
+    "KeyLogCallback",
+    "ServerConfig",
+    "ServerNameCallback",
+    "openssl_name",
+    "version_name",
+]
+
 KeyLogCallback = Callable[[str], None]
 """Receives one NSS key log line (``LABEL client_random secret``) per secret, no newline."""
 
@@ -75,456 +84,9 @@ ServerNameCallback = Callable[[str | None], "ServerConfig | None"]
 
 SUPPORTED_VERSIONS = (ProtocolVersion.TLS13, ProtocolVersion.TLS12)
 
-_T = TypeVar("_T")
-
 
 def _generate_share(group: Group) -> PrivateKeyShare:
     return group.generate()
-
-
-# --- names: what users may write instead of the typed objects ---------------------------------
-
-
-def _key(name: str) -> str:
-    """Names compare ignoring case and "-", "_", " " ("P-256", "p256" and "P_256" are one)."""
-    return name.lower().replace("-", "").replace("_", "").replace(" ", "")
-
-
-def openssl_name(suite: CipherSuite12) -> str:
-    """OpenSSL's name of a TLS 1.2 AEAD suite: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 is
-    ECDHE-RSA-AES128-GCM-SHA256; ChaCha20-Poly1305 drops the hash (ECDHE-RSA-CHACHA20-POLY1305)."""
-    kx_auth, aead = suite.name.removeprefix("TLS_").split("_WITH_")
-    aead = aead.replace("AES_128", "AES128").replace("AES_256", "AES256")
-    aead = aead.replace("POLY1305_SHA256", "POLY1305")
-    return f"{kx_auth}_{aead}".replace("_", "-")
-
-
-@dataclass(frozen=True, slots=True)
-class _Registry(Generic[_T]):
-    """The values a field accepts: instances of ``kind``, names (with aliases), code points."""
-
-    what: str  # "TLS 1.3 cipher suite", for messages
-    kind: type[Any]
-    by_name: dict[str, _T]  # by _key(name)
-    by_code: dict[int, _T]
-    name_of: Callable[[_T], str]
-    code_of: Callable[[_T], int]
-    any_code: bool = False  # code points we do not know pass as plain ints
-
-    @classmethod
-    def of(
-        cls,
-        what: str,
-        kind: type[Any],
-        items: Iterable[_T],
-        name_of: Callable[[_T], str],
-        code_of: Callable[[_T], int],
-        aliases: dict[str, _T] | None = None,
-        any_code: bool = False,
-    ) -> _Registry[_T]:
-        values = tuple(items)
-        by_name = {_key(name_of(v)): v for v in values}
-        by_name.update({_key(alias): v for alias, v in (aliases or {}).items()})
-        by_code = {code_of(v): v for v in values}
-        return cls(what, kind, by_name, by_code, name_of, code_of, any_code)
-
-    def lookup(self, value: object) -> _T | None:
-        if isinstance(value, self.kind):
-            return cast(_T, value)
-        if isinstance(value, str):
-            return self.by_name.get(_key(value))
-        if isinstance(value, int) and not isinstance(value, bool):
-            found = self.by_code.get(value)
-            if found is None and self.any_code and 0 <= value <= 0xFFFF:
-                return cast(_T, value)
-            return found
-        return None
-
-    def names(self) -> str:
-        return ", ".join(self.name_of(v) for v in self.by_code.values())
-
-
-_SUITES13 = _Registry.of(
-    "TLS 1.3 cipher suite", CipherSuite, TLS13_SUITES, lambda s: s.name, lambda s: s.id
-)
-_SUITES12 = _Registry.of(
-    "TLS 1.2 cipher suite",
-    CipherSuite12,
-    TLS12_SUITES,
-    lambda s: s.name,
-    lambda s: s.id,
-    aliases={openssl_name(s): s for s in TLS12_SUITES},
-)
-_GROUPS = _Registry.of(
-    "group",
-    Group,
-    GROUPS.values(),
-    lambda g: g.name,
-    lambda g: g.id,
-    # RFC 8422 §5.1.1 / NIST and ANSI X9.62 names of the curves, as OpenSSL accepts them
-    aliases={
-        "P-256": SECP256R1,
-        "prime256v1": SECP256R1,
-        "P-384": SECP384R1,
-        "P-521": SECP521R1,
-        "curve25519": X25519,
-        "curve448": X448,
-    },
-)
-# Unknown code points may be advertised (RFC 8448's ClientHellos list DSA schemes); a peer that
-# picks one is refused when we verify (crypto.signatures: illegal_parameter).
-_SCHEMES = _Registry.of(
-    "signature scheme",
-    SignatureScheme,
-    SignatureScheme,
-    lambda s: s.name.lower(),
-    int,
-    any_code=True,
-)
-_PSK_MODES = _Registry.of(
-    "PSK key exchange mode", PskKeyExchangeMode, PskKeyExchangeMode, lambda m: m.name.lower(), int
-)
-
-
-def _version_names() -> dict[str, ProtocolVersion]:
-    """Spellings after _version's clean-up: "1.3", "tls1.3", "tls13" (from "TLSv1.3" too)."""
-    v = ProtocolVersion
-    names = {"ssl3": v.SSL3, "ssl3.0": v.SSL3, "tls1": v.TLS10}
-    for version in (v.TLS10, v.TLS11, v.TLS12, v.TLS13):
-        minor = version - v.TLS10
-        names.update(dict.fromkeys((f"1.{minor}", f"tls1.{minor}", f"tls1{minor}"), version))
-    return names
-
-
-_VERSIONS = _version_names()
-
-
-def version_name(version: int) -> str:
-    """``TLS 1.3`` for 0x0304, ``SSL 3.0`` for 0x0300."""
-    return "SSL 3.0" if version <= ProtocolVersion.SSL3 else f"TLS 1.{version - 0x0301}"
-
-
-def _version(name: str, value: object) -> ProtocolVersion:
-    """A ProtocolVersion from itself, its code point or "1.3" / "TLSv1.3" / "tls13"."""
-    if isinstance(value, ProtocolVersion):
-        return value
-    found: object = None
-    if isinstance(value, str):
-        spelling = value.strip().lower().replace(" ", "").replace("_", ".").replace("v", "")
-        found = _VERSIONS.get(spelling)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        found = ProtocolVersion._value2member_map_.get(value)
-    if not isinstance(found, ProtocolVersion):
-        raise ConfigurationError(
-            f"{name}: unknown TLS version {value!r}; use '1.2' or '1.3' (or 'TLSv1.2', "
-            "'TLSv1.3', ProtocolVersion.TLS12, ProtocolVersion.TLS13)"
-        )
-    return found
-
-
-def _sequence(name: str, value: object, what: str) -> tuple[object, ...]:
-    """``value`` as a tuple; lists are fine, a bare string or an unordered set is not."""
-    if type(value) is tuple:
-        return value
-    if isinstance(value, str | bytes | bytearray | memoryview) or not isinstance(value, Sequence):
-        unordered = isinstance(value, set | frozenset)
-        hint = " (a list or tuple in preference order; a set has no order)" if unordered else ""
-        raise ConfigurationError(
-            f"{name} must be a sequence of {what}, not {type(value).__name__}{hint}"
-        )
-    return tuple(value)
-
-
-def _objects(name: str, value: object, kind: type[_T]) -> tuple[_T, ...]:
-    """A tuple of ``kind`` instances (certificates, PSKs, ALPN protocol names)."""
-    if value == ():
-        return ()
-    items = _sequence(name, value, kind.__name__)
-    for index, item in enumerate(items):
-        if not isinstance(item, kind):
-            raise ConfigurationError(
-                f"{name}[{index}] must be a {kind.__name__}, not {type(item).__name__} ({item!r})"
-            )
-    return cast(tuple[_T, ...], items)
-
-
-_CHECKED: dict[tuple[int, int], tuple[Any, ...]] = {}
-"""Tuples already resolved, by (registry, tuple) identity: a tuple and its typed items are
-immutable, so the same object needs no second look (defaults, ``replace()``, shared constants
-keep building a config cheap)."""
-
-
-def _typed(
-    name: str,
-    value: object,
-    registry: _Registry[_T],
-    other: tuple[str, _Registry[Any]] | None = None,
-) -> tuple[_T, ...]:
-    """Resolve every item through ``registry``; ``other`` is the field a value from another
-    registry belongs in (a TLS 1.2 suite in cipher_suites)."""
-    if type(value) is tuple and _CHECKED.get((id(registry), id(value))) is value:
-        return value
-    items = _sequence(name, value, f"{registry.what}s")
-    resolved: list[_T] = []
-    for item in items:
-        found = registry.lookup(item)
-        if found is None:
-            raise _unknown(name, item, registry, other)
-        resolved.append(found)
-    seen: set[int] = set()
-    for item in resolved:
-        code = registry.code_of(item)
-        if code in seen:
-            raise ConfigurationError(f"{name}: {registry.name_of(item)} is listed twice")
-        seen.add(code)
-    same = all(a is b for a, b in zip(resolved, items, strict=True))
-    result = cast(tuple[_T, ...], items) if same else tuple(resolved)  # keep a typed tuple
-    if len(_CHECKED) >= 256:
-        _CHECKED.clear()
-    _CHECKED[id(registry), id(result)] = result
-    return result
-
-
-def _unknown(
-    name: str, value: object, registry: _Registry[Any], other: tuple[str, _Registry[Any]] | None
-) -> ConfigurationError:
-    if other is not None and (found := other[1].lookup(value)) is not None:
-        return ConfigurationError(
-            f"{name}: {other[1].name_of(found)} is a {other[1].what}, not a {registry.what}; "
-            f"list it in {other[0]}"
-        )
-    known = f"known {registry.what}s: {registry.names()}"
-    if isinstance(value, str):
-        return ConfigurationError(
-            f"{name}: unknown {registry.what} {value!r}{_did_you_mean(value, registry, other)}; "
-            + known
-        )
-    if isinstance(value, int) and not isinstance(value, bool):
-        return ConfigurationError(f"{name}: unknown {registry.what} 0x{value:04x}; {known}")
-    return ConfigurationError(
-        f"{name}: {value!r} is not a {registry.what}; give a {registry.kind.__name__} or its "
-        f"name (str), not {type(value).__name__}"
-    )
-
-
-def _did_you_mean(
-    value: str, registry: _Registry[Any], other: tuple[str, _Registry[Any]] | None
-) -> str:
-    candidates: dict[str, tuple[_Registry[Any], str | None]] = {}
-    if other is not None:
-        candidates.update(dict.fromkeys(other[1].by_name, (other[1], other[0])))
-    candidates.update(dict.fromkeys(registry.by_name, (registry, None)))
-    close = difflib.get_close_matches(_key(value), candidates, n=1, cutoff=0.6)
-    if not close:
-        return ""
-    where, field_name = candidates[close[0]]
-    suggestion = where.name_of(where.by_name[close[0]])
-    return f" (did you mean {suggestion!r}{f' in {field_name}' if field_name else ''}?)"
-
-
-def _path(name: str, value: object) -> str | None:
-    """A trust anchor path as str (``os.PathLike`` is accepted); the file is read later."""
-    if value is None or isinstance(value, str):
-        return value
-    path = os.fspath(value) if isinstance(value, os.PathLike) else None
-    if not isinstance(path, str):
-        raise ConfigurationError(
-            f"{name} must be a path (str or os.PathLike[str]), not {type(value).__name__}"
-        )
-    return path
-
-
-def _normalise_common(config: ClientConfig | ServerConfig) -> None:
-    """Typed tuples and versions for the fields both roles share (frozen: object.__setattr__)."""
-    for name, convert in _COMMON_FIELDS:
-        value = getattr(config, name)
-        typed = convert(name, value)
-        if typed is not value:
-            object.__setattr__(config, name, typed)
-
-
-_COMMON_FIELDS: tuple[tuple[str, Callable[[str, Any], object]], ...] = (
-    ("cipher_suites", lambda n, v: _typed(n, v, _SUITES13, ("tls12_cipher_suites", _SUITES12))),
-    ("tls12_cipher_suites", lambda n, v: _typed(n, v, _SUITES12, ("cipher_suites", _SUITES13))),
-    ("groups", lambda n, v: _typed(n, v, _GROUPS)),
-    ("signature_schemes", lambda n, v: _typed(n, v, _SCHEMES)),
-    ("psk_modes", lambda n, v: _typed(n, v, _PSK_MODES)),
-    ("alpn_protocols", lambda n, v: _objects(n, v, str)),
-    ("certificates", lambda n, v: _objects(n, v, CertifiedKey)),
-    ("external_psks", lambda n, v: _objects(n, v, ExternalPsk)),
-    ("min_version", _version),
-    ("max_version", _version),
-)
-
-
-# --- combinations that cannot work ---------------------------------------------------------
-
-_TLS12_OFF = "; or set min_version='1.3' to turn TLS 1.2 off"
-
-
-def _check_common(config: ClientConfig | ServerConfig) -> tuple[bool, bool]:
-    """Checks both roles share; returns whether TLS 1.3 and TLS 1.2 are enabled."""
-    low, high = config.min_version, config.max_version
-    if low < ProtocolVersion.TLS12:
-        raise ConfigurationError(
-            f"min_version: {version_name(low)} is not supported; TLS 1.2 is the oldest (RFC 8996)"
-        )
-    if high < ProtocolVersion.TLS12:
-        raise ConfigurationError(
-            f"max_version: {version_name(high)} is not supported; TLS 1.2 is the oldest (RFC 8996)"
-        )
-    if low > high:
-        raise ConfigurationError(
-            f"min_version {version_name(low)} is above max_version {version_name(high)}: "
-            "no version in common"
-        )
-    tls13, tls12 = high >= ProtocolVersion.TLS13, low <= ProtocolVersion.TLS12
-    if tls13 and not config.cipher_suites:
-        raise ConfigurationError(
-            "cipher_suites (TLS 1.3) is empty, but max_version enables TLS 1.3; add a suite "
-            "or set max_version='1.2'"
-        )
-    if tls12 and not config.tls12_cipher_suites:
-        raise ConfigurationError(
-            "tls12_cipher_suites is empty, but min_version enables TLS 1.2; add a suite"
-            + _TLS12_OFF
-        )
-    if not config.groups:
-        raise ConfigurationError("groups must not be empty (RFC 8446 §4.2.7, RFC 8422 §5.1.1)")
-    if not config.signature_schemes:
-        raise ConfigurationError("signature_schemes must not be empty (RFC 8446 §4.2.3)")
-    for proto in config.alpn_protocols:
-        if not 1 <= len(proto.encode()) <= 255:
-            raise ConfigurationError(
-                f"alpn_protocols: {proto!r} must be 1..255 bytes (RFC 7301 §3.1)"
-            )
-    if len(set(config.alpn_protocols)) != len(config.alpn_protocols):
-        raise ConfigurationError("alpn_protocols: a protocol is listed twice")
-    modes = config.psk_modes
-    if not modes:
-        raise ConfigurationError("psk_modes: one or both of psk_dhe_ke and psk_ke (§4.2.9)")
-    return tls13, tls12
-
-
-def _ecdhe_group(group: Group) -> bool:
-    """An elliptic curve usable for TLS 1.2 ECDHE (RFC 8422 §5.1.1: code points below 0x0100;
-    FFDHE groups, RFC 7919, and post-quantum hybrids lie above)."""
-    return group.id < 0x0100
-
-
-def _tls12_group_problem(config: ClientConfig | ServerConfig, *, server: bool) -> str | None:
-    """Why no TLS 1.2 suite has a group to run on, or None.
-
-    ECDHE needs one of our elliptic curves (RFC 8422 §5.1.1). For DHE a server needs an ffdhe
-    group of its own, while a client takes the server's RFC 7919 or RFC 3526 group without
-    listing it (RFC 7919 §4).
-    """
-    ecdhe, dhe = False, not server
-    for group in config.groups:
-        if _ecdhe_group(group):
-            ecdhe = True
-        elif isinstance(group, FFDHEGroup):
-            dhe = True
-    kinds = {s.key_exchange for s in config.tls12_cipher_suites}
-    if ("ECDHE" in kinds and ecdhe) or ("DHE" in kinds and dhe):
-        return None
-    needs = [
-        need
-        for kx, need in (
-            ("ECDHE", "ECDHE suites need an elliptic curve (x25519, secp256r1, ...)"),
-            ("DHE", "DHE suites need an ffdhe group (RFC 7919)"),
-        )
-        if kx in kinds
-    ]
-    have = ", ".join(g.name for g in config.groups)
-    return f"groups: none fits tls12_cipher_suites ({'; '.join(needs)}); groups has {have}"
-
-
-def _scheme_names(schemes: Iterable[int]) -> str:
-    return ", ".join(name_of(SignatureScheme, s).lower() for s in schemes) or "none"
-
-
-def _key_schemes(certified: CertifiedKey, tls13: bool) -> tuple[int, ...]:
-    pss = spki_is_rsassa_pss(certified.leaf)
-    return schemes_for_key(certified.private_key, tls13=tls13, rsassa_pss=pss)
-
-
-def _can_sign(config: ServerConfig, tls13: bool) -> str:
-    return "; ".join(
-        f"{c.leaf.subject.rfc4514_string()!r} can sign with "
-        + _scheme_names(_key_schemes(c, tls13))
-        for c in config.certificates
-    )
-
-
-def _server_tls13_problem(config: ServerConfig) -> str | None:
-    """A certificate needs a TLS 1.3 CertificateVerify scheme of its key among
-    signature_schemes (RFC 8446 §4.4.2.2, §4.4.3); a PSK-only server needs none."""
-    allowed = set(config.signature_schemes)
-    if not config.certificates or any(
-        allowed.intersection(_key_schemes(c, True)) for c in config.certificates
-    ):
-        return None
-    return (
-        "certificates: none can sign a TLS 1.3 CertificateVerify with a scheme in "
-        f"signature_schemes (RFC 8446 §4.4.2.2): {_can_sign(config, True)}; "
-        f"signature_schemes has {_scheme_names(config.signature_schemes)}"
-    )
-
-
-def _server_tls12_problem(config: ServerConfig) -> str | None:
-    """A TLS 1.2 suite needs a group, a certificate whose key fits its authentication
-    (RFC 8422 §5.3: ECDSA suites take ECDSA and EdDSA keys; RFC 5246 §7.4.2), and a scheme in
-    signature_schemes that key can sign the ServerKeyExchange with (RFC 5246 §7.4.1.4.1)."""
-    if not config.certificates:
-        return "certificates: TLS 1.2 needs one (external_psks are used in TLS 1.3 only)"
-    problem = _tls12_group_problem(config, server=True)
-    if problem:
-        return problem
-    ffdhe = any(isinstance(g, FFDHEGroup) for g in config.groups)
-    ecdhe = any(map(_ecdhe_group, config.groups))
-    auths = {
-        s.authentication
-        for s in config.tls12_cipher_suites
-        if (ecdhe if s.key_exchange == "ECDHE" else ffdhe)
-    }
-    fitting = [
-        c
-        for c in config.certificates
-        if ("RSA" if isinstance(c.private_key, rsa.RSAPrivateKey) else "ECDSA") in auths
-    ]
-    if not fitting:
-        return (
-            "tls12_cipher_suites: none that groups can serve fits a certificate's key (ECDSA "
-            "suites take ECDSA or EdDSA keys, RSA suites RSA keys; RFC 8422 §5.3); those "
-            f"suites authenticate with {', '.join(sorted(auths))}"
-        )
-    allowed = set(config.signature_schemes)
-    if any(allowed.intersection(_key_schemes(c, False)) for c in fitting):
-        return None
-    return (
-        "certificates: none can sign a TLS 1.2 ServerKeyExchange with a scheme in "
-        f"signature_schemes (RFC 5246 §7.4.1.4.1): {_can_sign(config, False)}"
-    )
-
-
-def _check_versions_work(problems: dict[int, str | None], tls13: bool, tls12: bool) -> None:
-    """Raise when no enabled version can work; the problems of each are in the message.
-
-    One unusable version beside a usable one is accepted: e.g. ffdhe-only groups for TLS 1.3
-    with ECDHE TLS 1.2 suites enabled by the default min_version.
-    """
-    enabled = [
-        v for v, on in ((ProtocolVersion.TLS13, tls13), (ProtocolVersion.TLS12, tls12)) if on
-    ]
-    if any(problems.get(v) is None for v in enabled):
-        return
-    if len(enabled) == 1:
-        raise ConfigurationError(str(problems[enabled[0]]))
-    raise ConfigurationError(
-        "no enabled version can work: "
-        + "; and ".join(f"{version_name(v)}: {problems[v]}" for v in enabled)
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -598,13 +160,13 @@ class ClientConfig:
     signature``, e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""
 
     def __post_init__(self) -> None:
-        _normalise_common(self)
+        normalise_common(self)
         if self.key_share_groups is not None:
-            typed = _typed("key_share_groups", self.key_share_groups, _GROUPS)
-            object.__setattr__(self, "key_share_groups", typed)
-        object.__setattr__(self, "cafile", _path("cafile", self.cafile))
-        object.__setattr__(self, "capath", _path("capath", self.capath))
-        tls13, tls12 = _check_common(self)
+            shares = typed("key_share_groups", self.key_share_groups, GROUP_NAMES)
+            object.__setattr__(self, "key_share_groups", shares)
+        object.__setattr__(self, "cafile", path_value("cafile", self.cafile))
+        object.__setattr__(self, "capath", path_value("capath", self.capath))
+        tls13, tls12 = check_common(self)
         shares, offered = self.key_share_groups or (), {g.id for g in self.groups}
         if not {g.id for g in shares} <= offered:
             extra = ", ".join(g.name for g in shares if g.id not in offered)
@@ -621,8 +183,8 @@ class ClientConfig:
                 "ecdsa_secp256r1_sha256 and rsa_pss_rsae_sha256"
             )
         if tls12:
-            problems[ProtocolVersion.TLS12] = _tls12_group_problem(self, server=False)
-        _check_versions_work(problems, tls13, tls12)
+            problems[ProtocolVersion.TLS12] = tls12_group_problem(self, server=False)
+        check_versions_work(problems, tls13, tls12)
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
         if self.early_data and not tls13:
@@ -742,19 +304,19 @@ class ServerConfig:
     e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""
 
     def __post_init__(self) -> None:
-        _normalise_common(self)
-        object.__setattr__(self, "client_cafile", _path("client_cafile", self.client_cafile))
-        object.__setattr__(self, "client_capath", _path("client_capath", self.client_capath))
-        tls13, tls12 = _check_common(self)
+        normalise_common(self)
+        object.__setattr__(self, "client_cafile", path_value("client_cafile", self.client_cafile))
+        object.__setattr__(self, "client_capath", path_value("client_capath", self.client_capath))
+        tls13, tls12 = check_common(self)
         if not self.certificates and not self.external_psks:
             raise ConfigurationError(
                 "certificates: a server needs a certificate chain (or external_psks)"
             )
         problems: dict[int, str | None] = {
-            ProtocolVersion.TLS13: _server_tls13_problem(self) if tls13 else None,
-            ProtocolVersion.TLS12: _server_tls12_problem(self) if tls12 else None,
+            ProtocolVersion.TLS13: server_tls13_problem(self) if tls13 else None,
+            ProtocolVersion.TLS12: server_tls12_problem(self) if tls12 else None,
         }
-        _check_versions_work(problems, tls13, tls12)
+        check_versions_work(problems, tls13, tls12)
         if not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be 64..16385 (RFC 8449 §4)")
         self._check_client_auth()
