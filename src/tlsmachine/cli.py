@@ -19,8 +19,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import functools
-import ipaddress
-import itertools
 import os
 import selectors
 import sys
@@ -28,8 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
-
-from cryptography import x509
 
 from . import (
     AlertReceived,
@@ -40,14 +36,28 @@ from . import (
     ConnectionState,
     Event,
     ExternalPsk,
-    HandshakeComplete,
     HandshakeMessageTraced,
     InMemoryClientSessionStore,
-    ProtocolError,
     ServerConfig,
     SessionTicketReceived,
     TLSError,
     __version__,
+)
+from .cli_report import (
+    DEMO_MESSAGE,
+    ConnectionTraces,
+    client_summary,
+    combined_hook,
+    connection_line,
+    connection_tracer,
+    demo_trace_line,
+    describe_error,
+    early_data_outcome,
+    failure_trace,
+    peer_name,
+    print_demo,
+    resumption_outcome,
+    www_page,
 )
 
 # the types of ClientConfig/ServerConfig fields (versions, groups, key log)
@@ -55,7 +65,6 @@ from .config import KeyLogCallback
 from .crypto.groups import GROUPS, SECP256R1, Group
 from .enums import AlertDescription, ProtocolVersion
 from .sockets import TLSServer, TLSSocket, connect
-from .trace import TraceLog, alert_line, message_fields, message_name
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
 MAX_REQUEST = 16384
@@ -75,20 +84,6 @@ class CliError(Exception):
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line saying what went wrong (and which alert we sent, for protocol errors)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, ProtocolError):
-        return f"{text} (sent alert {exc.alert.name.lower()})"
-    if isinstance(exc, TLSError):
-        return text
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError):
-        return exc.strerror or text
-    return text
 
 
 # -- shared options -------------------------------------------------------------------------------
@@ -231,142 +226,6 @@ def _host_port(value: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-def _summary(info: HandshakeComplete) -> str:
-    parts = [info.version, info.cipher_suite]
-    parts.append(f"group {info.group or 'none'}")
-    if info.signature_scheme:
-        parts.append(f"signature {info.signature_scheme}")
-    parts.append(f"ALPN {info.alpn_protocol or 'none'}")
-    if info.hello_retry:
-        parts.append("after HelloRetryRequest")
-    if info.psk_identity is not None:
-        parts.append(f"external PSK {info.psk_identity.decode('ascii', 'replace')}")
-    if info.early_data_accepted:
-        parts.append("0-RTT accepted")
-    return ", ".join(parts)
-
-
-def _subject(cert: x509.Certificate) -> str:
-    try:
-        return cert.subject.rfc4514_string() or "(empty subject)"
-    except ValueError:
-        return "(unparsable subject)"
-
-
-def _issuer(cert: x509.Certificate) -> str:
-    try:
-        return cert.issuer.rfc4514_string() or "(empty issuer)"
-    except ValueError:
-        return "(unparsable issuer)"
-
-
-# -- --trace ------------------------------------------------------------------------------------
-
-EventHook = Callable[[Event], None]
-
-
-def _hooks(*hooks: EventHook | None) -> EventHook | None:
-    """One ``on_event`` that calls each hook given, in order."""
-    active = [hook for hook in hooks if hook is not None]
-    if not active:
-        return None
-
-    def on_event(event: Event) -> None:
-        for hook in active:
-            hook(event)
-
-    return on_event
-
-
-def _tracer(write: Callable[[str], None]) -> EventHook:
-    """``--trace`` for one connection: its events as trace lines, in order."""
-    log = TraceLog()
-
-    def on_event(event: Event) -> None:
-        for line in log.lines(event):
-            write(line)
-
-    return on_event
-
-
-def failure_trace(exc: BaseException) -> str | None:
-    """The fatal alert behind a failure as a trace line: the core reports alerts it sends or
-    receives as exceptions, not events (``None`` for other failures, e.g. a timeout)."""
-    if isinstance(exc, ProtocolError):  # the connection sent exc.alert (RFC 8446 §6)
-        return alert_line("sent", exc.alert, "fatal")
-    if isinstance(exc, AlertReceived):
-        return alert_line("received", exc.description, "fatal")
-    return None
-
-
-# -- the client's summary -------------------------------------------------------------------------
-
-
-def _validity(cert: x509.Certificate, now: dt.datetime, *, leaf: bool) -> str:
-    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-    text = f"{start:%Y-%m-%d %H:%M:%S} .. {end:%Y-%m-%d %H:%M:%S} UTC"
-    if now < start:
-        return f"{text} (NOT YET VALID)"
-    if now > end:
-        return f"{text} (EXPIRED {(now - end).days} days ago)"
-    return f"{text} ({(end - now).days} days left)" if leaf else text  # whole days, rounded down
-
-
-def chain_lines(certificates: Sequence[x509.Certificate], now: dt.datetime) -> list[str]:
-    """Subject, issuer and validity of each certificate, leaf first (days left for the leaf)."""
-    lines = []
-    for i, cert in enumerate(certificates):
-        lines += [
-            f"  [{i}] subject  {_subject(cert)}",
-            f"      issuer   {_issuer(cert)}",
-            f"      valid    {_validity(cert, now, leaf=i == 0)}",
-        ]
-    return lines
-
-
-def _server_name(name: str | None) -> str:
-    if name is None:
-        return "none"
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return name
-    return f"{name} (an IP address: not sent as SNI, RFC 6066 §3)"
-
-
-def client_summary(
-    info: HandshakeComplete,
-    *,
-    resumed: str,
-    early_data: str,
-    trust: str,
-    now: dt.datetime,
-) -> list[str]:
-    """What the client negotiated, one row a line, then the server's chain."""
-    if info.peer_certificates:
-        count = len(info.peer_certificates)
-        certificate = f"{trust}, chain of {count}"
-    elif info.psk_identity is not None:
-        identity = info.psk_identity.decode("ascii", "replace")
-        certificate = f"none: authenticated with the external PSK {identity!r}"
-    else:
-        certificate = "none: resumed (the server authenticated in the original handshake)"
-    rows = [
-        ("version", info.version),
-        ("cipher suite", info.cipher_suite),
-        ("group", info.group or "none"),
-        ("signature", info.signature_scheme or "none"),
-        ("ALPN", info.alpn_protocol or "none"),
-        ("server name", _server_name(info.server_name)),
-        ("hello retry", "yes" if info.hello_retry else "no"),
-        ("resumed", resumed),
-        ("early data", early_data),
-        ("certificate", certificate),
-    ]
-    lines = [f"{name:<13} {value}" for name, value in rows]
-    return lines + chain_lines(info.peer_certificates, now)
-
-
 # -- client ---------------------------------------------------------------------------------------
 
 
@@ -490,11 +349,11 @@ def run_client(args: argparse.Namespace) -> int:
         _err("* --early-data needs a session (--sess-in): it goes after the handshake")
     if not_offered is not None:
         _err(f"* not offering the session in {args.sess_in}: {not_offered}")
-    tracer = _tracer(_err) if args.trace else None
+    tracer = connection_tracer(_err) if args.trace else None
     try:
         tls = connect(
             host, port, config=config, server_hostname=server_name,
-            timeout=args.timeout, on_event=_hooks(saver, tracer), early_data=early_data,
+            timeout=args.timeout, on_event=combined_hook(saver, tracer), early_data=early_data,
         )  # fmt: skip
     except (TLSError, OSError) as exc:
         if args.trace and (line := failure_trace(exc)):
@@ -506,8 +365,8 @@ def run_client(args: argparse.Namespace) -> int:
     _err(f"* connected to {host}:{port} (server name {server_name})")
     summary = client_summary(
         info,
-        resumed=_resumed(info, offered=bool(args.sess_in) and not_offered is None),
-        early_data=_early_data_outcome(early_data, info.early_data_accepted),
+        resumed=resumption_outcome(info, offered=bool(args.sess_in) and not_offered is None),
+        early_data=early_data_outcome(early_data, info.early_data_accepted),
         trust="NOT verified (--insecure)" if args.insecure else "verified",
         now=dt.datetime.now(dt.UTC),
     )
@@ -528,25 +387,6 @@ def run_client(args: argparse.Namespace) -> int:
         if saver.problem is not None:
             raise CliError(saver.problem)
     return 0
-
-
-def _resumed(info: HandshakeComplete, *, offered: bool) -> str:
-    if info.resumed:
-        return "yes"
-    if info.psk_identity is not None:
-        return "no (external PSK)"
-    if offered:
-        return "no (full handshake: the server did not accept the offered session)"
-    return "no (full handshake)"
-
-
-def _early_data_outcome(early_data: bytes, accepted: bool) -> str:
-    """What became of ``--early-data`` (rejected data goes again as ordinary data)."""
-    if not early_data:
-        return "none"
-    if accepted:
-        return f"accepted ({len(early_data)} bytes sent as 0-RTT)"
-    return f"not accepted: sending its {len(early_data)} bytes after the handshake"
 
 
 def _talk(tls: TLSSocket, args: argparse.Namespace) -> None:
@@ -681,24 +521,6 @@ def _server_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
     return (ephemeral,)
 
 
-def www_page(info: HandshakeComplete | None) -> bytes:
-    lines = [f"tlsmachine {__version__}", ""]
-    if info is not None:
-        client_cert = _subject(info.peer_certificates[0]) if info.peer_certificates else "none"
-        lines += [
-            f"Protocol       : {info.version}",
-            f"Cipher suite   : {info.cipher_suite}",
-            f"Group          : {info.group or 'none'}",
-            f"Signature      : {info.signature_scheme or 'none'}",
-            f"ALPN           : {info.alpn_protocol or 'none'}",
-            f"Server name    : {info.server_name or 'none'}",
-            f"HelloRetry     : {'yes' if info.hello_retry else 'no'}",
-            f"Resumed        : {'yes' if info.resumed else 'no'}",
-            f"Client cert    : {client_cert}",
-        ]
-    return ("\n".join(lines) + "\n").encode()
-
-
 def handle_www(tls: TLSSocket) -> None:
     """Answer one HTTP request (like ``openssl s_server -www``), then close."""
     head = b""
@@ -728,20 +550,6 @@ def handle_echo(tls: TLSSocket) -> None:
         tls.sendall(data)
 
 
-def _connection_line(info: HandshakeComplete, client_auth: str) -> str:
-    """What the server prints per handshake: the summary, SNI, resumption, client identity."""
-    parts = [_summary(info), f"server name {info.server_name or 'none'}"]
-    if info.resumed:
-        parts.append("resumed")
-    if info.peer_certificates:
-        parts.append(f"client certificate {_subject(info.peer_certificates[0])} (verified)")
-    elif info.resumed and client_auth != "none":
-        parts.append("no client certificate (not requested when resuming)")
-    elif client_auth != "none":
-        parts.append("no client certificate")
-    return ", ".join(parts)
-
-
 def run_server(args: argparse.Namespace) -> int:
     options = {
         **_common_config(args),
@@ -763,10 +571,10 @@ def run_server(args: argparse.Namespace) -> int:
 
     def logged(tls: TLSSocket) -> None:
         prefix = traces.prefix() if traces else ""
-        peer = _peer_name(tls.socket.getpeername())
+        peer = peer_name(tls.socket.getpeername())
         info = tls.handshake_info
         if info is not None:
-            log(f"{prefix}{peer}: {_connection_line(info, config.client_auth)}")
+            log(f"{prefix}{peer}: {connection_line(info, config.client_auth)}")
         handler(tls)
         tls.close(timeout=min(args.timeout, 5.0))
         log(f"{prefix}{peer}: closed {'cleanly' if tls.clean_close else 'without close_notify'}")
@@ -780,7 +588,7 @@ def run_server(args: argparse.Namespace) -> int:
             if line := failure_trace(exc):
                 log(prefix + line)
             traces.end()
-        log(f"{prefix}{_peer_name(peer)}: failed: {describe_error(exc)}")
+        log(f"{prefix}{peer_name(peer)}: failed: {describe_error(exc)}")
 
     try:
         server = TLSServer(
@@ -801,58 +609,7 @@ def run_server(args: argparse.Namespace) -> int:
     return 0
 
 
-class ConnectionTraces:
-    """``tlsmachine server --trace``: every connection's trace lines, each prefixed ``#N``.
-
-    The server's event hook is shared by all connections and its events do not say whose they
-    are; TLSServer runs each connection (handshake, handler, ``on_error``) in a thread of its
-    own, so a thread-local number and TraceLog tell them apart. The connection's log lines
-    carry the same ``#N`` (and the peer address, which the hook never sees).
-    """
-
-    def __init__(self, log: Callable[[str], None]) -> None:
-        self._log = log
-        self._local = threading.local()
-        self._numbers = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def prefix(self) -> str:
-        """``#N `` for the calling thread's connection, numbered on first use."""
-        number = getattr(self._local, "number", None)
-        if number is None:
-            with self._lock:
-                number = next(self._numbers)
-            self._local.number = number
-            self._local.trace = TraceLog()
-        return f"#{number} "
-
-    def __call__(self, event: Event) -> None:
-        prefix = self.prefix()
-        trace: TraceLog = self._local.trace
-        for line in trace.lines(event):
-            self._log(prefix + line)
-
-    def end(self) -> None:
-        """The calling thread's connection is over (its thread might serve another)."""
-        self._local.__dict__.clear()
-
-
-def _peer_name(peer: object) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return str(peer)
-
-
 # -- demo -----------------------------------------------------------------------------------------
-
-DEMO_MESSAGE = b"hello from the tlsmachine demo"
-
-
-def demo_trace_line(arrow: str, event: HandshakeMessageTraced) -> str:
-    """``client -> server  ClientHello  517 bytes  plaintext  suites=[...] ...``"""
-    head = f"  {arrow}  {message_name(event.message):<19} {event.length:>5} bytes  "
-    return f"{head}{event.epoch:<11}  {message_fields(event.message)}".rstrip()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -924,41 +681,8 @@ def run_demo(args: argparse.Namespace) -> int:
     info = tls.handshake_info
     if info is None:  # pragma: no cover - connect() returns after the handshake
         raise CliError("demo failed: no handshake")
-    _print_demo(trace, info, certified, echoed, bool(tls.clean_close and all(server_closed)))
+    print_demo(trace, info, certified, echoed, bool(tls.clean_close and all(server_closed)))
     return 0
-
-
-def _print_demo(
-    trace: list[str],
-    info: HandshakeComplete,
-    certified: CertifiedKey,
-    echoed: bytes,
-    clean: bool,
-) -> None:
-    print("handshake messages, in order")
-    print("\n".join(trace))
-    leaf = info.peer_certificates[0] if info.peer_certificates else certified.leaf
-    rows = [
-        ("version", info.version),
-        ("cipher suite", info.cipher_suite),
-        ("key exchange", info.group or "none"),
-        ("signature", info.signature_scheme or "none"),
-        ("ALPN", info.alpn_protocol or "none"),
-        ("server name", info.server_name or "none"),
-        ("certificate", f"{_subject(leaf)} (verified against the trusted copy)"),
-        ("SHA-256", certified.fingerprint_sha256()),
-        ("hello retry", "yes" if info.hello_retry else "no"),
-    ]
-    print("\nnegotiated")
-    print("\n".join(f"  {name:<13} {value}" for name, value in rows))
-    print("\napplication data")
-    print(f"  client -> server  {DEMO_MESSAGE!r}")
-    print(f"  server -> client  {echoed!r}")
-    if clean:
-        print("\nclosed cleanly: close_notify sent and received on both sides")
-    else:
-        print("\nclosed WITHOUT a complete close_notify exchange")
-    sys.stdout.flush()
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -201,9 +201,11 @@ def test_tls13_trace_on_both_sides_and_the_summary(server: Server, chained: pki.
     # the server saw the same messages, the other way round, and logged one line for them
     line = server.wait_for(r"(#\d+) (127\.0\.0\.1:(\d+)): TLSv1\.3, .*\n")
     theirs = server_trace(server, line.group(3))
-    assert theirs[: len(TLS13_CLIENT)] == flipped(trace[:handshake]) + [
-        "-> NewSessionTicket  lifetime=7200s ticket=103B nonce=2B"
-    ] * 2
+    assert (
+        theirs[: len(TLS13_CLIENT)]
+        == flipped(trace[:handshake])
+        + ["-> NewSessionTicket  lifetime=7200s ticket=103B nonce=2B"] * 2
+    )
     # our half-close; the server's own close_notify is sent by close() after its last read,
     # whose events no receive_data() call returns any more
     assert theirs[-1] == CLOSE_NOTIFY
