@@ -193,3 +193,23 @@ class AlertReceived(TLSError):
 
 class ConnectionClosedError(UsageError):
     """The connection is closed (or failed) and cannot be used any more."""
+
+
+# -- non-blocking I/O (tlsmachine.context): also ssl's own classes, so code ported from ssl that
+# catches ssl.SSLWantReadError / ssl.SSLWantWriteError (asyncio's SSL transport among it) keeps
+# working unchanged. Only these two classes need ssl: the import stays next to them.
+import ssl as _ssl  # noqa: E402
+
+
+class WantReadError(TLSError, _ssl.SSLWantReadError):
+    """Non-blocking I/O: more bytes from the peer are needed before the call can complete.
+
+    Feed what arrives to the incoming BIO, then repeat the same call.
+    """
+
+
+class WantWriteError(TLSError, _ssl.SSLWantWriteError):
+    """Non-blocking I/O: the outgoing BIO must be drained before the call can complete.
+
+    Send what the outgoing BIO holds, then repeat the same call.
+    """

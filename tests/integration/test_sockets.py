@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,9 +24,10 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
     TLSError,
+    UsageError,
 )
 from tlsmachine.enums import AlertDescription
-from tlsmachine.sockets import TLSServer, TLSSocket, connect, serve
+from tlsmachine.sockets import RaggedEOFError, TLSServer, TLSSocket, connect, serve
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -328,4 +333,316 @@ def test_shutdown_stops_the_accept_loop(server_config: ServerConfig) -> None:
     thread.start()
     server.shutdown()
     thread.join(TIMEOUT)
+    assert not thread.is_alive()
+
+
+# -- an ssl.SSLSocket-shaped API ------------------------------------------------------------------
+
+
+def open_client(port: int, client_config: ClientConfig, **kwargs: object) -> TLSSocket:
+    return connect(
+        "127.0.0.1",
+        port,
+        config=client_config,
+        server_hostname="localhost",
+        timeout=TIMEOUT,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_send_recv_into_and_makefile(start_server, client_config: ClientConfig) -> None:
+    def lines(tls: TLSSocket) -> None:
+        reader = tls.makefile("rb")
+        writer = tls.makefile("w", encoding="utf-8")
+        while line := reader.readline():
+            writer.write(line.decode().upper())
+            writer.flush()
+        reader.close()
+        writer.close()
+
+    _, port = start_server(lines)
+    with open_client(port, client_config) as tls:
+        assert tls.send(memoryview(b"first line\nsecond")) == 17
+        assert tls.send(bytearray(b" line\n")) == 6
+        assert tls.send(b"") == 0
+        buffer = bytearray(64)
+        received = tls.recv_into(buffer, 11)
+        assert bytes(buffer[:received]) == b"FIRST LINE\n"
+        reader = tls.makefile("r", encoding="utf-8", newline="")
+        assert reader.readline() == "SECOND LINE\n"
+        big = b"x" * 200_000 + b"\n"  # a write of many records through the buffered writer
+        writer = tls.makefile("wb", buffering=0)
+        assert writer.write(big) == 65536  # raw: one send(), as for socket.SocketIO
+        tls.sendall(big[65536:])
+        assert reader.readline() == "X" * 200_000 + "\n"
+        reader.close()
+        writer.close()
+        with pytest.raises(ValueError, match="flags"):
+            tls.recv(10, socket.MSG_PEEK)
+    assert tls.clean_close is True
+
+
+def test_ssl_style_information(start_server, client_config: ClientConfig) -> None:
+    recorder = Recorder(lambda tls: tls.sendall(tls.get_channel_binding() or b""))
+    _, port = start_server(recorder)
+    with open_client(port, client_config) as tls:
+        assert tls.version() == "TLSv1.3"
+        name, version, bits = tls.cipher() or ("", "", 0)
+        assert name == tls.handshake_info.cipher_suite  # type: ignore[union-attr]
+        assert (version, bits) == ("TLSv1.3", 128 if "AES_128" in name else 256)
+        assert tls.selected_alpn_protocol() == "http/1.1"
+        assert tls.server_hostname == "localhost" and tls.server_side is False
+        assert tls.fileno() == tls.socket.fileno() >= 0
+        assert tls.getpeername()[1] == port
+        assert tls.getsockname()[0] == "127.0.0.1"
+        assert tls.getpeercert(binary_form=True) is not None
+        peer = tls.getpeercert()
+        assert peer is not None and peer["subjectAltName"] == (("DNS", "localhost"),)
+        binding = tls.get_channel_binding()
+        assert binding is not None and len(binding) == 32
+        received = tls.recv(100)
+        assert received == binding  # both ends derive the same tls-exporter (RFC 9266)
+        with pytest.raises(ValueError, match="tls-unique"):
+            tls.get_channel_binding("tls-unique")
+        assert tls.pending() == 0
+        assert tls.gettimeout() == TIMEOUT
+    assert recorder.done.wait(TIMEOUT)
+    server_side = recorder.sockets[0]
+    assert server_side.server_side is True and server_side.server_hostname is None
+    assert server_side.getpeercert() is None  # no client certificate was asked for
+
+
+def test_shutdown_write_half_closes(start_server, client_config: ClientConfig) -> None:
+    def collect_then_answer(tls: TLSSocket) -> None:
+        data = b""
+        while chunk := tls.recv():
+            data += chunk
+        assert tls.clean_close is True  # our close_notify, not a TCP EOF, ended the stream
+        tls.sendall(b"got %d bytes" % len(data))
+
+    recorder = Recorder(collect_then_answer)
+    _, port = start_server(recorder, on_error=recorder.on_error)
+    with open_client(port, client_config) as tls:
+        tls.sendall(b"a" * 1000)
+        tls.shutdown(socket.SHUT_WR)  # close_notify, then TCP FIN; we can still read
+        assert tls.recv() == b"got 1000 bytes"
+        assert tls.recv() == b""
+    assert tls.clean_close is True
+    assert recorder.done.wait(TIMEOUT)
+    assert recorder.errors == []
+
+
+def test_ragged_eof_raises_when_not_suppressed(start_server, client_config: ClientConfig) -> None:
+    def hang_up(tls: TLSSocket) -> None:
+        tls.sendall(b"partial")
+        tls.socket.shutdown(socket.SHUT_RDWR)  # no close_notify
+
+    _, port = start_server(hang_up)
+    tls = open_client(port, client_config)
+    tls.suppress_ragged_eofs = False
+    try:
+        assert tls.recv() == b"partial"
+        with pytest.raises(RaggedEOFError):
+            tls.recv()
+        assert tls.clean_close is False
+    finally:
+        tls.socket.close()
+
+
+def test_recv_timeout_and_settimeout(start_server, client_config: ClientConfig) -> None:
+    release = threading.Event()
+    _, port = start_server(lambda tls: release.wait(TIMEOUT))
+    tls = open_client(port, client_config)
+    try:
+        tls.settimeout(0.3)
+        assert tls.gettimeout() == 0.3
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            tls.recv()
+        assert 0.25 <= time.monotonic() - started < 5.0
+        assert tls.gettimeout() == 0.3  # the per-operation deadline left the setting alone
+        with pytest.raises(UsageError, match="wrap_bio"):
+            tls.settimeout(0)
+        with pytest.raises(UsageError):
+            tls.setblocking(False)
+        tls.setblocking(True)
+        assert tls.gettimeout() is None and tls.getblocking() is True
+        tls.settimeout(1.0)
+        raw = tls.unwrap(timeout=0.2)
+        assert raw.gettimeout() == 1.0  # unwrap's bounded wait restored it
+    finally:
+        release.set()
+        tls.socket.close()
+
+
+def test_client_handshake_timeout_against_a_silent_server(client_config: ClientConfig) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            connect(
+                "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=0.5
+            )
+        assert time.monotonic() - started < 5.0
+
+
+# -- one bad client cannot stop the server --------------------------------------------------------
+
+
+class ErrorLog:
+    """on_error hook that counts errors by type and can wait for a number of them."""
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, peer: tuple[str, int], exc: BaseException) -> None:
+        with self._changed:
+            self.errors.append(exc)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = TIMEOUT) -> list[BaseException]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.errors) >= count, timeout), (
+                f"only {self.errors} after {timeout}s"
+            )
+            return list(self.errors)
+
+
+def client_hello(client_config: ClientConfig) -> bytes:
+    return ClientConnection(client_config, server_name="localhost").data_to_send()
+
+
+def wait_idle(server: TLSServer) -> None:
+    """Wait until no connection thread runs (each leaves just after reporting its error)."""
+    deadline = time.monotonic() + TIMEOUT
+    while server.active_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.active_connections == 0
+
+
+def assert_still_serving(port: int, client_config: ClientConfig) -> None:
+    with open_client(port, client_config) as tls:
+        tls.sendall(b"still serving")
+        assert tls.recv() == b"still serving"
+
+
+def test_silent_client_times_out_and_frees_its_slot(
+    start_server, client_config: ClientConfig
+) -> None:
+    log = ErrorLog()
+    server, port = start_server(echo, on_error=log, max_connections=1, handshake_timeout=0.5)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as silent:
+        errors = log.wait_for(1)
+        assert isinstance(errors[0], TimeoutError)
+        assert 0.4 <= time.monotonic() - started < 5.0
+        assert silent.recv(100) == b""  # nothing was exchanged: the server just closed
+    wait_idle(server)
+    assert_still_serving(port, client_config)  # the only slot is free again
+
+
+def test_trickling_client_cannot_stretch_the_handshake(
+    start_server, client_config: ClientConfig
+) -> None:
+    log = ErrorLog()
+    _, port = start_server(echo, on_error=log, handshake_timeout=0.8)
+    hello = client_hello(client_config)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as slow:
+        with contextlib.suppress(OSError):
+            for i in range(len(hello)):  # one byte every 50 ms: each read would succeed
+                slow.sendall(hello[i : i + 1])
+                if log.errors:
+                    break
+                time.sleep(0.05)
+        errors = log.wait_for(1)
+    assert isinstance(errors[0], TimeoutError)
+    assert time.monotonic() - started < 5.0  # the deadline covers the whole handshake
+    assert_still_serving(port, client_config)
+
+
+def test_client_leaving_mid_handshake(start_server, client_config: ClientConfig) -> None:
+    log = ErrorLog()
+    _, port = start_server(echo, on_error=log)
+    hello = client_hello(client_config)
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as leaving:
+        leaving.sendall(hello[: len(hello) // 2])
+    errors = log.wait_for(1)
+    assert isinstance(errors[0], TLSError)
+    assert "during handshake" in str(errors[0])
+    # one that resets the connection after a complete ClientHello
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as resetting:
+        resetting.sendall(hello)
+        resetting.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    errors = log.wait_for(2)
+    assert isinstance(errors[1], OSError | TLSError)
+    assert_still_serving(port, client_config)
+
+
+def test_more_clients_than_max_connections(start_server, client_config: ClientConfig) -> None:
+    log = ErrorLog()
+    server, port = start_server(echo, on_error=log, max_connections=3, handshake_timeout=1.0)
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(10)]
+    try:
+        errors = log.wait_for(10)  # 7 refused at once, 3 timed out
+        refused = [e for e in errors if isinstance(e, ConnectionRefusedError)]
+        timed_out = [e for e in errors if isinstance(e, TimeoutError)]
+        assert (len(refused), len(timed_out)) == (7, 3)
+    finally:
+        for sock in silent:
+            sock.close()
+    wait_idle(server)
+    assert_still_serving(port, client_config)
+
+
+def test_a_failing_error_hook_does_not_stop_the_server(
+    start_server, client_config: ClientConfig
+) -> None:
+    calls: list[BaseException] = []
+
+    def broken_hook(peer: tuple[str, int], exc: BaseException) -> None:
+        calls.append(exc)
+        raise RuntimeError("hook bug")
+
+    _, port = start_server(echo, on_error=broken_hook)
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+            raw.sendall(b"\x16\x03\x01\x00\x04\x02\x00\x00\x00")  # garbage: a ServerHello
+            while raw.recv(100):
+                pass
+    assert_still_serving(port, client_config)
+    assert len(calls) == 2
+
+
+class FlakyListener:
+    """A listening socket whose accept() fails like a process out of descriptors, twice."""
+
+    def __init__(self, real: socket.socket) -> None:
+        self.real = real
+        self.failures = 2
+
+    def accept(self) -> tuple[socket.socket, object]:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EMFILE, "Too many open files")
+        return self.real.accept()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_accept_failures_are_waited_out(server_config: ServerConfig, client_config) -> None:
+    server = TLSServer(server_config, echo, timeout=TIMEOUT)
+    flaky = FlakyListener(server.listener)
+    server.listener = flaky  # type: ignore[assignment]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert_still_serving(server.address[1], client_config)
+        assert flaky.failures == 0
+        assert thread.is_alive()
+    finally:
+        server.shutdown()
+        thread.join(TIMEOUT)
     assert not thread.is_alive()
