@@ -28,6 +28,7 @@ from tlsmachine.errors import (
     ProtocolError,
     RecordOverflow,
     UnexpectedMessage,
+    UnknownCA,
     UnsupportedExtension,
 )
 from tlsmachine.extensions import SupportedGroups, UnknownExtension
@@ -35,6 +36,7 @@ from tlsmachine.machine import Output, SendMessage
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.tls13 import CertificateVerify, EncryptedExtensions, Finished
 from tlsmachine.server.hello import ExpectClientHello
+from tlsmachine.verify import PinnedCertificate
 
 
 @functools.cache
@@ -199,8 +201,24 @@ def test_tls12_only_client_gets_protocol_version_from_a_tls13_only_server() -> N
 
 
 def test_client_without_server_name_needs_one_to_verify() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="server_name is required"):
         ClientConnection(ClientConfig(), None)
+
+
+def test_a_custom_verifier_decides_whether_it_needs_a_server_name() -> None:
+    """A pinned certificate authenticates the server without a name (ssl's check_hostname
+    off): the client connects without one, and the pin is still enforced."""
+    pinned = ClientConfig(verifier=PinnedCertificate(certificate().leaf))
+    c, s = ClientConnection(pinned, None), server()
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    assert c.handshake_info is not None and c.server_name is None
+    other = CertifiedKey.self_signed(("localhost",), "ecdsa-p256")
+    wrong = ClientConfig(verifier=PinnedCertificate(other.leaf))
+    c, s = ClientConnection(wrong, None), server()
+    s.receive_data(c.data_to_send())
+    with pytest.raises(UnknownCA):
+        c.receive_data(s.data_to_send())
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["one-record-fast-path", "fed-in-pieces"])

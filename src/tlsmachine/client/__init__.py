@@ -18,9 +18,11 @@ class ClientConnection(Connection):
     _is_client = True
 
     def __init__(self, config: ClientConfig, server_name: str | None = None) -> None:
-        if server_name is None and config.verify_certificates:
+        if server_name is None and config.verify_certificates and config.verifier is None:
             # RFC 6125 / RFC 8446 §4.4.2.4: without a name there is nothing to check the
-            # certificate against; pass the host (or IP address) you connect to.
+            # certificate against; pass the host (or IP address) you connect to. A custom
+            # verifier decides for itself (e.g. a pinned certificate needs no name); it is
+            # asked with server_name=None.
             raise ConfigurationError("server_name is required when certificates are verified")
         out = Output(keylog=config.keylog is not None)
         first = ExpectServerHello.start(config, server_name, out)
