@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
 
 from . import (
     AlertReceived,
@@ -64,6 +63,7 @@ from .cli_report import (
 from .config import KeyLogCallback
 from .crypto.groups import GROUPS, SECP256R1, Group
 from .enums import AlertDescription, ProtocolVersion
+from .keylog import KeyLogFile
 from .sockets import TLSServer, TLSSocket, connect
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
@@ -183,37 +183,18 @@ def _load_certificates(args: argparse.Namespace) -> tuple[CertifiedKey, ...]:
     return tuple(CertifiedKey.load(cert, keys[i] if keys else None) for i, cert in enumerate(certs))
 
 
-class KeyLogFile:
-    """Appends NSS key log lines to a file, one per line, flushed at once (thread-safe: the
-    server calls it from every connection's thread). A new file is readable by its owner only;
-    a failed write stops key logging with one warning instead of failing the connection."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise CliError(f"cannot open key log file {path}: {describe_error(exc)}", 2) from None
-        self._file: TextIO | None = os.fdopen(fd, "a", encoding="ascii")
-
-    def __call__(self, line: str) -> None:
-        with self._lock:
-            if self._file is None:
-                return
-            try:
-                self._file.write(line + "\n")
-                self._file.flush()
-            except OSError as exc:
-                self._file = None
-                _err(f"tlsmachine: warning: key log {self.path}: {describe_error(exc)}; stopped")
-
-
 def _keylog(args: argparse.Namespace) -> KeyLogCallback | None:
     path = args.keylog or os.environ.get("SSLKEYLOGFILE") or None
     if path is None:
         return None
-    keylog = KeyLogFile(path)
+
+    def stopped(exc: OSError) -> None:
+        _err(f"tlsmachine: warning: key log {path}: {describe_error(exc)}; stopped")
+
+    try:
+        keylog = KeyLogFile(path, on_error=stopped)
+    except OSError as exc:
+        raise CliError(f"cannot open key log file {path}: {describe_error(exc)}", 2) from None
     source = "" if args.keylog else " (SSLKEYLOGFILE)"
     _err(f"* appending TLS secrets to {path}{source}")
     return keylog

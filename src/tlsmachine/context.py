@@ -11,67 +11,99 @@ each time it wraps a socket or BIO, so later changes apply to later connections 
 state that must outlive one connection (ticket keys, the TLS 1.2 session cache) belongs to the
 Context, so resumption works across its connections. The facade makes no protocol decision:
 those stay in the core. ``docs/ssl-compat.md`` lists where it deliberately differs from ssl.
+
+Layout: :class:`TLSObject` lives in :mod:`tlsmachine.tls_object`, ssl's constants and aliases
+in :mod:`tlsmachine.ssl_names`, the cipher-string parser in :mod:`tlsmachine.cipher_strings`,
+the trust helpers in :mod:`tlsmachine.context_trust`. This module defines :class:`Context` and
+:func:`create_default_context` and re-exports the rest: import from here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import ssl
 import sys
-import threading
 from collections.abc import Callable, Iterable
-from typing import ParamSpec, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from .certs import CertifiedKey, PathLike, load_trust_anchors, system_trust_anchors
+from .cipher_strings import cipher_description as _cipher_description
+from .cipher_strings import parse_cipher_string as parse_cipher_string
 from .client import ClientConnection
 from .config import ClientConfig, ServerConfig
-from .config_values import openssl_name
-from .connection import Connection, ConnectionState
+from .connection import Connection
+from .connection_info import ConnectionInfo as ConnectionInfo
+from .context_trust import AnyName as _AnyName
+from .context_trust import NoTrustAnchors as _NoTrustAnchors
+from .context_trust import der_certificates as _der_certificates
+from .context_trust import is_ca as _is_ca
 from .crypto.groups import DEFAULT_GROUPS, GROUPS, SECP256R1, SECP384R1, SECP521R1, X448, Group
 from .crypto.groups import X25519 as _X25519
-from .crypto.suites import (
-    DEFAULT_TLS12_SUITES,
-    DEFAULT_TLS13_SUITES,
-    TLS12_SUITES,
-    TLS13_SUITES,
-    CipherSuite,
-    CipherSuite12,
-)
-from .enums import AlertDescription, ProtocolVersion
+from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, CipherSuite, CipherSuite12
+from .enums import ProtocolVersion
 from .errors import (
     ConfigurationError,
     HandshakeFailure,
     InternalError,
     ProtocolError,
     TLSError,
-    UnknownCA,
     WantReadError,
     WantWriteError,
 )
-from .events import (
-    ApplicationData,
-    ClientCertificateReceived,
-    ConnectionClosed,
-    Event,
-    SessionTicketReceived,
-)
+from .keylog import KeyLogFile
+from .peer_certificate import PeerCertificate as PeerCertificate
+from .peer_certificate import peer_certificate_dict as peer_certificate_dict
 from .server import ServerConnection
 from .session import AeadTicketSealer, ClientSession
 from .session_cache import InMemorySessionCache
-from .sockets import (
-    ConnectionInfo,
-    PeerCertificate,
-    RaggedEOFError,
-    TLSSocket,
-    peer_certificate_dict,
+from .ssl_names import ALERT_DESCRIPTION_ACCESS_DENIED as ALERT_DESCRIPTION_ACCESS_DENIED
+from .ssl_names import ALERT_DESCRIPTION_HANDSHAKE_FAILURE as ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+from .ssl_names import ALERT_DESCRIPTION_INTERNAL_ERROR as ALERT_DESCRIPTION_INTERNAL_ERROR
+from .ssl_names import ALERT_DESCRIPTION_UNRECOGNIZED_NAME as ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+from .ssl_names import (
+    CERT_NONE,
+    CERT_OPTIONAL,
+    CERT_REQUIRED,
+    PROTOCOL_TLS_CLIENT,
+    PROTOCOL_TLS_SERVER,
+    MemoryBIO,
+    Purpose,
+    TLSVersion,
 )
-from .verify import CertificateVerifier, Chain, DefaultVerifier
+from .ssl_names import CHANNEL_BINDING_TYPES as CHANNEL_BINDING_TYPES
+from .ssl_names import HAS_ALPN as HAS_ALPN
+from .ssl_names import HAS_NPN as HAS_NPN
+from .ssl_names import HAS_SNI as HAS_SNI
+from .ssl_names import OP_NO_COMPRESSION as OP_NO_COMPRESSION
+from .ssl_names import OP_NO_TICKET as OP_NO_TICKET
+from .ssl_names import HAS_SSLv2 as HAS_SSLv2
+from .ssl_names import HAS_SSLv3 as HAS_SSLv3
+from .ssl_names import HAS_TLSv1 as HAS_TLSv1
+from .ssl_names import HAS_TLSv1_1 as HAS_TLSv1_1
+from .ssl_names import HAS_TLSv1_2 as HAS_TLSv1_2
+from .ssl_names import HAS_TLSv1_3 as HAS_TLSv1_3
+from .ssl_names import OP_NO_SSLv2 as OP_NO_SSLv2
+from .ssl_names import OP_NO_SSLv3 as OP_NO_SSLv3
+from .ssl_names import OP_NO_TLSv1 as OP_NO_TLSv1
+from .ssl_names import OP_NO_TLSv1_1 as OP_NO_TLSv1_1
+from .ssl_names import OP_NO_TLSv1_2 as OP_NO_TLSv1_2
+from .ssl_names import OP_NO_TLSv1_3 as OP_NO_TLSv1_3
+from .ssl_names import SSLEOFError as SSLEOFError
+from .ssl_names import SSLError as SSLError
+from .ssl_names import SSLSocket as SSLSocket
+from .ssl_names import SSLWantReadError as SSLWantReadError
+from .ssl_names import SSLWantWriteError as SSLWantWriteError
+from .ssl_names import SSLZeroReturnError as SSLZeroReturnError
+from .ssl_names import VerifyMode as VerifyMode
+from .tls_object import IncomingBIO as IncomingBIO
+from .tls_object import OutgoingBIO as OutgoingBIO
+from .tls_object import TLSObject
+from .tls_socket import RaggedEOFError, TLSSocket
+from .verify import CertificateVerifier, DefaultVerifier
 
 __all__ = [
     "CERT_NONE",
@@ -91,42 +123,8 @@ __all__ = [
     "create_default_context",
 ]
 
-# -- ssl's names, so that `import tlsmachine.context as ssl` keeps ported code running ----------
-
-Purpose = ssl.Purpose
-TLSVersion = ssl.TLSVersion
-VerifyMode = ssl.VerifyMode
-MemoryBIO = ssl.MemoryBIO
-CERT_NONE = ssl.CERT_NONE
-CERT_OPTIONAL = ssl.CERT_OPTIONAL
-CERT_REQUIRED = ssl.CERT_REQUIRED
-PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
-PROTOCOL_TLS_SERVER = ssl.PROTOCOL_TLS_SERVER
-OP_NO_COMPRESSION = ssl.OP_NO_COMPRESSION
-OP_NO_SSLv2 = ssl.OP_NO_SSLv2
-OP_NO_SSLv3 = ssl.OP_NO_SSLv3
-OP_NO_TLSv1 = ssl.OP_NO_TLSv1
-OP_NO_TLSv1_1 = ssl.OP_NO_TLSv1_1
-OP_NO_TLSv1_2 = ssl.OP_NO_TLSv1_2
-OP_NO_TLSv1_3 = ssl.OP_NO_TLSv1_3
-OP_NO_TICKET = ssl.OP_NO_TICKET
-ALERT_DESCRIPTION_HANDSHAKE_FAILURE = AlertDescription.HANDSHAKE_FAILURE
-ALERT_DESCRIPTION_INTERNAL_ERROR = AlertDescription.INTERNAL_ERROR
-ALERT_DESCRIPTION_ACCESS_DENIED = AlertDescription.ACCESS_DENIED
-ALERT_DESCRIPTION_UNRECOGNIZED_NAME = AlertDescription.UNRECOGNIZED_NAME
-HAS_SNI = HAS_ALPN = HAS_TLSv1_2 = HAS_TLSv1_3 = True
-HAS_SSLv2 = HAS_SSLv3 = HAS_TLSv1 = HAS_TLSv1_1 = HAS_NPN = False
-CHANNEL_BINDING_TYPES = ["tls-exporter"]
-SSLError = TLSError
-SSLWantReadError = WantReadError
-SSLWantWriteError = WantWriteError
-SSLEOFError = RaggedEOFError
-SSLZeroReturnError = ssl.SSLZeroReturnError
-"""Never raised: a read after the peer's close_notify returns ``b""``, as ssl's sockets do."""
-SSLSocket = TLSSocket
-
-P = ParamSpec("P")
-R = TypeVar("R")
+# ssl's names (``CERT_*``, ``PROTOCOL_*``, ``OP_*``, ``SSLError`` ...) are imported above from
+# .ssl_names, so that `import tlsmachine.context as ssl` keeps ported code running.
 
 _ALWAYS_OFF = OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_TLSv1 | OP_NO_TLSv1_1 | OP_NO_COMPRESSION
 """Options that are always in effect: those protocols and compression do not exist here."""
@@ -136,64 +134,7 @@ SniCallback = Callable[["TLSSocket | TLSObject", "str | None", "Context"], "int 
 Context to switch certificates; return None, or an ``ALERT_DESCRIPTION_*`` to refuse."""
 
 
-# -- trust -------------------------------------------------------------------------------------
-
-
-class _NoTrustAnchors:
-    """What a Context without trust anchors verifies against: nothing (ssl fails the same way)."""
-
-    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
-        raise UnknownCA(
-            "no trust anchors loaded: call load_verify_locations() or load_default_certs(), "
-            "or use create_default_context()"
-        )
-
-    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
-        raise UnknownCA("no trust anchors loaded for client certificates")
-
-
-class _AnyName:
-    """``check_hostname = False``: the chain is verified, the name in it is not."""
-
-    def __init__(self, inner: CertificateVerifier) -> None:
-        self.inner = inner
-
-    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
-        self.inner.verify_server(chain, None, now)
-
-    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
-        self.inner.verify_client(chain, now)
-
-
-def _der_certificates(data: bytes) -> list[x509.Certificate]:
-    """ssl's ``cadata`` bytes: one or more DER certificates back to back."""
-    certs: list[x509.Certificate] = []
-    view = memoryview(data)
-    while view:
-        size = _der_size(view)
-        certs += load_trust_anchors(cadata=bytes(view[:size]))
-        view = view[size:]
-    return certs
-
-
-def _der_size(der: memoryview) -> int:
-    """The length of the DER SEQUENCE at the start of ``der`` (X.690 §8.1.3)."""
-    if len(der) < 2 or der[0] != 0x30:
-        raise ConfigurationError("cadata: not a DER certificate (pass PEM as str)")
-    first = der[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if not 1 <= count <= 4 or len(der) < 2 + count:
-        raise ConfigurationError("cadata: bad DER length")
-    return 2 + count + int.from_bytes(der[2 : 2 + count], "big")
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
+# -- certificates ------------------------------------------------------------------------------
 
 
 def _key_kind(certified: CertifiedKey) -> str:
@@ -206,126 +147,7 @@ def _key_kind(certified: CertifiedKey) -> str:
     return "ed25519" if isinstance(key, ed25519.Ed25519PrivateKey) else "ed448"
 
 
-# -- keylog ------------------------------------------------------------------------------------
-
-
-class _KeyLogFile:
-    """Appends NSS key log lines to a file (what ``SSLKEYLOGFILE`` names), thread-safely."""
-
-    _locks: dict[str, threading.Lock] = {}
-    _locks_lock = threading.Lock()
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        with self._locks_lock:
-            self._lock = self._locks.setdefault(os.path.realpath(path), threading.Lock())
-        with self._lock, open(path, "a", encoding="ascii") as f:  # fail now, as ssl does
-            if f.tell() == 0:
-                f.write("# TLS secrets log file, generated by tlsmachine\n")
-
-    def __call__(self, line: str) -> None:
-        with self._lock, open(self.path, "a", encoding="ascii") as f:
-            f.write(line + "\n")
-
-
-# -- set_ciphers -------------------------------------------------------------------------------
-
-_SUITE_NAMES: dict[str, CipherSuite | CipherSuite12] = {
-    **{s.name: s for s in TLS13_SUITES},
-    **{s.name: s for s in TLS12_SUITES},
-    **{openssl_name(s): s for s in TLS12_SUITES},
-}
-
-
-def _keyword(word: str) -> Callable[[CipherSuite12], bool] | None:
-    """OpenSSL cipher-string keywords (``ciphers(1)``) that can select our TLS 1.2 suites;
-    None for a keyword that selects nothing here (RC4, aNULL, kRSA, CBC-only ones, ...)."""
-    kx = {"ECDHE": "ECDHE", "EECDH": "ECDHE", "KECDHE": "ECDHE", "KEECDH": "ECDHE"}
-    kx |= {"ECDH": "ECDHE", "DHE": "DHE", "EDH": "DHE", "KDHE": "DHE", "KEDH": "DHE"}
-    auth = {"ARSA": "RSA", "ECDSA": "ECDSA", "AECDSA": "ECDSA"}
-    aead = {
-        "AESGCM": ("AES_", "_GCM"),
-        "AES": ("AES_", ""),
-        "AES128": ("AES_128", ""),
-        "AES256": ("AES_256", ""),
-        "CHACHA20": ("CHACHA20", ""),
-        "SHA256": ("_SHA256", ""),
-        "SHA384": ("_SHA384", ""),
-    }
-    key = word.upper()
-    if key in ("ALL", "DEFAULT", "HIGH", "AEAD", "TLSV1.2"):
-        return lambda s: True
-    if key in kx:
-        return lambda s: s.key_exchange == kx[key]
-    if key in auth:
-        return lambda s: s.authentication == auth[key]
-    if key in aead:
-        first, second = aead[key]
-        return lambda s: first in s.name and second in s.name
-    return None
-
-
-def _select(token: str) -> list[CipherSuite | CipherSuite12]:
-    """The suites one cipher-string token names: a suite name or ``KEYWORD+KEYWORD``."""
-    named = _SUITE_NAMES.get(token) or _SUITE_NAMES.get(token.upper())
-    if named is not None:
-        return [named]
-    tests = [_keyword(word) for word in token.split("+")]
-    if not tests or None in tests:
-        return []
-    return [s for s in TLS12_SUITES if all(t(s) for t in tests if t is not None)]
-
-
-def parse_cipher_string(spec: str) -> tuple[tuple[CipherSuite, ...], tuple[CipherSuite12, ...]]:
-    """An OpenSSL cipher string -> (TLS 1.3 suites named in it, TLS 1.2 suites it selects).
-
-    ``!X`` removes X for good, ``-X`` removes it for now, ``+X``/``@STRENGTH``/``@SECLEVEL=n``
-    are accepted and ignored (order is ours); keywords that can only select suites we never
-    implement (static RSA, CBC, RC4, NULL ...) select nothing.
-    """
-    chosen: list[CipherSuite | CipherSuite12] = []
-    banned: set[int] = set()
-    for token in spec.replace(",", ":").replace(" ", ":").split(":"):
-        if not token or token.startswith(("@", "+")):
-            continue
-        if token[0] in "!-":
-            removed = {s.id for s in _select(token[1:])}
-            if token[0] == "!":
-                banned |= removed
-            chosen = [s for s in chosen if s.id not in removed]
-            continue
-        chosen += [s for s in _select(token) if s.id not in banned and s not in chosen]
-    tls13 = tuple(s for s in chosen if isinstance(s, CipherSuite))
-    tls12 = tuple(s for s in chosen if isinstance(s, CipherSuite12))
-    if not tls13 and not tls12:
-        raise ConfigurationError(f"set_ciphers: no cipher can be selected by {spec!r}")
-    return tls13, tls12
-
-
-def _cipher_description(suite: CipherSuite | CipherSuite12) -> dict[str, object]:
-    """One entry of :meth:`Context.get_ciphers`, in ssl's shape."""
-    tls13 = isinstance(suite, CipherSuite)
-    name = suite.name if isinstance(suite, CipherSuite) else openssl_name(suite)
-    bits = 128 if "AES_128" in suite.name else 256
-    symmetric = "chacha20-poly1305" if "CHACHA20" in suite.name else f"aes-{bits}-gcm"
-    if "_CCM" in suite.name:
-        symmetric = "aes-128-ccm"
-    kx = "any" if isinstance(suite, CipherSuite) else suite.key_exchange.lower()
-    auth = "any" if isinstance(suite, CipherSuite) else suite.authentication.lower()
-    return {
-        "id": 0x03000000 | suite.id,
-        "name": name,
-        "protocol": "TLSv1.3" if tls13 else "TLSv1.2",
-        "description": f"{name} {'TLSv1.3' if tls13 else 'TLSv1.2'} Kx={kx} Au={auth}",
-        "strength_bits": bits,
-        "alg_bits": bits,
-        "aead": True,
-        "symmetric": symmetric,
-        "digest": None,
-        "kea": f"kx-{kx}",
-        "auth": f"auth-{auth}",
-    }
-
+# -- set_ecdh_curve ------------------------------------------------------------------------
 
 _CURVE_NAMES: dict[str, Group] = {
     **{g.name.lower(): g for g in GROUPS.values()},
@@ -408,7 +230,7 @@ class Context:
         self._anchors: dict[bytes, x509.Certificate] = {}
         self._system_anchors = False
         self._verifier: CertificateVerifier | None = None
-        self._keylog: _KeyLogFile | None = None
+        self._keylog: KeyLogFile | None = None
         self._sni_callback: SniCallback | None = None
         self._num_tickets = 2
         self.post_handshake_auth = False
@@ -634,7 +456,7 @@ class Context:
 
     @keylog_filename.setter
     def keylog_filename(self, path: PathLike | None) -> None:
-        self._keylog = None if path is None else _KeyLogFile(os.fspath(path))
+        self._keylog = None if path is None else KeyLogFile(os.fspath(path), header=True)
 
     @property
     def sni_callback(self) -> SniCallback | None:
@@ -844,176 +666,6 @@ def _version(value: int, what: str) -> ProtocolVersion:
     if number > ProtocolVersion.TLS13:
         raise ConfigurationError(f"{what}: TLS 1.3 is the newest version")
     return ProtocolVersion(number)
-
-
-# -- non-blocking: TLSObject over BIOs ---------------------------------------------------------
-
-
-class IncomingBIO(Protocol):
-    """What :class:`TLSObject` reads the peer's bytes from (as :class:`ssl.MemoryBIO`)."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    @property
-    def eof(self) -> bool: ...
-
-
-class OutgoingBIO(Protocol):
-    """What :class:`TLSObject` writes our bytes to; ``write`` returns how many it took."""
-
-    def write(self, data: bytes, /) -> int: ...
-
-
-class TLSObject(ConnectionInfo):
-    """A TLS connection over two BIOs, shaped like :class:`ssl.SSLObject`: nothing blocks.
-
-    ``do_handshake()``, ``read()``, ``write()`` and ``unwrap()`` raise :class:`WantReadError`
-    when they need bytes from the peer (put them in ``incoming``, call again) and
-    :class:`WantWriteError` when ``outgoing`` took fewer bytes than offered (drain it, call
-    again; never with :class:`ssl.MemoryBIO`, which takes everything). A ``write()`` that
-    raises it consumed nothing; one that returns may leave bytes queued here, offered again
-    by the next call (``write(b"")`` just offers them). After each call, send what
-    ``outgoing`` holds. ``read()`` returns ``b""`` after the peer's close_notify and raises
-    :class:`RaggedEOFError` at an EOF (``incoming.write_eof()``) without one.
-    """
-
-    def __init__(
-        self,
-        connection: Connection,
-        incoming: IncomingBIO,
-        outgoing: OutgoingBIO,
-        *,
-        context: Context | None = None,
-    ) -> None:
-        self.connection = connection
-        self.incoming = incoming
-        self.outgoing = outgoing
-        self.context = context
-        self.clean_close: bool | None = None
-        """None while open; True after the peer's close_notify; False after a bare EOF."""
-        self.session: ClientSession | None = None
-        """The newest session (ticket) the server sent: resume with ``wrap_bio(session=)``."""
-        self.on_event: Callable[[Event], None] | None = None
-        self._pending = bytearray()
-        self._unsent = bytearray()  # ours, not yet taken by the outgoing BIO
-
-    def pending(self) -> int:
-        return len(self._pending)
-
-    def do_handshake(self) -> None:
-        """Advance the handshake with what ``incoming`` holds (WantReadError until done)."""
-        self._queue()  # a client's ClientHello waits in the core until the first call
-        self._drain_or_raise()
-        if self.connection.handshake_info is None:
-            self._pump()
-        if self.connection.handshake_info is None:
-            if self.incoming.eof:
-                raise RaggedEOFError("EOF during the handshake")
-            raise WantReadError("the handshake needs more data from the peer")
-
-    def read(self, size: int = 1024, buffer: bytearray | memoryview | None = None) -> bytes | int:
-        """Up to ``size`` bytes of application data (into ``buffer``: returns the count)."""
-        if self.connection.handshake_info is None:
-            self.do_handshake()
-        if buffer is not None and size <= 0:
-            size = len(buffer)
-        if not self._pending and self.clean_close is None:
-            self._pump()
-        if not self._pending:
-            if self.clean_close:
-                return 0 if buffer is not None else b""
-            if self.incoming.eof:
-                self.clean_close = False
-                raise RaggedEOFError("EOF without close_notify: the data may be truncated")
-            raise WantReadError("no application data yet")
-        data = bytes(self._pending[:size])
-        del self._pending[:size]
-        if buffer is None:
-            return data
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Encrypt all of ``data``; returns its length."""
-        if self.connection.handshake_info is None:
-            self.do_handshake()
-        self._drain_or_raise()  # before taking data: a retried write must not send it twice
-        payload = bytes(data)
-        if payload:  # write(b"") only offers what is still queued to the outgoing BIO
-            self._guard(self.connection.send, payload)
-            self._queue()
-        return len(payload)
-
-    def unwrap(self) -> None:
-        """Send close_notify and wait (WantReadError) for the peer's (RFC 8446 §6.1)."""
-        conn = self.connection
-        handshaking = conn.handshake_info is None
-        conn.close()
-        self._queue()
-        self._drain_or_raise()
-        if handshaking or conn.state in (ConnectionState.SHUTDOWN, ConnectionState.FAILED):
-            return
-        if self.clean_close is None:
-            self._pump()
-        if self.clean_close is None:
-            if self.incoming.eof:
-                raise RaggedEOFError("EOF without close_notify")
-            raise WantReadError("waiting for the peer's close_notify")
-
-    def verify_client_post_handshake(self) -> None:
-        """Server: ask for a client certificate now (RFC 8446 §4.6.2)."""
-        self._guard(self.connection.request_client_certificate)
-        self._queue()
-
-    def key_update(self, *, request_peer: bool = False) -> None:
-        """Send a KeyUpdate (RFC 8446 §4.6.3)."""
-        self._guard(self.connection.key_update, request_peer=request_peer)
-        self._queue()
-
-    # -- internals ---------------------------------------------------------------------------
-
-    def _pump(self) -> None:
-        """Feed everything ``incoming`` holds to the core; queue our answers."""
-        while data := self.incoming.read():
-            events = self._guard(self.connection.receive_data, data)
-            for event in events:
-                self._dispatch(event)
-            self._queue()
-
-    def _dispatch(self, event: Event) -> None:
-        if isinstance(event, ApplicationData):
-            self._pending += event.data
-        elif isinstance(event, ConnectionClosed):
-            self.clean_close = True
-        elif isinstance(event, SessionTicketReceived):
-            self.session = event.session
-        elif isinstance(event, ClientCertificateReceived):
-            self._peer_chain = event.certificates
-        if self.on_event is not None:
-            self.on_event(event)
-
-    def _guard(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run a core call; on a protocol error, queue the fatal alert, then re-raise."""
-        try:
-            return fn(*args, **kwargs)
-        except ProtocolError:
-            self._queue()
-            raise
-
-    def _queue(self) -> None:
-        self._unsent += self.connection.data_to_send()
-        self._drain()
-
-    def _drain(self) -> bool:
-        """Offer what we have to ``outgoing``; True when it took everything."""
-        if self._unsent:
-            taken = self.outgoing.write(bytes(self._unsent))
-            del self._unsent[:taken]
-        return not self._unsent
-
-    def _drain_or_raise(self) -> None:
-        if not self._drain():
-            raise WantWriteError("the outgoing BIO is full")
 
 
 SSLObject = TLSObject

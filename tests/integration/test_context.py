@@ -620,6 +620,9 @@ def test_keylog_filename_appends_nss_lines(test_pki: pki.TestPKI, tmp_path: Path
             server.join()
     ours, theirs = keylog_lines(client_log), keylog_lines(server_log)
     assert client_log.read_text().startswith("# TLS secrets log file")
+    # the file holds every traffic secret: readable by its owner only
+    assert client_log.stat().st_mode & 0o777 == 0o600
+    assert server_log.stat().st_mode & 0o777 == 0o600
     assert len(ours) == 10  # five secrets per TLS 1.3 handshake, appended
     assert {line[0] for line in ours} == LABELS_13
     assert sorted(map(tuple, ours)) == sorted(map(tuple, theirs))  # the same secrets

@@ -1,0 +1,122 @@
+"""What :class:`ssl.SSLSocket` and :class:`ssl.SSLObject` tell about a connection (version,
+cipher, ALPN, peer certificate, channel binding, exporters), read from the sans-I/O core. One
+mixin, :class:`ConnectionInfo`, shared by the blocking :class:`~tlsmachine.sockets.TLSSocket`
+and the BIO-based :class:`~tlsmachine.context.TLSObject`, so the two cannot answer differently.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, overload
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from .client import ClientConnection
+from .config_values import openssl_name
+from .connection import Connection
+from .crypto.suites import TLS12_SUITES
+from .events import HandshakeComplete
+from .peer_certificate import PeerCertificate, peer_certificate_dict
+from .server import ServerConnection
+
+__all__ = ["ConnectionInfo"]
+
+
+def _cipher_bits(suite: str) -> int:
+    """Secret bits of a suite's AEAD key, from its IANA name."""
+    return 128 if "AES_128" in suite else 256
+
+
+_OPENSSL_NAMES = {suite.name: openssl_name(suite) for suite in TLS12_SUITES}
+
+
+class ConnectionInfo:
+    """What :class:`ssl.SSLSocket` and :class:`ssl.SSLObject` tell about a connection, for
+    :class:`TLSSocket` and :class:`tlsmachine.context.TLSObject` alike (read from the core)."""
+
+    connection: Connection
+    _peer_chain: tuple[x509.Certificate, ...] | None = None
+    """A client chain received after the handshake (RFC 8446 §4.6.2), else None."""
+
+    @property
+    def handshake_info(self) -> HandshakeComplete | None:
+        return self.connection.handshake_info
+
+    @property
+    def server_side(self) -> bool:
+        return isinstance(self.connection, ServerConnection)
+
+    @property
+    def server_hostname(self) -> str | None:
+        """Client: the name sent in SNI and checked in the certificate; server: None (the
+        client's SNI name is ``handshake_info.server_name``)."""
+        conn = self.connection
+        return conn.server_name if isinstance(conn, ClientConnection) else None
+
+    @property
+    def session_reused(self) -> bool:
+        """True if the handshake resumed a session (RFC 8446 §2.2)."""
+        info = self.connection.handshake_info
+        return info is not None and info.resumed
+
+    def version(self) -> str | None:
+        """``"TLSv1.3"`` or ``"TLSv1.2"``; None before the handshake."""
+        info = self.connection.handshake_info
+        return None if info is None else info.version
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """``(name, version, secret bits)`` as ssl gives it (OpenSSL's suite name, e.g.
+        ``ECDHE-RSA-AES128-GCM-SHA256``; TLS 1.3 names are IANA's); None before the handshake."""
+        info = self.connection.handshake_info
+        if info is None:
+            return None
+        name = info.cipher_suite
+        return _OPENSSL_NAMES.get(name, name), info.version, _cipher_bits(name)
+
+    def selected_alpn_protocol(self) -> str | None:
+        info = self.connection.handshake_info
+        return None if info is None else info.alpn_protocol
+
+    def compression(self) -> None:
+        """Always None: TLS compression is gone (RFC 8446 §1.2; CRIME)."""
+        return
+
+    @overload
+    def getpeercert(self, binary_form: Literal[False] = False) -> PeerCertificate | None: ...
+    @overload
+    def getpeercert(self, binary_form: Literal[True]) -> bytes | None: ...
+    @overload
+    def getpeercert(self, binary_form: bool) -> PeerCertificate | bytes | None: ...
+    def getpeercert(self, binary_form: bool = False) -> PeerCertificate | bytes | None:
+        """The peer's leaf certificate: DER with ``binary_form``, else ssl's dict (``{}`` when
+        it was not verified, as with ``CERT_NONE``); None if the peer sent none. ValueError
+        before the handshake, as in ssl."""
+        conn = self.connection
+        info = conn.handshake_info
+        if info is None:
+            raise ValueError("handshake not done yet")
+        chain = info.peer_certificates if self._peer_chain is None else self._peer_chain
+        if not chain:
+            return None
+        if binary_form:
+            return chain[0].public_bytes(serialization.Encoding.DER)
+        # ssl returns {} for a certificate it did not verify (CERT_NONE); a server verifies
+        # every client chain it receives (RFC 8446 §4.4.2.4).
+        if isinstance(conn, ClientConnection) and not conn.config.verify_certificates:
+            return {}
+        return peer_certificate_dict(chain[0])
+
+    def get_channel_binding(self, cb_type: str = "tls-exporter") -> bytes | None:
+        """Channel binding data: only ``tls-exporter`` (RFC 9266; TLS 1.3 has no
+        tls-unique), 32 bytes of the exporter with label EXPORTER-Channel-Binding."""
+        if cb_type != "tls-exporter":
+            raise ValueError(f"{cb_type} channel binding type not implemented (only tls-exporter)")
+        if self.connection.handshake_info is None:
+            return None
+        return self.connection.export_keying_material("EXPORTER-Channel-Binding", 32)
+
+    def export_keying_material(
+        self, label: str | bytes, length: int, context: bytes | None = None
+    ) -> bytes:
+        """Keying material bound to this connection (RFC 8446 §7.5, RFC 5705)."""
+        return self.connection.export_keying_material(label, length, context)

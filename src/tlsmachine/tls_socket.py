@@ -1,0 +1,479 @@
+"""The blocking :class:`TLSSocket` (shaped like :class:`ssl.SSLSocket`) and its
+:class:`RaggedEOFError`: the loop that moves bytes between a connected socket and the sans-I/O
+core, deciding nothing itself. Its closure and timeout rules are described in
+:mod:`tlsmachine.sockets`, the public module that re-exports it with :func:`connect` and the
+server; it lives here so that :mod:`tlsmachine.socket_server` can build on it without an
+import cycle.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, ParamSpec, TypeVar, cast
+
+from .connection import Connection, ConnectionState
+from .connection_info import ConnectionInfo
+from .errors import ProtocolError, TLSError, UsageError
+from .events import (
+    ApplicationData,
+    ClientCertificateReceived,
+    ConnectionClosed,
+    EarlyDataReceived,
+    EarlyDataRejected,
+    Event,
+    HandshakeComplete,
+    SessionTicketReceived,
+)
+from .session import ClientSession
+from .socket_io import TLSSocketIO
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
+    from .context import Context
+
+__all__ = ["EventHook", "RaggedEOFError", "TLSSocket"]
+
+EventHook = Callable[[Event], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_READ_SIZE = 65536
+_SEND_SIZE = 65536
+"""Bytes :meth:`TLSSocket.send` encrypts per call (four full records)."""
+_CLOSE_WAIT = 5.0
+"""How long close() waits for the peer's close_notify when the socket has no timeout."""
+
+
+class RaggedEOFError(TLSError, ssl.SSLEOFError):
+    """The transport ended without the peer's close_notify: the data may be truncated.
+
+    Raised only when ragged EOFs are not suppressed (``suppress_ragged_eofs=False``, or always
+    by :class:`tlsmachine.context.TLSObject`, as ``ssl`` does). Also an ``ssl.SSLEOFError``, so
+    code ported from :mod:`ssl` catches it unchanged.
+    """
+
+
+class TLSSocket(ConnectionInfo):
+    """A TLS connection over a connected, blocking :class:`socket.socket`.
+
+    Offers what :class:`ssl.SSLSocket` users expect (``sendall``/``send``/``recv``/
+    ``recv_into``/``makefile``/``shutdown``/``unwrap``/``getpeercert``/...), plus the
+    tlsmachine extras (``handshake_info``, ``key_update``, ``recv_once``, ``clean_close``).
+    Non-blocking mode is not supported: use :meth:`tlsmachine.context.Context.wrap_bio` (or
+    the asyncio adapter) for that. Not thread-safe: use one thread per TLSSocket.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        connection: Connection,
+        *,
+        on_event: EventHook | None = None,
+        suppress_ragged_eofs: bool = True,
+        do_handshake_on_connect: bool = True,
+        context: Context | None = None,
+    ) -> None:
+        self.socket = sock
+        self.connection = connection
+        self.on_event = on_event
+        """Called with every event, in order (e.g. to print handshake traces)."""
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        """True: a transport EOF without close_notify reads as ``b""`` (see ``clean_close``);
+        False: it raises :class:`RaggedEOFError`."""
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.context = context
+        """The :class:`tlsmachine.context.Context` that made this socket, if any."""
+        self.clean_close: bool | None = None
+        """None while open; True after the peer's close_notify; False after a bare EOF."""
+        self.session: ClientSession | None = None
+        """The newest session (ticket) the server sent: resume with ``wrap_socket(session=)``."""
+        self._pending = bytearray()
+        self._closed = False
+        self._io_refs = 0
+        self._close_timeout: float | None = None
+        self._peer_chain = None
+        self.early_data_received = 0
+        """Server: bytes of 0-RTT data received; they start the stream :meth:`recv` reads."""
+        self.rejected_early_data = b""
+        """Client: the 0-RTT data the server did not accept (resend it if it still applies)."""
+
+    # -- information -------------------------------------------------------------------------
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the peer can send no more (close_notify or transport EOF)."""
+        return self.clean_close is not None
+
+    def pending(self) -> int:
+        """Decrypted bytes ready for :meth:`recv` without touching the socket."""
+        return len(self._pending)
+
+    # -- the underlying socket ---------------------------------------------------------------
+
+    def fileno(self) -> int:
+        return self.socket.fileno()
+
+    def getpeername(self) -> tuple[str, int] | tuple[str, int, int, int] | str:
+        return self.socket.getpeername()  # type: ignore[no-any-return]
+
+    def getsockname(self) -> tuple[str, int] | tuple[str, int, int, int] | str:
+        return self.socket.getsockname()  # type: ignore[no-any-return]
+
+    @property
+    def family(self) -> int:
+        return self.socket.family
+
+    @property
+    def type(self) -> int:
+        return self.socket.type
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def gettimeout(self) -> float | None:
+        return self.socket.gettimeout()
+
+    def settimeout(self, value: float | None) -> None:
+        """Bound every later blocking operation; ``0`` (non-blocking) is refused: use
+        ``wrap_bio`` for non-blocking I/O."""
+        if value is not None and value <= 0:
+            raise UsageError("TLSSocket is blocking; use Context.wrap_bio for non-blocking I/O")
+        self.socket.settimeout(value)
+
+    def setblocking(self, flag: bool) -> None:
+        self.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        return True
+
+    def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
+        self.socket.setsockopt(level, option, value)
+
+    def getsockopt(self, level: int, option: int) -> int:
+        return self.socket.getsockopt(level, option)
+
+    def connect(self, address: tuple[str, int] | str) -> None:
+        """Connect the wrapped socket, then run the handshake (``do_handshake_on_connect``)."""
+        self.socket.connect(address)
+        if self.do_handshake_on_connect:
+            self.do_handshake()
+
+    def accept(self) -> tuple[TLSSocket, object]:
+        """Server: accept on a listening socket wrapped by a Context; the new connection is
+        wrapped (and, with ``do_handshake_on_connect``, handshaken) the same way."""
+        if self.context is None:
+            raise UsageError("accept() needs a TLSSocket made by Context.wrap_socket")
+        sock, address = self.socket.accept()
+        try:
+            tls = self.context.wrap_socket(
+                sock,
+                server_side=True,
+                do_handshake_on_connect=self.do_handshake_on_connect,
+                suppress_ragged_eofs=self.suppress_ragged_eofs,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        return tls, address
+
+    # -- I/O ---------------------------------------------------------------------------------
+
+    def do_handshake(self) -> HandshakeComplete:
+        """Run the handshake to completion (a no-op once done), within one timeout."""
+        info = self.connection.handshake_info
+        if info is not None:
+            return info
+        deadline = self._deadline()
+        self._flush()
+        while (info := self.connection.handshake_info) is None:
+            self._read(deadline)  # raises at EOF during the handshake
+        return info
+
+    def sendall(self, data: ReadableBuffer) -> None:
+        """Encrypt and send all of ``data``."""
+        self.do_handshake()
+        with memoryview(data) as view, view.cast("B") as octets:
+            for start in range(0, len(octets), _SEND_SIZE):
+                self._guard(self.connection.send, bytes(octets[start : start + _SEND_SIZE]))
+                self._flush()
+
+    def send(self, data: ReadableBuffer) -> int:
+        """Encrypt and send up to 64 KiB of ``data``; returns how many bytes were consumed."""
+        self.do_handshake()
+        with memoryview(data) as view, view.cast("B") as octets:
+            chunk = bytes(octets[:_SEND_SIZE])
+        if chunk:
+            self._guard(self.connection.send, chunk)
+            self._flush()
+        return len(chunk)
+
+    def write(self, data: ReadableBuffer) -> int:
+        """Like :meth:`ssl.SSLSocket.write`: :meth:`sendall`, returning the length."""
+        with memoryview(data) as view:
+            size = view.nbytes
+        self.sendall(data)
+        return size
+
+    def recv(self, bufsize: int = _READ_SIZE, flags: int = 0) -> bytes:
+        """Up to ``bufsize`` bytes of application data; ``b""`` once the peer closed."""
+        if flags:
+            raise ValueError("non-zero flags are not allowed in recv() on a TLSSocket")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        self.do_handshake()
+        if not self._pending and not self.peer_closed:
+            deadline = self._deadline()
+            while not self._pending and not self.peer_closed:
+                self._read(deadline)
+        if not self._pending and self.clean_close is False and not self.suppress_ragged_eofs:
+            raise RaggedEOFError("EOF without close_notify: the data may be truncated")
+        return self._take(bufsize)
+
+    def read(self, size: int = 1024, buffer: WriteableBuffer | None = None) -> bytes | int:
+        """Like :meth:`ssl.SSLSocket.read`: into ``buffer`` (returns a count) or as bytes."""
+        if buffer is None:
+            return self.recv(size)
+        return self.recv_into(buffer, size)
+
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = 0, flags: int = 0) -> int:
+        """Read into ``buffer`` (up to ``nbytes``, default its size); returns the count."""
+        with memoryview(buffer) as view, view.cast("B") as target:
+            size = nbytes or target.nbytes
+            if size > target.nbytes:
+                raise ValueError("nbytes is greater than the length of the buffer")
+            data = self.recv(size, flags)
+            target[: len(data)] = data
+        return len(data)
+
+    def recv_once(self, bufsize: int = _READ_SIZE) -> bytes | None:
+        """Read the socket once (it should be readable, e.g. per ``select``).
+
+        Returns the application data available now (possibly ``b""`` when the read completed
+        only a partial record or a post-handshake message), or None once the peer closed and
+        everything was delivered.
+        """
+        if self.connection.handshake_info is None:
+            self.do_handshake()
+        elif not self._pending and not self.peer_closed:
+            self._read(self._deadline())
+        if not self._pending and self.peer_closed:
+            return None
+        return self._take(bufsize)
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> io.IOBase:
+        """A file object over the connection, as :meth:`socket.socket.makefile` (``"rb"``,
+        ``"wb"``, ``"rwb"``, text modes). The socket really closes only when it and every file
+        made from it are closed."""
+        if not set(mode) <= {"r", "w", "b"}:
+            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+        writing = "w" in mode
+        reading = "r" in mode or not writing
+        raw = TLSSocketIO(self, ("r" if reading else "") + ("w" if writing else ""))
+        self._io_refs += 1
+        if buffering is None or buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if "b" not in mode:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        buffer: io.BufferedIOBase
+        if reading and writing:
+            buffer = io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = io.BufferedReader(raw, buffering)
+        else:
+            buffer = io.BufferedWriter(raw, buffering)
+        if "b" in mode:
+            return buffer
+        return io.TextIOWrapper(
+            cast("BinaryIO", buffer), io.text_encoding(encoding), errors, newline
+        )
+
+    def key_update(self, *, request_peer: bool = False) -> None:
+        """Send a KeyUpdate (RFC 8446 §4.6.3)."""
+        self._guard(self.connection.key_update, request_peer=request_peer)
+        self._flush()
+
+    def verify_client_post_handshake(self) -> None:
+        """Server: ask for a client certificate now (RFC 8446 §4.6.2); it arrives with a later
+        read, after which :meth:`getpeercert` returns it."""
+        self._guard(self.connection.request_client_certificate)
+        self._flush()
+
+    def shutdown_write(self) -> None:
+        """Send close_notify without waiting (a half-close, RFC 8446 §6.1): we send no more,
+        but :meth:`recv` still returns what the peer sends until its own close_notify."""
+        if self.connection.state in (ConnectionState.APP_DATA, ConnectionState.PEER_CLOSED):
+            self.connection.close()
+            self._flush()
+
+    def shutdown(self, how: int) -> None:
+        """``SHUT_WR``/``SHUT_RDWR``: send close_notify (RFC 8446 §6.1), then shut down the TCP
+        direction(s); ``SHUT_RD``: TCP only. Unlike ssl (which drops TLS and sends nothing)
+        the peer learns that our data ended cleanly."""
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            self.shutdown_write()
+        self.socket.shutdown(how)
+
+    def unwrap(self, timeout: float | None = None) -> socket.socket:
+        """Send close_notify, wait for the peer's (bounded), return the plain socket."""
+        self._shutdown_tls(timeout)
+        self._closed = True
+        return self.socket
+
+    def close(self, timeout: float | None = None) -> None:
+        """Send close_notify, wait (bounded by ``timeout``, else the socket's timeout, else
+        5 s) for the peer's, then close the socket; deferred while files from
+        :meth:`makefile` are open (as for :class:`socket.socket`)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_timeout = timeout
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def __enter__(self) -> TLSSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        role = "server" if self.server_side else "client"
+        return f"<TLSSocket {role} {self.connection.state.name} fd={self.socket.fileno()}>"
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _decref_socketios(self) -> None:
+        """A file from :meth:`makefile` was closed (socket.socket's protocol, same name)."""
+        self._io_refs -= 1
+        if self._closed and self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
+        try:
+            self._shutdown_tls(self._close_timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
+            self.socket.close()
+
+    def _shutdown_tls(self, timeout: float | None) -> None:
+        conn = self.connection
+        if conn.state is ConnectionState.IDLE:
+            return  # nothing was ever exchanged (e.g. a wrapped listening socket)
+        if conn.state in (ConnectionState.FAILED, ConnectionState.SHUTDOWN):
+            with contextlib.suppress(OSError):
+                self._flush()
+            return
+        handshaking = conn.handshake_info is None
+        conn.close()
+        if handshaking:  # nothing to wait for: the peer's answer would be handshake data
+            with contextlib.suppress(OSError):
+                self._flush()
+            return
+        saved = self.socket.gettimeout()
+        if timeout is None:
+            timeout = saved or _CLOSE_WAIT
+        deadline = time.monotonic() + timeout
+        try:
+            with contextlib.suppress(OSError, TLSError):
+                self._flush()
+                while not self.peer_closed:
+                    self._read(deadline)  # application data still arriving is dropped (§6.1)
+        finally:
+            with contextlib.suppress(OSError):
+                self.socket.settimeout(saved)
+        self._pending.clear()
+
+    def _take(self, bufsize: int) -> bytes:
+        data = bytes(self._pending[:bufsize])
+        del self._pending[:bufsize]
+        return data
+
+    def _flush(self) -> None:
+        data = self.connection.data_to_send()
+        if data:
+            self.socket.sendall(data)
+
+    def _guard(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a core call; on a protocol error, send the queued fatal alert, then re-raise."""
+        try:
+            return fn(*args, **kwargs)
+        except ProtocolError:
+            with contextlib.suppress(OSError):
+                self._flush()
+            raise
+
+    def _deadline(self) -> float | None:
+        timeout = self.socket.gettimeout()
+        return None if not timeout else time.monotonic() + timeout
+
+    def _recv_raw(self, deadline: float | None) -> bytes:
+        """One socket read that ends by ``deadline`` (None: the socket's own behaviour)."""
+        if deadline is None:
+            return self.socket.recv(_READ_SIZE)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        saved = self.socket.gettimeout()
+        self.socket.settimeout(left)
+        try:
+            return self.socket.recv(_READ_SIZE)
+        finally:
+            self.socket.settimeout(saved)
+
+    def _read(self, deadline: float | None = None) -> None:
+        """One socket read fed to the core, its events dispatched, our answers flushed."""
+        data = self._recv_raw(deadline)
+        if not data:
+            if self.connection.handshake_info is None:
+                raise TLSError("connection closed by peer during handshake")
+            if self.clean_close is None:
+                self.clean_close = False
+            return
+        events = self._guard(self.connection.receive_data, data)
+        for event in events:
+            if isinstance(event, ApplicationData):
+                self._pending += event.data
+            elif isinstance(event, EarlyDataReceived):
+                self._pending += event.data  # 0-RTT data precedes the 1-RTT stream
+                self.early_data_received += len(event.data)
+            elif isinstance(event, EarlyDataRejected):
+                self.rejected_early_data = event.data
+            elif isinstance(event, ConnectionClosed):
+                self.clean_close = True
+            elif isinstance(event, SessionTicketReceived):
+                self.session = event.session
+            elif isinstance(event, ClientCertificateReceived):
+                self._peer_chain = event.certificates
+            if self.on_event is not None:
+                self.on_event(event)
+        if self.clean_close:
+            # our answering close_notify is best effort: the peer may have gone already
+            with contextlib.suppress(OSError):
+                self._flush()
+        else:
+            self._flush()
