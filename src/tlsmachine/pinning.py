@@ -144,8 +144,11 @@ def _parse_pin(pin: x509.Certificate | bytes | str) -> list[str]:
     if "-----BEGIN" in text:
         return _parse_pin(text.encode("ascii", "replace"))
     if text.lower().startswith("sha256/"):
+        # "sha256/<b64>" (RFC 7469 §2.4) or curl's "sha256//<b64>"; the base64 text itself
+        # may begin with "/", so only the one extra slash of curl's form is removed
+        encoded = text[8:] if text[7:8] == "/" and len(text) - 8 == 44 else text[7:]
         try:
-            digest = base64.b64decode(text[7:].lstrip("/"), validate=True)
+            digest = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             digest = b""
         if len(digest) != 32:

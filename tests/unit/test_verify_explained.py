@@ -1047,6 +1047,15 @@ def test_pinned_certificate_accepts_every_pin_form(pinned: CertifiedKey) -> None
     assert isinstance(PinnedCertificate(pinned.leaf), CertificateVerifier)
 
 
+@pytest.mark.parametrize("prefix", ["sha256/", "sha256//"])
+def test_a_key_pin_whose_base64_starts_with_a_slash(prefix: str) -> None:
+    """One digest in 64 encodes to base64 beginning with "/" (a first byte of 0xFC..0xFF): the
+    slash is part of the pin, not of the prefix."""
+    encoded = base64.b64encode(bytes([0xFC]) + bytes(range(31))).decode("ascii")
+    assert encoded.startswith("/")
+    assert PinnedCertificate(prefix + encoded).pins == ("sha256/" + encoded,)
+
+
 def test_pin_mismatch_shows_both_fingerprints(pinned: CertifiedKey, tree: pki.TestPKI) -> None:
     verifier = PinnedCertificate(pinned.leaf, spki_sha256(tree.ca.cert))
     message = rejected(
