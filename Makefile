@@ -30,8 +30,8 @@ peers:
 	    apt-get install -y -qq openssl gnutls-bin tshark >/dev/null; }
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs
+	$(VENV)/bin/ruff format --check src tests benchmarks docs
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
