@@ -6,6 +6,7 @@ and the BIO-based :class:`~tlsmachine.context.TLSObject`, so the two cannot answ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, overload
 
 from cryptography import x509
@@ -15,9 +16,19 @@ from .client import ClientConnection
 from .config_values import openssl_name
 from .connection import Connection
 from .crypto.suites import TLS12_SUITES
-from .events import HandshakeComplete
+from .events import (
+    ApplicationData,
+    ClientCertificateReceived,
+    ConnectionClosed,
+    EarlyDataReceived,
+    EarlyDataRejected,
+    Event,
+    HandshakeComplete,
+    SessionTicketReceived,
+)
 from .peer_certificate import PeerCertificate, peer_certificate_dict
 from .server import ServerConnection
+from .session import ClientSession
 
 __all__ = ["ConnectionInfo"]
 
@@ -37,6 +48,35 @@ class ConnectionInfo:
     connection: Connection
     _peer_chain: tuple[x509.Certificate, ...] | None = None
     """A client chain received after the handshake (RFC 8446 §4.6.2), else None."""
+    _pending: bytearray
+    """Application data received and not yet read."""
+    clean_close: bool | None
+    session: ClientSession | None
+    on_event: Callable[[Event], None] | None
+    early_data_received = 0
+    """Server: bytes of 0-RTT data received; they start the stream the application reads."""
+    rejected_early_data = b""
+    """Client: the 0-RTT data the server did not accept (resend it if it still applies)."""
+
+    def _take_events(self, events: list[Event]) -> None:
+        """What the application reads later, from the core's events (the same for sockets and
+        BIOs); each event then goes to ``on_event``."""
+        for event in events:
+            if isinstance(event, ApplicationData):
+                self._pending += event.data
+            elif isinstance(event, EarlyDataReceived):
+                self._pending += event.data  # 0-RTT data precedes the 1-RTT stream
+                self.early_data_received += len(event.data)
+            elif isinstance(event, EarlyDataRejected):
+                self.rejected_early_data = event.data
+            elif isinstance(event, ConnectionClosed):
+                self.clean_close = True
+            elif isinstance(event, SessionTicketReceived):
+                self.session = event.session
+            elif isinstance(event, ClientCertificateReceived):
+                self._peer_chain = event.certificates
+            if self.on_event is not None:
+                self.on_event(event)
 
     @property
     def handshake_info(self) -> HandshakeComplete | None:

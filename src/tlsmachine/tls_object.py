@@ -14,11 +14,7 @@ from .connection import Connection, ConnectionState
 from .connection_info import ConnectionInfo
 from .errors import ProtocolError, WantReadError, WantWriteError
 from .events import (
-    ApplicationData,
-    ClientCertificateReceived,
-    ConnectionClosed,
     Event,
-    SessionTicketReceived,
 )
 from .session import ClientSession
 from .tls_socket import RaggedEOFError
@@ -158,22 +154,8 @@ class TLSObject(ConnectionInfo):
     def _pump(self) -> None:
         """Feed everything ``incoming`` holds to the core; queue our answers."""
         while data := self.incoming.read():
-            events = self._guard(self.connection.receive_data, data)
-            for event in events:
-                self._dispatch(event)
+            self._take_events(self._guard(self.connection.receive_data, data))
             self._queue()
-
-    def _dispatch(self, event: Event) -> None:
-        if isinstance(event, ApplicationData):
-            self._pending += event.data
-        elif isinstance(event, ConnectionClosed):
-            self.clean_close = True
-        elif isinstance(event, SessionTicketReceived):
-            self.session = event.session
-        elif isinstance(event, ClientCertificateReceived):
-            self._peer_chain = event.certificates
-        if self.on_event is not None:
-            self.on_event(event)
 
     def _guard(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a core call; on a protocol error, queue the fatal alert, then re-raise."""

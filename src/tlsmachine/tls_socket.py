@@ -22,14 +22,8 @@ from .connection import Connection, ConnectionState
 from .connection_info import ConnectionInfo
 from .errors import ProtocolError, TLSError, UsageError
 from .events import (
-    ApplicationData,
-    ClientCertificateReceived,
-    ConnectionClosed,
-    EarlyDataReceived,
-    EarlyDataRejected,
     Event,
     HandshakeComplete,
-    SessionTicketReceived,
 )
 from .session import ClientSession
 from .socket_io import TLSSocketIO
@@ -100,10 +94,6 @@ class TLSSocket(ConnectionInfo):
         self._io_refs = 0
         self._close_timeout: float | None = None
         self._peer_chain = None
-        self.early_data_received = 0
-        """Server: bytes of 0-RTT data received; they start the stream :meth:`recv` reads."""
-        self.rejected_early_data = b""
-        """Client: the 0-RTT data the server did not accept (resend it if it still applies)."""
 
     # -- information -------------------------------------------------------------------------
 
@@ -454,23 +444,7 @@ class TLSSocket(ConnectionInfo):
             if self.clean_close is None:
                 self.clean_close = False
             return
-        events = self._guard(self.connection.receive_data, data)
-        for event in events:
-            if isinstance(event, ApplicationData):
-                self._pending += event.data
-            elif isinstance(event, EarlyDataReceived):
-                self._pending += event.data  # 0-RTT data precedes the 1-RTT stream
-                self.early_data_received += len(event.data)
-            elif isinstance(event, EarlyDataRejected):
-                self.rejected_early_data = event.data
-            elif isinstance(event, ConnectionClosed):
-                self.clean_close = True
-            elif isinstance(event, SessionTicketReceived):
-                self.session = event.session
-            elif isinstance(event, ClientCertificateReceived):
-                self._peer_chain = event.certificates
-            if self.on_event is not None:
-                self.on_event(event)
+        self._take_events(self._guard(self.connection.receive_data, data))
         if self.clean_close:
             # our answering close_notify is best effort: the peer may have gone already
             with contextlib.suppress(OSError):
