@@ -43,6 +43,7 @@ test: $(STAMP) peers lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --tls12
+	$(PY) benchmarks/concurrency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
