@@ -138,7 +138,10 @@ class NamedGroup(enum.IntEnum):
     FFDHE4096 = 0x0102
     FFDHE6144 = 0x0103
     FFDHE8192 = 0x0104
-    SECP256R1MLKEM768 = 0x11EB
+    MLKEM512 = 0x0200  # draft-ietf-tls-mlkem (pure ML-KEM)
+    MLKEM768 = 0x0201
+    MLKEM1024 = 0x0202
+    SECP256R1MLKEM768 = 0x11EB  # draft-ietf-tls-ecdhe-mlkem §7
     X25519MLKEM768 = 0x11EC
     SECP384R1MLKEM1024 = 0x11ED
 
@@ -162,6 +165,9 @@ class SignatureScheme(enum.IntEnum):
     RSA_PSS_PSS_SHA512 = 0x080B
     RSA_PKCS1_SHA1 = 0x0201
     ECDSA_SHA1 = 0x0203
+    MLDSA44 = 0x0904  # draft-ietf-tls-mldsa (ML-DSA, FIPS 204)
+    MLDSA65 = 0x0905
+    MLDSA87 = 0x0906
 
 
 class CipherSuiteId(enum.IntEnum):
