@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from cryptography import x509
 
 from . import (
-    AlertReceived,
     CertifiedKey,
     Event,
     HandshakeComplete,
@@ -103,12 +102,11 @@ def connection_tracer(write: Callable[[str], None]) -> EventHook:
 
 
 def failure_trace(exc: BaseException) -> str | None:
-    """The fatal alert behind a failure as a trace line: the core reports alerts it sends or
-    receives as exceptions, not events (``None`` for other failures, e.g. a timeout)."""
+    """The fatal alert we sent, as a trace line: the core reports it as the exception, not as
+    an event (``None`` for other failures: a fatal alert received is traced as a
+    :class:`RecordTraced` event like any other, and e.g. a timeout sends none)."""
     if isinstance(exc, ProtocolError):  # the connection sent exc.alert (RFC 8446 §6)
         return alert_line("sent", exc.alert, "fatal")
-    if isinstance(exc, AlertReceived):
-        return alert_line("received", exc.description, "fatal")
     return None
 
 

@@ -189,6 +189,18 @@ class Connection:
         events, self._events = self._events, []
         return events
 
+    def take_events(self) -> list[Event]:
+        """The events not yet returned by :meth:`receive_data`, in order.
+
+        Two kinds: those of calls that return nothing (the trace of our own close_notify after
+        :meth:`close`, of a KeyUpdate we send), and those a :meth:`receive_data` call decoded
+        before an error ended it (e.g. application data authenticated before a bad record).
+        The next :meth:`receive_data` would return the first kind too; after an error there is
+        no next call, so adapters ask here.
+        """
+        events, self._events = self._events, []
+        return events
+
     def send(self, data: bytes) -> None:
         """Encrypt application data into the outgoing buffer."""
         state = self.state

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
 
 from .connection import Connection, ConnectionState
 from .connection_info import ConnectionInfo
-from .errors import ProtocolError, WantReadError, WantWriteError
+from .errors import AlertReceived, ProtocolError, WantReadError, WantWriteError
 from .events import (
     Event,
 )
@@ -161,7 +161,8 @@ class TLSObject(ConnectionInfo):
         """Run a core call; on a protocol error, queue the fatal alert, then re-raise."""
         try:
             return fn(*args, **kwargs)
-        except ProtocolError:
+        except (ProtocolError, AlertReceived):
+            self._take_events(self.connection.take_events())  # what came before the error
             self._queue()
             raise
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO, ParamSpec, TypeVar, cast
 
 from .connection import Connection, ConnectionState
 from .connection_info import ConnectionInfo
-from .errors import ProtocolError, TLSError, UsageError
+from .errors import AlertReceived, ProtocolError, TLSError, UsageError
 from .events import (
     Event,
     HandshakeComplete,
@@ -380,6 +380,7 @@ class TLSSocket(ConnectionInfo):
             return
         handshaking = conn.handshake_info is None
         conn.close()
+        self._take_events(conn.take_events())  # e.g. the trace of our close_notify
         if handshaking:  # nothing to wait for: the peer's answer would be handshake data
             with contextlib.suppress(OSError):
                 self._flush()
@@ -412,7 +413,8 @@ class TLSSocket(ConnectionInfo):
         """Run a core call; on a protocol error, send the queued fatal alert, then re-raise."""
         try:
             return fn(*args, **kwargs)
-        except ProtocolError:
+        except (ProtocolError, AlertReceived):
+            self._take_events(self.connection.take_events())  # what came before the error
             with contextlib.suppress(OSError):
                 self._flush()
             raise

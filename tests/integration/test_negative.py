@@ -9,17 +9,19 @@ import pytest
 
 from tlsmachine import (
     AlertReceived,
+    ApplicationData,
     ClientConfig,
     ClientConnection,
     ConfigurationError,
     ConnectionClosedError,
     ConnectionState,
+    RecordTraced,
     ServerConfig,
     ServerConnection,
 )
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.client.hello import ExpectServerHello
-from tlsmachine.enums import AlertDescription, ProtocolVersion
+from tlsmachine.enums import AlertDescription, AlertLevel, ProtocolVersion
 from tlsmachine.errors import (
     BadRecordMac,
     DecodeError,
@@ -33,7 +35,7 @@ from tlsmachine.errors import (
 )
 from tlsmachine.extensions import SupportedGroups, UnknownExtension
 from tlsmachine.machine import Output, SendMessage
-from tlsmachine.messages import decode_handshake, encode_handshake
+from tlsmachine.messages import Alert, decode_handshake, encode_handshake
 from tlsmachine.messages.tls13 import CertificateVerify, EncryptedExtensions, Finished
 from tlsmachine.server.hello import ExpectClientHello
 from tlsmachine.verify import PinnedCertificate
@@ -238,6 +240,37 @@ def test_tampered_application_data_is_bad_record_mac(split: bool) -> None:
     with pytest.raises(AlertReceived) as received:
         c.receive_data(s.data_to_send())
     assert received.value.description == AlertDescription.BAD_RECORD_MAC
+
+
+def test_data_authenticated_before_a_bad_record_is_still_available() -> None:
+    """receive_data() raises for the bad record; the good record before it in the same read
+    was decoded and stays available through take_events()."""
+    c, s = client(), server()
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    s.receive_data(c.data_to_send())
+    c.send(b"authentic")
+    good = c.data_to_send()
+    c.send(b"attack at dawn")
+    bad = bytearray(c.data_to_send())
+    bad[7] ^= 0x80
+    with pytest.raises(BadRecordMac):
+        s.receive_data(good + bytes(bad))
+    assert s.take_events() == [ApplicationData(data=b"authentic")]
+    assert s.take_events() == []  # taken once
+
+
+def test_take_events_returns_what_close_queued() -> None:
+    """close() returns nothing; the trace of our close_notify waits in take_events()."""
+    c = ClientConnection(ClientConfig(verify_certificates=False, trace_handshake=True), "x")
+    s = server()
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    c.take_events()
+    c.close()
+    (event,) = c.take_events()
+    assert isinstance(event, RecordTraced) and event.direction == "sent"
+    assert event.message == Alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
 
 
 def test_psk_without_key_exchange_modes_is_missing_extension() -> None:
