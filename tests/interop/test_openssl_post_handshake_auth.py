@@ -115,11 +115,13 @@ def answered(events: list[Event]) -> list[str]:
     ]
 
 
-def s_server_request(peers: Peers, leaf: str) -> tuple[PeerProcess, TLSSocket, list[Event]]:
+def s_server_request(
+    peers: Peers, leaf: str, *, read_line: bool = True
+) -> tuple[PeerProcess, TLSSocket, list[Event]]:
     """Our client (offering post_handshake_auth, with the ``leaf`` chain) connected to an
     ``s_server`` in plain mode that verifies client chains against the test CA; the server
     has sent its post-handshake CertificateRequest (``c``) and then a line of data, which we
-    read, answering the request on the way."""
+    read (unless ``read_line`` is False), answering the request on the way."""
     server, port = peers.openssl_server(
         "ecdsa-p256",
         mode="-no_ign_eof",  # plain mode: stdin lines are data, or commands such as "c"
@@ -144,6 +146,8 @@ def s_server_request(peers: Peers, leaf: str) -> tuple[PeerProcess, TLSSocket, l
         server.write(b"c\n")  # SSL_verify_client_post_handshake(), then SSL_do_handshake()
         server.wait_for(r"SSL_do_handshake -> 1")
         server.write(b"after request\n")
+        if not read_line:
+            return server, tls, events
         assert read_exactly(tls, 14) == b"after request\n"
         assert answered(events) == [
             "received certificate_request",
@@ -173,11 +177,18 @@ def test_our_client_answers_s_server_post_handshake_request(peers: Peers, leaf: 
 
 def test_s_server_rejects_our_untrusted_certificate(peers: Peers) -> None:
     # The control: s_server really checks what we send (a self-signed leaf fails).
-    server, tls, _ = s_server_request(peers, "untrusted")
-    with tls:
+    server, tls, events = s_server_request(peers, "untrusted", read_line=False)
+
+    def read_line_then_more() -> None:
+        # s_server may read our certificate, and answer unknown_ca, before or after it
+        # writes its line: the alert comes either while we read the line or after it
+        assert read_exactly(tls, 14) == b"after request\n"
         tls.sendall(b"client data\n")
-        with pytest.raises(AlertReceived) as exc_info:
-            tls.recv()
+        tls.recv()
+
+    with tls, pytest.raises(AlertReceived) as exc_info:
+        read_line_then_more()
     assert exc_info.value.description == AlertDescription.UNKNOWN_CA
+    assert "sent certificate" in answered(events)  # we did answer the request
     server.wait_for(r"certificate verify failed")
     assert "client data" not in server.stdout.decode(), server.describe()
