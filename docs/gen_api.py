@@ -40,6 +40,7 @@ MODULES = (
     "tlsmachine.session",
     "tlsmachine.session_cache",
     "tlsmachine.keylog",
+    "tlsmachine.profiles",
 )
 
 

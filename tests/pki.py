@@ -26,6 +26,9 @@ Leaf names: ``rsa-2048``, ``ecdsa-p256``, ``ecdsa-p384``, ``ed25519`` (all valid
 ``localhost``), ``expired`` (expired on 2020-01-01), ``not-yet-valid`` (valid from
 2099-01-01), ``other-host`` (only ``DNS:other.example``), ``untrusted`` (self-signed, not
 issued by the CA, names as a valid leaf).
+
+ML-DSA (FIPS 204, RFC 9881): ``key_types=`` may add ``mldsa44``/``mldsa65``/``mldsa87`` leaves,
+and ``ca_key_type``/``intermediate_key_type`` may be ML-DSA too, for all-ML-DSA chains.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = (
@@ -46,7 +49,12 @@ PrivateKey = (
     | ec.EllipticCurvePrivateKey
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
+    | mldsa.MLDSA44PrivateKey
+    | mldsa.MLDSA65PrivateKey
+    | mldsa.MLDSA87PrivateKey
 )
+
+MLDSAPrivateKey = mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey
 
 KEY_TYPES = ("rsa-2048", "ecdsa-p256", "ecdsa-p384", "ed25519")
 LOCAL_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
@@ -56,7 +64,8 @@ NOT_YET_VALID_NOT_BEFORE = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 
 
 def generate_key(key_type: str) -> PrivateKey:
-    """A fresh key: ``rsa-2048``/``rsa-3072``, ``ecdsa-p256/384/521``, ``ed25519``, ``ed448``."""
+    """A fresh key: ``rsa-2048``/``rsa-3072``, ``ecdsa-p256/384/521``, ``ed25519``, ``ed448``,
+    ``mldsa44``/``mldsa65``/``mldsa87`` (FIPS 204)."""
     if key_type.startswith("rsa-"):
         return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
     curves: dict[str, ec.EllipticCurve] = {
@@ -70,12 +79,20 @@ def generate_key(key_type: str) -> PrivateKey:
         return ed25519.Ed25519PrivateKey.generate()
     if key_type == "ed448":
         return ed448.Ed448PrivateKey.generate()
+    if key_type == "mldsa44":
+        return mldsa.MLDSA44PrivateKey.generate()
+    if key_type == "mldsa65":
+        return mldsa.MLDSA65PrivateKey.generate()
+    if key_type == "mldsa87":
+        return mldsa.MLDSA87PrivateKey.generate()
     raise ValueError(f"unknown key type {key_type!r}")
 
 
 def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return None  # EdDSA signs the message itself (RFC 8410)
+    if isinstance(key, MLDSAPrivateKey):
+        return None  # so does ML-DSA (RFC 9881 §3: pure ML-DSA, no pre-hash)
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
         return hashes.SHA384()
     return hashes.SHA256()
@@ -252,6 +269,7 @@ def make_pki(
     key_types: tuple[str, ...] = KEY_TYPES,
     ca_key_type: str = "ecdsa-p256",
     ca_name: str = "tlsmachine test root CA",
+    intermediate_key_type: str = "ecdsa-p256",
 ) -> TestPKI:
     """Create the CA, the optional intermediate and all leaves in ``directory`` (must exist).
 
@@ -277,7 +295,7 @@ def make_pki(
     inter: Issued | None = None
     intermediates: tuple[x509.Certificate, ...] = ()
     if intermediate:
-        inter_key = generate_key("ecdsa-p256")
+        inter_key = generate_key(intermediate_key_type)
         inter_cert = build_certificate(
             subject="tlsmachine test intermediate CA",
             key=inter_key,

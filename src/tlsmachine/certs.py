@@ -3,8 +3,9 @@
 A :class:`CertifiedKey` is what an endpoint sends in its Certificate message and signs its
 CertificateVerify with (RFC 8446 §4.4.2, §4.4.3). Its key must be of a type TLS 1.3 can sign
 with (RFC 8446 §4.2.3): RSA (RSASSA-PSS with an rsaEncryption key; peers' keys need 2048 bits,
-ours 1024 so the RFC 8448 vectors load), ECDSA on secp256r1/secp384r1/secp521r1, Ed25519 or
-Ed448. The chain is leaf first; each following
+ours 1024 so the RFC 8448 vectors load), ECDSA on secp256r1/secp384r1/secp521r1, Ed25519,
+Ed448, or ML-DSA-44/65/87 (draft-ietf-tls-mldsa, keys and certificates as RFC 9881; TLS 1.3
+only). The chain is leaf first; each following
 certificate SHOULD certify the one before it (RFC 8446 §4.4.2).
 
 Trust anchors (what :class:`tlsmachine.verify.DefaultVerifier` validates a peer's chain to,
@@ -32,7 +33,7 @@ from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -44,8 +45,12 @@ PrivateKey: TypeAlias = (
     | ec.EllipticCurvePrivateKey
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
+    | mldsa.MLDSA44PrivateKey
+    | mldsa.MLDSA65PrivateKey
+    | mldsa.MLDSA87PrivateKey
 )
-"""The private key types a TLS 1.3 CertificateVerify can be made with (RFC 8446 §4.2.3)."""
+"""The private key types a TLS 1.3 CertificateVerify can be made with (RFC 8446 §4.2.3,
+draft-ietf-tls-mldsa)."""
 
 PathLike: TypeAlias = str | os.PathLike[str]
 
@@ -60,7 +65,12 @@ _CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
     "ecdsa-p384": ec.SECP384R1,
     "ecdsa-p521": ec.SECP521R1,
 }
-KEY_TYPES = (*_CURVES, "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448")
+_MLDSA: dict[str, Callable[[], PrivateKey]] = {
+    "mldsa44": mldsa.MLDSA44PrivateKey.generate,
+    "mldsa65": mldsa.MLDSA65PrivateKey.generate,
+    "mldsa87": mldsa.MLDSA87PrivateKey.generate,
+}
+KEY_TYPES = (*_CURVES, "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448", *_MLDSA)
 """The ``key_type`` names :meth:`CertifiedKey.self_signed` accepts."""
 
 
@@ -68,7 +78,8 @@ def public_key_problem(public_key: object, min_rsa_bits: int = MIN_RSA_BITS) -> 
     """Why a certificate's public key cannot sign a TLS 1.3 handshake, or None if it can.
 
     RFC 8446 §4.2.3 lists the CertificateVerify schemes: RSA-PSS (rsaEncryption or id-RSASSA-PSS
-    keys), ECDSA on the three NIST curves with the matching hash, Ed25519 and Ed448.
+    keys), ECDSA on the three NIST curves with the matching hash, Ed25519 and Ed448;
+    draft-ietf-tls-mldsa adds ML-DSA-44/65/87 (TLS 1.3 only).
     """
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < min_rsa_bits:
@@ -88,8 +99,13 @@ def public_key_problem(public_key: object, min_rsa_bits: int = MIN_RSA_BITS) -> 
         return f"its ECDSA key is on {curve.name}, which TLS 1.3 cannot sign with"
     if isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         return None
+    if isinstance(public_key, _MLDSA_PUBLIC):  # every FIPS 204 parameter set is usable
+        return None
     kind = type(public_key).__name__.removesuffix("PublicKey").removeprefix("_")
     return f"its {kind or 'unknown'} key cannot sign a TLS 1.3 handshake"
+
+
+_MLDSA_PUBLIC = mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey
 
 
 def _spki(key: CertificatePublicKeyTypes) -> bytes:
@@ -233,7 +249,8 @@ def _check_key_class(key: object) -> PrivateKey:
         return key
     raise ConfigurationError(
         f"{type(key).__name__} keys cannot sign TLS 1.3 handshakes; use RSA, "
-        "ECDSA (P-256/P-384/P-521), Ed25519 or Ed448 (RFC 8446 §4.2.3)"
+        "ECDSA (P-256/P-384/P-521), Ed25519, Ed448 (RFC 8446 §4.2.3) or ML-DSA "
+        "(draft-ietf-tls-mldsa)"
     )
 
 
@@ -247,12 +264,14 @@ def generate_private_key(key_type: str) -> PrivateKey:
         return ed25519.Ed25519PrivateKey.generate()
     if key_type == "ed448":
         return ed448.Ed448PrivateKey.generate()
+    if key_type in _MLDSA:
+        return _MLDSA[key_type]()
     raise ConfigurationError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
 
 
 def _signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return None  # EdDSA hashes internally (RFC 8410 §6)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        return None  # EdDSA (RFC 8410 §6) and ML-DSA (RFC 9881 §3) sign the message itself
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == 384:
         return hashes.SHA384()
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == 521:

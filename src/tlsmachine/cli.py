@@ -41,6 +41,7 @@ from . import (
     SessionTicketReceived,
     TLSError,
     __version__,
+    profiles,
 )
 from .cli_report import (
     DEMO_MESSAGE,
@@ -61,9 +62,10 @@ from .cli_report import (
 
 # the types of ClientConfig/ServerConfig fields (versions, groups, key log)
 from .config import KeyLogCallback
-from .crypto.groups import GROUPS, SECP256R1, Group
+from .crypto.groups import SECP256R1
 from .enums import AlertDescription, ProtocolVersion
 from .keylog import KeyLogFile
+from .profiles import PROFILES, Profile
 from .sockets import TLSServer, TLSSocket, connect
 
 VERSIONS = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
@@ -96,21 +98,23 @@ def _alpn(value: str) -> tuple[str, ...]:
     return protocols
 
 
-def _groups(value: str) -> tuple[Group, ...]:
-    by_name = {g.name: g for g in GROUPS.values()}
-    try:
-        return tuple(by_name[name.strip()] for name in value.split(",") if name.strip())
-    except KeyError as exc:
-        known = ", ".join(by_name)
-        raise argparse.ArgumentTypeError(
-            f"unknown group {exc.args[0]!r} (known: {known})"
-        ) from None
+def _groups(value: str) -> tuple[str, ...]:
+    """Group names, checked by the config (which accepts "x25519mlkem768", "P-256", ...)."""
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one group, e.g. X25519MLKEM768,x25519")
+    return names
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpn", type=_alpn, default=(), metavar="P,...", help="ALPN protocols")
     p.add_argument(
         "--groups", type=_groups, metavar="G,...", help="key exchange groups, preferred first"
+    )
+    p.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="a named policy (default, compat, pq-only, cnsa2); other options refine it",
     )
     p.add_argument("--min-version", choices=VERSIONS, help="lowest TLS version (1.2)")
     p.add_argument("--max-version", choices=VERSIONS, help="highest TLS version (1.3)")
@@ -149,18 +153,23 @@ def _external_psk(value: str) -> ExternalPsk:
 
 def _common_config(args: argparse.Namespace) -> dict[str, object]:
     # defaults: TLS 1.2 and 1.3 (RFC 8996: nothing older)
-    low = args.min_version or "1.2"
     options: dict[str, object] = {
         "alpn_protocols": args.alpn,
-        "min_version": VERSIONS[low],
-        "max_version": VERSIONS[args.max_version or "1.3"],
         "keylog": _keylog(args),
         "external_psks": tuple(args.psk),
         "trace_handshake": args.trace,
     }
+    if args.min_version:  # else the profile's (default TLS 1.2; RFC 8996: nothing older)
+        options["min_version"] = VERSIONS[args.min_version]
+    if args.max_version:
+        options["max_version"] = VERSIONS[args.max_version]
     if args.groups:
         options["groups"] = args.groups
     return options
+
+
+def _profile(args: argparse.Namespace) -> Profile:
+    return profiles.get(args.profile or "default")
 
 
 def _add_certificates(p: argparse.ArgumentParser, what: str) -> None:
@@ -318,11 +327,11 @@ def run_client(args: argparse.Namespace) -> int:
     server_name = args.servername or host
     resumption, not_offered = _client_resumption_config(args, server_name)
     options = {**_common_config(args), **resumption}
-    config = ClientConfig(
+    config = _profile(args).client_config(
         cafile=args.cafile,
         verify_certificates=not args.insecure,
         certificates=_load_certificates(args),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     saver = SessionSaver(args.sess_out) if args.sess_out else None
     early_data = _read_early_data(args)
@@ -538,7 +547,7 @@ def run_server(args: argparse.Namespace) -> int:
         **_client_auth_config(args),
     }
     certificates = _server_certificates(args)
-    config = ServerConfig(certificates=certificates, **options)  # type: ignore[arg-type]
+    config = _profile(args).server_config(certificates=certificates, **options)
     if config.client_auth != "none":
         config.client_certificate_verifier()  # reads --client-cafile now, not per connection
     handler = handle_www if args.www else handle_echo
@@ -709,7 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--key-type",
         default="ecdsa-p256",
-        choices=("ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519"),
+        choices=("ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519", "mldsa65"),
     )
     demo.add_argument("--hrr", action="store_true", help="force a HelloRetryRequest")
     demo.add_argument("--timeout", type=float, default=10.0, metavar="SEC")

@@ -116,7 +116,11 @@ class ClientConfig:
     groups: tuple[Group, ...] = DEFAULT_GROUPS
     """Groups offered in supported_groups, in preference order."""
     key_share_groups: tuple[Group, ...] | None = None
-    """Groups to send key shares for in the first ClientHello (default: the first group)."""
+    """Groups to send key shares for in the first ClientHello. Default: the first group and,
+    when that is a post-quantum KEM group (the default X25519MLKEM768), also the first classical
+    one (x25519 by default), so that servers with and without ML-KEM answer in one round trip
+    (RFC 8446 §4.2.8 allows several shares). ``()`` sends none and waits for a
+    HelloRetryRequest."""
     signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
     min_version: ProtocolVersion = ProtocolVersion.TLS12
     max_version: ProtocolVersion = ProtocolVersion.TLS13
@@ -207,7 +211,16 @@ class ClientConfig:
 
     @property
     def initial_share_groups(self) -> tuple[Group, ...]:
-        return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
+        """The groups of the first ClientHello's key shares (see ``key_share_groups``)."""
+        if self.key_share_groups is not None:
+            return self.key_share_groups
+        cached: tuple[Group, ...] | None = self.__dict__.get("_initial_share_groups")
+        if cached is None:
+            first = self.groups[0]
+            classical = next((g for g in self.groups if not g.kem), None) if first.kem else None
+            cached = (first,) if classical is None else (first, classical)
+            object.__setattr__(self, "_initial_share_groups", cached)  # a cache on a frozen config
+        return cached
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from .certs import CertifiedKey, PathLike, load_trust_anchors, system_trust_anchors
 from .cipher_strings import cipher_description as _cipher_description
@@ -43,6 +42,7 @@ from .context_trust import der_certificates as _der_certificates
 from .context_trust import is_ca as _is_ca
 from .crypto.groups import DEFAULT_GROUPS, GROUPS, SECP256R1, SECP384R1, SECP521R1, X448, Group
 from .crypto.groups import X25519 as _X25519
+from .crypto.signatures import key_kind
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, CipherSuite, CipherSuite12
 from .enums import ProtocolVersion
 from .errors import (
@@ -139,12 +139,7 @@ Context to switch certificates; return None, or an ``ALERT_DESCRIPTION_*`` to re
 
 def _key_kind(certified: CertifiedKey) -> str:
     """One chain per key type, as OpenSSL keeps one RSA and one ECDSA chain per context."""
-    key = certified.private_key
-    if isinstance(key, rsa.RSAPrivateKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return "ec"
-    return "ed25519" if isinstance(key, ed25519.Ed25519PrivateKey) else "ed448"
+    return key_kind(certified.private_key)  # rsa, ec, ed25519, ed448, mldsa44/65/87
 
 
 # -- set_ecdh_curve ------------------------------------------------------------------------

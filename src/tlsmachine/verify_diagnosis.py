@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, mldsa, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
@@ -347,7 +347,7 @@ class Diagnosis:
             return (
                 f"{self.name(candidate)} has {_key_description(key)}, too weak or not allowed"
                 f" for signing certificates ({self.where(candidate)}): the CA needs a new key"
-                f" (RSA of {MIN_RSA_BITS} bits or more, or ECDSA on P-256, P-384 or P-521)"
+                f" (RSA of {MIN_RSA_BITS} bits or more, ECDSA on P-256, P-384 or P-521, or ML-DSA)"
             )
         return f"{self.name(cert)} is signed by a CA whose key is not accepted ({reason})"
 
@@ -418,6 +418,10 @@ _GOOD_SIGNATURES = frozenset(
         SignatureAlgorithmOID.ECDSA_WITH_SHA256,
         SignatureAlgorithmOID.ECDSA_WITH_SHA384,
         SignatureAlgorithmOID.ECDSA_WITH_SHA512,
+        # ML-DSA (RFC 9881), which pyca's verifier accepts: never the weak one in a chain
+        SignatureAlgorithmOID.ML_DSA_44,
+        SignatureAlgorithmOID.ML_DSA_65,
+        SignatureAlgorithmOID.ML_DSA_87,
     }
 )
 _WEAK_HASHES = {"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224"}
@@ -441,7 +445,10 @@ def _acceptable_ca_key(key: CertificatePublicKeyTypes) -> bool:
         return key.key_size >= MIN_RSA_BITS
     if isinstance(key, ec.EllipticCurvePublicKey):
         return key.curve.name in ("secp256r1", "secp384r1", "secp521r1")
-    return False
+    return isinstance(key, _MLDSA_PUBLIC)  # RFC 9881 CA keys, accepted by pyca's verifier
+
+
+_MLDSA_PUBLIC = mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey
 
 
 def _key_description(key: CertificatePublicKeyTypes) -> str:

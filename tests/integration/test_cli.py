@@ -164,11 +164,11 @@ def test_demo_prints_the_handshake_and_exits_zero() -> None:
     # each line shows the message's fields, from the same formatter as --trace
     hello = next(line for line in out.splitlines() if "ClientHello" in line)
     assert "bytes  plaintext" in hello
-    assert "key_share=[x25519]" in hello and "alpn=[h2,http/1.1]" in hello, hello
-    assert re.search(r"ServerHello .* suite=TLS_AES_128_GCM_SHA256 key_share=x25519", out)
+    assert "key_share=[x25519mlkem768,x25519]" in hello and "alpn=[h2,http/1.1]" in hello, hello
+    assert re.search(r"ServerHello .* suite=TLS_AES_128_GCM_SHA256 key_share=x25519mlkem768", out)
     assert re.search(r"EncryptedExtensions .*handshake .*alpn=http/1\.1", out)
     assert re.search(r"CertificateVerify .* scheme=ecdsa_secp256r1_sha256", out)
-    for expected in ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256"):
+    for expected in ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "X25519MLKEM768", "ecdsa_secp256r1"):
         assert expected in out
     assert "http/1.1" in out
     assert "localhost" in out
@@ -298,6 +298,31 @@ def test_client_hello_retry_with_groups(start_server, test_pki: pki.TestPKI) -> 
     assert re.search(r"\* group +secp384r1\n", result.stderr)
     assert re.search(r"\* hello retry +yes\n", result.stderr)
     assert re.search(r"HelloRetry\s+: yes", result.stdout)
+
+
+def test_profiles_and_group_names(start_server, test_pki: pki.TestPKI) -> None:
+    """--profile picks a named policy on both sides (pq-only: TLS 1.3 with PQ groups only);
+    --groups takes names as the config does (any case)."""
+    leaf = test_pki.leaves["ecdsa-p256"]
+    _, port = start_server(
+        "--www", "--cert", str(leaf.chain_path), "--key", str(leaf.key_path),
+        "--profile", "pq-only",
+    )  # fmt: skip
+    ca = ["--cafile", str(test_pki.ca_path)]
+    pq = run(
+        "client", f"localhost:{port}", *ca, "--groups", "x25519mlkem768", stdin=b"GET /\r\n\r\n"
+    )
+    assert pq.returncode == 0, pq.stderr
+    assert re.search(r"\* version +TLSv1\.3\n", pq.stderr)
+    assert re.search(r"\* group +X25519MLKEM768\n", pq.stderr)
+    classical = run("client", f"localhost:{port}", *ca, "--groups", "X25519", stdin=b"")
+    assert classical.returncode == 1
+    assert "handshake_failure" in one_line(classical.stderr)
+    unknown = run("client", f"localhost:{port}", "--groups", "x25519kyber", stdin=b"")
+    assert unknown.returncode == 2
+    assert "groups" in one_line(unknown.stderr)
+    bad = run("client", f"localhost:{port}", "--profile", "fips")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
 # -- failures: one line, non-zero ---------------------------------------------------------------

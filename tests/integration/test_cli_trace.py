@@ -182,12 +182,13 @@ def test_tls13_trace_on_both_sides_and_the_summary(server: Server, chained: pki.
     hello, server_hello, ccs, ee, certificate, verify, finished = trace[:7]
     assert ccs == "<- ChangeCipherSpec"
     assert hello.startswith("-> ClientHello  versions=[TLSv1.3,TLSv1.2] suites=[TLS_AES_128_")
-    for field in ("key_share=[x25519]", "alpn=[h2,http/1.1]", "sni=localhost", "session_id=32B"):
+    fields = ("key_share=[x25519mlkem768,x25519]", "alpn=[h2,http/1.1]", "sni=localhost")
+    for field in (*fields, "session_id=32B"):
         assert f" {field}" in hello, hello
-    assert re.search(r" groups=\[x25519,secp256r1,[^ ]*\]", hello)
+    assert re.search(r" groups=\[x25519mlkem768,x25519,secp256r1,[^ ]*\]", hello)
     assert re.search(r" sigalgs=\[ecdsa_p256_sha256,[^ ]*\]", hello)
     assert server_hello == (
-        "<- ServerHello  version=TLSv1.3 suite=TLS_AES_128_GCM_SHA256 key_share=x25519 "
+        "<- ServerHello  version=TLSv1.3 suite=TLS_AES_128_GCM_SHA256 key_share=x25519mlkem768 "
         "session_id=32B"
     )
     assert " alpn=http/1.1" in ee
@@ -213,7 +214,7 @@ def test_tls13_trace_on_both_sides_and_the_summary(server: Server, chained: pki.
     # the summary: negotiated parameters, then the chain with subjects, issuers and validity
     assert row(stderr, "version") == "TLSv1.3"
     assert row(stderr, "cipher suite") == "TLS_AES_128_GCM_SHA256"
-    assert row(stderr, "group") == "x25519"
+    assert row(stderr, "group") == "X25519MLKEM768"  # the default hybrid, in one round trip
     assert row(stderr, "signature") == "ecdsa_secp256r1_sha256"
     assert row(stderr, "ALPN") == "http/1.1"
     assert row(stderr, "server name") == "localhost"

@@ -53,7 +53,7 @@ def test_certificate_less_handshake_with_an_external_psk() -> None:
     client, server, ce, se = handshake(CLIENT, SERVER)
     for done in (complete(ce), complete(se)):
         assert done.psk_identity == b"client-1" and not done.resumed
-        assert done.group == "x25519" and done.signature_scheme is None
+        assert done.group == "X25519MLKEM768" and done.signature_scheme is None
         assert done.peer_certificates == ()
     client.send(b"hello")
     _, se = pump(client, server)
@@ -80,7 +80,7 @@ def test_psk_ke_mode_has_no_key_exchange() -> None:
 def test_server_prefers_its_first_mode_among_the_clients() -> None:
     client_config = dataclasses.replace(CLIENT, psk_modes=(KE, DHE))
     _, _, ce, _ = handshake(client_config, SERVER)  # the server allows psk_dhe_ke only
-    assert complete(ce).group == "x25519"
+    assert complete(ce).group == "X25519MLKEM768"  # the default hybrid (psk_dhe_ke)
     server_ke_first = dataclasses.replace(SERVER, psk_modes=(KE, DHE))
     _, _, ce, _ = handshake(client_config, server_ke_first)
     assert complete(ce).group is None

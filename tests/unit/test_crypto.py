@@ -100,20 +100,24 @@ def test_rfc8448_section3_records_decrypt(
 
 # --- Groups ----------------------------------------------------------------------------------
 
-ALL_GROUPS = list(GROUPS.values())
+# The Diffie-Hellman groups; the ML-KEM groups are tested in test_kem_groups.py.
+ALL_GROUPS = [g for g in GROUPS.values() if not g.kem]
 
 
 def test_group_registry() -> None:
-    assert {g.id for g in ALL_GROUPS} == {
+    assert set(GROUPS) == {
         NamedGroup.X25519, NamedGroup.X448, NamedGroup.SECP256R1, NamedGroup.SECP384R1,
         NamedGroup.SECP521R1, NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096,
-        NamedGroup.FFDHE6144, NamedGroup.FFDHE8192,
+        NamedGroup.FFDHE6144, NamedGroup.FFDHE8192, NamedGroup.X25519MLKEM768,
+        NamedGroup.SECP256R1MLKEM768, NamedGroup.SECP384R1MLKEM1024, NamedGroup.MLKEM768,
+        NamedGroup.MLKEM1024,
     }  # fmt: skip
     assert [g.name for g in DEFAULT_GROUPS] == [
-        "x25519", "secp256r1", "x448", "secp384r1", "secp521r1", "ffdhe2048", "ffdhe3072",
+        "X25519MLKEM768", "x25519", "secp256r1", "x448", "secp384r1", "secp521r1", "ffdhe2048",
+        "ffdhe3072",
     ]  # fmt: skip
     assert group_by_id(NamedGroup.X25519) is X25519
-    assert group_by_id(NamedGroup.X25519MLKEM768) is None
+    assert group_by_id(NamedGroup.MLKEM512) is None
     assert str(SECP256R1) == "secp256r1"
 
 
@@ -425,6 +429,7 @@ def test_advertised_scheme_lists() -> None:
         S.ED25519, S.ED448,
         S.RSA_PSS_RSAE_SHA256, S.RSA_PSS_RSAE_SHA384, S.RSA_PSS_RSAE_SHA512,
         S.RSA_PSS_PSS_SHA256, S.RSA_PSS_PSS_SHA384, S.RSA_PSS_PSS_SHA512,
+        S.MLDSA44, S.MLDSA65, S.MLDSA87,  # draft-ietf-tls-mldsa: TLS 1.3 only
     )  # fmt: skip
     pkcs1 = (S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512)
     assert DEFAULT_SIGNATURE_SCHEMES[-3:] == pkcs1

@@ -121,15 +121,15 @@ def test_tls13_full_handshake_both_directions_in_order() -> None:
     hello_fields = fields(hello)
     assert hello_fields[1].startswith("suites=[TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,")
     assert "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" in hello_fields[1]  # TLS 1.2 offered too
-    assert hello_fields[2].startswith("groups=[x25519,secp256r1,")
-    assert hello_fields[3] == "key_share=[x25519]"
+    assert hello_fields[2].startswith("groups=[x25519mlkem768,x25519,secp256r1,")
+    assert hello_fields[3] == "key_share=[x25519mlkem768,x25519]"  # the default: hybrid + x25519
     assert hello_fields[4].startswith("sigalgs=[ecdsa_p256_sha256,")
     assert "pss_rsae_sha256" in hello_fields[4]
     for field in ("alpn=[h2,http/1.1]", "sni=localhost", "ems", "session_id=32B"):
         assert field in hello_fields
     assert hello_fields[-1] == "session_id=32B"
     assert server_hello == (
-        "<- ServerHello  version=TLSv1.3 suite=TLS_AES_128_GCM_SHA256 key_share=x25519 "
+        "<- ServerHello  version=TLSv1.3 suite=TLS_AES_128_GCM_SHA256 key_share=x25519mlkem768 "
         "session_id=32B"
     )
     assert "alpn=http/1.1" in fields(ee) and "sni" in fields(ee)
@@ -165,7 +165,7 @@ def test_hello_retry_request() -> None:
     hrr = client_trace[1]
     assert "selected_group=secp256r1" in fields(hrr)
     assert "version=TLSv1.3" in fields(hrr)
-    assert "key_share=[x25519]" in fields(client_trace[0])
+    assert "key_share=[x25519mlkem768,x25519]" in fields(client_trace[0])
     assert "key_share=[secp256r1]" in fields(client_trace[2])
     assert "key_share=secp256r1" in fields(client_trace[3])
     assert server_trace == flipped(client_trace)

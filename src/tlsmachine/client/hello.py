@@ -135,9 +135,10 @@ class _HelloTemplate:
                 else (ProtocolVersion.TLS13,)
             )
             before.append(SupportedVersionsClientHello(versions=versions))
-        # A TLS 1.2-only client omits supported_versions: legacy_version says 1.2 (§4.2.1).
+        # A TLS 1.2-only client omits supported_versions: legacy_version says 1.2 (§4.2.1),
+        # and the ML-KEM groups, which exist in TLS 1.3 only (draft-ietf-tls-ecdhe-mlkem).
         before += (
-            SupportedGroups(groups=tuple(g.id for g in config.groups)),
+            SupportedGroups(groups=tuple(g.id for g in config.groups if tls13 or not g.kem)),
             SignatureAlgorithms(schemes=config.signature_schemes),
         )
         if tls12:

@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from ..config import ClientConfig
-from ..crypto.groups import LEGACY_DHE_GROUPS, FFDHEGroup, Group
+from ..crypto.groups import LEGACY_DHE_GROUPS, FFDHEGroup, Group, ecdhe12_group
 from ..crypto.signatures import select_scheme, sign, spki_is_rsassa_pss, verify
 from ..crypto.suites import CipherSuite12, suite12_by_id
 from ..enums import ExtensionType, ProtocolVersion
@@ -296,7 +296,9 @@ def _server_group(
     if suite.key_exchange == "ECDHE":
         params = ske.ecdhe()
         group = next((g for g in config.groups if g.id == params.named_curve), None)
-        if group is None or isinstance(group, FFDHEGroup):
+        # RFC 8422 §5.1.1 curves only: an FFDHE code point, or a KEM group (TLS 1.3 only,
+        # draft-ietf-tls-ecdhe-mlkem), offered in supported_groups is no TLS 1.2 ECDHE curve.
+        if group is None or not ecdhe12_group(group):
             raise IllegalParameter(
                 f"server chose curve 0x{params.named_curve:04x}, which we did not offer"
             )

@@ -17,8 +17,11 @@ An invalid peer share raises :class:`IllegalParameter` (alert ``illegal_paramete
 
 ``Group.respond(peer_share)`` is the server side: for Diffie-Hellman groups it generates (or
 takes the injected) private share and returns ``(our key_exchange, shared secret)``. KEM groups
-(ML-KEM hybrids, issue 6) override ``respond()`` to encapsulate against the client's share and
-return the ciphertext; their ``PrivateKeyShare.exchange()`` then decapsulates.
+(:mod:`tlsmachine.crypto.kem`: the ECDHE-MLKEM hybrids of draft-ietf-tls-ecdhe-mlkem and pure
+ML-KEM) set ``Group.kem`` and override ``respond()`` to encapsulate against the client's share
+and return the ciphertext; the server then has no key pair of its own to generate or inject.
+Their ``PrivateKeyShare.exchange()`` (the client side) decapsulates. KEM groups are TLS 1.3
+only: TLS 1.2 ECDHE runs on the RFC 8422 curves (``ecdhe12_group``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -70,6 +74,10 @@ class Group(ABC):
 
     id: int
     name: str
+
+    kem: ClassVar[bool] = False
+    """A key encapsulation group (ML-KEM, alone or hybrid): the server answers with
+    :meth:`respond` (encapsulation) and never generates a key pair; TLS 1.3 only."""
 
     @abstractmethod
     def generate(self) -> PrivateKeyShare:
@@ -343,24 +351,31 @@ _FFDHE8192 = (
 
 X25519: Group = _X25519Group(NamedGroup.X25519, "x25519")
 X448: Group = _X448Group(NamedGroup.X448, "x448")
-SECP256R1 = ECGroup(NamedGroup.SECP256R1, "secp256r1", ec.SECP256R1(), 32)
-SECP384R1 = ECGroup(NamedGroup.SECP384R1, "secp384r1", ec.SECP384R1(), 48)
-SECP521R1 = ECGroup(NamedGroup.SECP521R1, "secp521r1", ec.SECP521R1(), 66)
+SECP256R1: ECGroup = ECGroup(NamedGroup.SECP256R1, "secp256r1", ec.SECP256R1(), 32)
+SECP384R1: ECGroup = ECGroup(NamedGroup.SECP384R1, "secp384r1", ec.SECP384R1(), 48)
+SECP521R1: ECGroup = ECGroup(NamedGroup.SECP521R1, "secp521r1", ec.SECP521R1(), 66)
 FFDHE2048 = FFDHEGroup(NamedGroup.FFDHE2048, "ffdhe2048", int("".join(_FFDHE2048), 16))
 FFDHE3072 = FFDHEGroup(NamedGroup.FFDHE3072, "ffdhe3072", int("".join(_FFDHE3072), 16))
 FFDHE4096 = FFDHEGroup(NamedGroup.FFDHE4096, "ffdhe4096", int("".join(_FFDHE4096), 16))
 FFDHE6144 = FFDHEGroup(NamedGroup.FFDHE6144, "ffdhe6144", int("".join(_FFDHE6144), 16))
 FFDHE8192 = FFDHEGroup(NamedGroup.FFDHE8192, "ffdhe8192", int("".join(_FFDHE8192), 16))
 
+# The KEM groups build on the classes and curves above: kem imports this module, so this import
+# stays below everything kem needs (the package imports groups first, via config).
+from .kem import KEM_GROUPS, X25519MLKEM768  # noqa: E402
+
 _FFDHE_GROUPS = (FFDHE2048, FFDHE3072, FFDHE4096, FFDHE6144, FFDHE8192) if _HAVE_FFDH else ()
 #: Every group we implement, by code point.
 GROUPS: Mapping[int, Group] = {
-    g.id: g for g in (X25519, X448, SECP256R1, SECP384R1, SECP521R1, *_FFDHE_GROUPS)
+    g.id: g for g in (X25519, X448, SECP256R1, SECP384R1, SECP521R1, *_FFDHE_GROUPS, *KEM_GROUPS)
 }
-#: Offered in supported_groups by default, in preference order. ffdhe2048/3072 come last: the
-#: TLS 1.2 DHE suites need them (RFC 7919 §3), and TLS 1.3 may use them (RFC 8446 §4.2.7), but
-#: the elliptic curves are faster at a higher security level.
+#: Offered in supported_groups by default, in preference order: the X25519MLKEM768 hybrid first
+#: (draft-ietf-tls-ecdhe-mlkem; post-quantum, with X25519 as the classical safety net), then the
+#: classical groups. ffdhe2048/3072 come last: the TLS 1.2 DHE suites need them (RFC 7919 §3),
+#: and TLS 1.3 may use them (RFC 8446 §4.2.7), but the elliptic curves are faster at a higher
+#: security level. The NIST-curve hybrids and pure ML-KEM are available but not offered.
 DEFAULT_GROUPS: tuple[Group, ...] = (
+    *((X25519MLKEM768,) if X25519MLKEM768 in KEM_GROUPS else ()),
     X25519,
     SECP256R1,
     X448,
@@ -421,3 +436,10 @@ LEGACY_DHE_GROUPS: tuple[FFDHEGroup, ...] = (
 def group_by_id(group_id: int) -> Group | None:
     """The group with this NamedGroup code point, or ``None`` if we do not implement it."""
     return GROUPS.get(group_id)
+
+
+def ecdhe12_group(group: Group) -> bool:
+    """Usable for TLS 1.2 ECDHE: an elliptic curve of RFC 8422 §5.1.1 (code points below
+    0x0100). Not the FFDHE groups (RFC 7919, DHE suites) and never a KEM group
+    (draft-ietf-tls-ecdhe-mlkem is for TLS 1.3 only)."""
+    return group.id < 0x0100 and not group.kem

@@ -15,8 +15,17 @@ any PSS parameter restrictions, so the key object cannot tell: callers pass
 ``rsassa_pss=spki_is_rsassa_pss(certificate)``. Verification and signing of ``rsa_pss_pss_*``
 therefore work; restrictions inside the key's PSS parameters (a fixed hash) are not enforced.
 
+ML-DSA (draft-ietf-tls-mldsa, FIPS 204): ``mldsa44``/``mldsa65``/``mldsa87`` sign the same
+§4.4.3 content as every other scheme, in pure ML-DSA (never HashML-DSA) with the FIPS 204
+context parameter ``ctx`` empty (draft §3.2; unrelated to the §4.4.3 context string). Each
+needs a certificate whose key is id-ML-DSA-44/65/87 (RFC 9881). The schemes exist for TLS 1.3
+only: "MUST NOT be used in TLS 1.2" (draft §3.3), so ``tls13=False`` never chooses one, and
+one in a TLS 1.2 ServerKeyExchange or CertificateVerify gets ``illegal_parameter`` as the
+draft requires. A signature of the wrong length simply does not verify: ``decrypt_error``
+(draft §3.2).
+
 Errors: a signature that does not verify -> :class:`DecryptError` (§4.4.3); a scheme that is
-unknown, not allowed in TLS 1.3, or unfit for the peer's key -> :class:`IllegalParameter`.
+unknown, not allowed in the version, or unfit for the peer's key -> :class:`IllegalParameter`.
 Signing with a scheme unfit for our own key is a local bug -> :class:`InternalError`.
 """
 
@@ -30,7 +39,7 @@ from typing import cast
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
@@ -41,10 +50,12 @@ from ..errors import DecryptError, IllegalParameter, InternalError, ProtocolErro
 
 @dataclass(frozen=True, slots=True)
 class _Scheme:
-    kind: str  # "ecdsa", "rsae" (rsa_pss_rsae), "pss" (rsa_pss_pss), "pkcs1", "ed25519", "ed448"
+    kind: str  # "ecdsa", "rsae" (rsa_pss_rsae), "pss" (rsa_pss_pss), "pkcs1", "ed25519",
+    # "ed448", "mldsa44", "mldsa65", "mldsa87"
     hash: hashes.HashAlgorithm | None
     curve: str | None = None  # the curve a TLS 1.3 ECDSA scheme requires (pyca curve name)
     tls13: bool = True  # allowed in a TLS 1.3 CertificateVerify
+    tls12: bool = True  # allowed in a TLS 1.2 ServerKeyExchange / CertificateVerify
 
 
 _SHA256, _SHA384, _SHA512 = hashes.SHA256(), hashes.SHA384(), hashes.SHA512()
@@ -63,6 +74,10 @@ _SCHEMES: dict[int, _Scheme] = {
     S.RSA_PSS_PSS_SHA256: _Scheme("pss", _SHA256),
     S.RSA_PSS_PSS_SHA384: _Scheme("pss", _SHA384),
     S.RSA_PSS_PSS_SHA512: _Scheme("pss", _SHA512),
+    # draft-ietf-tls-mldsa §3: after the classical schemes; TLS 1.3 only (§3.3)
+    S.MLDSA44: _Scheme("mldsa44", None, tls12=False),
+    S.MLDSA65: _Scheme("mldsa65", None, tls12=False),
+    S.MLDSA87: _Scheme("mldsa87", None, tls12=False),
     S.RSA_PKCS1_SHA256: _Scheme("pkcs1", _SHA256, tls13=False),
     S.RSA_PKCS1_SHA384: _Scheme("pkcs1", _SHA384, tls13=False),
     S.RSA_PKCS1_SHA512: _Scheme("pkcs1", _SHA512, tls13=False),
@@ -75,10 +90,19 @@ TLS13_CERTIFICATE_VERIFY_SCHEMES: tuple[int, ...] = tuple(
     s for s, info in _SCHEMES.items() if info.tls13
 )
 
+#: Schemes TLS 1.2 may use in ServerKeyExchange and CertificateVerify (RFC 5246 §7.4.1.4.1):
+#: everything but ML-DSA (draft-ietf-tls-mldsa §3.3), SHA-1 ones included (never chosen).
+TLS12_SCHEMES: frozenset[int] = frozenset(s for s, info in _SCHEMES.items() if info.tls12)
+
 #: What we advertise in signature_algorithms. The rsa_pkcs1_* schemes are there because, without
 #: a separate signature_algorithms_cert, this list also says which certificate signatures we
 #: accept (RFC 8446 §4.2.3) and most CAs sign with PKCS#1 v1.5; TLS 1.2 needs them too. They are
-#: never accepted in a TLS 1.3 CertificateVerify. SHA-1 schemes are not advertised.
+#: never accepted in a TLS 1.3 CertificateVerify. SHA-1 schemes are not advertised. The ML-DSA
+#: schemes (draft-ietf-tls-mldsa) follow the classical CertificateVerify schemes: a server with
+#: an ML-DSA certificate can use it, and a peer that does not know them ignores them as it
+#: ignores any scheme it does not implement, so offering them costs six bytes. Whether they
+#: come before or after rsa_pkcs1_* changes nothing: those never sign a TLS 1.3
+#: CertificateVerify, and ML-DSA never signs in TLS 1.2.
 DEFAULT_SIGNATURE_SCHEMES: tuple[int, ...] = (
     *TLS13_CERTIFICATE_VERIFY_SCHEMES,
     S.RSA_PKCS1_SHA256,
@@ -109,23 +133,35 @@ def _key_kind(key: PrivateKeyTypes | PublicKeyTypes) -> tuple[str, str | None]:
     return kind, None
 
 
+_KINDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("rsa", (rsa.RSAPrivateKey, rsa.RSAPublicKey)),
+    ("ec", (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)),
+    ("ed25519", (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)),
+    ("ed448", (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)),
+    ("mldsa44", (mldsa.MLDSA44PrivateKey, mldsa.MLDSA44PublicKey)),
+    ("mldsa65", (mldsa.MLDSA65PrivateKey, mldsa.MLDSA65PublicKey)),
+    ("mldsa87", (mldsa.MLDSA87PrivateKey, mldsa.MLDSA87PublicKey)),
+)
+
+
 @functools.lru_cache(maxsize=32)
 def _kind_of_class(key_class: type) -> str:
-    """The kind of a key class: rsa, ec, ed25519, ed448 or the class name (ABC checks are slow,
-    so the answer is cached per class)."""
-    if issubclass(key_class, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "rsa"
-    if issubclass(key_class, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return "ec"
-    if issubclass(key_class, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-        return "ed25519"
-    if issubclass(key_class, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
-        return "ed448"
+    """The kind of a key class: rsa, ec, ed25519, ed448, mldsa44/65/87 or the class name (ABC
+    checks are slow, so the answer is cached per class)."""
+    for kind, classes in _KINDS:
+        if issubclass(key_class, classes):
+            return kind
     return key_class.__name__
 
 
+def key_kind(key: PrivateKeyTypes | PublicKeyTypes) -> str:
+    """``rsa``, ``ec``, ``ed25519``, ``ed448``, ``mldsa44``, ``mldsa65``, ``mldsa87``, or the
+    class name of a key type no scheme fits."""
+    return _kind_of_class(type(key))
+
+
 def _fits(info: _Scheme, kind: str, curve: str | None, rsassa_pss: bool, tls13: bool) -> bool:
-    if tls13 and not info.tls13:
+    if not (info.tls13 if tls13 else info.tls12):
         return False
     if info.kind == "ecdsa":
         return kind == "ec" and (not tls13 or curve == info.curve)
@@ -133,7 +169,7 @@ def _fits(info: _Scheme, kind: str, curve: str | None, rsassa_pss: bool, tls13: 
         return kind == "rsa" and not rsassa_pss
     if info.kind == "pss":
         return kind == "rsa" and rsassa_pss
-    return kind == info.kind  # ed25519, ed448
+    return kind == info.kind  # ed25519, ed448, mldsa44/65/87
 
 
 def _check(
@@ -149,12 +185,22 @@ def _check(
     if tls13 and not info.tls13:  # RFC 8446 §4.4.3: not for TLS 1.3 handshake signatures
         name = name_of(S, scheme)
         raise error(f"signature scheme {name} is not allowed in TLS 1.3 CertificateVerify")
+    if not tls13 and not info.tls12:  # draft-ietf-tls-mldsa §3.3: illegal_parameter
+        name = name_of(S, scheme)
+        raise error(f"signature scheme {name} is not allowed in TLS 1.2 (TLS 1.3 only)")
     kind, curve = _key_kind(key)
     if not _fits(info, kind, curve, rsassa_pss, tls13):
         pss = " (RSASSA-PSS key)" if rsassa_pss else ""
         name = name_of(S, scheme)
         raise error(f"signature scheme {name} does not fit a {kind} {curve or ''}{pss} key")
     return info
+
+
+_MLDSA_PRIVATE = mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey
+_MLDSA_PUBLIC = mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey
+# draft-ietf-tls-mldsa §3.2: "The context parameter defined in FIPS 204 Algorithm 2 and 3 MUST
+# be the empty string" (the RFC 8446 §4.4.3 context string is part of the signed data instead).
+_MLDSA_CONTEXT = b""
 
 
 def _pss(algorithm: hashes.HashAlgorithm) -> padding.PSS:
@@ -180,6 +226,8 @@ def sign(
         return private_key.sign(data, pad, info.hash)
     if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return private_key.sign(data)
+    if isinstance(private_key, _MLDSA_PRIVATE):
+        return private_key.sign(data, _MLDSA_CONTEXT)  # pure ML-DSA, empty ctx (draft §3.2)
     raise InternalError(f"cannot sign with {type(private_key).__name__}")  # pragma: no cover
 
 
@@ -205,6 +253,8 @@ def verify(
             public_key.verify(signature, data, pad, info.hash)
         elif isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
             public_key.verify(signature, data)
+        elif isinstance(public_key, _MLDSA_PUBLIC):
+            public_key.verify(signature, data, _MLDSA_CONTEXT)
         else:  # pragma: no cover - _check accepts only the key types above
             raise IllegalParameter(f"cannot verify with {type(public_key).__name__}")
     except (InvalidSignature, ValueError, UnsupportedAlgorithm):

@@ -9,9 +9,9 @@ together: our suites in preference order, the first the client offers for which
   signature_algorithms (§7.4.1.4.1; without that extension the default is SHA-1, which we
   never sign with), and
 * a group fits the key exchange: for ECDHE a curve the client lists in supported_groups
-  (secp256r1 when it sends none, RFC 8422 §4); for DHE an RFC 7919 group it lists, or, when it
-  lists no FFDHE group at all, our first (RFC 7919 §4: a client that lists FFDHE groups but none
-  we know gets no DHE suite).
+  (secp256r1 when it sends none, RFC 8422 §4; never a TLS 1.3-only ML-KEM group); for DHE an
+  RFC 7919 group it lists, or, when it lists no FFDHE group at all, our first (RFC 7919 §4: a
+  client that lists FFDHE groups but none we know gets no DHE suite).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
-from ..crypto.groups import SECP256R1, FFDHEGroup, Group
+from ..crypto.groups import SECP256R1, FFDHEGroup, Group, ecdhe12_group
 from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite12
 from ..enums import NamedGroup
@@ -86,9 +86,9 @@ def _group_for(
 ) -> Group | None:
     if suite.key_exchange == "ECDHE":
         offered = client_groups if client_groups is not None else (SECP256R1.id,)
-        return next(
-            (g for g in config.groups if g.id in offered and not isinstance(g, FFDHEGroup)), None
-        )
+        # RFC 8422 §5.1.1: a curve. Never an FFDHE group, nor a KEM group: the ML-KEM hybrids
+        # are TLS 1.3 only (draft-ietf-tls-ecdhe-mlkem), so a client's hybrid is skipped here.
+        return next((g for g in config.groups if g.id in offered and ecdhe12_group(g)), None)
     ours = [g for g in config.groups if isinstance(g, FFDHEGroup)]
     if client_groups is not None and any(g in _FFDHE_RANGE for g in client_groups):
         return next((g for g in ours if g.id in client_groups), None)

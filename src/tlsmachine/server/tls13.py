@@ -201,7 +201,9 @@ def send_server_flight(
     share: KeyShareEntry | None = None
     shared: bytes | None = None  # psk_ke: no (EC)DHE (RFC 8446 §7.1)
     if group is not None and offer.client_share is not None:
-        private = config.key_share_factory(group)
+        # (EC)DHE: our share from the (injectable) factory. A KEM group encapsulates to the
+        # client's key in respond() and has no server key pair (draft-ietf-tls-ecdhe-mlkem §4.2).
+        private = None if group.kem else config.key_share_factory(group)
         server_share, shared = group.respond(offer.client_share.key_exchange, private)
         share = KeyShareEntry(group=group.id, key_exchange=server_share)
     if choice.psk is not None:
