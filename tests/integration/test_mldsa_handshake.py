@@ -245,3 +245,38 @@ def test_tls12_client_certificate_verify_with_mldsa_is_illegal_parameter() -> No
     with pytest.raises(AlertReceived) as received:
         client.receive_data(server.data_to_send())
     assert received.value.description == AlertDescription.ILLEGAL_PARAMETER
+
+
+MLDSA = {S.MLDSA44, S.MLDSA65, S.MLDSA87}
+
+
+def test_tls12_advertisements_leave_out_mldsa() -> None:
+    """draft-ietf-tls-mldsa §3.3: the schemes are TLS 1.3 only, so a TLS 1.2-only ClientHello
+    and a TLS 1.2 CertificateRequest do not offer them; a 1.3-capable ClientHello does."""
+    from tlsmachine.enums import ProtocolVersion
+    from tlsmachine.extensions import SignatureAlgorithms
+    from tlsmachine.messages import decode_handshake
+    from tlsmachine.messages.tls12 import CertificateRequest12
+
+    tls12 = ProtocolVersion.TLS12
+    both = ClientConnection(ClientConfig(verify_certificates=False), "localhost")
+    hello = decode_handshake(both.data_to_send()[5:])
+    assert set(hello.get(SignatureAlgorithms).schemes) >= MLDSA  # type: ignore[attr-defined]
+    only12 = ClientConfig(verify_certificates=False, max_version=tls12, trace_handshake=True)
+    c = ClientConnection(only12, "localhost")
+    hello = decode_handshake(c.data_to_send()[5:])
+    offered = set(hello.get(SignatureAlgorithms).schemes)  # type: ignore[attr-defined]
+    assert not MLDSA & offered and S.ECDSA_SECP256R1_SHA256 in offered
+    ecdsa = certificate("ecdsa-p256")
+    server = ServerConnection(
+        ServerConfig(certificates=(ecdsa,), client_auth="optional", client_cadata=ecdsa.chain_pem())
+    )
+    c = ClientConnection(only12, "localhost")
+    client_events, _ = pump(c, server)
+    (request,) = [
+        e.message
+        for e in client_events
+        if getattr(e, "message", None).__class__ is CertificateRequest12
+    ]
+    asked = set(request.supported_signature_algorithms)
+    assert not MLDSA & asked and S.ECDSA_SECP256R1_SHA256 in asked

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from ..config import ClientConfig
 from ..crypto.groups import PrivateKeyShare
+from ..crypto.signatures import tls12_advertised
 from ..crypto.suites import CipherSuite, suite_by_id
 from ..enums import CipherSuiteId, ExtensionType, ProtocolVersion, PskKeyExchangeMode
 from ..errors import IllegalParameter, MissingExtension, UnexpectedMessage, UnsupportedExtension
@@ -139,7 +140,11 @@ class _HelloTemplate:
         # and the ML-KEM groups, which exist in TLS 1.3 only (draft-ietf-tls-ecdhe-mlkem).
         before += (
             SupportedGroups(groups=tuple(g.id for g in config.groups if tls13 or not g.kem)),
-            SignatureAlgorithms(schemes=config.signature_schemes),
+            SignatureAlgorithms(
+                schemes=config.signature_schemes
+                if tls13
+                else tls12_advertised(config.signature_schemes)
+            ),
         )
         if tls12:
             before += (

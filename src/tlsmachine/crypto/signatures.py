@@ -93,6 +93,16 @@ TLS13_CERTIFICATE_VERIFY_SCHEMES: tuple[int, ...] = tuple(
 #: Schemes TLS 1.2 may use in ServerKeyExchange and CertificateVerify (RFC 5246 §7.4.1.4.1):
 #: everything but ML-DSA (draft-ietf-tls-mldsa §3.3), SHA-1 ones included (never chosen).
 TLS12_SCHEMES: frozenset[int] = frozenset(s for s, info in _SCHEMES.items() if info.tls12)
+#: Schemes defined for TLS 1.3 only (ML-DSA, draft-ietf-tls-mldsa §3.3): not advertised in a
+#: TLS 1.2 signature_algorithms or CertificateRequest.
+TLS13_ONLY_SCHEMES: frozenset[int] = frozenset(s for s, info in _SCHEMES.items() if not info.tls12)
+
+
+def tls12_advertised(schemes: tuple[int, ...]) -> tuple[int, ...]:
+    """``schemes`` without the TLS 1.3-only ones (unknown code points are kept: a peer that
+    does not know them ignores them, RFC 5246 §7.4.1.4.1)."""
+    return tuple(s for s in schemes if s not in TLS13_ONLY_SCHEMES)
+
 
 #: What we advertise in signature_algorithms. The rsa_pkcs1_* schemes are there because, without
 #: a separate signature_algorithms_cert, this list also says which certificate signatures we

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ServerConfig
 from ..crypto.groups import FFDHEGroup, PrivateKeyShare
-from ..crypto.signatures import sign, spki_is_rsassa_pss, verify
+from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised, verify
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
 from ..errors import HandshakeFailure, IllegalParameter
@@ -328,7 +328,7 @@ def _full(
                     certificate_types=bytes(
                         (CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)
                     ),
-                    supported_signature_algorithms=config.signature_schemes,
+                    supported_signature_algorithms=tls12_advertised(config.signature_schemes),
                     certificate_authorities=(),
                 )
             )
