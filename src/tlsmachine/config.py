@@ -85,7 +85,8 @@ ServerNameCallback = Callable[[str | None], "ServerConfig | None"]
 SUPPORTED_VERSIONS = (ProtocolVersion.TLS13, ProtocolVersion.TLS12)
 
 
-def _generate_share(group: Group) -> PrivateKeyShare:
+def generate_share(group: Group) -> PrivateKeyShare:
+    """The default ``key_share_factory``: a fresh share from pyca's randomness."""
     return group.generate()
 
 
@@ -158,7 +159,7 @@ class ClientConfig:
     keylog: KeyLogCallback | None = None
     random: Callable[[int], bytes] = os.urandom
     clock: Callable[[], float] = time.time
-    key_share_factory: Callable[[Group], PrivateKeyShare] = _generate_share
+    key_share_factory: Callable[[Group], PrivateKeyShare] = generate_share
     signer: Callable[[int, object, bytes], bytes] | None = field(default=None, repr=False)
     """Override the client CertificateVerify signing ``(scheme, private_key, content) ->
     signature``, e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""
@@ -311,7 +312,7 @@ class ServerConfig:
     keylog: KeyLogCallback | None = None
     random: Callable[[int], bytes] = os.urandom
     clock: Callable[[], float] = time.time
-    key_share_factory: Callable[[Group], PrivateKeyShare] = _generate_share
+    key_share_factory: Callable[[Group], PrivateKeyShare] = generate_share
     signer: Callable[[int, object, bytes], bytes] | None = field(default=None, repr=False)
     """Override CertificateVerify signing ``(scheme, private_key, content) -> signature``,
     e.g. for a hardware key. Default: :func:`tlsmachine.crypto.signatures.sign`."""

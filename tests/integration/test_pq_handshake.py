@@ -354,3 +354,58 @@ def test_the_large_client_hello_may_arrive_in_many_records() -> None:
     client_events = client.receive_data(server.data_to_send())
     ce, se = pump(client, server)
     assert complete(client_events + ce).group == complete(se).group == "X25519MLKEM768"
+
+
+# --- the default client's x25519 key, shared by the hybrid and the classical share ---------
+
+
+def x25519_parts(hello: ClientHello) -> tuple[bytes, bytes]:
+    key_share = hello.get(KeyShareClientHello)
+    assert key_share is not None
+    hybrid, classical = key_share.client_shares
+    assert (hybrid.group, classical.group) == (NamedGroup.X25519MLKEM768, NamedGroup.X25519)
+    return hybrid.key_exchange[-32:], classical.key_exchange  # ecdhe-mlkem §4.1: X25519 last
+
+
+@pytest.mark.parametrize("server_groups", [None, (X25519,)], ids=["hybrid", "classical"])
+def test_default_client_reuses_its_x25519_key_in_the_hybrid(
+    server_groups: tuple[Group, ...] | None,
+) -> None:
+    """hybrid-design §3.2 allows one key_exchange value per algorithm in one ClientHello:
+    the default client sends the same X25519 key in both shares, and either choice of the
+    server completes (the key is used in one exchange only)."""
+    config = ClientConfig(verify_certificates=False)
+    client, data, hello = first_client_hello(config)
+    in_hybrid, alone = x25519_parts(hello)
+    assert in_hybrid == alone
+    options: dict[str, Any] = {"groups": server_groups} if server_groups else {}
+    server = ServerConnection(ServerConfig(certificates=(server_cert(),), **options))
+    server.receive_data(data)
+    pump(client, server)
+    assert client.handshake_info is not None
+    assert client.handshake_info.group == ("x25519" if server_groups else "X25519MLKEM768")
+    assert_works(client, server)
+    # every ClientHello has its own key
+    _, _, again = first_client_hello(config)
+    assert x25519_parts(again)[1] != alone
+
+
+def test_a_custom_key_share_factory_makes_every_share_itself() -> None:
+    made: list[str] = []
+
+    def factory(group: Group) -> PrivateKeyShare:
+        made.append(group.name)
+        return group.generate()
+
+    _, _, hello = first_client_hello(
+        ClientConfig(verify_certificates=False, key_share_factory=factory)
+    )
+    assert made == ["X25519MLKEM768", "x25519"]
+    in_hybrid, alone = x25519_parts(hello)
+    assert in_hybrid != alone
+
+
+def test_a_hybrid_refuses_an_ecdh_share_of_another_group() -> None:
+    hybrid = next(g for g in ALL_KEM_GROUPS if g.id == NamedGroup.X25519MLKEM768)
+    with pytest.raises(InternalError):
+        hybrid.generate(SECP256R1.generate())

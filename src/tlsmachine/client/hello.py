@@ -12,8 +12,9 @@ import ipaddress
 import struct
 from dataclasses import dataclass, replace
 
-from ..config import ClientConfig
-from ..crypto.groups import PrivateKeyShare
+from ..config import ClientConfig, generate_share
+from ..crypto.groups import Group, PrivateKeyShare
+from ..crypto.kem import KEMGroup
 from ..crypto.signatures import tls12_advertised
 from ..crypto.suites import CipherSuite, suite_by_id
 from ..enums import CipherSuiteId, ExtensionType, ProtocolVersion, PskKeyExchangeMode
@@ -255,6 +256,26 @@ def build_client_hello(
     return hello, raw
 
 
+def initial_shares(config: ClientConfig, groups: tuple[Group, ...]) -> tuple[PrivateKeyShare, ...]:
+    """The first ClientHello's key shares, one per group.
+
+    With the default factory, a hybrid whose classical half is also offered alone (the
+    default X25519MLKEM768 + x25519) reuses that share's key instead of making a second one
+    (draft-ietf-tls-hybrid-design §3.2 allows it within one ClientHello). A custom
+    ``key_share_factory`` (tests, RFC 8448 replays) makes every share itself.
+    """
+    if config.key_share_factory is not generate_share:
+        return tuple(config.key_share_factory(g) for g in groups)
+    classical = {g: g.generate() for g in groups if not g.kem}
+
+    def share(group: Group) -> PrivateKeyShare:
+        if not isinstance(group, KEMGroup):
+            return classical[group]
+        return group.generate(classical.get(group.ecdh) if group.ecdh is not None else None)
+
+    return tuple(share(g) for g in groups)
+
+
 @dataclass(frozen=True, slots=True)
 class ExpectServerHello:
     """Client sent ClientHello; waiting for ServerHello or HelloRetryRequest (RFC 8446 §4.1.3)."""
@@ -278,7 +299,7 @@ class ExpectServerHello:
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
         tls13 = config.max_version >= ProtocolVersion.TLS13
         groups = config.initial_share_groups if tls13 else ()
-        shares = tuple(config.key_share_factory(g) for g in groups)
+        shares = initial_shares(config, groups)
         session = usable_session(config, server_name)
         session12 = session if session is not None and session.is_tls12 else None
         if session12 is not None:

@@ -219,9 +219,17 @@ class KEMGroup(Group):
 
     # --- Group --------------------------------------------------------------------------
 
-    def generate(self) -> PrivateKeyShare:
-        """The client's share: a fresh ML-KEM key pair and, independently, an ECDH key."""
-        ecdh = self.ecdh.generate() if self.ecdh is not None else None
+    def generate(self, ecdh: PrivateKeyShare | None = None) -> PrivateKeyShare:
+        """The client's share: a fresh ML-KEM key pair and an ECDH key, fresh too unless
+        ``ecdh`` is the share the same ClientHello sends for the classical group alone
+        (hybrid-design §3.2 allows reusing a key_exchange value of the same algorithm within
+        one ClientHello; the server picks one group, so the key is still used once)."""
+        if self.ecdh is None:
+            ecdh = None
+        elif ecdh is None:
+            ecdh = self.ecdh.generate()
+        elif ecdh.group != self.ecdh:
+            raise InternalError(f"{self.name}: a {ecdh.group.name} share is not its ECDH part")
         return _KEMShare(self, self.mlkem.generate(), ecdh)
 
     def from_private_bytes(self, data: bytes) -> PrivateKeyShare:
