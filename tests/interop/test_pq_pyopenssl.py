@@ -43,7 +43,7 @@ from pq_peers import (
 )
 
 from pki import TestPKI
-from tlsmachine import ServerConfig
+from tlsmachine import CertifiedKey, ServerConfig
 from tlsmachine.sockets import TLSSocket, connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
@@ -375,3 +375,25 @@ def test_gnutls_3_7_client_vs_default_server_is_x25519(pq: PQPeers) -> None:
     assert served.info is not None
     assert_group(served.info.group, "x25519", "our server")
     assert served.info.hello_retry is False
+
+
+def test_server_with_mldsa_and_ecdsa_chains_serves_ecdsa_to_old_peers(pq: PQPeers) -> None:
+    """A server that also holds an ML-DSA chain skips it cleanly for peers that do not offer
+    ML-DSA (RFC 8446 §4.4.2.2): OpenSSL 3.0's s_client and Python's ssl get the ECDSA chain."""
+    mldsa = CertifiedKey.self_signed(("localhost",), "mldsa65")
+    config = ServerConfig(certificates=(mldsa, *server_certificates(pq, "ecdsa-p256")))
+    server = pq.our_server(config)
+    client = pq.openssl_client(server.port, extra=())
+    client.wait_for(r"Peer signature type: ECDSA")
+    client.write(b"old peer\n")
+    client.wait_for(r"(?s)Verify return code: 0 \(ok\).*old peer")
+    client.close_stdin()
+    assert client.wait() == 0, client.describe()
+    served = server.next_connection()
+    assert served.info is not None and served.error is None, served.error
+    assert served.info.signature_scheme == "ecdsa_secp256r1_sha256"
+    result = python_tls_client(server.port, pq.pki.ca_path, message=b"stdlib ssl")
+    assert (result.version, result.received) == ("TLSv1.3", b"stdlib ssl")
+    served = server.next_connection()
+    assert served.info is not None
+    assert served.info.signature_scheme == "ecdsa_secp256r1_sha256"
