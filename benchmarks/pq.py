@@ -27,13 +27,9 @@ Usage: ``python benchmarks/pq.py [--quick] [--json] [--repeat N] [--clock wall|c
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
-import os
-import select
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import HOST, MAX_ROUNDS, environment, make_test_pki, server_hello_params
+from worker_process import WorkerProcess, child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = "TLS_AES_128_GCM_SHA256"
@@ -286,7 +283,7 @@ def worker_main(args: argparse.Namespace) -> int:
 # -- orchestration (the parent process) ---------------------------------------------------------
 
 
-class Worker:
+class Worker(WorkerProcess):
     """A worker process for one side, answering sample requests."""
 
     def __init__(self, side: str, pki: Path, args: argparse.Namespace) -> None:
@@ -294,65 +291,18 @@ class Worker:
         cmd += ["--clock", args.clock, "--repeat", str(args.repeat)]
         if args.quick:
             cmd.append("--quick")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-        )
-        env.pop("OPENSSL_CONF", None)
+        env = child_env(ROOT / "src")
         if side.startswith("pyopenssl:"):
             conf = pki / "pq-pyopenssl.cnf"
             conf.write_text(OPENSSL_CONF)
             env["OPENSSL_CONF"] = str(conf)
         self.side = side
         self.samples: list[float] = []
-        # stderr goes to a file, not a pipe that could fill up; it lives as long as the worker
-        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-        self.negotiated: dict[str, str] = self._reply()["negotiated"]
-
-    def _reply(self) -> dict[str, Any]:
-        out = self.proc.stdout
-        assert out is not None
-        ready, _, _ = select.select([out], [], [], WORKER_TIMEOUT)
-        line = out.readline() if ready else ""
-        if not line:
-            errors = self.close(kill=True)
-            raise RuntimeError(f"the {self.side} worker failed or timed out:\n{errors}")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+        super().__init__(cmd, env, f"the {side} worker", WORKER_TIMEOUT)
+        self.negotiated: dict[str, str] = self.reply()["negotiated"]
 
     def sample(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("run\n")
-        self.proc.stdin.flush()
-        self.samples.append(float(self._reply()["sample"]))
-
-    def close(self, kill: bool = False) -> str:
-        """End the worker (EOF on stdin; killed if asked or stuck); return its stderr."""
-        if kill and self.proc.poll() is None:
-            self.proc.kill()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        errors = ""
-        if not self.stderr.closed:
-            self.stderr.seek(0)
-            errors = self.stderr.read()
-            self.stderr.close()
-        return errors
+        self.samples.append(float(self.request("run")["sample"]))
 
 
 def sizes_of(args: argparse.Namespace) -> Sizes:

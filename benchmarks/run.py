@@ -42,17 +42,18 @@ import gc
 import json
 import os
 import platform
-import select
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from worker_process import WorkerProcess, child_env
 
 if TYPE_CHECKING:
     from tlsmachine import ClientConnection, ServerConnection
@@ -941,7 +942,7 @@ def worker_main(args: argparse.Namespace) -> int:
 # -- orchestration (the parent process) -------------------------------------------------------
 
 
-class Worker:
+class Worker(WorkerProcess):
     """A worker process for one side of one case, answering sample requests."""
 
     def __init__(self, side: str, case: Case, pki: Path, args: argparse.Namespace) -> None:
@@ -952,11 +953,7 @@ class Worker:
         if args.repeat:
             cmd += ["--repeat", str(args.repeat)]
         cmd += ["--clock", args.clock]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-        )
-        env.pop("OPENSSL_CONF", None)
+        env = child_env(ROOT / "src")
         if side == "stdlib":
             conf = pki / f"openssl-{case.suite}.cnf"
             if case.tls12:
@@ -965,57 +962,15 @@ class Worker:
                 text = OPENSSL_CONF_TEMPLATE.format(suite=case.suite)
             conf.write_text(text)
             env["OPENSSL_CONF"] = str(conf)
-        self.name = f"{side} worker for {case.name}"
         self.samples: list[float] = []
         self.counts: dict[str, int] = {}
-        self.error_output = ""
-        # stderr goes to a file, not a pipe that could fill up; it lives as long as the worker
-        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-        self.negotiated: dict[str, str] = self._reply()["negotiated"]
-
-    def _reply(self) -> dict[str, Any]:
-        out = self.proc.stdout
-        assert out is not None
-        ready, _, _ = select.select([out], [], [], WORKER_TIMEOUT)
-        line = out.readline() if ready else ""
-        if not line:
-            self.close(kill=True)
-            raise RuntimeError(f"{self.name} failed or timed out:\n{self.error_output}")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+        super().__init__(cmd, env, f"{side} worker for {case.name}", WORKER_TIMEOUT)
+        self.negotiated: dict[str, str] = self.reply()["negotiated"]
 
     def sample(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("run\n")
-        self.proc.stdin.flush()
-        reply = self._reply()
+        reply = self.request("run")
         self.samples.append(float(reply["sample"]))
         self.counts = reply["counts"]
-
-    def close(self, kill: bool = False) -> None:
-        if kill and self.proc.poll() is None:
-            self.proc.kill()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()  # EOF on stdin ends a healthy worker's loop
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        if not self.stderr.closed:
-            self.stderr.seek(0)
-            self.error_output = self.stderr.read()
-            self.stderr.close()
 
     @property
     def median(self) -> float:
