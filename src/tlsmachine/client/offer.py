@@ -20,9 +20,11 @@ from ..extensions import (
     PreSharedKeyClientHello,
     PskIdentity,
     PskKeyExchangeModes,
+    encode_extensions,
 )
 from ..keyschedule import EarlySecret, finished_verify_data, hash_len
 from ..messages import encode_handshake
+from ..messages.framing import frame_handshake
 from ..messages.hello import ClientHello
 from ..session import ClientSession
 
@@ -128,6 +130,29 @@ def psks_to_offer(config: ClientConfig, session: ClientSession | None) -> tuple[
     return tuple(offers)
 
 
+_REPLACED = (Padding, PskKeyExchangeModes, PreSharedKeyClientHello, EarlyData)
+_REPLACED_TYPES = frozenset(cls.ext_type for cls in _REPLACED)
+_HELLO_FIXED = 2 + 32  # legacy_version, random (RFC 8446 §4.1.2)
+
+
+def _extension_blocks(raw: bytes) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """Split an encoded ClientHello (our own) into the body before its extensions block and
+    each encoded Extension (type, bytes with its 4-byte header), in order."""
+    pos = 4 + _HELLO_FIXED  # after the handshake header
+    pos += 1 + raw[pos]  # legacy_session_id<0..32>
+    pos += 2 + int.from_bytes(raw[pos : pos + 2], "big")  # cipher_suites<2..2^16-2>
+    pos += 1 + raw[pos]  # legacy_compression_methods<1..2^8-1>
+    head = raw[4:pos]
+    end = pos + 2 + int.from_bytes(raw[pos : pos + 2], "big")
+    pos += 2
+    blocks = []
+    while pos < end:
+        size = 4 + int.from_bytes(raw[pos + 2 : pos + 4], "big")
+        blocks.append((int.from_bytes(raw[pos : pos + 2], "big"), raw[pos : pos + size]))
+        pos += size
+    return head, blocks
+
+
 def offer_psks(
     config: ClientConfig,
     hello: ClientHello,
@@ -144,26 +169,34 @@ def offer_psks(
     Transcript-Hash(..., Truncate(ClientHello)); the default hashes the truncated hello alone (a
     first ClientHello). After a HelloRetryRequest the caller passes the transcript's
     ``digest_with`` (all the PSKs then share the suite's hash).
+
+    The encoding is spliced from ``hello``'s own bytes (its other extensions are copied, not
+    re-encoded): the same bytes as encoding the finished message, which the RFC 8448 §4
+    replay checks, at a fraction of the cost on the resumption path.
     """
-    extensions: list[Extension] = [
-        e
-        for e in hello.extensions
-        if not isinstance(e, Padding | PskKeyExchangeModes | PreSharedKeyClientHello | EarlyData)
-    ]
-    extensions.append(PskKeyExchangeModes(ke_modes=config.psk_modes))
-    if early_data:
-        extensions.append(EarlyData(max_early_data_size=None))
     now = config.clock()
     identities = tuple(
         PskIdentity(identity=p.identity, obfuscated_ticket_age=p.obfuscated_ticket_age(now))
         for p in psks
     )
     placeholders = tuple(bytes(hash_len(p.hash_name)) for p in psks)
-    extensions.append(PreSharedKeyClientHello(identities=identities, binders=placeholders))
-    draft = replace(hello, extensions=tuple(extensions), raw=b"")
-    if config.pad_client_hello:
-        draft, _ = pad_client_hello(draft)
-    truncated = draft.truncated_for_binders()
+    added: list[Extension] = [PskKeyExchangeModes(ke_modes=config.psk_modes)]
+    if early_data:
+        added.append(EarlyData(max_early_data_size=None))
+    psk = PreSharedKeyClientHello(identities=identities, binders=placeholders)
+    head, blocks = _extension_blocks(hello.raw or encode_handshake(hello))
+    kept = b"".join(block for ext_type, block in blocks if ext_type not in _REPLACED_TYPES)
+    added_raw = encode_extensions(added)
+    psk_raw = encode_extensions((psk,))
+    size = 4 + len(head) + 2 + len(kept) + len(added_raw) + len(psk_raw)
+    if config.pad_client_hello and 256 <= size < 512:  # RFC 7685, as pad_client_hello()
+        padding = Padding(length=max(0, 512 - size - 4))
+        added.append(padding)
+        added_raw += encode_extensions((padding,))
+    block = kept + added_raw + psk_raw
+    body = b"".join((head, len(block).to_bytes(2, "big"), block))
+    binders_len = 2 + sum(1 + len(b) for b in placeholders)  # the binders vector, last
+    truncated = frame_handshake(ClientHello.msg_type, body)[:-binders_len]
     binders = []
     for p in psks:
         if binder_transcript_hash is None:
@@ -172,6 +205,11 @@ def offer_psks(
             transcript_hash = binder_transcript_hash(truncated)
         binder_key = EarlySecret.from_psk(p.hash_name, p.psk).binder_key(external=p.external)
         binders.append(finished_verify_data(p.hash_name, binder_key, transcript_hash))
-    final = draft.with_binders(tuple(binders))
-    raw = encode_handshake(final)
-    return replace(final, raw=raw), raw
+    raw = truncated + (binders_len - 2).to_bytes(2, "big")
+    raw += b"".join(bytes((len(b),)) + b for b in binders)
+    extensions = (
+        *(e for e in hello.extensions if not isinstance(e, _REPLACED)),
+        *added,
+        replace(psk, binders=tuple(binders)),
+    )
+    return replace(hello, extensions=extensions, raw=raw), raw
