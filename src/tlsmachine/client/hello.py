@@ -510,7 +510,8 @@ class ExpectServerHello:
         transcript = self.transcript
         transcript.select_hash(suite.hash_name)
         transcript.update(hello.raw)
-        secrets = EarlySecret.from_psk(suite.hash_name, psk.psk if psk else None).handshake(shared)
+        early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
+        secrets = early.handshake(shared)
         th = transcript.digest()
         client, server = derive_handshake_traffic(out, suite, secrets, th, self.client_hello.random)
         out.read_keys(suite, server.secret, "handshake", server.key_iv)

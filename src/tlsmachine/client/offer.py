@@ -105,6 +105,12 @@ class OfferedPsk:
     hash_name: str
     session: ClientSession | None = None
     """The resumption session; ``None`` for an external PSK."""
+    early_secret: EarlySecret = field(init=False, repr=False, compare=False)
+    """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1): computed once, for the binder and,
+    if the server selects this PSK, for the key schedule."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "early_secret", EarlySecret.from_psk(self.hash_name, self.psk))
 
     @property
     def external(self) -> bool:
@@ -203,7 +209,7 @@ def offer_psks(
             transcript_hash = hashlib.new(p.hash_name, truncated).digest()
         else:
             transcript_hash = binder_transcript_hash(truncated)
-        binder_key = EarlySecret.from_psk(p.hash_name, p.psk).binder_key(external=p.external)
+        binder_key = p.early_secret.binder_key(external=p.external)
         binders.append(finished_verify_data(p.hash_name, binder_key, transcript_hash))
     raw = truncated + (binders_len - 2).to_bytes(2, "big")
     raw += b"".join(bytes((len(b),)) + b for b in binders)

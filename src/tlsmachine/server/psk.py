@@ -34,6 +34,9 @@ class AcceptedPsk:
     external_identity: bytes | None
     obfuscated_ticket_age: int
     binder: bytes = field(repr=False)
+    early_secret: EarlySecret = field(repr=False, compare=False)
+    """Early Secret from ``psk`` (RFC 8446 §7.1), computed once for the binder check and the
+    key schedule."""
 
 
 def accept_psk(
@@ -83,9 +86,8 @@ def accept_psk(
             if not 0 <= now - state.issued_at <= state.lifetime or state.server_name != name:
                 continue  # expired, or issued for another name (§4.6.1, RFC 6066 §3)
             psk = state.psk
-        binder_key = EarlySecret.from_psk(suite.hash_name, psk).binder_key(
-            external=external is not None
-        )
+        early_secret = EarlySecret.from_psk(suite.hash_name, psk)
+        binder_key = early_secret.binder_key(external=external is not None)
         transcript_hash = binder_transcript_hash(hello.truncated_for_binders())
         check_verify_data(
             suite.hash_name, binder_key, transcript_hash, offer.binders[index], "PSK binder"
@@ -98,6 +100,7 @@ def accept_psk(
             external_identity=identity.identity if external is not None else None,
             obfuscated_ticket_age=identity.obfuscated_ticket_age,
             binder=offer.binders[index],
+            early_secret=early_secret,
         )
     return None
 

@@ -216,7 +216,7 @@ def send_server_flight(
         raise ValueError("a full handshake needs a key share")
     transcript.select_hash(hash_name)
     client_random = hello.random
-    early_secret = EarlySecret.from_psk(hash_name, choice.psk.psk if choice.psk else None)
+    early_secret = choice.psk.early_secret if choice.psk else EarlySecret.from_psk(hash_name, None)
     if choice.early_data:
         _accept_early_data(offer, suite, early_secret, transcript.digest(), out)
     transcript.update(out.send_encoded(server_hello))
