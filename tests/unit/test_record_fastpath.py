@@ -125,6 +125,35 @@ def test_open_single_record_declines_anything_else_without_consuming(mangle: obj
     assert layer.open_single_record(record) == (APP, b"data")  # the real one still opens
 
 
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda r: r[:-1], id="truncated"),
+        pytest.param(lambda r: r + b"\x17", id="trailing-byte"),
+        pytest.param(lambda r: r[:1] + b"\x03\x01" + r[3:], id="version-0x0301"),
+    ],
+)
+def test_open_single_record_checks_again_after_a_header_passed(mangle: object) -> None:
+    """The last header that passed is remembered (bulk records repeat it); a record of another
+    size, or a header differing in any byte, still gets every check."""
+    writer, layer = reading_layer()
+    sent = bytearray(writer.seal(APP, b"same size"))
+    assert layer.open_single_record(sent) == (APP, b"same size")
+    sent[:5] = b"\x00" * 5  # the caller reuses its buffer: what was remembered is a copy
+    record = writer.seal(APP, b"same SIZE")
+    assert callable(mangle)
+    assert layer.open_single_record(mangle(record)) is None
+    assert layer.open_single_record(record) == (APP, b"same SIZE")
+
+
+def test_open_single_record_follows_a_lower_receive_limit() -> None:
+    writer, layer = reading_layer()
+    record = writer.seal(APP, bytes(100))
+    assert layer.open_single_record(record) == (APP, bytes(100))
+    layer.receive_limit = 64  # RFC 8449: this size of record is now too large
+    assert layer.open_single_record(writer.seal(APP, bytes(100))) is None
+
+
 def test_open_single_record_declines_when_bytes_are_buffered() -> None:
     writer, layer = reading_layer()
     first, second = writer.seal(APP, b"1"), writer.seal(APP, b"2")

@@ -149,7 +149,9 @@ class RecordLayer:
 
     __slots__ = (
         "_fast_chunk",
+        "_fast_header",
         "_fast_length",
+        "_fast_size",
         "_hs",
         "_max_protected",
         "_open",
@@ -276,6 +278,7 @@ class RecordLayer:
             limit = min(self._receive_limit + self._read.overhead, MAX_CIPHERTEXT)
         self._max_protected = limit
         self._fast_length = limit if self._read_protected else -1
+        self._fast_header, self._fast_size = b"", -1  # open_single_record checks afresh
 
     def _update_fast_chunk(self) -> None:  # the largest one-record application data write
         write = self._write
@@ -320,12 +323,18 @@ class RecordLayer:
         read. Returns ``None`` (having consumed nothing) when ``data`` is anything else; the
         caller then goes through :meth:`feed` and :meth:`next_record`, which do every check.
         """
-        length = len(data) - 5  # what the header must say, for ONE whole record
-        if self._rbuf or not 0 <= length <= self._fast_length:
+        if self._rbuf:
             return None
         header = data[:5]
-        if header != _pack_header(_APPLICATION_DATA, TLS12, length):
-            return None
+        # A bulk transfer repeats one header (full-size records): one comparison with the last
+        # header that passed, which pins the whole record's size too.
+        if header != self._fast_header or len(data) != self._fast_size:
+            length = len(data) - 5  # what the header must say, for ONE whole record
+            if not 0 <= length <= self._fast_length:
+                return None
+            if header != _pack_header(_APPLICATION_DATA, TLS12, length):
+                return None
+            self._fast_header, self._fast_size = bytes(header), len(data)
         record = self._open(header, memoryview(data)[5:])  # no copy of the fragment
         if record[0] != _APPLICATION_DATA:
             self._check_inner(*record)
@@ -419,10 +428,9 @@ class RecordLayer:
 
     def _check_header(self, content_type: int, version: int, length: int) -> None:
         """The slow path of the header checks (anything but a well-formed protected record)."""
-        name = _type_name(content_type)
         if content_type not in (_CCS, _ALERT, _HANDSHAKE, _APPLICATION_DATA):
             # RFC 8446 §5: an unexpected record type -> unexpected_message
-            raise UnexpectedMessage(f"record of {name}")
+            raise UnexpectedMessage(f"record of {_type_name(content_type)}")
         if version >> 8 != 3:
             raise DecodeError(f"record legacy_record_version 0x{version:04x} is not TLS")
         if self._read_tls12 and version != TLS12:
@@ -444,7 +452,8 @@ class RecordLayer:
                 raise UnexpectedMessage("change_cipher_spec record after protection started")
             if length > self._max_protected:  # RFC 5246 §6.2.1, RFC 8449 §4
                 raise RecordOverflow(
-                    f"protected {name} record of {length} bytes, limit {self._max_protected}"
+                    f"protected {_type_name(content_type)} record of {length} bytes,"
+                    f" limit {self._max_protected}"
                 )
             return  # zero-length content is checked once decrypted (_check_inner)
         # RFC 8446 §5.2: once protected, the outer type is always application_data. The one
@@ -453,13 +462,17 @@ class RecordLayer:
         # answering it with unexpected_message.
         plaintext_alert_ok = content_type == _ALERT and self.allow_plaintext_alerts
         if content_type != _CCS and self._read_protected and not plaintext_alert_ok:
-            raise UnexpectedMessage(f"unprotected {name} record after protection started")
+            raise UnexpectedMessage(
+                f"unprotected {_type_name(content_type)} record after protection started"
+            )
         if length > MAX_PLAINTEXT:
             # RFC 8446 §5.1: TLSPlaintext.length MUST NOT exceed 2^14
-            raise RecordOverflow(f"{name} record of {length} bytes exceeds 2^14")
+            raise RecordOverflow(
+                f"{_type_name(content_type)} record of {length} bytes exceeds 2^14"
+            )
         if length == 0 and content_type != _CCS:
             # RFC 8446 §5.1: no zero-length fragments of handshake (or alert, §5.4) types
-            raise UnexpectedMessage(f"zero-length {name} record")
+            raise UnexpectedMessage(f"zero-length {_type_name(content_type)} record")
 
     @staticmethod
     def _check_inner(content_type: int, content: bytes) -> None:

@@ -343,13 +343,15 @@ class Aead13Protector:
         if len(inner) > MAX_INNER_PLAINTEXT:
             # RFC 8446 §5.4: TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets
             raise RecordOverflow(f"TLSInnerPlaintext of {len(inner)} bytes exceeds 2^14 + 1")
-        # RFC 8446 §5.4: the last non-zero octet is the type. rstrip returns `inner` itself
-        # when there is no padding, and scans in C otherwise.
-        if not inner or not inner[-1]:
-            inner = inner.rstrip(b"\x00")
-            if not inner:
-                # RFC 8446 §5.4: no non-zero octet -> unexpected_message
-                raise UnexpectedMessage("TLSInnerPlaintext has no non-zero octet (§5.4)")
+        # RFC 8446 §5.4: the last non-zero octet is the type.
+        if inner:
+            content_type = inner[-1]
+            if content_type:  # no padding: the common case
+                return content_type, inner[:-1]
+        inner = inner.rstrip(b"\x00")  # the padding, scanned in C
+        if not inner:
+            # RFC 8446 §5.4: no non-zero octet -> unexpected_message
+            raise UnexpectedMessage("TLSInnerPlaintext has no non-zero octet (§5.4)")
         return inner[-1], inner[:-1]
 
 
