@@ -217,6 +217,10 @@ class Connection:
         if not self._close_sent:
             self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
             self._close_sent = True
+            if isinstance(self._handshake, Traffic13):
+                # RFC 8446 §6.1: nothing follows our close_notify, not even post-handshake
+                # answers (a KeyUpdate for update_requested, a client Certificate).
+                self._handshake = self._handshake.closed()
         peer_done = self._peer_closed or self.state is ConnectionState.PEER_CLOSED
         self.state = (
             ConnectionState.SHUTDOWN if peer_done else ConnectionState.HOST_INITIATED_CLOSING

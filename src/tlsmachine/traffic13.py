@@ -70,10 +70,23 @@ class Traffic13:
     """Post-handshake client authentication (RFC 8446 §4.6.2); None unless the client offered
     post_handshake_auth, so that a CertificateRequest (client) or a Certificate (server) is then
     unexpected_message."""
+    write_closed: bool = False
+    """We sent close_notify: "the sender will not send any more messages on this connection"
+    (RFC 8446 §6.1). What the peer sends is still read, but nothing is answered: no KeyUpdate
+    for its update_requested, no Certificate for its CertificateRequest (see :meth:`closed`)."""
+
+    def closed(self) -> Traffic13:
+        """This state once our close_notify is out (see :attr:`write_closed`)."""
+        return replace(self, write_closed=True)
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         auth = self.post_handshake_auth
         if auth is not None and auth.claims(msg):
+            if self.write_closed and self.is_client:
+                # §6.1: a request that arrives after our close_notify goes unanswered (we would
+                # have to send Certificate, CertificateVerify and Finished); it is still checked
+                # to be a CertificateRequest, which is all claims() accepts.
+                return self
             client_secret = self.write_secret if self.is_client else self.read_secret
             auth = auth.handle(msg, self.suite, client_secret, out)
             return replace(self, post_handshake_auth=auth)
@@ -109,8 +122,9 @@ class Traffic13:
         out.read_keys(self.suite, read_secret, "application")
         out.event(KeyUpdated(direction="receive"))
         state = replace(self, read_secret=read_secret)
-        if msg.request_update == KeyUpdateRequest.UPDATE_REQUESTED:
-            # RFC 8446 §4.6.3: answer with update_not_requested before our next record.
+        if msg.request_update == KeyUpdateRequest.UPDATE_REQUESTED and not self.write_closed:
+            # RFC 8446 §4.6.3: answer with update_not_requested before our next record (after
+            # our close_notify there is no next record, §6.1).
             state = state.start_key_update(out, request_peer=False)
         return state
 

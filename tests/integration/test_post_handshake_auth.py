@@ -452,3 +452,45 @@ def test_client_answers_a_forged_request_and_keeps_working() -> None:
     assert isinstance(certificate, Certificate)
     assert certificate.certificate_request_context == b"ctx"
     assert pair.client.state is ConnectionState.APP_DATA
+
+
+# -- after our close_notify (RFC 8446 §6.1: "the sender will not send any more messages") ---
+
+
+def test_no_key_update_answer_after_our_close_notify() -> None:
+    """update_requested asks for a KeyUpdate "prior to sending its next Application Data
+    record" (§4.6.3); after our close_notify there is none, and nothing may follow it."""
+    pair = connect()
+    pair.client.close()
+    close_notify = pair.client.data_to_send()
+    pair.server.key_update(request_peer=True)
+    events = pair.client.receive_data(pair.server.data_to_send())
+    assert KeyUpdated(direction="receive") in events
+    assert KeyUpdated(direction="send") not in events
+    assert pair.client.data_to_send() == b""
+    assert pair.client.state is ConnectionState.HOST_INITIATED_CLOSING
+    # the server still reads our close_notify under the keys it expects
+    pair.server.receive_data(close_notify)
+    assert pair.server.state is ConnectionState.PEER_CLOSED
+
+
+def test_key_update_is_answered_before_our_close_notify() -> None:
+    """The same request while we are still open is answered (the control for the above)."""
+    pair = connect()
+    pair.server.key_update(request_peer=True)
+    events = pair.client.receive_data(pair.server.data_to_send())
+    assert KeyUpdated(direction="send") in events
+    assert pair.client.data_to_send() != b""
+
+
+def test_no_certificate_answer_after_our_close_notify() -> None:
+    pair = connect()
+    pair.server.request_client_certificate()
+    request = pair.server.data_to_send()
+    pair.client.close()
+    close_notify = pair.client.data_to_send()
+    assert pair.client.receive_data(request) == []
+    assert pair.client.data_to_send() == b""
+    events = pair.server.receive_data(close_notify)
+    assert not any(isinstance(e, ClientCertificateReceived) for e in events)
+    assert pair.server.state is ConnectionState.PEER_CLOSED
