@@ -40,6 +40,10 @@ class TicketState:
     max_early_data_size: int
     alpn_protocol: bytes
     server_name: bytes
+    client_certificates: tuple[bytes, ...] = ()
+    """The client's certificate chain (DER) if it authenticated: a resumed connection reports
+    the identity the full handshake proved, since the server sends no CertificateRequest when
+    it authenticates with a PSK (RFC 8446 §4.3.2)."""
 
     def serialize(self) -> bytes:
         w = Writer()
@@ -51,6 +55,7 @@ class TicketState:
         w.u32(self.max_early_data_size)
         w.opaque(1, self.alpn_protocol)
         w.opaque(2, self.server_name)
+        write_certificate_chain(w, self.client_certificates)
         return w.getvalue()
 
     @classmethod
@@ -65,9 +70,28 @@ class TicketState:
             max_early_data_size=r.u32("max_early_data_size"),
             alpn_protocol=r.opaque(1, what="alpn_protocol"),
             server_name=r.opaque(2, what="server_name"),
+            client_certificates=read_certificate_chain(r),
         )
         r.expect_end("ticket state")
         return state
+
+
+def write_certificate_chain(w: Writer, chain: tuple[bytes, ...]) -> None:
+    """A DER chain in session state: ``opaque certificate<1..2^24-1>`` items in a 3-byte
+    length vector (the shape of a TLS 1.2 Certificate message, RFC 5246 §7.4.2)."""
+    start = w.begin_vector(3)
+    for der in chain:
+        w.opaque(3, der)
+    w.end_vector(start, 3)
+
+
+def read_certificate_chain(r: Reader) -> tuple[bytes, ...]:
+    """Read what :func:`write_certificate_chain` wrote."""
+    items = r.vector(3, what="certificate chain")
+    chain = []
+    while not items.at_end():
+        chain.append(items.opaque(3, min=1, max=0xFFFFFF, what="certificate"))
+    return tuple(chain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Protocol
 from .codec import Reader, Writer
 from .enums import ProtocolVersion
 from .errors import ConfigurationError, DecodeError
-from .session import TicketSealer
+from .session import TicketSealer, read_certificate_chain, write_certificate_chain
 
 MASTER_SECRET_LENGTH = 48
 """RFC 5246 §8.1: ``master_secret`` is always exactly 48 bytes."""
@@ -75,10 +75,7 @@ class Tls12Session:
         w.u32(self.lifetime)
         w.opaque(1, self.alpn_protocol)
         w.opaque(2, self.server_name)
-        start = w.begin_vector(3)
-        for der in self.peer_certificates:
-            w.opaque(3, der)
-        w.end_vector(start, 3)
+        write_certificate_chain(w, self.peer_certificates)
         return w.getvalue()
 
     @classmethod
@@ -100,17 +97,10 @@ class Tls12Session:
             lifetime=r.u32("lifetime"),
             alpn_protocol=r.opaque(1, what="alpn_protocol"),
             server_name=r.opaque(2, what="server_name"),
-            peer_certificates=_certificates(r.vector(3, what="peer_certificates")),
+            peer_certificates=read_certificate_chain(r),
         )
         r.expect_end("TLS 1.2 session")
         return session
-
-
-def _certificates(r: Reader) -> tuple[bytes, ...]:
-    chain = []
-    while not r.at_end():
-        chain.append(r.opaque(3, min=1, max=0xFFFFFF, what="peer certificate"))
-    return tuple(chain)
 
 
 def open_tls12_ticket(sealer: TicketSealer, ticket: bytes) -> Tls12Session | None:

@@ -85,6 +85,11 @@ def accept_psk(
                 continue  # §4.2.11: only with a suite of the same hash
             if not 0 <= now - state.issued_at <= state.lifetime or state.server_name != name:
                 continue  # expired, or issued for another name (§4.6.1, RFC 6066 §3)
+            if config.client_auth == "required" and not state.client_certificates:
+                # A PSK handshake has no CertificateRequest (§4.3.2): a session without a
+                # proven client identity (issued while client_auth was not required) would let
+                # the client skip authentication. A full handshake asks for a certificate.
+                continue
             psk = state.psk
         early_secret = EarlySecret.from_psk(suite.hash_name, psk)
         binder_key = early_secret.binder_key(external=external is not None)

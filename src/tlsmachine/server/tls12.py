@@ -193,6 +193,9 @@ def _cached_session(
         and any(s.id == session.cipher_suite for s in config.tls12_cipher_suites)
         and session.server_name == (name or "").encode()  # RFC 6066 §3
         and session.alpn_protocol == (alpn or "").encode()
+        # an abbreviated handshake has no CertificateRequest: a session without a proven
+        # client identity cannot satisfy client_auth="required" (a full handshake asks)
+        and (config.client_auth != "required" or bool(session.peer_certificates))
     )
     return (session, via_ticket) if fits else (None, False)
 

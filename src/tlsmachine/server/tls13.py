@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from ..certs import CertifiedKey
 from ..config import ServerConfig
 from ..crypto.groups import Group
@@ -55,6 +58,7 @@ from ..messages.tls13 import (
 from ..session import TicketState
 from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
+from ..verify import parse_certificate_chain
 
 if TYPE_CHECKING:
     from .client_auth import ExpectClientCertificate
@@ -280,6 +284,8 @@ def send_server_flight(
         psk_identity=choice.psk.external_identity if choice.psk is not None else None,
         hello_retry=hello_retry,
         early_data_accepted=choice.early_data,
+        # resumed: the identity the client proved in the full handshake (its ticket keeps it)
+        peer_certificates=_ticket_client_chain(choice.psk),
     )
     finish = ExpectFinished(
         offer, choice, th, client.finished_key, client_app, server_app, exporter, master, summary
@@ -291,6 +297,13 @@ def send_server_flight(
     if choice.early_data:
         return ExpectEndOfEarlyData(finish, client)
     return finish
+
+
+def _ticket_client_chain(psk: AcceptedPsk | None) -> tuple[x509.Certificate, ...]:
+    """The client certificate chain a resumed session carries (RFC 8446 §4.6.1), or ()."""
+    if psk is None or psk.ticket is None or not psk.ticket.client_certificates:
+        return ()
+    return parse_certificate_chain(psk.ticket.client_certificates)
 
 
 def _accept_early_data(
@@ -373,6 +386,7 @@ class ExpectFinished:
         if config.max_early_data_size:
             extensions = (EarlyData(max_early_data_size=config.max_early_data_size),)
         issued_at = int(config.clock())
+        client_chain = tuple(c.public_bytes(Encoding.DER) for c in self.summary.peer_certificates)
         for index in range(config.session_tickets):
             nonce = index.to_bytes(2, "big")  # unique per ticket on this connection
             age_add = int.from_bytes(config.random(4), "big")
@@ -385,6 +399,7 @@ class ExpectFinished:
                 max_early_data_size=config.max_early_data_size,
                 alpn_protocol=(choice.alpn_protocol or "").encode(),
                 server_name=(choice.server_name or "").encode(),
+                client_certificates=client_chain,
             )
             ticket = NewSessionTicket(
                 ticket_lifetime=config.ticket_lifetime,
