@@ -154,7 +154,10 @@ def client_summary(
     now: dt.datetime,
 ) -> list[str]:
     """What the client negotiated, one row a line, then the server's chain."""
-    if info.peer_certificates:
+    if info.peer_certificates and info.resumed:
+        count = len(info.peer_certificates)
+        certificate = f"chain of {count} verified in the original handshake (resumed)"
+    elif info.peer_certificates:
         count = len(info.peer_certificates)
         certificate = f"{trust}, chain of {count}"
     elif info.psk_identity is not None:

@@ -37,7 +37,8 @@ class HandshakeComplete(Event):
     server_name: str | None
     """The SNI name (RFC 6066): what the client asked for, as seen by either side."""
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
-    """The peer's certificate chain, leaf first (empty if it sent none)."""
+    """The peer's certificate chain, leaf first (empty if it sent none). A resumed handshake
+    has no Certificate message: it reports the chain of the session's original handshake."""
     resumed: bool = False
     """True if the handshake was authenticated with a PSK (resumption)."""
     hello_retry: bool = False

@@ -12,7 +12,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -278,6 +278,9 @@ def open_ticket(sealer: TicketSealer, ticket: bytes) -> TicketState | None:
 _SESSION_FORMAT = 1
 """TLS 1.3 sessions (what :meth:`ClientSession.to_bytes` always wrote before TLS 1.2)."""
 _SESSION_FORMAT_VERSIONED = 2
+_SESSION_FORMAT_WITH_CHAIN = 3
+"""A format 1 or 2 session, then the server's certificate chain (earlier releases cannot read
+it; sessions without a chain are still written as format 1 or 2)."""
 """Sessions of other versions (TLS 1.2), with the protocol version and the TLS 1.2 fields."""
 _TLS12 = 0x0303  # ProtocolVersion.TLS12
 _TLS13 = 0x0304  # ProtocolVersion.TLS13
@@ -323,6 +326,10 @@ class ClientSession:
     extended_master_secret: bool = True
     """TLS 1.2: the master secret was derived with RFC 7627 (§5.3: a resumption must offer the
     extension again). Always true in TLS 1.3, whose key schedule binds the transcript."""
+    server_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    """The server's certificate chain (DER) as the full handshake verified it: a resumed
+    connection has no Certificate message (RFC 8446 §2.2, RFC 5246 §7.3) and reports this one,
+    as ``ssl`` does (``getpeercert()`` works on a resumed connection)."""
 
     def __post_init__(self) -> None:
         if self.version == _TLS13:
@@ -360,7 +367,14 @@ class ClientSession:
         return (age_ms + self.ticket_age_add) & 0xFFFFFFFF
 
     def to_bytes(self) -> bytes:
-        """Format 1 for TLS 1.3 (readable by earlier releases), format 2 for TLS 1.2."""
+        """Format 1 for TLS 1.3 (readable by earlier releases), format 2 for TLS 1.2; format 3
+        wraps either with the server's certificate chain."""
+        if self.server_certificates:
+            w = Writer()
+            w.u8(_SESSION_FORMAT_WITH_CHAIN)
+            w.opaque(2, replace(self, server_certificates=()).to_bytes())
+            write_certificate_chain(w, self.server_certificates)
+            return w.getvalue()
         w = Writer()
         if self.version != _TLS13:
             w.u8(_SESSION_FORMAT_VERSIONED)
@@ -398,6 +412,12 @@ class ClientSession:
                 session = cls._from_format_1(r)
             elif session_format == _SESSION_FORMAT_VERSIONED:
                 session = cls._from_format_2(r)
+            elif session_format == _SESSION_FORMAT_WITH_CHAIN:
+                inner = r.opaque(2, min=1, what="session")
+                if inner[0] == _SESSION_FORMAT_WITH_CHAIN:
+                    raise DecodeError("a format 3 session inside a format 3 session")
+                chain = read_certificate_chain(r)
+                session = replace(cls.from_bytes(inner), server_certificates=chain)
             else:
                 raise DecodeError("unknown session format")
         except UnicodeDecodeError as exc:

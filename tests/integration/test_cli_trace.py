@@ -205,7 +205,7 @@ def test_tls13_trace_on_both_sides_and_the_summary(server: Server, chained: pki.
     assert (
         theirs[: len(TLS13_CLIENT)]
         == flipped(trace[:handshake])
-        + ["-> NewSessionTicket  lifetime=7200s ticket=103B nonce=2B"] * 2
+        + ["-> NewSessionTicket  lifetime=7200s ticket=106B nonce=2B"] * 2
     )
     # our half-close, then the server's own close_notify (sent by close() after its last read)
     assert theirs[-2:] == [CLOSE_NOTIFY, OUR_CLOSE_NOTIFY]

@@ -9,6 +9,7 @@ TLS 1.2 ticket or session cache entry, RFC 5246 §7.3 "peer certificate").
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -25,7 +26,8 @@ from tlsmachine import (
     ServerConnection,
 )
 from tlsmachine.enums import ProtocolVersion
-from tlsmachine.session import AeadTicketSealer, TicketState
+from tlsmachine.errors import DecodeError
+from tlsmachine.session import AeadTicketSealer, ClientSession, TicketState
 from tlsmachine.session_cache import InMemorySessionCache
 
 VERSIONS = {
@@ -123,3 +125,68 @@ def test_ticket_state_round_trips_the_client_chain() -> None:
     assert TicketState.parse(state.serialize()) == state
     empty = dataclasses.replace(state, client_certificates=())
     assert TicketState.parse(empty.serialize()) == empty
+
+
+# -- the client side: the server's chain ------------------------------------------------------
+
+
+def whole_seconds(session: ClientSession) -> ClientSession:
+    """What serialising keeps of ``received_at`` (a uint32 of seconds)."""
+    return dataclasses.replace(session, received_at=float(int(session.received_at)))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_resumed_session_reports_the_server_chain_to_the_client(version: str) -> None:
+    setup = Setup(version, "none")
+    first, _ = setup.handshake()
+    assert not first.resumed and first.peer_certificates == (server_cert().leaf,)
+    for _ in range(2):
+        again, _ = setup.handshake()
+        assert again.resumed
+        assert again.peer_certificates == (server_cert().leaf,)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_session_kept_across_runs_keeps_the_server_chain(version: str) -> None:
+    setup = Setup(version, "none")
+    setup.handshake()
+    store = setup.client_config.session_store
+    assert store is not None
+    session = store.get("localhost", time.time())
+    assert session is not None
+    assert session.server_certificates == (server_cert().leaf.public_bytes(Encoding.DER),)
+    saved = session.to_bytes()
+    assert saved[0] == 3  # the format with the chain
+    restored = ClientSession.from_bytes(saved)
+    assert restored == whole_seconds(session)
+    assert restored.server_certificates == session.server_certificates
+    store.put(restored)
+    again, _ = setup.handshake()
+    assert again.resumed and again.peer_certificates == (server_cert().leaf,)
+
+
+def test_a_session_without_a_chain_keeps_its_old_format() -> None:
+    setup = Setup("tls13", "none")
+    setup.handshake()
+    store = setup.client_config.session_store
+    assert store is not None
+    session = store.get("localhost", time.time())
+    assert session is not None
+    bare = dataclasses.replace(session, server_certificates=())
+    assert bare.to_bytes()[0] == 1  # readable by earlier releases
+    assert ClientSession.from_bytes(bare.to_bytes()) == whole_seconds(bare)
+
+
+def test_a_chain_session_inside_a_chain_session_is_a_decode_error() -> None:
+    setup = Setup("tls13", "none")
+    setup.handshake()
+    store = setup.client_config.session_store
+    assert store is not None
+    session = store.get("localhost", time.time())
+    assert session is not None
+    inner = session.to_bytes()
+    nested = b"\x03" + len(inner).to_bytes(2, "big") + inner + b"\x00\x00\x00"
+    with pytest.raises(DecodeError):
+        ClientSession.from_bytes(nested)
+    with pytest.raises(DecodeError):
+        ClientSession.from_bytes(inner + b"\x00")  # trailing bytes

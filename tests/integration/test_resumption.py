@@ -49,13 +49,15 @@ def setup():  # type: ignore[no-untyped-def]
     return clock, store, client_config, server_config
 
 
-def test_second_connection_resumes_without_certificates(setup) -> None:  # type: ignore[no-untyped-def]
+def test_second_connection_resumes_without_certificate_messages(setup) -> None:  # type: ignore[no-untyped-def]
     _, store, client_config, server_config = setup
     _, _, ce, se = handshake(client_config, server_config)
     assert not done(ce).resumed and len(store) == 2
     client, server, ce, se = handshake(client_config, server_config)
     assert done(ce).resumed and done(se).resumed
-    assert done(ce).peer_certificates == () and done(ce).signature_scheme is None
+    assert done(ce).signature_scheme is None  # no CertificateVerify in a PSK handshake
+    # the session keeps the chain of the handshake that issued its ticket (RFC 8446 §2.2)
+    assert done(ce).peer_certificates == (certificate().leaf,)
     # psk_dhe_ke: a fresh key exchange all the same, over the default hybrid
     assert done(ce).group == "X25519MLKEM768"
     client.send(b"resumed")

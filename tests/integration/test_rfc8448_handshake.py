@@ -644,6 +644,11 @@ def expected_handshake_complete(section: Section, actor: str) -> HandshakeComple
     has_peer_cert = has_message(section, peer, "Certificate")
     signs = has_message(section, "server", "CertificateVerify")  # not when resuming (§4)
     encrypted_extensions = decoded(section, "server", EncryptedExtensions)
+    resumed = server_hello.get(PreSharedKeyServerHello) is not None
+    peer_certificates = (rfc_certificate(section, peer),) if has_peer_cert else ()
+    if resumed and actor == "client":
+        # the session from §3's ticket keeps the chain that handshake verified (RFC 8446 §2.2)
+        peer_certificates = (rfc_certificate(TRACE.section("3"), "server"),)
     return HandshakeComplete(
         version="TLSv1.3",
         cipher_suite=suite.name,
@@ -655,8 +660,8 @@ def expected_handshake_complete(section: Section, actor: str) -> HandshakeComple
         ),
         alpn_protocol=None,
         server_name="server",
-        peer_certificates=(rfc_certificate(section, peer),) if has_peer_cert else (),
-        resumed=server_hello.get(PreSharedKeyServerHello) is not None,
+        peer_certificates=peer_certificates,
+        resumed=resumed,
         hello_retry=hello_retry_request(section) is not None,
         early_data_accepted=encrypted_extensions.get(EarlyData) is not None,
     )

@@ -653,7 +653,10 @@ def test_session_id_resumption(by_id: Resumption) -> None:
         assert complete.version == "TLSv1.2"
         assert complete.cipher_suite == first.client_done.cipher_suite
         assert complete.group is None and complete.signature_scheme is None
-        assert complete.peer_certificates == ()
+    # no Certificate message: the client reports the chain its session kept (RFC 5246 §7.3),
+    # the server the client chain of its session (none here)
+    assert second.client_done.peer_certificates == first.client_done.peer_certificates != ()
+    assert second.server_done.peer_certificates == ()
     assert_data_flows(second.client, second.server)
     # A different connection: fresh randoms, so fresh keys and exporter values.
     label = "EXPORTER-resumed"

@@ -536,6 +536,7 @@ class ExpectServerHello:
             hello_retry=self.hello_retry is not None,
             resumed=psk is not None,
             psk_identity=psk.identity if psk is not None and psk.external else None,
+            resumed_session=psk.session if psk is not None else None,
             ccs_sent=self.ccs_sent,
             early_data=early_data,
         )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ClientConfig
 from ..crypto.groups import LEGACY_DHE_GROUPS, FFDHEGroup, Group, ecdhe12_group
@@ -245,7 +246,9 @@ def _resume(hs: Client12, out: Output) -> ExpectNewSessionTicket | ExpectChangeC
     master = session.psk
     keys = protectors(hs.suite, master, hs.client_random, hs.server_random)
     log_master_secret(out, hs.client_random, master)
-    agreed = KeysAgreed(master, keys)
+    # no Certificate message: the session's server chain stands in for it (§7.3)
+    chain = parse_certificate_chain(session.server_certificates)
+    agreed = KeysAgreed(master, keys, chain=chain)
     if hs.ticket_expected:
         return ExpectNewSessionTicket(hs, agreed)
     return ExpectChangeCipherSpec(hs, agreed, None)
@@ -576,6 +579,7 @@ class ExpectServerFinished:
             version=ProtocolVersion.TLS12,
             session_id=session_id,
             extended_master_secret=True,
+            server_certificates=tuple(c.public_bytes(Encoding.DER) for c in self.agreed.chain),
         )
         if self.ticket is not None and previous is not None:
             session = replace(session, received_at=hs.config.clock())

@@ -87,6 +87,9 @@ class ClientHandshake:
     """The identity of the external PSK the server accepted (``None``: a ticket, or none)."""
     early_data: EarlyDataOffer | None = None
     """0-RTT offered and not yet answered (RFC 8446 §4.2.10)."""
+    resumed_session: ClientSession | None = None
+    """The stored session the server resumed: its server chain stands in for the Certificate
+    message a PSK handshake does not have (RFC 8446 §2.2)."""
 
     def install_handshake_write_keys(self, out: Output) -> None:
         """Our handshake write keys, held back while 0-RTT was offered (RFC 8446 §4.5)."""
@@ -295,6 +298,9 @@ class ExpectFinished:
         out.log_secret("EXPORTER_SECRET", client_random, exporter)
         out.write_keys(suite, client_app, "application")
         resumption = master.resumption_master_secret(transcript.digest())
+        chain = self.chain
+        if hs.resumed_session is not None and hs.resumed_session.server_certificates:
+            chain = parse_certificate_chain(hs.resumed_session.server_certificates)
         out.event(
             HandshakeComplete(
                 version="TLSv1.3",
@@ -307,7 +313,7 @@ class ExpectFinished:
                 ),
                 alpn_protocol=self.negotiated.alpn_protocol,
                 server_name=hs.server_name,
-                peer_certificates=self.chain,
+                peer_certificates=chain,
                 resumed=hs.resumed and hs.psk_identity is None,
                 psk_identity=hs.psk_identity,
                 hello_retry=hs.hello_retry,
@@ -325,6 +331,7 @@ class ExpectFinished:
                 server_name=hs.server_name,
                 alpn_protocol=self.negotiated.alpn_protocol,
                 clock=hs.config.clock,
+                server_certificates=chain,
             ),
             # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
             post_handshake_auth=ClientPostHandshakeAuth.after_handshake(hs.config, transcript),
