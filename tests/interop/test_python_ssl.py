@@ -173,6 +173,7 @@ def test_client_resumes_with_python_server(peers: Peers) -> None:
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store)
     infos = []
+    peer_certs: list[object] = []
     for message in (b"full handshake", b"resumed"):
         with connect(
             "127.0.0.1", server.port, config=config, server_hostname="localhost", timeout=TIMEOUT
@@ -181,6 +182,7 @@ def test_client_resumes_with_python_server(peers: Peers) -> None:
             # the NewSessionTickets come right after the server's handshake, before the echo
             assert read_exactly(tls, len(message)) == message
             infos.append(tls.handshake_info)
+            peer_certs.append(tls.getpeercert())
         assert tls.clean_close is True
         assert len(store) >= 1  # the first connection's ticket(s); the second adds more
     results = server.join()
@@ -195,6 +197,8 @@ def test_client_resumes_with_python_server(peers: Peers) -> None:
     assert second.signature_scheme is None  # a PSK handshake has no CertificateVerify
     assert second.group == "x25519"  # psk_dhe_ke: resumption with a fresh key exchange
     assert second.cipher_suite == first.cipher_suite == results[1].cipher
+    # as ssl's getpeercert(): the resumed connection reports the certificate of its session
+    assert peer_certs[0] and peer_certs[1] == peer_certs[0]
 
 
 def python_client_resuming(port: int, cafile: Path, messages: list[bytes]) -> list[bool | None]:
