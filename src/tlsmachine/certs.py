@@ -151,6 +151,15 @@ class CertifiedKey:
         """The end-entity certificate (the first of the chain)."""
         return self.chain[0]
 
+    def issued_by_any(self, names: frozenset[bytes]) -> bool:
+        """Does the chain lead to one of these CAs (DER distinguished names)? True when a
+        certificate of the chain was issued by, or is, one of them: how a peer's
+        certificate_authorities list is matched (RFC 8446 §4.2.4, RFC 5246 §7.4.4)."""
+        return any(
+            c.issuer.public_bytes() in names or c.subject.public_bytes() in names
+            for c in self.chain
+        )
+
     def fingerprint_sha256(self) -> str:
         """SHA-256 of the leaf's DER as colon-separated upper-case hex (as ``openssl x509``)."""
         return certificate_sha256(self.leaf)

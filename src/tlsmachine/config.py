@@ -63,6 +63,8 @@ from .session import (
 from .session_cache import InMemorySessionCache, ServerSessionCache
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from .verify import CertificateVerifier
 
 __all__ = [
@@ -280,6 +282,12 @@ class ServerConfig:
     """A directory of trust anchors for client certificates (as ``ClientConfig.capath``)."""
     client_verifier: CertificateVerifier | None = None
     """A custom verifier for client chains; overrides client_cafile/cadata/capath."""
+    client_ca_names: bool = True
+    """Name the client trust anchors in CertificateRequest (certificate_authorities, RFC 8446
+    §4.2.4, RFC 5246 §7.4.4), so a client holding several certificates can send one they
+    issued. Named only when the anchors come from client_cafile/cadata/capath (or a verifier
+    with ``trust_anchors``) and fit the 2^16-1 byte list; otherwise, or when False, the request
+    names none and the client may send any certificate."""
     session_tickets: int = 2
     """NewSessionTickets sent after each full handshake (RFC 8446 §4.6.1); 0 turns them off."""
     ticket_lifetime: int = 7200
@@ -384,6 +392,30 @@ class ServerConfig:
                 cafile=self.client_cafile, cadata=self.client_cadata, capath=self.client_capath
             )
             object.__setattr__(self, "_client_verifier_cache", cached)
+        return cached
+
+    def certificate_authorities(self) -> tuple[bytes, ...]:
+        """The DER subjects of the client trust anchors for CertificateRequest (see
+        :attr:`client_ca_names`), in the anchors' order without repeats; worked out once."""
+        cached: tuple[bytes, ...] | None = self.__dict__.get("_ca_names_cache")
+        if cached is None:
+            cached = ()
+            anchors: tuple[x509.Certificate, ...] = ()
+            if self.client_ca_names and (
+                self.client_verifier is not None
+                or self.client_cafile
+                or self.client_cadata
+                or self.client_capath
+            ):
+                # never the system store: a DefaultVerifier without anchors would load it
+                verifier = self.client_certificate_verifier()
+                if self.client_verifier is None or hasattr(verifier, "trust_anchors"):
+                    anchors = getattr(verifier, "trust_anchors", ())
+            names = tuple(dict.fromkeys(a.subject.public_bytes() for a in anchors))
+            # RFC 8446 §4.2.4: DistinguishedName authorities<3..2^16-1>, each <1..2^16-1>
+            if 3 <= sum(2 + len(n) for n in names) <= 0xFFFF:
+                cached = names
+            object.__setattr__(self, "_ca_names_cache", cached)
         return cached
 
     def session_ticket_sealer(self) -> TicketSealer:

@@ -44,6 +44,10 @@ _SEND_SIZE = 65536
 """Bytes :meth:`TLSSocket.send` encrypts per call (four full records)."""
 _CLOSE_WAIT = 5.0
 """How long close() waits for the peer's close_notify when the socket has no timeout."""
+#: After a fatal alert: how long, and for how many bytes, we keep reading (and dropping) what
+#: the peer still sends before closing (see TLSSocket._linger).
+_LINGER_SECONDS = 0.5
+_LINGER_BYTES = 256 * 1024
 
 
 class RaggedEOFError(TLSError, ssl.SSLEOFError):
@@ -194,7 +198,7 @@ class TLSSocket(ConnectionInfo):
         with memoryview(data) as view, view.cast("B") as octets:
             for start in range(0, len(octets), _SEND_SIZE):
                 self._guard(self.connection.send, bytes(octets[start : start + _SEND_SIZE]))
-                self._flush()
+                self._send_flush()
 
     def send(self, data: ReadableBuffer) -> int:
         """Encrypt and send up to 64 KiB of ``data``; returns how many bytes were consumed."""
@@ -203,7 +207,7 @@ class TLSSocket(ConnectionInfo):
             chunk = bytes(octets[:_SEND_SIZE])
         if chunk:
             self._guard(self.connection.send, chunk)
-            self._flush()
+            self._send_flush()
         return len(chunk)
 
     def write(self, data: ReadableBuffer) -> int:
@@ -374,7 +378,12 @@ class TLSSocket(ConnectionInfo):
         conn = self.connection
         if conn.state is ConnectionState.IDLE:
             return  # nothing was ever exchanged (e.g. a wrapped listening socket)
-        if conn.state in (ConnectionState.FAILED, ConnectionState.SHUTDOWN):
+        if conn.state is ConnectionState.FAILED:
+            with contextlib.suppress(OSError):
+                self._flush()
+            self._linger()
+            return
+        if conn.state is ConnectionState.SHUTDOWN:
             with contextlib.suppress(OSError):
                 self._flush()
             return
@@ -398,6 +407,51 @@ class TLSSocket(ConnectionInfo):
             with contextlib.suppress(OSError):
                 self.socket.settimeout(saved)
         self._pending.clear()
+
+    def _send_flush(self) -> None:
+        """:meth:`_flush` for application data: when the peer has gone away, its last words
+        (typically a fatal alert saying why) may still be readable; report them rather than
+        the bare broken pipe or reset."""
+        try:
+            self._flush()
+        except (BrokenPipeError, ConnectionResetError):
+            saved = self.socket.gettimeout()
+            try:
+                self.socket.settimeout(0.0)
+                for _ in range(16):  # bounded: the alert is one record
+                    data = self.socket.recv(_READ_SIZE)
+                    if not data:
+                        break
+                    self._take_events(self._guard(self.connection.receive_data, data))
+            except OSError:
+                pass  # nothing more to read: the OS error below says what happened
+            finally:
+                with contextlib.suppress(OSError):
+                    self.socket.settimeout(saved)
+            raise
+
+    def _linger(self) -> None:
+        """After our fatal alert: half-close, then read and drop what the peer still sends,
+        briefly, before the socket is closed.
+
+        Closing a socket with unread input makes the kernel answer with a TCP RST, and an RST
+        can destroy our alert in the peer's receive buffer before the peer reads it (the
+        problem HTTP servers solve with a "lingering close"); the peer would then see a reset
+        instead of the reason (RFC 8446 §6.2). Bounded by time and bytes.
+        """
+        deadline = time.monotonic() + _LINGER_SECONDS
+        received = 0
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_WR)
+            while received < _LINGER_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.socket.settimeout(left)
+                data = self.socket.recv(_READ_SIZE)
+                if not data:
+                    break
+                received += len(data)
 
     def _take(self, bufsize: int) -> bytes:
         data = bytes(self._pending[:bufsize])

@@ -308,6 +308,35 @@ def test_server_alert_reaches_the_client(start_server, certified: CertifiedKey) 
     assert isinstance(recorder.errors[0], ProtocolError)
 
 
+def write_then_read(tls: TLSSocket) -> None:
+    for _ in range(50):  # keeps writing while the alert arrives
+        tls.sendall(b"x" * 65536)
+    tls.recv()
+
+
+def test_an_alert_after_our_finished_is_not_lost_to_a_reset(
+    start_server, certified: CertifiedKey
+) -> None:
+    """TLS 1.3: the client's handshake is complete when it sends its Finished; the server's
+    certificate_required comes after, while the client may already be writing. The server
+    half-closes and keeps reading briefly after its alert (a lingering close), so the alert is
+    not destroyed by the TCP reset a close with unread input would cause; and a client whose
+    write fails still reads it. Either way the client learns the reason, not a reset."""
+    strict = ServerConfig(
+        certificates=(certified,), client_auth="required", client_cadata=certified.chain_pem()
+    )
+    recorder = Recorder(echo)
+    _, port = start_server(recorder, on_error=recorder.on_error, config=strict)
+    config = ClientConfig(cadata=certified.chain_pem())  # no certificate to give
+    for _ in range(5):
+        tls = connect(
+            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+        )
+        with tls, pytest.raises(AlertReceived) as caught:
+            write_then_read(tls)
+        assert caught.value.description == AlertDescription.CERTIFICATE_REQUIRED
+
+
 def test_concurrent_clients(start_server, client_config: ClientConfig) -> None:
     _, port = start_server(echo)
     results: dict[int, bytes] = {}

@@ -8,6 +8,9 @@ Finished that closes the answer; its key and transcript differ between the two (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..certs import CertifiedKey
 from ..config import ClientConfig
 from ..crypto.signatures import (
     certificate_verify_input,
@@ -15,7 +18,7 @@ from ..crypto.signatures import (
     sign,
     spki_is_rsassa_pss,
 )
-from ..extensions import SignatureAlgorithms
+from ..extensions import CertificateAuthorities, SignatureAlgorithms
 from ..machine import Output
 from ..messages.tls13 import (
     Certificate,
@@ -24,6 +27,19 @@ from ..messages.tls13 import (
     encode_certificate_verify,
 )
 from ..transcript import TranscriptHash
+
+
+def by_authorities(
+    certificates: Sequence[CertifiedKey], authorities: CertificateAuthorities | None
+) -> Sequence[CertifiedKey]:
+    """Our chains, those leading to a CA the server named first (RFC 8446 §4.2.4, RFC 5246
+    §7.4.4), each group in configured order. The others stay candidates: the names are a hint
+    (the server may accept more, e.g. through a custom verifier), not a filter."""
+    if authorities is None or not authorities.authorities or len(certificates) < 2:
+        return certificates
+    names = frozenset(authorities.authorities)
+    named = [c for c in certificates if c.issued_by_any(names)]
+    return [*named, *(c for c in certificates if c not in named)]
 
 
 def answer_certificate_request(
@@ -39,7 +55,8 @@ def answer_certificate_request(
     offered = request.get(SignatureAlgorithms)
     server_schemes = offered.schemes if offered is not None else ()
     context = request.certificate_request_context
-    for certified in config.certificates:
+    authorities = request.get(CertificateAuthorities)
+    for certified in by_authorities(config.certificates, authorities):
         pss = spki_is_rsassa_pss(certified.leaf)
         scheme = next(
             (
@@ -67,4 +84,4 @@ def answer_certificate_request(
     )
 
 
-__all__ = ["answer_certificate_request"]
+__all__ = ["answer_certificate_request", "by_authorities"]

@@ -44,6 +44,7 @@ from ..errors import (
 from ..events import SessionTicketReceived
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
+    CertificateAuthorities,
     EcPointFormats,
     ExtendedMasterSecret,
     RecordSizeLimit,
@@ -82,6 +83,7 @@ from ..messages.tls13 import CertificateVerify, Finished
 from ..session import ClientSession
 from ..traffic12 import Traffic12
 from ..verify import parse_certificate_chain, public_key_of
+from .certificate import by_authorities
 
 if TYPE_CHECKING:
     from ..certs import CertifiedKey
@@ -412,7 +414,8 @@ def _client_certificate(
     """A chain of ours whose key type the server accepts and that can sign with one of its
     schemes (RFC 5246 §7.4.4, §7.4.6), or ``None`` (we then send an empty Certificate)."""
     schemes = [s for s in request.supported_signature_algorithms if s in config.signature_schemes]
-    for certified in config.certificates:
+    names = CertificateAuthorities(authorities=request.certificate_authorities)
+    for certified in by_authorities(config.certificates, names):
         key = certified.private_key
         wanted = (
             CERTIFICATE_TYPE_RSA_SIGN

@@ -35,7 +35,7 @@ from ..errors import (
     UsageError,
 )
 from ..events import ClientCertificateReceived
-from ..extensions import PostHandshakeAuth, SignatureAlgorithms
+from ..extensions import CertificateAuthorities, Extension, PostHandshakeAuth, SignatureAlgorithms
 from ..keyschedule import finished_key
 from ..machine import Output, check_certificate_verify, check_finished, expect
 from ..messages import HandshakeMessage
@@ -46,6 +46,17 @@ from ..verify import parse_certificate_chain
 
 CONTEXT_LENGTH = 32
 """Bytes of randomness in each certificate_request_context (§4.3.2: SHOULD be unpredictable)."""
+
+
+def certificate_request_extensions(config: ServerConfig) -> tuple[Extension, ...]:
+    """A TLS 1.3 CertificateRequest's extensions, in the handshake or after it (RFC 8446
+    §4.3.2): signature_algorithms ("MUST be specified"), and certificate_authorities naming
+    the client trust anchors (§4.2.4) unless the config names none."""
+    names = config.certificate_authorities()
+    signature_algorithms = SignatureAlgorithms(schemes=config.signature_schemes)
+    if not names:
+        return (signature_algorithms,)
+    return (signature_algorithms, CertificateAuthorities(authorities=names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +95,7 @@ class ServerPostHandshakeAuth:
             raise UsageError("requesting a certificate needs client_cafile/cadata/verifier")
         context = config.random(CONTEXT_LENGTH)
         request = CertificateRequest(
-            certificate_request_context=context,
-            extensions=(SignatureAlgorithms(schemes=config.signature_schemes),),
+            certificate_request_context=context, extensions=certificate_request_extensions(config)
         )
         raw = out.send(request)
         return replace(self, pending=(*self.pending, PendingRequest(context, raw))), context

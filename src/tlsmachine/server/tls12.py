@@ -332,7 +332,7 @@ def _full(
                         (CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)
                     ),
                     supported_signature_algorithms=tls12_advertised(config.signature_schemes),
-                    certificate_authorities=(),
+                    certificate_authorities=config.certificate_authorities(),
                 )
             )
         )

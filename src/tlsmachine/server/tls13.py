@@ -29,7 +29,6 @@ from ..extensions import (
     PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerName,
-    SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsServerHello,
 )
@@ -62,7 +61,7 @@ from ..verify import parse_certificate_chain
 
 if TYPE_CHECKING:
     from .client_auth import ExpectClientCertificate
-from .post_handshake_auth import ServerPostHandshakeAuth
+from .post_handshake_auth import ServerPostHandshakeAuth, certificate_request_extensions
 from .psk import AcceptedPsk
 
 
@@ -244,8 +243,7 @@ def send_server_flight(
     request_certificate = config.client_auth != "none" and choice.psk is None
     if request_certificate:
         request = CertificateRequest(
-            certificate_request_context=b"",
-            extensions=(SignatureAlgorithms(schemes=config.signature_schemes),),
+            certificate_request_context=b"", extensions=certificate_request_extensions(config)
         )
         transcript.update(out.send(request))
     scheme: int | None = None
