@@ -63,6 +63,10 @@ SHUTDOWN_TIMEOUT = 30.0
 """Seconds ``close()`` waits for the peer's close_notify and our last bytes (asyncio's default)."""
 _STREAM_LIMIT = 2**16  # asyncio.StreamReader's default buffer limit
 _DROPPED_WRITES_WARNING = 5  # like asyncio: warn once a closed transport is written to this often
+#: After our fatal alert: how long, and for how many bytes, we keep reading (and dropping) what
+#: the peer still sends before closing TCP (see TLSProtocol._linger).
+_LINGER_SECONDS = 0.5
+_LINGER_BYTES = 256 * 1024
 
 EventHook = Callable[[Event], None]
 ErrorHook = Callable[[BaseException, Any], None]
@@ -135,6 +139,7 @@ class TLSProtocol(asyncio.Protocol):
         self._tcp_closing = False
         self._tcp_lost = False
         self._failed = False
+        self._lingered = 0  # bytes read and dropped after our fatal alert (_linger)
         self._lost_reason: Exception | None = None
         self._dropped_writes = 0
         self.clean_close: bool | None = None
@@ -149,10 +154,18 @@ class TLSProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._failed or self._tcp_lost:
+            self._lingered += len(data)
+            if self._lingered > _LINGER_BYTES:
+                self._close_tcp()
             return
         try:
             events = self.connection.receive_data(data)
         except Exception as exc:  # the core raised (a TLSError, InternalError for its bugs)
+            # what the same read decoded before the error (e.g. application data ahead of a
+            # fatal alert) is the peer's all the same: hand it over first
+            before = self.connection.take_events()
+            if before:
+                self._handle(before)
             self._fail(exc)
             return
         self._flush()
@@ -160,7 +173,10 @@ class TLSProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         """The peer closed its TCP write side. We always close the transport ourselves."""
-        if self._tcp_closing or self._failed:
+        if self._failed:
+            self._close_tcp()  # the end of _linger()
+            return True
+        if self._tcp_closing:
             return True
         if self.connection.handshake_info is None:
             self._fail(RaggedEOFError("connection closed by the peer during the TLS handshake"))
@@ -284,7 +300,25 @@ class TLSProtocol(asyncio.Protocol):
             self._abort_tcp()
         else:
             self._flush()
+            self._linger()
+
+    def _linger(self) -> None:
+        """After our fatal alert: half-close, then read and drop what the peer still sends,
+        briefly, before closing TCP.
+
+        Closing a socket with unread input makes the kernel answer with a TCP RST, and an RST
+        can destroy our alert in the peer's receive buffer before the peer reads it (what HTTP
+        servers avoid with a "lingering close"); the peer would then see a reset instead of the
+        reason (RFC 8446 §6.2). Bounded by time and bytes (see data_received).
+        """
+        tcp = self._tcp
+        if tcp is None or self._tcp_closing or self._tcp_lost or not tcp.can_write_eof():
             self._close_tcp()
+            return
+        tcp.write_eof()  # after the buffered alert
+        tcp.resume_reading()
+        self._cancel_timer()
+        self._timer = self._loop.call_later(_LINGER_SECONDS, self._close_tcp)
 
     def _app_error(self, exc: Exception) -> None:
         """An application callback (or on_event hook) raised: report it, drop the connection."""

@@ -1020,3 +1020,73 @@ def test_failing_application_callback_aborts_only_that_connection(
             await server.wait_closed()
 
     run(main())
+
+
+# -- what comes before an error, and the alert after it -------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["tls13", "tls12"])
+def test_data_ahead_of_a_bad_record_in_one_read_is_delivered(
+    server_config: ServerConfig, client_config: ClientConfig, version: str
+) -> None:
+    """Application data authenticated before a forged record, both in one TCP read: the reader
+    gets the data, then the error (the core's take_events)."""
+    server_cfg, client_cfg = versioned(server_config, client_config, version)
+    received: list[bytes] = []
+    reader_error: list[BaseException] = []
+
+    async def read_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                received.append(chunk)
+        except BaseException as exc:
+            reader_error.append(exc)
+        writer.close()
+
+    async def main() -> None:
+        async with serving(read_forever, server_cfg) as (port, _):
+            reader, writer = await asyncio.open_connection(HOST, port)
+            conn = ClientConnection(client_cfg, server_name="localhost")
+            await raw_handshake(conn, reader, writer)
+            conn.send(b"last words")
+            forged = b"\x17\x03\x03\x00\x20" + os.urandom(32)  # not sealed by our key
+            writer.write(conn.data_to_send() + forged)  # one write, most likely one read
+            await asyncio.wait_for(read_to_eof(reader), 10)
+            writer.close()
+            await settle(lambda: bool(reader_error))
+            assert b"".join(received) == b"last words"
+            assert isinstance(reader_error[0], BadRecordMac)
+
+    run(main())
+
+
+async def write_then_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    for _ in range(50):  # keeps writing while the alert arrives
+        writer.write(b"x" * 65536)
+        await writer.drain()
+    await reader.read()
+
+
+def test_an_alert_after_our_finished_is_not_lost_to_a_reset(certified: CertifiedKey) -> None:
+    """TLS 1.3: the client is done with its handshake when it sends Finished, and may write at
+    once; the server's certificate_required comes after. The server half-closes and reads on
+    briefly after its alert (a lingering close), so no TCP reset destroys the alert before the
+    client reads it: the client learns the reason, not "connection reset"."""
+    strict = ServerConfig(
+        certificates=(certified,), client_auth="required", client_cadata=certified.chain_pem()
+    )
+    config = ClientConfig(cadata=certified.chain_pem())  # no certificate to give
+
+    async def never_called(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise AssertionError("the handshake cannot succeed")
+
+    async def main() -> None:
+        async with serving(never_called, strict) as (port, _):
+            for _ in range(5):
+                reader, writer = await connect(port, config)
+                with pytest.raises(AlertReceived) as caught:
+                    await write_then_read(reader, writer)
+                assert caught.value.description == AlertDescription.CERTIFICATE_REQUIRED
+                writer.close()
+
+    run(main())
