@@ -94,6 +94,9 @@ class TLSSocket(ConnectionInfo):
         self.session: ClientSession | None = None
         """The newest session (ticket) the server sent: resume with ``wrap_socket(session=)``."""
         self._pending = bytearray()
+        self._deferred_error: TLSError | None = None
+        """An error that ended a read which also brought application data: raised by the
+        recv() after the one that returns that data (as ``ssl`` returns data before an error)."""
         self._closed = False
         self._io_refs = 0
         self._close_timeout: float | None = None
@@ -224,10 +227,18 @@ class TLSSocket(ConnectionInfo):
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         self.do_handshake()
+        if not self._pending and self._deferred_error is not None:
+            error, self._deferred_error = self._deferred_error, None
+            raise error
         if not self._pending and not self.peer_closed:
             deadline = self._deadline()
             while not self._pending and not self.peer_closed:
-                self._read(deadline)
+                try:
+                    self._read(deadline)
+                except (ProtocolError, AlertReceived) as exc:
+                    if not self._pending:
+                        raise
+                    self._deferred_error = exc  # the data that came before it first
         if not self._pending and self.clean_close is False and not self.suppress_ragged_eofs:
             raise RaggedEOFError("EOF without close_notify: the data may be truncated")
         return self._take(bufsize)

@@ -27,6 +27,7 @@ from tlsmachine import (
     UsageError,
 )
 from tlsmachine.enums import AlertDescription
+from tlsmachine.errors import BadRecordMac
 from tlsmachine.sockets import RaggedEOFError, TLSServer, TLSSocket, connect, serve
 
 pytestmark = pytest.mark.timeout(30)
@@ -675,3 +676,32 @@ def test_accept_failures_are_waited_out(server_config: ServerConfig, client_conf
         server.shutdown()
         thread.join(TIMEOUT)
     assert not thread.is_alive()
+
+
+def test_data_ahead_of_a_bad_record_comes_before_the_error(
+    start_server, client_config: ClientConfig
+) -> None:
+    """Application data authenticated before a forged record, in one TCP segment: recv()
+    returns the data, the next recv() raises (as ssl returns data before an error)."""
+    results: list[object] = []
+
+    def read_twice(tls: TLSSocket) -> None:
+        results.append(tls.recv())
+        try:
+            tls.recv()
+        except TLSError as exc:
+            results.append(exc)
+
+    recorder = Recorder(read_twice)
+    _, port = start_server(recorder)
+    conn = ClientConnection(client_config, "localhost")
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+        raw.sendall(conn.data_to_send())
+        while conn.handshake_info is None:
+            conn.receive_data(raw.recv(65536))
+            raw.sendall(conn.data_to_send())
+        conn.send(b"last words")
+        raw.sendall(conn.data_to_send() + b"\x17\x03\x03\x00\x20" + bytes(32))  # forged
+        assert recorder.done.wait(TIMEOUT)
+    assert results[0] == b"last words"
+    assert isinstance(results[1], BadRecordMac)
