@@ -199,27 +199,12 @@ def send_server_flight(
     trace them); the transcript hash is taken once per point the key schedule needs it.
     """
     config, hello, transcript = offer.config, offer.client_hello, offer.transcript
-    suite, group, signer = choice.suite, choice.group, choice.signer
-    hash_name = suite.hash_name
-    share: KeyShareEntry | None = None
-    shared: bytes | None = None  # psk_ke: no (EC)DHE (RFC 8446 §7.1)
-    if group is not None and offer.client_share is not None:
-        # (EC)DHE: our share from the (injectable) factory. A KEM group encapsulates to the
-        # client's key in respond() and has no server key pair (draft-ietf-tls-ecdhe-mlkem §4.2).
-        private = None if group.kem else config.key_share_factory(group)
-        server_share, shared = group.respond(offer.client_share.key_exchange, private)
-        share = KeyShareEntry(group=group.id, key_exchange=server_share)
-    if choice.psk is not None:
-        server_hello = _psk_server_hello(config.random(32), hello, suite, choice.psk, share)
-    elif share is not None:
-        server_hello = encode_server_hello_tls13(
-            config.random(32), hello.legacy_session_id, suite.id, share.group, share.key_exchange
-        )
-    else:  # _choose() always has a group without a PSK
-        raise ValueError("a full handshake needs a key share")
-    transcript.select_hash(hash_name)
+    suite = choice.suite
+    server_hello, shared = _server_hello(offer, choice)
+    transcript.select_hash(suite.hash_name)
     client_random = hello.random
-    early_secret = choice.psk.early_secret if choice.psk else EarlySecret.from_psk(hash_name, None)
+    psk = choice.psk
+    early_secret = psk.early_secret if psk else EarlySecret.from_psk(suite.hash_name, None)
     if choice.early_data:
         _accept_early_data(offer, suite, early_secret, transcript.digest(), out)
     transcript.update(out.send_encoded(server_hello))
@@ -240,26 +225,14 @@ def send_server_flight(
 
     transcript.update(out.send_encoded(_encrypted_extensions(offer, choice)))
     # RFC 8446 §4.3.2: never in a PSK handshake (no certificates are exchanged there).
-    request_certificate = config.client_auth != "none" and choice.psk is None
+    request_certificate = config.client_auth != "none" and psk is None
     if request_certificate:
         request = CertificateRequest(
             certificate_request_context=b"", extensions=certificate_request_extensions(config)
         )
         transcript.update(out.send(request))
-    scheme: int | None = None
-    if choice.psk is None:  # RFC 8446 §2.2: a PSK handshake authenticates without certificates
-        scheme = choice.signature_scheme
-        if signer is None or scheme is None:  # _choose() found a certificate without a PSK
-            raise ValueError("a full handshake needs a certificate")
-        transcript.update(out.send(signer.certificate, signer.certificate_raw))
-        content = certificate_verify_input(transcript.digest(), server=True)
-        private_key = signer.certified.private_key
-        if config.signer is not None:
-            signature = config.signer(scheme, private_key, content)
-        else:
-            signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
-        transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
-    verify_data = finished_mac(hash_name, server.finished_key, transcript.digest())
+    scheme = _authenticate(offer, choice, out) if psk is None else None
+    verify_data = finished_mac(suite.hash_name, server.finished_key, transcript.digest())
     transcript.update(out.send_encoded(encode_finished(verify_data)))
 
     master = secrets.master()
@@ -271,20 +244,7 @@ def send_server_flight(
     out.log_secret("CLIENT_TRAFFIC_SECRET_0", client_random, client_app)
     out.log_secret("EXPORTER_SECRET", client_random, exporter)
     out.write_keys(suite, server_app, "application")
-    summary = HandshakeComplete(
-        version="TLSv1.3",
-        cipher_suite=suite.name,
-        group=group.name if group is not None else None,
-        signature_scheme=scheme_name(scheme) if scheme is not None else None,
-        alpn_protocol=choice.alpn_protocol,
-        server_name=choice.server_name,
-        resumed=choice.psk is not None and choice.psk.ticket is not None,
-        psk_identity=choice.psk.external_identity if choice.psk is not None else None,
-        hello_retry=hello_retry,
-        early_data_accepted=choice.early_data,
-        # resumed: the identity the client proved in the full handshake (its ticket keeps it)
-        peer_certificates=_ticket_client_chain(choice.psk),
-    )
+    summary = _summary(choice, scheme, hello_retry)
     finish = ExpectFinished(
         offer, choice, th, client.finished_key, client_app, server_app, exporter, master, summary
     )
@@ -295,6 +255,63 @@ def send_server_flight(
     if choice.early_data:
         return ExpectEndOfEarlyData(finish, client)
     return finish
+
+
+def _server_hello(offer: Offer, choice: Choice) -> tuple[bytes, bytes | None]:
+    """The encoded ServerHello and the (EC)DHE or KEM shared secret (None: psk_ke, §7.1)."""
+    config, hello, suite, group = offer.config, offer.client_hello, choice.suite, choice.group
+    share: KeyShareEntry | None = None
+    shared: bytes | None = None
+    if group is not None and offer.client_share is not None:
+        # (EC)DHE: our share from the (injectable) factory. A KEM group encapsulates to the
+        # client's key in respond() and has no server key pair (draft-ietf-tls-ecdhe-mlkem §4.2).
+        private = None if group.kem else config.key_share_factory(group)
+        server_share, shared = group.respond(offer.client_share.key_exchange, private)
+        share = KeyShareEntry(group=group.id, key_exchange=server_share)
+    if choice.psk is not None:
+        return _psk_server_hello(config.random(32), hello, suite, choice.psk, share), shared
+    if share is None:  # _choose() always has a group without a PSK
+        raise ValueError("a full handshake needs a key share")
+    server_hello = encode_server_hello_tls13(
+        config.random(32), hello.legacy_session_id, suite.id, share.group, share.key_exchange
+    )
+    return server_hello, shared
+
+
+def _authenticate(offer: Offer, choice: Choice, out: Output) -> int:
+    """Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3); returns the scheme."""
+    config, transcript, signer = offer.config, offer.transcript, choice.signer
+    scheme = choice.signature_scheme
+    if signer is None or scheme is None:  # _choose() found a certificate without a PSK
+        raise ValueError("a full handshake needs a certificate")
+    transcript.update(out.send(signer.certificate, signer.certificate_raw))
+    content = certificate_verify_input(transcript.digest(), server=True)
+    private_key = signer.certified.private_key
+    if config.signer is not None:
+        signature = config.signer(scheme, private_key, content)
+    else:
+        signature = sign(scheme, private_key, content, rsassa_pss=signer.rsassa_pss)
+    transcript.update(out.send_encoded(encode_certificate_verify(scheme, signature)))
+    return scheme
+
+
+def _summary(choice: Choice, scheme: int | None, hello_retry: bool) -> HandshakeComplete:
+    """What the server reports once the client's Finished checks out."""
+    psk = choice.psk
+    return HandshakeComplete(
+        version="TLSv1.3",
+        cipher_suite=choice.suite.name,
+        group=choice.group.name if choice.group is not None else None,
+        signature_scheme=scheme_name(scheme) if scheme is not None else None,
+        alpn_protocol=choice.alpn_protocol,
+        server_name=choice.server_name,
+        resumed=psk is not None and psk.ticket is not None,
+        psk_identity=psk.external_identity if psk is not None else None,
+        hello_retry=hello_retry,
+        early_data_accepted=choice.early_data,
+        # resumed: the identity the client proved in the full handshake (its ticket keeps it)
+        peer_certificates=_ticket_client_chain(psk),
+    )
 
 
 def _ticket_client_chain(psk: AcceptedPsk | None) -> tuple[x509.Certificate, ...]:
