@@ -65,10 +65,7 @@ def accept_psk(
     )  # fmt: skip
     if mode is None:
         return None  # §4.2.9: no mode in common, no PSK
-    sealer = config.session_ticket_sealer()
     externals = {p.identity: p for p in config.external_psks}
-    now = int(config.clock())
-    name = (server_name or "").encode()
     for index, identity in enumerate(offer.identities):
         external = externals.get(identity.identity)
         state: TicketState | None = None
@@ -77,18 +74,8 @@ def accept_psk(
                 continue  # §4.2.11: only with a suite of the PSK's hash
             psk = external.key
         else:
-            state = open_ticket(sealer, identity.identity)
+            state = _usable_ticket(config, identity.identity, suite, server_name)
             if state is None:
-                continue
-            ticket_suite = suite_by_id(state.cipher_suite)
-            if ticket_suite is None or ticket_suite.hash_name != suite.hash_name:
-                continue  # §4.2.11: only with a suite of the same hash
-            if not 0 <= now - state.issued_at <= state.lifetime or state.server_name != name:
-                continue  # expired, or issued for another name (§4.6.1, RFC 6066 §3)
-            if config.client_auth == "required" and not state.client_certificates:
-                # A PSK handshake has no CertificateRequest (§4.3.2): a session without a
-                # proven client identity (issued while client_auth was not required) would let
-                # the client skip authentication. A full handshake asks for a certificate.
                 continue
             psk = state.psk
         early_secret = EarlySecret.from_psk(suite.hash_name, psk)
@@ -108,6 +95,27 @@ def accept_psk(
             early_secret=early_secret,
         )
     return None
+
+
+def _usable_ticket(
+    config: ServerConfig, ticket: bytes, suite: CipherSuite, server_name: str | None
+) -> TicketState | None:
+    """The state in ``ticket`` if this handshake may resume it, else ``None`` (skip it)."""
+    state = open_ticket(config.session_ticket_sealer(), ticket)
+    if state is None:
+        return None
+    ticket_suite = suite_by_id(state.cipher_suite)
+    if ticket_suite is None or ticket_suite.hash_name != suite.hash_name:
+        return None  # §4.2.11: only with a suite of the same hash
+    age = int(config.clock()) - state.issued_at
+    if not 0 <= age <= state.lifetime or state.server_name != (server_name or "").encode():
+        return None  # expired, or issued for another name (§4.6.1, RFC 6066 §3)
+    if config.client_auth == "required" and not state.client_certificates:
+        # A PSK handshake has no CertificateRequest (§4.3.2): a session without a proven
+        # client identity (issued while client_auth was not required) would let the client
+        # skip authentication. A full handshake asks for a certificate.
+        return None
+    return state
 
 
 # RFC 8446 §4.2.10: a server that rejects 0-RTT skips the client's early records "up to the
