@@ -171,24 +171,7 @@ def server_hello12(
         raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x}, not offered")
     if hello.legacy_compression_method != 0:
         raise IllegalParameter("ServerHello compression method must be null (RFC 5246 §7.4.1.3)")
-    offered = {e.ext_type for e in client_hello.extensions}
-    for ext in hello.extensions:
-        if (
-            isinstance(ext, UnknownExtension)
-            or ext.ext_type not in _SERVER_HELLO_EXTENSIONS
-            or ext.ext_type not in offered
-        ):
-            # RFC 5246 §7.4.1.4: only extensions the client offered -> unsupported_extension.
-            raise UnsupportedExtension(
-                f"TLS 1.2 ServerHello carries extension {ext.ext_type}, not offered"
-            )
-    renegotiation = hello.get(RenegotiationInfo)
-    if renegotiation is not None and renegotiation.renegotiated_connection:
-        # RFC 5746 §3.4: on an initial handshake it MUST be empty, else handshake_failure.
-        raise HandshakeFailure("ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
-    points = hello.get(EcPointFormats)
-    if points is not None and 0 not in points.formats:
-        raise IllegalParameter("server does not support uncompressed points (RFC 8422 §5.2)")
+    _check_server_extensions(client_hello, hello)
     ems = hello.get(ExtendedMasterSecret) is not None
     if not ems and config.require_extended_master_secret:
         raise HandshakeFailure("server does not support extended_master_secret (RFC 7627 §5.4)")
@@ -221,6 +204,29 @@ def server_hello12(
     if not resumed:
         return ExpectServerCertificate(hs)
     return _resume(hs, out)
+
+
+def _check_server_extensions(client_hello: ClientHello, hello: ServerHello) -> None:
+    """A TLS 1.2 ServerHello's extensions: ones we offered (RFC 5246 §7.4.1.4), an empty
+    renegotiation_info (RFC 5746 §3.4), uncompressed points among the formats (RFC 8422)."""
+    offered = {e.ext_type for e in client_hello.extensions}
+    for ext in hello.extensions:
+        if (
+            isinstance(ext, UnknownExtension)
+            or ext.ext_type not in _SERVER_HELLO_EXTENSIONS
+            or ext.ext_type not in offered
+        ):
+            # RFC 5246 §7.4.1.4: only extensions the client offered -> unsupported_extension.
+            raise UnsupportedExtension(
+                f"TLS 1.2 ServerHello carries extension {ext.ext_type}, not offered"
+            )
+    renegotiation = hello.get(RenegotiationInfo)
+    if renegotiation is not None and renegotiation.renegotiated_connection:
+        # RFC 5746 §3.4: on an initial handshake it MUST be empty, else handshake_failure.
+        raise HandshakeFailure("ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
+    points = hello.get(EcPointFormats)
+    if points is not None and 0 not in points.formats:
+        raise IllegalParameter("server does not support uncompressed points (RFC 8422 §5.2)")
 
 
 def _alpn(config: ClientConfig, hello: ServerHello) -> str | None:

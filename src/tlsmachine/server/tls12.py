@@ -311,19 +311,7 @@ def _full(
     t12.update(out.send(server_hello))
     t12.update(out.send(Certificate12(certificate_list=signer.certified.der_chain)))
     share = config.key_share_factory(choice.group)
-    if isinstance(choice.group, FFDHEGroup):
-        params = dhe_params(choice.group.p.to_bytes(choice.group.prime_len, "big"), b"\x02",
-                            share.public_bytes)  # fmt: skip
-    else:
-        params = ecdhe_params(choice.group.id, share.public_bytes)
-    content = server_key_exchange_input(hello.random, random, params)
-    key = signer.certified.private_key
-    if config.signer is not None:
-        signature = config.signer(choice.scheme, key, content)
-    else:
-        pss = spki_is_rsassa_pss(signer.certified.leaf)
-        signature = sign(choice.scheme, key, content, tls13=False, rsassa_pss=pss)
-    t12.update(out.send(ServerKeyExchange.signed(params, choice.scheme, signature)))
+    t12.update(out.send(_server_key_exchange(config, hello.random, random, choice, share)))
     if request:
         t12.update(
             out.send(
@@ -353,6 +341,29 @@ def _full(
     if request:
         return ExpectClientCertificate(hs, exchange)
     return ExpectClientKeyExchange(hs, exchange, ())
+
+
+def _server_key_exchange(
+    config: ServerConfig,
+    client_random: bytes,
+    server_random: bytes,
+    choice: Choice12,
+    share: PrivateKeyShare,
+) -> ServerKeyExchange:
+    """Our (EC)DHE parameters signed over both randoms (RFC 5246 §7.4.3, RFC 8422 §5.4)."""
+    group = choice.group
+    if isinstance(group, FFDHEGroup):
+        params = dhe_params(group.p.to_bytes(group.prime_len, "big"), b"\x02", share.public_bytes)
+    else:
+        params = ecdhe_params(group.id, share.public_bytes)
+    content = server_key_exchange_input(client_random, server_random, params)
+    certified = choice.signer.certified
+    if config.signer is not None:
+        signature = config.signer(choice.scheme, certified.private_key, content)
+    else:
+        pss = spki_is_rsassa_pss(certified.leaf)
+        signature = sign(choice.scheme, certified.private_key, content, tls13=False, rsassa_pss=pss)
+    return ServerKeyExchange.signed(params, choice.scheme, signature)
 
 
 @dataclass(frozen=True, slots=True)
