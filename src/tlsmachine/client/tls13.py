@@ -298,28 +298,8 @@ class ExpectFinished:
         out.log_secret("EXPORTER_SECRET", client_random, exporter)
         out.write_keys(suite, client_app, "application")
         resumption = master.resumption_master_secret(transcript.digest())
-        chain = self.chain
-        if hs.resumed_session is not None and hs.resumed_session.server_certificates:
-            chain = parse_certificate_chain(hs.resumed_session.server_certificates)
-        out.event(
-            HandshakeComplete(
-                version="TLSv1.3",
-                cipher_suite=suite.name,
-                group=hs.group_name,
-                signature_scheme=(
-                    scheme_name(self.signature_scheme)
-                    if self.signature_scheme is not None
-                    else None
-                ),
-                alpn_protocol=self.negotiated.alpn_protocol,
-                server_name=hs.server_name,
-                peer_certificates=chain,
-                resumed=hs.resumed and hs.psk_identity is None,
-                psk_identity=hs.psk_identity,
-                hello_retry=hs.hello_retry,
-                early_data_accepted=self.negotiated.early_data_accepted,
-            )
-        )
+        summary = self._summary()
+        out.event(summary)
         return Traffic13(
             suite=suite,
             is_client=True,
@@ -331,10 +311,31 @@ class ExpectFinished:
                 server_name=hs.server_name,
                 alpn_protocol=self.negotiated.alpn_protocol,
                 clock=hs.config.clock,
-                server_certificates=chain,
+                server_certificates=summary.peer_certificates,
             ),
             # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
             post_handshake_auth=ClientPostHandshakeAuth.after_handshake(hs.config, transcript),
+        )
+
+    def _summary(self) -> HandshakeComplete:
+        """What the client reports; a resumed handshake has no Certificate message, so the
+        chain is the one its session kept from the full handshake (RFC 8446 §2.2)."""
+        hs, negotiated, scheme = self.hs, self.negotiated, self.signature_scheme
+        chain = self.chain
+        if hs.resumed_session is not None and hs.resumed_session.server_certificates:
+            chain = parse_certificate_chain(hs.resumed_session.server_certificates)
+        return HandshakeComplete(
+            version="TLSv1.3",
+            cipher_suite=hs.suite.name,
+            group=hs.group_name,
+            signature_scheme=scheme_name(scheme) if scheme is not None else None,
+            alpn_protocol=negotiated.alpn_protocol,
+            server_name=hs.server_name,
+            peer_certificates=chain,
+            resumed=hs.resumed and hs.psk_identity is None,
+            psk_identity=hs.psk_identity,
+            hello_retry=hs.hello_retry,
+            early_data_accepted=negotiated.early_data_accepted,
         )
 
 
