@@ -180,6 +180,50 @@ def _key_share_raw(entries: tuple[KeyShareEntry, ...]) -> bytes:
     return struct.pack(">HHH", _KEY_SHARE, len(shares) + 2, len(shares)) + shares
 
 
+def _extensions(
+    template: _HelloTemplate,
+    server_name: str | None,
+    shares: tuple[PrivateKeyShare, ...],
+    session12: ClientSession | None,
+) -> tuple[tuple[Extension, ...], bytes]:
+    """The hello's extensions and their encoding: the template's, with server_name first, the
+    key shares (TLS 1.3) and session_ticket (TLS 1.2, RFC 5077 §3.4) in their places."""
+    host = sni_host_name(server_name)
+    entries = tuple(KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares)
+    ticket = (
+        (SessionTicket(ticket=session12.ticket if session12 is not None else b""),)
+        if template.tls12
+        else ()
+    )
+    extensions: tuple[Extension, ...] = (
+        *((ServerName(host_name=host),) if host is not None else ()),
+        *template.before_key_share,
+        *((KeyShareClientHello(client_shares=entries),) if template.tls13 else ()),
+        *ticket,
+        *template.after_key_share,
+    )
+    raw = b"".join(
+        (
+            _server_name_raw(host) if host is not None else b"",
+            template.before_key_share_raw,
+            _key_share_raw(entries) if template.tls13 else b"",
+            encode_extensions(ticket) if ticket else b"",
+            template.after_key_share_raw,
+        )
+    )
+    return extensions, raw
+
+
+def _legacy_session_id(config: ClientConfig, tls13: bool, session12: ClientSession | None) -> bytes:
+    """The session ID to resume (RFC 5246 §7.4.1.2); a fresh random one with a ticket and no
+    ID (RFC 5077 §3.4) or in middlebox compatibility mode (RFC 8446 D.4); else empty."""
+    if session12 is not None and session12.session_id:
+        return session12.session_id
+    if session12 is not None or (config.middlebox_compatibility and tls13):
+        return config.random(32)
+    return b""
+
+
 def build_client_hello(
     config: ClientConfig,
     server_name: str | None,
@@ -196,28 +240,9 @@ def build_client_hello(
     of the hello, padding included, which the unit tests check).
     """
     template = _HelloTemplate.of(config)
-    host = sni_host_name(server_name)
-    entries = tuple(KeyShareEntry(group=s.group.id, key_exchange=s.public_bytes) for s in shares)
-    key_share = KeyShareClientHello(client_shares=entries)
-    ticket = (
-        (SessionTicket(ticket=session12.ticket if session12 is not None else b""),)
-        if template.tls12
-        else ()
-    )
-    extensions: tuple[Extension, ...] = (
-        *((ServerName(host_name=host),) if host is not None else ()),
-        *template.before_key_share,
-        *((key_share,) if template.tls13 else ()),
-        *ticket,
-        *template.after_key_share,
-    )
+    extensions, extensions_raw = _extensions(template, server_name, shares, session12)
     random = config.random(32)
-    if session12 is not None and session12.session_id:
-        session_id = session12.session_id
-    elif session12 is not None or (config.middlebox_compatibility and template.tls13):
-        session_id = config.random(32)
-    else:
-        session_id = b""
+    session_id = _legacy_session_id(config, template.tls13, session12)
     head = b"".join(
         (
             b"\x03\x03",  # legacy_version: TLS 1.2
@@ -226,15 +251,6 @@ def build_client_hello(
             session_id,
             template.cipher_suites_raw,
             b"\x01\x00",  # legacy_compression_methods: [null]
-        )
-    )
-    extensions_raw = b"".join(
-        (
-            _server_name_raw(host) if host is not None else b"",
-            template.before_key_share_raw,
-            _key_share_raw(entries) if template.tls13 else b"",
-            encode_extensions(ticket) if ticket else b"",
-            template.after_key_share_raw,
         )
     )
     size = HEADER_SIZE + len(head) + 2 + len(extensions_raw)
