@@ -16,7 +16,6 @@ such as ``--early-data`` or ``--psk`` goes into its group and its dict.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import functools
 import os
@@ -29,40 +28,35 @@ from collections.abc import Callable, Sequence
 from . import (
     AlertReceived,
     CertifiedKey,
-    ClientConfig,
     ClientSession,
     ConfigurationError,
     ConnectionState,
     Event,
     ExternalPsk,
-    HandshakeMessageTraced,
     InMemoryClientSessionStore,
-    ServerConfig,
     SessionTicketReceived,
     TLSError,
     __version__,
     profiles,
 )
+from .cli_demo import run_demo
 from .cli_report import (
-    DEMO_MESSAGE,
+    CliError,
     ConnectionTraces,
     client_summary,
     combined_hook,
     connection_line,
     connection_tracer,
-    demo_trace_line,
     describe_error,
     early_data_outcome,
     failure_trace,
     peer_name,
-    print_demo,
     resumption_outcome,
     www_page,
 )
 
 # the types of ClientConfig/ServerConfig fields (versions, groups, key log)
 from .config import KeyLogCallback
-from .crypto.groups import SECP256R1
 from .enums import AlertDescription, ProtocolVersion
 from .keylog import KeyLogFile
 from .profiles import PROFILES, Profile
@@ -74,14 +68,6 @@ MAX_REQUEST = 16384
 MAX_SESSION_FILE = 1 << 17
 """Largest ``--sess-in`` file read (a session holds one ticket of at most 64 KiB)."""
 CLIENT_AUTH = ("none", "optional", "required")
-
-
-class CliError(Exception):
-    """A failure reported as one line on stderr; ``status`` is the exit code."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _err(text: str) -> None:
@@ -596,82 +582,6 @@ def run_server(args: argparse.Namespace) -> int:
         log("* stopped")
     finally:
         server.shutdown(timeout=1.0)
-    return 0
-
-
-# -- demo -----------------------------------------------------------------------------------------
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    print("tlsmachine demo: a TLS 1.3 handshake over loopback", flush=True)
-    certified = CertifiedKey.self_signed(("localhost",), args.key_type)
-    server_config = ServerConfig(
-        certificates=(certified,),
-        alpn_protocols=("http/1.1",),
-        trace_handshake=True,
-    )
-    if args.hrr:  # the server accepts only secp256r1; the client's first key share is x25519
-        server_config = dataclasses.replace(server_config, groups=(SECP256R1,))
-    client_config = ClientConfig(
-        cadata=certified.chain_pem(), alpn_protocols=("h2", "http/1.1"), trace_handshake=True
-    )
-    trace: list[str] = []
-    trace_lock = threading.Lock()
-
-    def tracer(arrow: str) -> Callable[[Event], None]:
-        def on_event(event: Event) -> None:
-            if isinstance(event, HandshakeMessageTraced) and event.direction == "received":
-                with trace_lock:
-                    trace.append(demo_trace_line(arrow, event))
-
-        return on_event
-
-    server_closed: list[bool | None] = []
-    failures: list[BaseException] = []
-
-    def echo_once(tls: TLSSocket) -> None:
-        tls.sendall(tls.recv())
-        while tls.recv():
-            pass
-        server_closed.append(tls.clean_close)
-
-    server = TLSServer(
-        server_config,
-        echo_once,
-        "127.0.0.1",
-        0,
-        timeout=args.timeout,
-        on_error=lambda peer, exc: failures.append(exc),
-        on_event=tracer("client -> server"),
-    )
-    threading.Thread(target=server.serve_forever, name="demo-server", daemon=True).start()
-    host, port = server.address
-    print(f"  server  {host}:{port}, ephemeral self-signed {args.key_type} certificate")
-    print("  client  trusts exactly that certificate, offers ALPN h2, http/1.1\n")
-    try:
-        tls = connect(
-            host,
-            port,
-            config=client_config,
-            server_hostname="localhost",
-            timeout=args.timeout,
-            on_event=tracer("server -> client"),
-        )
-        tls.sendall(DEMO_MESSAGE)
-        echoed = b""
-        while len(echoed) < len(DEMO_MESSAGE) and (chunk := tls.recv()):
-            echoed += chunk
-        tls.close()
-    except (TLSError, OSError) as exc:
-        raise CliError(f"demo failed: {describe_error(exc)}") from None
-    finally:
-        server.shutdown(timeout=args.timeout)
-    if failures:
-        raise CliError(f"demo server failed: {describe_error(failures[0])}")
-    info = tls.handshake_info
-    if info is None:  # pragma: no cover - connect() returns after the handshake
-        raise CliError("demo failed: no handshake")
-    print_demo(trace, info, certified, echoed, bool(tls.clean_close and all(server_closed)))
     return 0
 
 

@@ -11,22 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import itertools
-import sys
 import threading
 from collections.abc import Callable, Sequence
 
 from cryptography import x509
 
 from . import (
-    CertifiedKey,
     Event,
     HandshakeComplete,
-    HandshakeMessageTraced,
     ProtocolError,
     TLSError,
     __version__,
 )
-from .trace import TraceLog, alert_line, message_fields, message_name
+from .trace import TraceLog, alert_line
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr; ``status`` is the exit code."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def describe_error(exc: BaseException) -> str:
@@ -276,47 +281,3 @@ def peer_name(peer: object) -> str:
         host = str(peer[0])
         return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
     return str(peer)
-
-
-# -- demo -----------------------------------------------------------------------------------------
-
-DEMO_MESSAGE = b"hello from the tlsmachine demo"
-
-
-def demo_trace_line(arrow: str, event: HandshakeMessageTraced) -> str:
-    """``client -> server  ClientHello  517 bytes  plaintext  suites=[...] ...``"""
-    head = f"  {arrow}  {message_name(event.message):<19} {event.length:>5} bytes  "
-    return f"{head}{event.epoch:<11}  {message_fields(event.message)}".rstrip()
-
-
-def print_demo(
-    trace: list[str],
-    info: HandshakeComplete,
-    certified: CertifiedKey,
-    echoed: bytes,
-    clean: bool,
-) -> None:
-    print("handshake messages, in order")
-    print("\n".join(trace))
-    leaf = info.peer_certificates[0] if info.peer_certificates else certified.leaf
-    rows = [
-        ("version", info.version),
-        ("cipher suite", info.cipher_suite),
-        ("key exchange", info.group or "none"),
-        ("signature", info.signature_scheme or "none"),
-        ("ALPN", info.alpn_protocol or "none"),
-        ("server name", info.server_name or "none"),
-        ("certificate", f"{_subject(leaf)} (verified against the trusted copy)"),
-        ("SHA-256", certified.fingerprint_sha256()),
-        ("hello retry", "yes" if info.hello_retry else "no"),
-    ]
-    print("\nnegotiated")
-    print("\n".join(f"  {name:<13} {value}" for name, value in rows))
-    print("\napplication data")
-    print(f"  client -> server  {DEMO_MESSAGE!r}")
-    print(f"  server -> client  {echoed!r}")
-    if clean:
-        print("\nclosed cleanly: close_notify sent and received on both sides")
-    else:
-        print("\nclosed WITHOUT a complete close_notify exchange")
-    sys.stdout.flush()
