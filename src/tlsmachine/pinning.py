@@ -15,16 +15,7 @@ import re
 from cryptography import x509
 from cryptography.x509.verification import Subject
 
-from .certs import certificate_sha256, spki_sha256
-from .errors import (
-    BadCertificate,
-    CertificateExpired,
-    CertificateRequired,
-    ConfigurationError,
-    DecodeError,
-    UnknownCA,
-)
-from .verify_diagnosis import (
+from .cert_facts import (
     Chain,
     as_utc,
     check_leaf_usable,
@@ -33,6 +24,15 @@ from .verify_diagnosis import (
     name_mismatch,
     server_name_subject,
     subject_alt_names,
+)
+from .certs import certificate_sha256, spki_sha256
+from .errors import (
+    BadCertificate,
+    CertificateExpired,
+    CertificateRequired,
+    ConfigurationError,
+    DecodeError,
+    UnknownCA,
 )
 
 

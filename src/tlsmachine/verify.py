@@ -55,6 +55,15 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
+from .cert_facts import (
+    Chain,
+    as_utc,
+    certificate_label,
+    check_leaf_usable,
+    describe,
+    san_names,
+    server_name_subject,
+)
 from .certs import PathLike, TrustStore, load_trust_store, system_trust_store
 from .errors import (
     BadCertificate,
@@ -65,16 +74,7 @@ from .errors import (
     UnsupportedCertificate,
 )
 from .pinning import PinnedCertificate
-from .verify_diagnosis import (
-    Chain,
-    Diagnosis,
-    as_utc,
-    certificate_label,
-    check_leaf_usable,
-    describe,
-    san_names,
-    server_name_subject,
-)
+from .verify_diagnosis import Diagnosis
 
 __all__ = [
     "CertificateVerifier",
