@@ -170,6 +170,16 @@ def signature_name(cert: x509.Certificate) -> tuple[str, bool]:
     return oid, False
 
 
+def broken_hash(cert: x509.Certificate) -> bool:
+    """Is the certificate signed over MD5 or SHA-1 (or MD2/MD4, unknown to pyca)? RFC 8446
+    §4.4.2.4 wants bad_certificate for those (MUST for MD5, RECOMMENDED for SHA-1)."""
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return True
+    return algorithm is not None and algorithm.name in ("md5", "sha1")
+
+
 def acceptable_ca_key(key: CertificatePublicKeyTypes) -> bool:
     if isinstance(key, rsa.RSAPublicKey):
         return key.key_size >= MIN_RSA_BITS

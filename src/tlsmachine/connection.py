@@ -337,7 +337,9 @@ class Connection:
     def _receive(self, data: bytes) -> None:
         records = self._records
         records.feed(data)
-        while self.state is not ConnectionState.SHUTDOWN:
+        # RFC 8446 §6.1: "Any data received after a closure alert has been received MUST be
+        # ignored", also the rest of this read
+        while self.state is not ConnectionState.SHUTDOWN and not self._peer_closed:
             record = records.next_record()
             if record is None:
                 break

@@ -198,6 +198,7 @@ class TLSSocket(ConnectionInfo):
     def sendall(self, data: ReadableBuffer) -> None:
         """Encrypt and send all of ``data``."""
         self.do_handshake()
+        self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
             for start in range(0, len(octets), _SEND_SIZE):
                 self._guard(self.connection.send, bytes(octets[start : start + _SEND_SIZE]))
@@ -206,6 +207,7 @@ class TLSSocket(ConnectionInfo):
     def send(self, data: ReadableBuffer) -> int:
         """Encrypt and send up to 64 KiB of ``data``; returns how many bytes were consumed."""
         self.do_handshake()
+        self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
             chunk = bytes(octets[:_SEND_SIZE])
         if chunk:
@@ -418,6 +420,12 @@ class TLSSocket(ConnectionInfo):
             with contextlib.suppress(OSError):
                 self.socket.settimeout(saved)
         self._pending.clear()
+
+    def _check_deferred_error(self) -> None:
+        """A read already ended the connection with an error (kept for the recv() after the
+        data that came before it): sending fails with that error, the peer's real reason."""
+        if self._deferred_error is not None:
+            raise self._deferred_error
 
     def _send_flush(self) -> None:
         """:meth:`_flush` for application data: when the peer has gone away, its last words

@@ -22,9 +22,12 @@ not match a PinnedCertificate pin
 peer name not in the leaf's SANs            bad_certificate            see below
 EKU lacks serverAuth/clientAuth, keyUsage   unsupported_certificate    the certificate is not of a
 lacks digitalSignature (RFC 8446                                       type usable here (OpenSSL
-§4.4.2.2), forbidden key or signature                                  INVALID_PURPOSE, rustls)
-algorithm (SHA-1, MD5, P-192), leaf key
-TLS cannot use or too weak (RSA < 2048)
+§4.4.2.2), forbidden key type (P-192) or                               INVALID_PURPOSE, rustls)
+signature algorithm without a weak hash,
+leaf key TLS cannot use or too weak
+(RSA < 2048)
+signed with an MD5 or SHA-1 hash            bad_certificate            §4.4.2.4: MD5 "MUST",
+                                                                       SHA-1 "RECOMMENDED"
 bad signature, malformed DER/extensions,    bad_certificate            §6.2: "corrupt, contained
 basicConstraints/keyUsage violations,                                  signatures that did not
 weak issuer RSA key, name constraints                                  verify correctly, etc."

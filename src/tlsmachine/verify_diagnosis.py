@@ -23,6 +23,7 @@ from .cert_facts import (
     OID_PATTERN,
     Chain,
     acceptable_ca_key,
+    broken_hash,
     ca_issuers_url,
     certificate_label,
     describe,
@@ -98,6 +99,8 @@ class Diagnosis:
             return UnknownCA(self.unknown_ca())
         if "cA must be asserted" in reason and leaf.issuer != leaf.subject:
             return UnknownCA(self.not_a_ca(reason))
+        if "Forbidden signature algorithm" in reason:
+            return self.weak_signature(culprit or leaf, reason)
         for needle, error_class, explain in _SPECIAL:
             if needle in reason:
                 return error_class(explain(self, culprit or leaf, reason))
@@ -236,20 +239,28 @@ class Diagnosis:
             f" it need {purpose} (RFC 5280 §4.2.1.12) ({reason})"
         )
 
-    def weak_signature(self, cert: x509.Certificate, reason: str) -> str:
-        """Which certificate is signed with a forbidden algorithm (SHA-1, MD5, ...)."""
+    def weak_signature(self, cert: x509.Certificate, reason: str) -> ProtocolError:
+        """Which certificate is signed with a forbidden algorithm (SHA-1, MD5, ...).
+
+        RFC 8446 §4.4.2.4: a certificate that would need an MD5 signature validated MUST be
+        bad_certificate, and SHA-1 is RECOMMENDED to be (so are older hashes pyca does not even
+        know, MD2 and MD4); any other algorithm we do not accept is unsupported_certificate.
+        """
         # An anchor's own signature is never checked (RFC 5280 §6.1: it is trusted as given).
         for candidate in (*self.path, *self.chain[1:]):
             if candidate.signature_algorithm_oid not in GOOD_SIGNATURES:
                 name, weak = signature_name(candidate)
                 kind = "a weak signature algorithm" if weak else "a signature algorithm"
-                return (
+                error = BadCertificate if broken_hash(candidate) else UnsupportedCertificate
+                return error(
                     f"{self.name(candidate)} is signed with {name}, {kind} that is not"
                     f" accepted ({self.where(candidate)}): its CA must reissue it signed with"
                     " SHA-256 or better (RFC 9155; CA/Browser Forum Baseline Requirements"
                     " §7.1.3.2)"
                 )
-        return f"{self.name(cert)} has a signature made with a forbidden algorithm ({reason})"
+        return UnsupportedCertificate(
+            f"{self.name(cert)} has a signature made with a forbidden algorithm ({reason})"
+        )
 
     def weak_issuer_key(self, cert: x509.Certificate, reason: str) -> str:
         """Which CA's key is too weak or of a forbidden type to trust its signatures."""
@@ -348,7 +359,6 @@ _SPECIAL: tuple[
     ("has no subjectAltName", BadCertificate, Diagnosis.no_subject_alt_name),
     ("missing required extension", BadCertificate, Diagnosis.missing_extension),
     ("EKU", UnsupportedCertificate, Diagnosis.extended_key_usage),
-    ("Forbidden signature algorithm", UnsupportedCertificate, Diagnosis.weak_signature),
     ("Forbidden public key algorithm", UnsupportedCertificate, Diagnosis.weak_issuer_key),
     ("RSA key is too weak", BadCertificate, Diagnosis.weak_issuer_key),
     ("keyCertSign must be asserted", BadCertificate, Diagnosis.not_a_signer),

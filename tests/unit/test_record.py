@@ -698,12 +698,21 @@ def test_legacy_record_version_is_ignored(version: int) -> None:
     assert read_all(reader, protected) == [(APP, b"v")]
 
 
-@pytest.mark.parametrize("version", [0x0000, 0x0203, 0x0403, 0xFEFD])
-def test_non_tls_record_version(version: int) -> None:
+@pytest.mark.parametrize("version", [0x0000, 0x0002, 0x0203, 0x02FF])
+def test_record_version_below_ssl3_is_refused(version: int) -> None:
+    """RFC 8446 App. D.5: records with a version below 0x0300 SHOULD NOT be accepted."""
     reader = RecordLayer()
     reader.feed(struct.pack(">BHH", HANDSHAKE, version, 4))
     with pytest.raises(DecodeError):
         reader.next_record()
+
+
+@pytest.mark.parametrize("version", [0x0300, 0x0403, 0xFEFD, 0xFFFF])
+def test_other_record_versions_are_ignored(version: int) -> None:
+    """RFC 8446 §5.1: legacy_record_version "MUST be ignored for all purposes"."""
+    reader = RecordLayer()
+    reader.feed(struct.pack(">BHH", HANDSHAKE, version, 4) + b"\x01\x00\x00\x00")
+    assert reader.next_record() == (HANDSHAKE, b"\x01\x00\x00\x00")
 
 
 def test_content_type_names_in_errors() -> None:

@@ -749,12 +749,13 @@ def test_weak_signature_on_the_leaf(
 ) -> None:
     root, root_key = rsa_root
     leaf = signed_with(issued(tree, issuer=rsa_root), root_key, weak)
+    # RFC 8446 §4.4.2.4: bad_certificate (MUST for MD5, RECOMMENDED for SHA-1)
     message = rejected(
         DefaultVerifier(cadata=root.public_bytes(serialization.Encoding.PEM)),
         [leaf],
         tree.now,
-        UnsupportedCertificate,
-        AlertDescription.UNSUPPORTED_CERTIFICATE,
+        BadCertificate,
+        AlertDescription.BAD_CERTIFICATE,
     )
     assert message.startswith(f"certificate for 'localhost' is signed with {facts}")
     assert "a weak signature algorithm that is not accepted" in message
@@ -782,8 +783,8 @@ def test_weak_signature_on_an_intermediate(
         DefaultVerifier(cadata=root.public_bytes(serialization.Encoding.PEM)),
         [issued(tree, issuer=(inter, key)), inter],
         tree.now,
-        UnsupportedCertificate,
-        AlertDescription.UNSUPPORTED_CERTIFICATE,
+        BadCertificate,  # RFC 8446 §4.4.2.4, SHA-1 anywhere in the chain
+        AlertDescription.BAD_CERTIFICATE,
     )
     assert message.startswith("intermediate CA certificate 'sha1 CA' is signed with SHA-1")
     assert "(certificate 2 of 2 the peer sent)" in message

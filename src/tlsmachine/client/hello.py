@@ -18,7 +18,13 @@ from ..crypto.kem import KEMGroup
 from ..crypto.signatures import tls12_advertised
 from ..crypto.suites import CipherSuite, suite_by_id
 from ..enums import CipherSuiteId, ExtensionType, ProtocolVersion, PskKeyExchangeMode
-from ..errors import IllegalParameter, MissingExtension, UnexpectedMessage, UnsupportedExtension
+from ..errors import (
+    IllegalParameter,
+    MissingExtension,
+    ProtocolVersionError,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     Cookie,
@@ -77,6 +83,7 @@ _HRR_EXTENSIONS = frozenset(
     {ExtensionType.KEY_SHARE, ExtensionType.SUPPORTED_VERSIONS, ExtensionType.COOKIE}
 )
 _KEY_SHARE = int(ExtensionType.KEY_SHARE)
+_SSL3 = 0x0300
 
 
 @functools.lru_cache(maxsize=256)
@@ -386,6 +393,11 @@ class ExpectServerHello:
             # RFC 8446 §4.2.1: a version not offered, or prior to TLS 1.3 -> illegal_parameter.
             raise IllegalParameter(
                 f"server selected version 0x{versions.selected_version:04x}, which was not offered"
+            )
+        if hello.legacy_version <= _SSL3:
+            # RFC 8446 Appendix D.5: SSL 3.0 or below in a hello -> protocol_version
+            raise ProtocolVersionError(
+                f"ServerHello legacy_version 0x{hello.legacy_version:04x} (RFC 8446 D.5)"
             )
         if hello.legacy_version != ProtocolVersion.TLS12:
             raise IllegalParameter("ServerHello legacy_version must be 0x0303 in TLS 1.3")

@@ -164,6 +164,10 @@ def _early_data_answer(hs: ClientHandshake, accepted: bool, alpn: str | None, ou
         return False
     if not hs.resumed:
         raise IllegalParameter("server accepted early data without accepting our PSK (§4.2.10)")
+    if hs.resumed_session is not early.session:
+        # RFC 8446 §4.2.11: with early_data the selected_identity MUST be 0 (the session the
+        # early data was sent under), else illegal_parameter
+        raise IllegalParameter("server accepted early data but selected another PSK (§4.2.11)")
     if hs.suite.id != early.session.cipher_suite:
         raise IllegalParameter("server accepted early data under another cipher suite (§4.2.10)")
     if alpn != early.session.alpn_protocol:

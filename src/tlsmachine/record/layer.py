@@ -14,7 +14,7 @@ Receiving
 
     1. fewer than 5 bytes: ``None``;
     2. the header is checked *at once*, before the body arrives: a content type the current
-       read side does not accept, a ``legacy_record_version`` whose major byte is not 3, a
+       read side does not accept, a ``legacy_record_version`` below 0x0300 (SSL 3.0), a
        length above the limit, a zero-length handshake/alert fragment: each raises its
        :class:`~tlsmachine.errors.ProtocolError` (table below);
     3. body incomplete: ``None``;
@@ -51,7 +51,7 @@ that version, the others always)
 condition                                                   error
 ==========================================================  ================================
 unknown content type (§5)                                   UnexpectedMessage
-legacy_record_version major byte != 3                       DecodeError
+legacy_record_version < 0x0300 (App. D.5)                   DecodeError
 TLSPlaintext.length > 2^14 (§5.1)                           RecordOverflow
 1.3: TLSCiphertext.length > receive_limit + tag (*)         RecordOverflow
 zero-length handshake/alert fragment (§5.1, §5.4)           UnexpectedMessage
@@ -81,8 +81,9 @@ protected: they are never encrypted (§5, App. D.4); the owner drops a single 0x
 handshake and treats anything else as unexpected. In TLS 1.2 the peer's ChangeCipherSpec comes
 (in the clear) right before its read keys are installed; one after that would start a
 renegotiated key change, which we never do. ``legacy_record_version`` "MUST be ignored"
-(§5.1); we only insist on the major byte 3 (any 0x03xx is accepted, real peers send 0x0301 in a
-first ClientHello), which throws out non-TLS input early. TLS 1.2 protected records must carry
+(§5.1); we only refuse versions below 0x0300, which Appendix D.5 says not to accept (real peers
+send 0x0301 in a first ClientHello; 0x0400 or 0xffff is ignored like any other value). TLS 1.2
+protected records must carry
 the negotiated version, 0x0303 (RFC 5246 §6.2.1; the additional data of §6.2.3.3 says 0x0303
 whatever the header says, so the header is checked here; we answer protocol_version, as
 OpenSSL does).
@@ -131,6 +132,7 @@ _CCS: Final = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT: Final = int(ContentType.ALERT)
 _HANDSHAKE: Final = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA: Final = int(ContentType.APPLICATION_DATA)
+_SSL3: Final = 0x0300
 _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length (RFC 8446 §5.1)
 _pack_header = _HEADER.pack
 _unpack_header = _HEADER.unpack_from
@@ -403,7 +405,7 @@ class RecordLayer:
         end = pos + 5 + length
         dropped = max(0, length - 17)
         if not self._read_protected:
-            if dropped > self.skip_early_data or version >> 8 != 3:
+            if dropped > self.skip_early_data or version < _SSL3:
                 self.skip_early_data = 0
                 self._check_header(_APPLICATION_DATA, version, length)  # raises
             self.skip_early_data -= dropped
@@ -431,7 +433,9 @@ class RecordLayer:
         if content_type not in (_CCS, _ALERT, _HANDSHAKE, _APPLICATION_DATA):
             # RFC 8446 §5: an unexpected record type -> unexpected_message
             raise UnexpectedMessage(f"record of {_type_name(content_type)}")
-        if version >> 8 != 3:
+        if version < _SSL3:
+            # RFC 8446 App. D.5: records below SSL 3.0 SHOULD NOT be accepted; any other
+            # legacy_record_version "MUST be ignored" (§5.1)
             raise DecodeError(f"record legacy_record_version 0x{version:04x} is not TLS")
         if self._read_tls12 and version != TLS12:
             # RFC 5246 §6.2.1: protected records carry the negotiated version

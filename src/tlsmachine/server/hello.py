@@ -61,6 +61,8 @@ from .tls13 import (
     send_server_flight,
 )
 
+_SSL3 = 0x0300
+
 
 def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersion:
     """The version to speak (RFC 8446 §4.2.1, RFC 5246 §7.4.1.2, Appendix E.1).
@@ -70,6 +72,10 @@ def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersi
     or outside our range: protocol_version. TLS_FALLBACK_SCSV from a client that could have
     offered more than it did while we support more: inappropriate_fallback (RFC 7507 §3).
     """
+    if hello.legacy_version <= _SSL3:
+        # RFC 8446 Appendix D.5: a hello with legacy_version 0x0300 or below MUST be answered
+        # with protocol_version, whatever supported_versions says.
+        raise ProtocolVersionError(f"ClientHello legacy_version 0x{hello.legacy_version:04x}")
     versions = hello.get(SupportedVersionsClientHello)
     if versions is not None:
         offered = versions.versions
@@ -135,6 +141,10 @@ def _check_tls13_hello(hello: ClientHello) -> None:
     if hello.get(PreSharedKeyClientHello) is not None and hello.get(PskKeyExchangeModes) is None:
         # RFC 8446 §4.2.9: pre_shared_key without psk_key_exchange_modes MUST be refused.
         raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
+    if (hello.get(SupportedGroups) is None) != (hello.get(KeyShareClientHello) is None):
+        # RFC 8446 §9.2: supported_groups and key_share come together "and vice versa", also
+        # when a psk_ke handshake would use neither -> missing_extension
+        raise MissingExtension("ClientHello has one of supported_groups and key_share (§9.2)")
 
 
 def _hash(hash_name: str, data: bytes) -> bytes:
