@@ -1,9 +1,9 @@
-"""RFC 8446 audit: MUST / MUST NOT rules that tlsmachine does not honour yet.
+"""RFC 8446 audit: MUST / MUST NOT rules a conformance suite probes, each test quoting its sentence.
 
-Each test quotes the sentence it checks and is marked ``xfail(strict=True)`` until the fix lands
-(then the marker goes, and the test guards the fix). Peers that misbehave are played by the test:
-it learns traffic secrets through the key log and seals records itself, or edits a message and
-re-encodes it, as a peer holding the keys could.
+The first group were violations when the audit found them (fixed since; the tests guard the
+fixes), the rest guard rules that held. Peers that misbehave are played by the test: it learns
+traffic secrets through the key log and seals records itself, or edits a message and re-encodes
+it, as a peer holding the keys could.
 """
 
 from __future__ import annotations
