@@ -10,8 +10,8 @@ import datetime as dt
 
 from cryptography import x509
 
-from .certs import load_trust_anchors
 from .errors import ConfigurationError, UnknownCA
+from .trust_store import load_trust_anchors
 from .verify import CertificateVerifier, Chain
 
 __all__ = ["AnyName", "NoTrustAnchors", "der_certificates", "is_ca"]

@@ -67,7 +67,6 @@ from .cert_facts import (
     san_names,
     server_name_subject,
 )
-from .certs import PathLike, TrustStore, load_trust_store, system_trust_store
 from .errors import (
     BadCertificate,
     CertificateRequired,
@@ -77,6 +76,7 @@ from .errors import (
     UnsupportedCertificate,
 )
 from .pinning import PinnedCertificate
+from .trust_store import PathLike, TrustStore, load_trust_store, system_trust_store
 from .verify_diagnosis import Diagnosis
 
 __all__ = [

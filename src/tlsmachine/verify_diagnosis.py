@@ -38,7 +38,7 @@ from .cert_facts import (
     oid_name_and_number,
     signature_name,
 )
-from .certs import MIN_RSA_BITS, TrustStore, certificate_sha256
+from .certs import MIN_RSA_BITS, certificate_sha256
 from .errors import (
     BadCertificate,
     CertificateExpired,
@@ -47,6 +47,7 @@ from .errors import (
     UnknownCA,
     UnsupportedCertificate,
 )
+from .trust_store import TrustStore
 
 _ENCOUNTERED = re.compile(
     r" \(encountered processing <Certificate\(subject=(.*?), \.\.\.\)>\)$", re.DOTALL

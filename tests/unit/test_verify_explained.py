@@ -27,7 +27,7 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
 )
-from tlsmachine import certs as certs_module
+from tlsmachine import trust_store as trust_store_module
 from tlsmachine.certs import (
     CertifiedKey,
     certificate_sha256,
@@ -880,8 +880,8 @@ def no_system_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         None, None, "SSL_CERT_FILE", nowhere + ".pem", "SSL_CERT_DIR", nowhere
     )
     monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: paths)
-    monkeypatch.setattr(certs_module, "_FALLBACK_FILES", ())
-    monkeypatch.setattr(certs_module, "_FALLBACK_DIRS", ())
+    monkeypatch.setattr(trust_store_module, "_FALLBACK_FILES", ())
+    monkeypatch.setattr(trust_store_module, "_FALLBACK_DIRS", ())
     monkeypatch.setitem(sys.modules, "certifi", None)  # `import certifi` raises ImportError
     return Path(nowhere)
 
