@@ -116,10 +116,21 @@ def _dataclass_fields(cls: type) -> list[str]:
     return lines
 
 
+def _parts(cls: type) -> list[type]:
+    """``cls`` and the bases it is split into to keep modules small, base first: bases defined
+    in a ``<its module>_*`` module (``Context`` in ``tlsmachine.context`` is built on
+    ``tlsmachine.context_settings`` and ``tlsmachine.context_config``). Their members are
+    documented as the class's own."""
+    prefix = cls.__module__ + "_"
+    return [*reversed([b for b in cls.__mro__[1:] if b.__module__.startswith(prefix)]), cls]
+
+
 def _members(cls: type) -> list[str]:
     out: list[str] = []
     fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
-    for name, member in cls.__dict__.items():
+    names = dict.fromkeys(name for part in _parts(cls) for name in part.__dict__)
+    for name in names:
+        member = inspect.getattr_static(cls, name)
         if name.startswith("_") or name in fields:  # a field's default is not a method
             continue
         if name == "__init__":
@@ -143,10 +154,11 @@ def _describe_class(name: str, cls: type) -> list[str]:
     if issubclass(cls, enum.Enum):
         lines += [_doc(cls), "", "Members: " + ", ".join(f"`{m.name}`" for m in cls), ""]
         return lines
-    bases = [b.__name__ for b in cls.__bases__ if b is not object]
+    parts = _parts(cls)
+    bases = [b.__name__ for b in cls.__bases__ if b is not object and b not in parts]
     if bases:
         lines += [f"*Subclass of {', '.join(f'`{b}`' for b in bases)}.*", ""]
-    if not dataclasses.is_dataclass(cls) and "__init__" in cls.__dict__:
+    if not dataclasses.is_dataclass(cls) and any("__init__" in p.__dict__ for p in parts):
         lines += [f"`{name}{_signature(cls)}`", ""]
     if _doc(cls):
         lines += [_doc(cls), ""]
