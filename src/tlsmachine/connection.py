@@ -417,7 +417,13 @@ class Connection:
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
             # RFC 8446 §6: every other alert is an error alert, whatever its level says.
-            raise AlertReceived(alert.description)
+            if alert.level == AlertLevel.FATAL:
+                raise AlertReceived(alert.description)
+            name = name_of(AlertDescription, alert.description).lower()
+            raise AlertReceived(
+                alert.description,
+                f"peer sent alert {name} at warning level: an error all the same (RFC 8446 §6)",
+            )
 
     def _receive_change_cipher_spec(self, payload: bytes) -> None:
         if self._trace:

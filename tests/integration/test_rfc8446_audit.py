@@ -586,3 +586,22 @@ def test_server_second_client_hello_must_echo_the_cookie() -> None:
     kept = tuple(e for e in hello.extensions if not isinstance(e, Cookie))
     bad = dataclasses.replace(hello, extensions=kept, raw=b"")
     server_rejects(retry.server, bad, AlertDescription.ILLEGAL_PARAMETER)
+
+
+def test_a_warning_level_alert_is_an_error_and_says_so() -> None:
+    """RFC 8446 §6: "All the alerts listed in Section 6.2 MUST be sent with AlertLevel=fatal
+    and MUST be treated as error alerts when received regardless of the AlertLevel in the
+    message" (close_notify and user_canceled aside). The error names the level it came with."""
+    secrets: dict[str, bytes] = {}
+    client_config = ClientConfig(
+        verify_certificates=False, cipher_suites=(SUITE,), keylog=keylog_into(secrets)
+    )
+    client = ClientConnection(client_config, "localhost")
+    server = ServerConnection(ServerConfig(certificates=(server_cert(),), session_tickets=0))
+    pump(client, server)
+    peer = sealer(secrets["CLIENT_TRAFFIC_SECRET_0"])
+    warning = peer.seal(ContentType.ALERT, bytes([1, AlertDescription.UNRECOGNIZED_NAME]))
+    with pytest.raises(AlertReceived, match="unrecognized_name at warning level") as caught:
+        server.receive_data(warning)
+    assert caught.value.description == AlertDescription.UNRECOGNIZED_NAME
+    assert server.state is ConnectionState.FAILED
