@@ -41,6 +41,7 @@ from tls12_peers import cached_sessions
 from tlsmachine import (
     AlertReceived,
     ClientCertificateReceived,
+    ClientConfig,
     Event,
     ExternalPsk,
     InMemoryClientSessionStore,
@@ -96,6 +97,13 @@ CASES12 = [
     ("rsa-2048", "x25519", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
     ("rsa-2048", "secp256r1", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
 ]
+
+
+def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
+    """Our client to a tlslite-ng server on 127.0.0.1, verifying the name "localhost"."""
+    return connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
+    )
 
 
 def case_id(case: tuple[str, str, str]) -> str:
@@ -185,9 +193,7 @@ def test_client_tls13_with_tlslite_server(peers: Peers, leaf: str, group: str, s
     server, port = tlslite_server(peers, *options, leaves=[leaf])
     config = client_config(peers, key_share_groups=(group,))
     message = b"hello tlslite-ng, " * 1000  # two records each way
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, group)
@@ -244,9 +250,7 @@ def test_client_tls12_with_tlslite_server(peers: Peers, leaf: str, group: str, s
     # our default client offers TLS 1.3 and 1.2; refusing a server without EMS makes the
     # handshake's success show that it was negotiated (RFC 7627 §5.4)
     config = client_config(peers, require_extended_master_secret=True)
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.version, info.cipher_suite, info.group) == ("TLSv1.2", suite, group)
@@ -310,9 +314,7 @@ def test_client_resumes_tls13_with_tlslite_server(peers: Peers) -> None:
     config = client_config(peers, session_store=store)
     infos = []
     for message in (b"full handshake", b"resumed"):
-        with connect(
-            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-        ) as tls:
+        with dial(port, config) as tls:
             tls.sendall(message)
             assert read_exactly(tls, len(message)) == message  # the tickets came before it
             infos.append(tls.handshake_info)
@@ -351,14 +353,7 @@ def test_client_resumes_tls12_with_tlslite_server(peers: Peers, tickets: bool) -
     infos = []
     for i in range(3):
         message = b"connection %d" % i
-        with connect(
-            "127.0.0.1",
-            port,
-            config=config,
-            server_hostname="localhost",
-            timeout=TIMEOUT,
-            on_event=events.append,
-        ) as tls:
+        with dial(port, config, on_event=events.append) as tls:
             tls.sendall(message)
             assert read_exactly(tls, len(message)) == message
             infos.append(tls.handshake_info)
@@ -398,9 +393,7 @@ def test_client_hello_retry_with_tlslite_server(peers: Peers) -> None:
     # secp256r1, so it asks again (with a cookie, RFC 8446 §4.2.2, that we must echo)
     server, port = tlslite_server(peers, "--groups", "secp256r1", "--alpn", "http/1.1")
     config = client_config(peers, alpn_protocols=("h2", "http/1.1"))
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.hello_retry, info.group) == (True, "secp256r1")
@@ -446,7 +439,7 @@ def test_client_alpn_mismatch_with_tls12_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers, "--alpn", "http/1.1", "--max-version", "tls1.2")
     config = client_config(peers, alpn_protocols=("h2",))
     with pytest.raises(AlertReceived) as caught:
-        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
+        dial(port, config)
     assert caught.value.description == AlertDescription.NO_APPLICATION_PROTOCOL  # RFC 7301 §3.2
     (record,) = server_records(server)
     assert (record["alert"], record["remote"]) == (AlertDescription.NO_APPLICATION_PROTOCOL, False)
@@ -458,9 +451,7 @@ def test_client_alpn_mismatch_with_tls13_tlslite_server(peers: Peers) -> None:
     (the application decides; RFC 7301 asks nothing of the client here)."""
     server, port = tlslite_server(peers, "--alpn", "http/1.1")
     config = client_config(peers, alpn_protocols=("h2",))
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         assert tls.version() == "TLSv1.3"
         assert tls.selected_alpn_protocol() is None
     (record,) = server_records(server)
@@ -498,13 +489,7 @@ def test_client_stops_at_tlslite_servers_unrecognized_name_warning(peers: Peers)
     close_notify and user_canceled is an error whatever its level (RFC 8446 §6), we stop."""
     server, port = tlslite_server(peers, "--sni", "other.example")
     with pytest.raises(AlertReceived) as caught:
-        connect(
-            "127.0.0.1",
-            port,
-            config=client_config(peers),
-            server_hostname="localhost",
-            timeout=TIMEOUT,
-        )
+        dial(port, client_config(peers))
     assert caught.value.description == AlertDescription.UNRECOGNIZED_NAME
     (record,) = server_records(server)
     assert "error" in record  # we left: tlslite-ng's handshake did not complete
@@ -518,14 +503,7 @@ def test_tls12_client_goes_on_after_tlslite_servers_unrecognized_name_warning(
     server, port = tlslite_server(peers, "--sni", "other.example")
     events: list[Event] = []
     config = client_config(peers, max_version="TLSv1.2")
-    with connect(
-        "127.0.0.1",
-        port,
-        config=config,
-        server_hostname="localhost",
-        timeout=TIMEOUT,
-        on_event=events.append,
-    ) as tls:
+    with dial(port, config, on_event=events.append) as tls:
         tls.sendall(b"named")
         assert read_exactly(tls, 5) == b"named"
     warnings = [e.description for e in events if isinstance(e, WarningAlertReceived)]
@@ -567,9 +545,7 @@ def test_client_certificate_to_tlslite_server(peers: Peers, version: str, leaf: 
     server, port = tlslite_server(peers, "--request-cert", "--max-version", version)
     identity = server_certificates(peers, leaf)
     config = client_config(peers, certificates=identity)
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         assert tls.version() == ("TLSv1.3" if version == "tls1.3" else "TLSv1.2")
         tls.sendall(b"it is me")
         assert read_exactly(tls, 8) == b"it is me"
@@ -638,9 +614,7 @@ def test_client_post_handshake_auth_with_tlslite_server(peers: Peers) -> None:
     config = client_config(
         peers, certificates=server_certificates(peers, "rsa-2048"), post_handshake_auth=True
     )
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         tls.sendall(b"pha")
         assert read_exactly(tls, 3) == b"pha"  # the CertificateRequest came before the echo
     (record,) = server_records(server)
@@ -695,14 +669,7 @@ def key_updates(events: list[Event]) -> list[str]:
 def test_client_key_update_with_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers)
     events: list[Event] = []
-    with connect(
-        "127.0.0.1",
-        port,
-        config=client_config(peers),
-        server_hostname="localhost",
-        timeout=TIMEOUT,
-        on_event=events.append,
-    ) as tls:
+    with dial(port, client_config(peers), on_event=events.append) as tls:
         tls.key_update(request_peer=True)
         tls.sendall(b"after key update")
         assert read_exactly(tls, 16) == b"after key update"  # under tlslite-ng's new keys
@@ -715,14 +682,7 @@ def test_client_key_update_with_tlslite_server(peers: Peers) -> None:
 def test_tlslite_server_key_update_to_client(peers: Peers) -> None:
     server, port = tlslite_server(peers, "--key-update")  # update_requested after the handshake
     events: list[Event] = []
-    with connect(
-        "127.0.0.1",
-        port,
-        config=client_config(peers),
-        server_hostname="localhost",
-        timeout=TIMEOUT,
-        on_event=events.append,
-    ) as tls:
+    with dial(port, client_config(peers), on_event=events.append) as tls:
         tls.sendall(b"ping")
         assert read_exactly(tls, 4) == b"ping"
     assert key_updates(events) == ["receive", "send"]  # we answered the request
@@ -767,7 +727,7 @@ def test_tls13_only_client_and_tls12_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers, "--max-version", "tls1.2")
     config = client_config(peers, min_version="TLSv1.3")
     with pytest.raises(AlertReceived) as caught:
-        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
+        dial(port, config)
     assert caught.value.description == AlertDescription.PROTOCOL_VERSION
     (record,) = server_records(server)
     assert (record["alert"], record["remote"]) == (AlertDescription.PROTOCOL_VERSION, False)
@@ -786,13 +746,7 @@ def test_tls12_tlslite_client_and_tls13_only_server(peers: Peers) -> None:
 def test_client_rejects_an_untrusted_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers, leaves=["untrusted"])
     with pytest.raises(UnknownCA):
-        connect(
-            "127.0.0.1",
-            port,
-            config=client_config(peers),
-            server_hostname="localhost",
-            timeout=TIMEOUT,
-        )
+        dial(port, client_config(peers))
     (record,) = server_records(server)
     assert (record["alert"], record["remote"]) == (AlertDescription.UNKNOWN_CA, True), record
 
@@ -802,9 +756,7 @@ def test_client_rejects_an_untrusted_tlslite_server(peers: Peers) -> None:
 )
 def test_client_more_certificates_with_tlslite_server(peers: Peers, leaf: str, scheme: str) -> None:
     server, port = tlslite_server(peers, leaves=[leaf])
-    with connect(
-        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, client_config(peers)) as tls:
         assert tls.handshake_info is not None
         assert tls.handshake_info.signature_scheme == scheme  # RFC 8446 §4.2.3, RFC 8422 §5.1.3
         tls.sendall(b"cert")
@@ -831,9 +783,7 @@ def test_client_verifies_tlslite_servers_chain_through_an_intermediate(
 ) -> None:
     server, port = tlslite_server(chained_peers, leaves=["rsa-2048"])  # leaf + intermediate
     config = client_config(chained_peers)  # trusts the root only
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         assert tls.handshake_info is not None
         leaf, intermediate = tls.handshake_info.peer_certificates
         assert leaf == chained_peers.pki.leaves["rsa-2048"].cert
@@ -872,9 +822,7 @@ MORE_GROUPS = ["x448", "secp521r1", "ffdhe2048"]
 def test_client_more_groups_with_tlslite_server(peers: Peers, group: str) -> None:
     server, port = tlslite_server(peers, "--groups", group)
     config = client_config(peers, key_share_groups=(group,))
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         assert tls.handshake_info is not None
         assert (tls.handshake_info.group, tls.handshake_info.hello_retry) == (group, False)
         tls.sendall(b"group")
@@ -899,9 +847,7 @@ def test_client_tls12_dhe_with_tlslite_server(peers: Peers, group: str) -> None:
     """DHE-RSA with a named finite-field group (RFC 7919 §4): tlslite-ng offered no ECDHE."""
     options = ["--max-version", "tls1.2", "--groups", group, "--ciphers", "aes256gcm"]
     server, port = tlslite_server(peers, *options, leaves=["rsa-2048"])
-    with connect(
-        "127.0.0.1", port, config=client_config(peers), server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, client_config(peers)) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.cipher_suite, info.group) == ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", group)
@@ -938,9 +884,7 @@ def test_client_external_psk_with_tlslite_server(peers: Peers, hash_name: str, s
     server, port = tlslite_server(peers, *options)
     psk = ExternalPsk(identity=b"interop", key=PSK_KEY, hash_name=hash_name)
     config = client_config(peers, external_psks=(psk,))
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         info = tls.handshake_info
         assert info is not None
         assert (info.psk_identity, info.cipher_suite) == (b"interop", suite)  # the PSK's hash
@@ -985,9 +929,7 @@ def test_client_resumes_through_a_hello_retry_with_tlslite_server(peers: Peers) 
     config = client_config(peers, session_store=InMemoryClientSessionStore())
     infos = []
     for _ in range(2):
-        with connect(
-            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-        ) as tls:
+        with dial(port, config) as tls:
             tls.sendall(b"retry")
             assert read_exactly(tls, 5) == b"retry"
             infos.append(tls.handshake_info)
@@ -1017,9 +959,7 @@ def test_client_resumes_with_psk_ke_with_tlslite_server(peers: Peers) -> None:
     config = client_config(peers, session_store=store, psk_modes=("psk_ke",))
     infos = []
     for _ in range(2):
-        with connect(
-            "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-        ) as tls:
+        with dial(port, config) as tls:
             tls.sendall(b"psk_ke")
             assert read_exactly(tls, 6) == b"psk_ke"
             infos.append(tls.handshake_info)
@@ -1078,9 +1018,7 @@ def test_client_honours_tlslite_servers_record_size_limit(peers: Peers, version:
     server, port = tlslite_server(peers, "--record-size-limit", "64", "--max-version", version)
     message = bytes(range(256)) * 16  # 4 KiB: 64+ records of at most 64 bytes
     config = client_config(peers, record_size_limit=16385)
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         tls.sendall(message)  # tlslite-ng would answer a bigger record with record_overflow
         assert read_exactly(tls, len(message)) == message
     (record,) = server_records(server)
@@ -1100,9 +1038,7 @@ def test_padded_records_from_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers, "--pad")
     config = client_config(peers, record_size_limit=256)
     message = b"p" * 5000
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         tls.sendall(message)
         assert read_exactly(tls, len(message)) == message
     ok(server_records(server)[0])
@@ -1128,9 +1064,7 @@ def test_tls12_client_accepts_tlslite_servers_downgrade_sentinel(peers: Peers) -
     client that offered only TLS 1.2 must go on (the check is for TLS 1.3 clients)."""
     server, port = tlslite_server(peers)
     config = client_config(peers, max_version="TLSv1.2")
-    with connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
-    ) as tls:
+    with dial(port, config) as tls:
         assert tls.version() == "TLSv1.2"
         tls.sendall(b"1.2")
         assert read_exactly(tls, 3) == b"1.2"
@@ -1153,7 +1087,7 @@ def test_client_fallback_scsv_refused_by_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers)
     config = client_config(peers, max_version="TLSv1.2", fallback_scsv=True)
     with pytest.raises(AlertReceived) as caught:
-        connect("127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT)
+        dial(port, config)
     assert caught.value.description == AlertDescription.INAPPROPRIATE_FALLBACK  # RFC 7507 §3
     (record,) = server_records(server)
     assert (record["alert"], record["remote"]) == (AlertDescription.INAPPROPRIATE_FALLBACK, False)
