@@ -353,7 +353,7 @@ class Connection:
                 self._receive_early_data(payload)
                 return
             if payload:
-                if not self._messages.empty:
+                if not self._messages.empty and not self._renegotiation_pending():
                     # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with others.
                     raise UnexpectedMessage("application data inside a handshake message")
                 self._events.append(new_application_data(payload))
@@ -363,6 +363,13 @@ class Connection:
             self._receive_alert(payload)
         else:
             self._receive_change_cipher_spec(payload)
+
+    def _renegotiation_pending(self) -> bool:
+        """TLS 1.2 after the first handshake: the buffered handshake bytes start a
+        renegotiation (which Traffic12 refuses). RFC 5246 §6.2.1: "Recipients MUST receive and
+        process interleaved application layer traffic during handshakes subsequent to the
+        first one on a connection"."""
+        return self._version == ProtocolVersion.TLS12 and self._peer_finished
 
     def _receive_handshake(self, payload: bytes) -> None:
         buffer = self._messages
@@ -403,8 +410,10 @@ class Connection:
             # until the application calls close(); TLS 1.3 dropped the old "answer at once".
             self._events.append(ConnectionClosed())
             self._peer_closed = True
-            if self._version == ProtocolVersion.TLS12 and self.state is ConnectionState.APP_DATA:
-                # RFC 5246 §7.2.1: answer with our own close_notify at once.
+            tls12 = self._version == ProtocolVersion.TLS12
+            if tls12 and not self._close_sent and self.state is not ConnectionState.FAILED:
+                # RFC 5246 §7.2.1: answer with our own close_notify at once (also during the
+                # handshake: "The other party MUST respond with a close_notify alert")
                 self.close()
             elif self._close_sent or self.state is not ConnectionState.APP_DATA:
                 self.state = ConnectionState.SHUTDOWN

@@ -729,14 +729,16 @@ DH_VALUES = {
 
 
 @pytest.mark.parametrize("value", list(DH_VALUES))
-def test_bad_dh_yc_is_illegal_parameter(value: str) -> None:
+def test_bad_dh_yc_is_handshake_failure(value: str) -> None:
+    """RFC 7919 §4: our client offered FFDHE groups, so an out-of-range dh_Yc is
+    handshake_failure (a client without FFDHE groups gets illegal_parameter, see the audit)."""
     pair = _dhe_pair()
     plaintext, _ = up_to_ccs(pair.client_flight())
     y = DH_VALUES[value]
     encoded = y.to_bytes(max(1, (y.bit_length() + 7) // 8), "big")
     bad = edit(plaintext, HandshakeType.CLIENT_KEY_EXCHANGE,
                replace_with(ClientKeyExchange.for_dhe(encoded)))  # fmt: skip
-    fails(pair.server, bad, IllegalParameter, AlertDescription.ILLEGAL_PARAMETER, pair.client)
+    fails(pair.server, bad, HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE, pair.client)
 
 
 def test_dh_yc_longer_than_the_prime_is_illegal_parameter() -> None:
@@ -799,13 +801,14 @@ def test_explicit_curve_in_server_key_exchange_is_illegal_parameter() -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "1", "p-1", "p"])
-def test_bad_server_dh_ys_is_illegal_parameter(value: str) -> None:
+def test_bad_server_dh_ys_is_handshake_failure(value: str) -> None:
+    """RFC 7919 §3: the client MUST check 1 < dh_Ys < dh_p - 1, else handshake_failure."""
     pair = _dhe_pair()
     y = DH_VALUES[value]
     ys = y.to_bytes(max(1, (y.bit_length() + 7) // 8), "big")
     p = FFDHE2048.p.to_bytes(256, "big")
     flight = _resigned_server_flight(pair, lambda _: dhe_params(p, b"\x02", ys), rsa_cert())
-    fails(pair.client, flight, IllegalParameter, AlertDescription.ILLEGAL_PARAMETER, pair.server)
+    fails(pair.client, flight, HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE, pair.server)
 
 
 def test_unknown_dh_group_is_insufficient_security() -> None:

@@ -327,6 +327,9 @@ def _server_group(
         )
     if len(dhe.ys) > ffdhe.prime_len:
         raise IllegalParameter("server dh_Ys is longer than the prime")
+    if not 1 < int.from_bytes(dhe.ys, "big") < ffdhe.p - 1:
+        # RFC 7919 §3: the client MUST check 1 < dh_Ys < dh_p - 1, else handshake_failure
+        raise HandshakeFailure("server dh_Ys is not in 2..p-2 (RFC 7919 §3)")
     public = dhe.ys.rjust(ffdhe.prime_len, b"\x00")
     return ffdhe, public, dhe.params, dhe.algorithm, dhe.signature
 

@@ -246,6 +246,10 @@ class _FFDHEShare(PrivateKeyShare):
         return secret.rjust(group.prime_len, b"\x00")  # RFC 8446 §7.4.1: left-padded to p
 
 
+FFDHE_CODEPOINTS = range(0x0100, 0x0200)
+"""RFC 7919 §2: the NamedGroup values of finite-field groups (known to us or not)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FFDHEGroup(Group):
     """An RFC 7919 finite-field group with generator 2."""

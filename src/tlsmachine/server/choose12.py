@@ -22,15 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
-from ..crypto.groups import SECP256R1, FFDHEGroup, Group, ecdhe12_group
+from ..crypto.groups import FFDHE_CODEPOINTS, SECP256R1, FFDHEGroup, Group, ecdhe12_group
 from ..crypto.signatures import schemes_for_key, spki_is_rsassa_pss
 from ..crypto.suites import CipherSuite12
 from ..enums import NamedGroup
-from ..errors import HandshakeFailure
+from ..errors import HandshakeFailure, InsufficientSecurity
 from ..extensions import SignatureAlgorithms, SupportedGroups
 from ..messages.hello import ClientHello
 
-_FFDHE_RANGE = range(0x0100, 0x0200)  # RFC 7919 §2: the FFDHE code points
 _CURVES = {
     "secp256r1": NamedGroup.SECP256R1,
     "secp384r1": NamedGroup.SECP384R1,
@@ -90,7 +89,7 @@ def _group_for(
         # are TLS 1.3 only (draft-ietf-tls-ecdhe-mlkem), so a client's hybrid is skipped here.
         return next((g for g in config.groups if g.id in offered and ecdhe12_group(g)), None)
     ours = [g for g in config.groups if isinstance(g, FFDHEGroup)]
-    if client_groups is not None and any(g in _FFDHE_RANGE for g in client_groups):
+    if client_groups is not None and any(g in FFDHE_CODEPOINTS for g in client_groups):
         return next((g for g in ours if g.id in client_groups), None)
     return ours[0] if ours else None
 
@@ -120,6 +119,14 @@ def choose_full_handshake(config: ServerConfig, hello: ClientHello) -> Choice12:
             scheme = next((s for s in signer.schemes if s in client_schemes), None)
             if scheme is not None:
                 return Choice12(suite, signer, scheme, group)
+    if client_groups is not None and any(g in FFDHE_CODEPOINTS for g in client_groups):
+        usable = (g.id for g in config.groups if isinstance(g, FFDHEGroup) or ecdhe12_group(g))
+        if not set(usable) & set(client_groups):
+            # RFC 7919 §4: FFDHE groups offered, none of the client's groups acceptable and no
+            # non-FFDHE suite either -> insufficient_security
+            raise InsufficientSecurity(
+                "none of the client's groups (FFDHE ones among them) is one we accept (RFC 7919)"
+            )
     raise HandshakeFailure(
         "no TLS 1.2 cipher suite in common with the client for which we have a certificate, "
         "a signature scheme and a group"

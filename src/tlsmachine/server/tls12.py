@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ServerConfig
-from ..crypto.groups import FFDHEGroup, PrivateKeyShare
+from ..crypto.groups import FFDHE_CODEPOINTS, FFDHEGroup, PrivateKeyShare
 from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised, verify
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
@@ -44,6 +44,7 @@ from ..extensions import (
     RenegotiationInfo,
     ServerName,
     SessionTicket,
+    SupportedGroups,
 )
 from ..handshake12 import (
     Protectors12,
@@ -175,10 +176,13 @@ def _cached_session(
     session: Tls12Session | None = None
     via_ticket = False
     ticket = hello.get(SessionTicket)
-    if ticket is not None and ticket.ticket and config.session_tickets:
+    presented = ticket is not None and bool(ticket.ticket) and config.session_tickets > 0
+    if presented and ticket is not None:
         session = open_tls12_ticket(config.session_ticket_sealer(), ticket.ticket)
         via_ticket = session is not None
-    if session is None and hello.legacy_session_id and config.session_ids:
+    elif hello.legacy_session_id and config.session_ids:
+        # RFC 5077 §3.4: with a ticket presented the server MUST NOT attempt to use the
+        # session ID for stateful resumption (here: only without one, or without tickets)
         session = config.tls12_session_cache().get(hello.legacy_session_id, now)
     if session is None or session.expired(now):
         return None, False
@@ -417,6 +421,7 @@ class ExpectClientKeyExchange:
             public = cke.dh_public()
             if len(public) > group.prime_len:
                 raise IllegalParameter("client dh_Yc is longer than the prime")
+            _check_dh_yc(hs.client_hello, group, public)
             premaster = dh_premaster(share.exchange(public.rjust(group.prime_len, b"\x00")))
         else:
             premaster = share.exchange(cke.ecdh_public())
@@ -436,6 +441,17 @@ class ExpectClientKeyExchange:
         if self.client_chain:
             return ExpectClientCertificateVerify(hs, agreed, signed + cke.raw)
         return ExpectChangeCipherSpec(hs, agreed, resumed=False)
+
+
+def _check_dh_yc(hello: ClientHello, group: FFDHEGroup, public: bytes) -> None:
+    """RFC 7919 §4: from a client that offered FFDHE groups, dh_Yc outside 1 < Yc < p - 1 is
+    handshake_failure. Without such an offer the group's own check answers illegal_parameter
+    (RFC 7919 §5.1), which is what such a client is answered elsewhere too."""
+    groups = hello.get(SupportedGroups)
+    if groups is None or not any(g in FFDHE_CODEPOINTS for g in groups.groups):
+        return
+    if not 1 < int.from_bytes(public, "big") < group.p - 1:
+        raise HandshakeFailure("client dh_Yc is not in 2..p-2 (RFC 7919 §4)")
 
 
 @dataclass(frozen=True, slots=True)
