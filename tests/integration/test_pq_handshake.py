@@ -27,7 +27,7 @@ from tlsmachine import (
     ServerConnection,
 )
 from tlsmachine.cli_report import connection_line, www_page
-from tlsmachine.client.hello import _HelloTemplate
+from tlsmachine.client.client_hello import _HelloTemplate
 from tlsmachine.client.tls12 import _server_group
 from tlsmachine.crypto.groups import SECP256R1, X25519, Group, PrivateKeyShare
 from tlsmachine.crypto.kem import ALL_KEM_GROUPS, KEMGroup

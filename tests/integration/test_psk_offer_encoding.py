@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from tlsmachine import ClientConfig, ExternalPsk
-from tlsmachine.client.hello import build_client_hello
+from tlsmachine.client.client_hello import build_client_hello
 from tlsmachine.client.offer import OfferedPsk, offer_psks
 from tlsmachine.crypto.groups import X25519
 from tlsmachine.extensions import Padding, PreSharedKeyClientHello

@@ -16,7 +16,8 @@ import pytest
 
 from tlsmachine import ClientConfig, ServerConfig
 from tlsmachine.certs import CertifiedKey
-from tlsmachine.client.hello import ExpectServerHello, build_client_hello, sni_host_name
+from tlsmachine.client.client_hello import build_client_hello, sni_host_name
+from tlsmachine.client.hello import ExpectServerHello
 from tlsmachine.codec import Reader
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, Group
 from tlsmachine.crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
