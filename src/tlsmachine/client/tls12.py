@@ -154,24 +154,7 @@ def server_hello12(
 ) -> ExpectServerCertificate | ExpectNewSessionTicket | ExpectChangeCipherSpec:
     """Check a TLS 1.2 ServerHello (RFC 5246 §7.4.1.3) and choose the full or abbreviated
     handshake. ``transcript`` holds our ClientHello; ``session`` is what we offered to resume."""
-    if config.max_version >= ProtocolVersion.TLS13 and hello.random[-8:] in (
-        DOWNGRADE_TLS12,
-        DOWNGRADE_TLS11,
-    ):
-        # RFC 8446 §4.1.3: a TLS 1.3 server answered with an older version: an attacker
-        # removed TLS 1.3 from our hello. MUST abort with illegal_parameter.
-        raise IllegalParameter("ServerHello carries the TLS 1.3 downgrade sentinel (§4.1.3)")
-    if hello.legacy_version != ProtocolVersion.TLS12 or config.min_version > ProtocolVersion.TLS12:
-        raise ProtocolVersionError(
-            f"server chose version 0x{hello.legacy_version:04x}; we accept "
-            f"{config.min_version.name}..{config.max_version.name}"
-        )
-    suite = suite12_by_id(hello.cipher_suite)
-    if suite is None or suite not in config.tls12_cipher_suites:
-        raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x}, not offered")
-    if hello.legacy_compression_method != 0:
-        raise IllegalParameter("ServerHello compression method must be null (RFC 5246 §7.4.1.3)")
-    _check_server_extensions(client_hello, hello)
+    suite = _check_server_hello12(config, client_hello, hello)
     ems = hello.get(ExtendedMasterSecret) is not None
     if not ems and config.require_extended_master_secret:
         raise HandshakeFailure("server does not support extended_master_secret (RFC 7627 §5.4)")
@@ -204,6 +187,32 @@ def server_hello12(
     if not resumed:
         return ExpectServerCertificate(hs)
     return _resume(hs, out)
+
+
+def _check_server_hello12(
+    config: ClientConfig, client_hello: ClientHello, hello: ServerHello
+) -> CipherSuite12:
+    """A TLS 1.2 ServerHello's version (no TLS 1.3 downgrade sentinel, RFC 8446 §4.1.3), cipher
+    suite, compression method (RFC 5246 §7.4.1.3) and extensions; returns the suite."""
+    if config.max_version >= ProtocolVersion.TLS13 and hello.random[-8:] in (
+        DOWNGRADE_TLS12,
+        DOWNGRADE_TLS11,
+    ):
+        # RFC 8446 §4.1.3: a TLS 1.3 server answered with an older version: an attacker
+        # removed TLS 1.3 from our hello. MUST abort with illegal_parameter.
+        raise IllegalParameter("ServerHello carries the TLS 1.3 downgrade sentinel (§4.1.3)")
+    if hello.legacy_version != ProtocolVersion.TLS12 or config.min_version > ProtocolVersion.TLS12:
+        raise ProtocolVersionError(
+            f"server chose version 0x{hello.legacy_version:04x}; we accept "
+            f"{config.min_version.name}..{config.max_version.name}"
+        )
+    suite = suite12_by_id(hello.cipher_suite)
+    if suite is None or suite not in config.tls12_cipher_suites:
+        raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x}, not offered")
+    if hello.legacy_compression_method != 0:
+        raise IllegalParameter("ServerHello compression method must be null (RFC 5246 §7.4.1.3)")
+    _check_server_extensions(client_hello, hello)
+    return suite
 
 
 def _check_server_extensions(client_hello: ClientHello, hello: ServerHello) -> None:
