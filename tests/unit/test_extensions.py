@@ -238,9 +238,24 @@ def test_server_name_two_host_names_is_illegal_parameter() -> None:
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "bücher.example".encode(),  # not ASCII: must be an A-label
+        b"a\x00.example",  # NUL (tlsfuzzer test-invalid-server-name-extension)
+        b"a\x07b.example",  # BEL
+        b"\x1b[31mred.example",  # an escape sequence
+        b"a b.example",  # a space
+        b"a\x7f.example",  # DEL
+    ],
+)
+def test_server_name_that_is_no_ascii_host_name_is_illegal_parameter(name: bytes) -> None:
+    with pytest.raises(IllegalParameter, match="not an ASCII host name"):
+        parse(CH, (X.SERVER_NAME, _sni((0, name))))
+
+
+@pytest.mark.parametrize(
     "data",
     [
-        _sni((0, "bücher.example".encode())),  # not ASCII: must be an A-label
         _sni((1, b"x")),  # unknown name_type
         _sni(),  # ServerNameList<1..2^16-1>
         _sni((0, b"")),  # HostName<1..2^16-1>

@@ -21,6 +21,10 @@ from .base import _CH, ExtensionContext, _items
 # --- server_name, ALPN, record_size_limit, padding (RFC 6066, 7301, 8449, 7685) ---------------
 
 
+#: The bytes a HostName may carry: printable ASCII without the space (RFC 6066 §3).
+_PRINTABLE_ASCII = bytes(range(0x21, 0x7F))
+
+
 @dataclass(frozen=True, slots=True)
 class ServerName:
     """server_name, RFC 6066 §3::
@@ -37,8 +41,9 @@ class ServerName:
             ServerName server_name_list<1..2^16-1>
         } ServerNameList;
 
-    ClientHello: a ServerNameList with exactly one host_name (ASCII); other name types are not
-    defined and rejected (``decode_error``, as OpenSSL does). ServerHello / EncryptedExtensions:
+    ClientHello: a ServerNameList with exactly one host_name; other name types are not defined
+    and rejected (``decode_error``, as OpenSSL does), a HostName that is not printable ASCII
+    without spaces is ``illegal_parameter``. ServerHello / EncryptedExtensions:
     empty ``extension_data``, represented as ``host_name=None``.
     """
 
@@ -58,8 +63,12 @@ class ServerName:
             name = names.opaque(2, min=1, what="HostName")
             if host_name is not None:
                 raise IllegalParameter("server_name: more than one host_name (RFC 6066 §3)")
-            if not name.isascii():
-                raise DecodeError("server_name: HostName is not ASCII (RFC 6066 §3)")
+            if name.translate(None, _PRINTABLE_ASCII):  # anything left is not allowed
+                # RFC 6066 §3: "a byte string using ASCII encoding": well-formed, but not a
+                # host name (non-ASCII, NUL or other control bytes, spaces) -> illegal_parameter
+                raise IllegalParameter(
+                    f"server_name: HostName {name[:64]!r} is not an ASCII host name (RFC 6066 §3)"
+                )
             host_name = name.decode("ascii")
         return cls(host_name)
 
