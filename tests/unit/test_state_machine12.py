@@ -412,14 +412,14 @@ def test_the_legal_path_completes(path_name: str) -> None:
 #: The modules holding each role's TLS 1.2 states, after the hello.
 TLS12_MODULES = {
     "client": ("tlsmachine.client.tls12_full", "tlsmachine.client.tls12_finish"),
-    "server": ("tlsmachine.server.tls12",),
+    "server": ("tlsmachine.server.tls12_client_flight",),
 }
 
 
 @pytest.mark.parametrize("path_name", [p for p in PATHS if "resumed" not in p])
 def test_full_handshake_states_are_the_tls12_ones(path_name: str) -> None:
     """From ServerHello / ClientHello on, the states are those of the role's TLS 1.2 modules
-    (client.tls12, tls12_full, tls12_finish / server.tls12)."""
+    (client.tls12, tls12_full, tls12_finish / server.tls12, tls12_client_flight)."""
     modules = {type(state).__module__ for state, _ in reference(path_name)[1:]}
     side = "client" if path_name.startswith("client") else "server"
     tls12 = {name for name in modules if name.startswith(f"tlsmachine.{side}.tls12")}

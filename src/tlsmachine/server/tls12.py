@@ -1,4 +1,5 @@
-"""Server: the TLS 1.2 handshake (RFC 5246 §7.3, §7.4; RFC 5077, RFC 7627, RFC 5746).
+"""Server: the TLS 1.2 handshake up to our flight (RFC 5246 §7.3, §7.4; RFC 5077, RFC 7627,
+RFC 5746).
 
 The shape follows the seed design's server machine::
 
@@ -18,21 +19,21 @@ The shape follows the seed design's server machine::
 close_notify then leads to SHUTDOWN, our own close to HOST_INITIATED_CLOSING (the connection's
 lifecycle). ChangeCipherSpec reaches the states as the ``CHANGE_CIPHER_SPEC`` pseudo-message.
 Negotiation of the full handshake is in :mod:`tlsmachine.server.choose12`.
+
+This module is CHECK_SESSION_CACHE, WAIT_RESUME and WAIT: the ClientHello's checks, the
+session lookup and our flight. The states that wait on the client's flight, and storing the
+session (cache entry, NewSessionTicket), are in :mod:`tlsmachine.server.tls12_client_flight`;
+they are importable from here too.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeAlias
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from ..config import ServerConfig
-from ..crypto.groups import FFDHE_CODEPOINTS, FFDHEGroup, PrivateKeyShare
-from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised, verify
+from ..crypto.groups import FFDHEGroup, PrivateKeyShare
+from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
 from ..errors import HandshakeFailure, IllegalParameter
@@ -44,44 +45,43 @@ from ..extensions import (
     RenegotiationInfo,
     ServerName,
     SessionTicket,
-    SupportedGroups,
 )
 from ..handshake12 import (
-    Protectors12,
     Transcript12,
-    check_finished,
-    derive_master_secret,
-    dh_premaster,
     finished,
-    handshake_complete,
     install_keys,
     log_master_secret,
     protectors,
     server_key_exchange_input,
 )
-from ..machine import Output, expect, scheme_name
-from ..messages import HandshakeMessage
+from ..machine import Output
 from ..messages.hello import DOWNGRADE_TLS12, ClientHello, ServerHello
 from ..messages.tls12 import (
     CERTIFICATE_TYPE_ECDSA_SIGN,
     CERTIFICATE_TYPE_RSA_SIGN,
     Certificate12,
     CertificateRequest12,
-    ChangeCipherSpec,
-    ClientKeyExchange,
-    NewSessionTicket12,
     ServerHelloDone,
     ServerKeyExchange,
     dhe_params,
     ecdhe_params,
 )
-from ..messages.tls13 import CertificateVerify, Finished
+from ..messages.tls13 import Finished
 from ..session_cache import Tls12Session, open_tls12_ticket
-from ..traffic12 import Traffic12
 from ..transcript import TranscriptHash
-from ..verify import parse_certificate_chain, public_key_of
+from ..verify import parse_certificate_chain
 from .choose12 import Choice12, choose_full_handshake
 from .negotiate import choose_alpn, server_name_of
+from .tls12_client_flight import (
+    Agreed12,
+    ExpectChangeCipherSpec,
+    ExpectClientCertificate,
+    ExpectClientCertificateVerify,
+    ExpectClientFinished,
+    ExpectClientKeyExchange,
+    _PendingExchange,
+    _send_ticket,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +104,6 @@ class Server12:
     @property
     def client_random(self) -> bytes:
         return self.client_hello.random
-
-
-@dataclass(frozen=True, slots=True)
-class Agreed12:
-    """The keys, and what the summary reports."""
-
-    master_secret: bytes
-    keys: Protectors12
-    group_name: str | None = None
-    signature_scheme: int | None = None
-    client_chain: tuple[x509.Certificate, ...] = ()
 
 
 def _secure_renegotiation(hello: ClientHello) -> bool:
@@ -317,17 +306,7 @@ def _full(
     share = config.key_share_factory(choice.group)
     t12.update(out.send(_server_key_exchange(config, hello.random, random, choice, share)))
     if request:
-        t12.update(
-            out.send(
-                CertificateRequest12(
-                    certificate_types=bytes(
-                        (CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)
-                    ),
-                    supported_signature_algorithms=tls12_advertised(config.signature_schemes),
-                    certificate_authorities=config.certificate_authorities(),
-                )
-            )
-        )
+        t12.update(out.send(_certificate_request(config)))
     t12.update(out.send(ServerHelloDone()))
     hs = Server12(
         config=config,
@@ -345,6 +324,16 @@ def _full(
     if request:
         return ExpectClientCertificate(hs, exchange)
     return ExpectClientKeyExchange(hs, exchange, ())
+
+
+def _certificate_request(config: ServerConfig) -> CertificateRequest12:
+    """Our CertificateRequest (RFC 5246 §7.4.4): RSA or ECDSA keys, the signature schemes we
+    accept and the certificate authorities we trust."""
+    return CertificateRequest12(
+        certificate_types=bytes((CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)),
+        supported_signature_algorithms=tls12_advertised(config.signature_schemes),
+        certificate_authorities=config.certificate_authorities(),
+    )
 
 
 def _server_key_exchange(
@@ -368,224 +357,6 @@ def _server_key_exchange(
         pss = spki_is_rsassa_pss(certified.leaf)
         signature = sign(choice.scheme, certified.private_key, content, tls13=False, rsassa_pss=pss)
     return ServerKeyExchange.signed(params, choice.scheme, signature)
-
-
-@dataclass(frozen=True, slots=True)
-class _PendingExchange:
-    share: PrivateKeyShare
-    group_name: str
-    signature_scheme: int
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectClientCertificate:
-    """CertificateRequest sent; waiting for the client's Certificate (RFC 5246 §7.4.6)."""
-
-    hs: Server12
-    exchange: _PendingExchange
-
-    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectClientKeyExchange:
-        certificate = expect(msg, Certificate12, self)
-        hs = self.hs
-        config = hs.config
-        chain: tuple[x509.Certificate, ...] = ()
-        if not certificate.certificate_list:
-            if config.client_auth == "required":
-                # RFC 5246 §7.4.6: the server may then abort with handshake_failure.
-                raise HandshakeFailure("the client sent no certificate, and one is required")
-        else:
-            chain = parse_certificate_chain(certificate.certificate_list)
-            now = datetime.fromtimestamp(config.clock(), tz=UTC)
-            config.client_certificate_verifier().verify_client(chain, now)
-        hs.transcript.update(certificate.raw)
-        if not chain:
-            hs.transcript.forget_messages()
-        return ExpectClientKeyExchange(hs, self.exchange, chain)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectClientKeyExchange:
-    """Waiting for ClientKeyExchange (RFC 5246 §7.4.7, RFC 8422 §5.7)."""
-
-    hs: Server12
-    exchange: _PendingExchange
-    client_chain: tuple[x509.Certificate, ...]
-
-    def handle(
-        self, msg: HandshakeMessage, out: Output
-    ) -> ExpectClientCertificateVerify | ExpectChangeCipherSpec:
-        cke = expect(msg, ClientKeyExchange, self)
-        hs, share = self.hs, self.exchange.share
-        group = share.group
-        if isinstance(group, FFDHEGroup):
-            public = cke.dh_public()
-            if len(public) > group.prime_len:
-                raise IllegalParameter("client dh_Yc is longer than the prime")
-            _check_dh_yc(hs.client_hello, group, public)
-            premaster = dh_premaster(share.exchange(public.rjust(group.prime_len, b"\x00")))
-        else:
-            premaster = share.exchange(cke.ecdh_public())
-        # RFC 7627 §5.2: the session hash, when signed for, stops at CertificateVerify's
-        # predecessor: ClientKeyExchange.
-        signed = hs.transcript.signed_content() if self.client_chain else b""
-        hs.transcript.update(cke.raw)
-        session_hash = hs.transcript.digest() if hs.extended_master_secret else None
-        master = derive_master_secret(
-            hs.suite, premaster, hs.client_random, hs.server_random, session_hash
-        )
-        log_master_secret(out, hs.client_random, master)
-        keys = protectors(hs.suite, master, hs.client_random, hs.server_random)
-        agreed = Agreed12(
-            master, keys, group.name, self.exchange.signature_scheme, self.client_chain
-        )
-        if self.client_chain:
-            return ExpectClientCertificateVerify(hs, agreed, signed + cke.raw)
-        return ExpectChangeCipherSpec(hs, agreed, resumed=False)
-
-
-def _check_dh_yc(hello: ClientHello, group: FFDHEGroup, public: bytes) -> None:
-    """RFC 7919 §4: from a client that offered FFDHE groups, dh_Yc outside 1 < Yc < p - 1 is
-    handshake_failure. Without such an offer the group's own check answers illegal_parameter
-    (RFC 7919 §5.1), which is what such a client is answered elsewhere too."""
-    groups = hello.get(SupportedGroups)
-    if groups is None or not any(g in FFDHE_CODEPOINTS for g in groups.groups):
-        return
-    if not 1 < int.from_bytes(public, "big") < group.p - 1:
-        raise HandshakeFailure("client dh_Yc is not in 2..p-2 (RFC 7919 §4)")
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectClientCertificateVerify:
-    """Waiting for the client's CertificateVerify (RFC 5246 §7.4.8)."""
-
-    hs: Server12
-    agreed: Agreed12
-    signed: bytes
-    """The handshake messages up to ClientKeyExchange: what the client signed."""
-
-    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectChangeCipherSpec:
-        cv = expect(msg, CertificateVerify, self)
-        hs = self.hs
-        if cv.algorithm not in hs.config.signature_schemes:
-            # RFC 5246 §7.4.8: one of the algorithms our CertificateRequest listed.
-            raise IllegalParameter(
-                f"client CertificateVerify uses {scheme_name(cv.algorithm)}, not requested"
-            )
-        leaf = self.agreed.client_chain[0]
-        verify(
-            cv.algorithm,
-            public_key_of(leaf, "client"),
-            cv.signature,
-            self.signed,
-            tls13=False,
-            rsassa_pss=spki_is_rsassa_pss(leaf),
-        )
-        hs.transcript.update(cv.raw)
-        hs.transcript.forget_messages()
-        return ExpectChangeCipherSpec(hs, self.agreed, resumed=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectChangeCipherSpec:
-    """Waiting for the client's ChangeCipherSpec (RFC 5246 §7.1)."""
-
-    hs: Server12
-    agreed: Agreed12
-    resumed: bool
-
-    def invalidate_session(self) -> None:
-        _forget_resumed(self.hs, self.resumed)
-
-    def handle(self, msg: HandshakeMessage | ChangeCipherSpec, out: Output) -> ExpectClientFinished:
-        expect(msg, ChangeCipherSpec, self)
-        install_keys(out, self.agreed.keys, client=False, direction="read")
-        return ExpectClientFinished(self.hs, self.agreed, self.resumed)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectClientFinished:
-    """Waiting for the client's Finished (RFC 5246 §7.4.9); in a full handshake our
-    [NewSessionTicket], ChangeCipherSpec and Finished answer it."""
-
-    hs: Server12
-    agreed: Agreed12
-    resumed: bool
-
-    def invalidate_session(self) -> None:
-        _forget_resumed(self.hs, self.resumed)
-
-    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
-        client_finished = expect(msg, Finished, self)
-        hs, agreed = self.hs, self.agreed
-        t12, suite, master = hs.transcript, hs.suite, agreed.master_secret
-        check_finished(client_finished, suite, master, client=True, handshake_hash=t12.digest())
-        t12.update(client_finished.raw)
-        if not self.resumed:
-            if hs.issue_ticket:
-                _send_ticket(hs, master, agreed.client_chain, out)
-            out.change_cipher_spec()
-            install_keys(out, agreed.keys, client=False, direction="write")
-            verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
-            t12.update(out.send(Finished(verify_data=verify_data)))
-            if hs.session_id:
-                state = _session_state(hs, master, agreed.client_chain)
-                hs.config.tls12_session_cache().put(hs.session_id, state)
-        out.event(
-            handshake_complete(
-                suite,
-                agreed.group_name,
-                agreed.signature_scheme,
-                hs.alpn_protocol,
-                hs.server_name,
-                agreed.client_chain,
-                resumed=self.resumed,
-            )
-        )
-        forget = None
-        if hs.session_id:
-            forget = functools.partial(hs.config.tls12_session_cache().remove, hs.session_id)
-        return Traffic12(
-            suite=suite,
-            is_client=False,
-            master_secret=master,
-            client_random=hs.client_random,
-            server_random=hs.server_random,
-            forget_session=forget,
-        )
-
-
-def _forget_resumed(hs: Server12, resumed: bool) -> None:
-    """RFC 5246 §7.2.2: an abbreviated handshake that fails takes its session with it."""
-    if resumed and hs.session_id:
-        hs.config.tls12_session_cache().remove(hs.session_id)
-
-
-def _session_state(
-    hs: Server12, master: bytes, client_chain: tuple[x509.Certificate, ...]
-) -> Tls12Session:
-    """What resumption needs (RFC 5246 §7.3 "session state", RFC 7627 §5.2)."""
-    config = hs.config
-    return Tls12Session(
-        cipher_suite=hs.suite.id,
-        master_secret=master,
-        extended_master_secret=hs.extended_master_secret,
-        issued_at=int(config.clock()),
-        lifetime=config.ticket_lifetime,
-        alpn_protocol=(hs.alpn_protocol or "").encode(),
-        server_name=(hs.server_name or "").encode(),
-        peer_certificates=tuple(c.public_bytes(Encoding.DER) for c in client_chain),
-    )
-
-
-def _send_ticket(
-    hs: Server12, master: bytes, client_chain: tuple[x509.Certificate, ...], out: Output
-) -> None:
-    """NewSessionTicket with the sealed session state (RFC 5077 §3.3, §4)."""
-    config = hs.config
-    state = _session_state(hs, master, client_chain)
-    sealed = config.session_ticket_sealer().seal(state.serialize())
-    ticket = NewSessionTicket12(ticket_lifetime_hint=config.ticket_lifetime, ticket=sealed)
-    hs.transcript.update(out.send(ticket))
 
 
 ServerHandshake12: TypeAlias = (
