@@ -22,14 +22,14 @@ from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.tls12 import ChangeCipherSpec, NewSessionTicket12
 from ..messages.tls13 import Finished
-from ..session import ClientSession
+from ..session import TLS12_DEFAULT_SESSION_LIFETIME, ClientSession
 from ..traffic12 import Traffic12
 
 if TYPE_CHECKING:
     from .tls12 import Client12
 
 #: RFC 5077 §3.3: a lifetime hint of 0 means "not specified"; we then keep a session this long.
-DEFAULT_SESSION_LIFETIME = 7200
+DEFAULT_SESSION_LIFETIME = TLS12_DEFAULT_SESSION_LIFETIME  # the one constant, client_session's
 
 
 @dataclass(frozen=True, slots=True)
