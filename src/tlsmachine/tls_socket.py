@@ -1,9 +1,10 @@
 """The blocking :class:`TLSSocket` (shaped like :class:`ssl.SSLSocket`) and its
 :class:`RaggedEOFError`: the loop that moves bytes between a connected socket and the sans-I/O
-core, deciding nothing itself. Its closure and timeout rules are described in
-:mod:`tlsmachine.sockets`, the public module that re-exports it with :func:`connect` and the
-server; it lives here so that :mod:`tlsmachine.socket_server` can build on it without an
-import cycle.
+core, deciding nothing itself: the handshake, reading and sending. How it closes (close_notify,
+``unwrap``, the lingering close) is its base :class:`~tlsmachine.tls_socket_close.TLSSocketClosing`.
+Its closure and timeout rules are described in :mod:`tlsmachine.sockets`, the public module that
+re-exports it with :func:`connect` and the server; it lives here so that
+:mod:`tlsmachine.socket_server` can build on it without an import cycle.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, ParamSpec, TypeVar, cast
 
-from .connection import Connection, ConnectionState
+from .connection import Connection
 from .connection_info import ConnectionInfo
 from .errors import AlertReceived, ProtocolError, TLSError, UsageError
 from .events import (
@@ -27,6 +28,7 @@ from .events import (
 )
 from .session import ClientSession
 from .socket_io import TLSSocketIO
+from .tls_socket_close import _READ_SIZE, TLSSocketClosing
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
@@ -39,15 +41,8 @@ EventHook = Callable[[Event], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_READ_SIZE = 65536
 _SEND_SIZE = 65536
 """Bytes :meth:`TLSSocket.send` encrypts per call (four full records)."""
-_CLOSE_WAIT = 5.0
-"""How long close() waits for the peer's close_notify when the socket has no timeout."""
-#: After a fatal alert: how long, and for how many bytes, we keep reading (and dropping) what
-#: the peer still sends before closing (see TLSSocket._linger).
-_LINGER_SECONDS = 0.5
-_LINGER_BYTES = 256 * 1024
 
 
 class RaggedEOFError(TLSError, ssl.SSLEOFError):
@@ -59,7 +54,7 @@ class RaggedEOFError(TLSError, ssl.SSLEOFError):
     """
 
 
-class TLSSocket(ConnectionInfo):
+class TLSSocket(ConnectionInfo, TLSSocketClosing):
     """A TLS connection over a connected, blocking :class:`socket.socket`.
 
     Offers what :class:`ssl.SSLSocket` users expect (``sendall``/``send``/``recv``/
@@ -324,38 +319,6 @@ class TLSSocket(ConnectionInfo):
         self._guard(self.connection.request_client_certificate)
         self._flush()
 
-    def shutdown_write(self) -> None:
-        """Send close_notify without waiting (a half-close, RFC 8446 §6.1): we send no more,
-        but :meth:`recv` still returns what the peer sends until its own close_notify."""
-        if self.connection.state in (ConnectionState.APP_DATA, ConnectionState.PEER_CLOSED):
-            self.connection.close()
-            self._flush()
-
-    def shutdown(self, how: int) -> None:
-        """``SHUT_WR``/``SHUT_RDWR``: send close_notify (RFC 8446 §6.1), then shut down the TCP
-        direction(s); ``SHUT_RD``: TCP only. Unlike ssl (which drops TLS and sends nothing)
-        the peer learns that our data ended cleanly."""
-        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
-            self.shutdown_write()
-        self.socket.shutdown(how)
-
-    def unwrap(self, timeout: float | None = None) -> socket.socket:
-        """Send close_notify, wait for the peer's (bounded), return the plain socket."""
-        self._shutdown_tls(timeout)
-        self._closed = True
-        return self.socket
-
-    def close(self, timeout: float | None = None) -> None:
-        """Send close_notify, wait (bounded by ``timeout``, else the socket's timeout, else
-        5 s) for the peer's, then close the socket; deferred while files from
-        :meth:`makefile` are open (as for :class:`socket.socket`)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._close_timeout = timeout
-        if self._io_refs <= 0:
-            self._real_close()
-
     def __enter__(self) -> TLSSocket:
         return self
 
@@ -373,104 +336,11 @@ class TLSSocket(ConnectionInfo):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _decref_socketios(self) -> None:
-        """A file from :meth:`makefile` was closed (socket.socket's protocol, same name)."""
-        self._io_refs -= 1
-        if self._closed and self._io_refs <= 0:
-            self._real_close()
-
-    def _real_close(self) -> None:
-        try:
-            self._shutdown_tls(self._close_timeout)
-        finally:
-            with contextlib.suppress(OSError):
-                self.socket.shutdown(socket.SHUT_RDWR)
-            self.socket.close()
-
-    def _shutdown_tls(self, timeout: float | None) -> None:
-        conn = self.connection
-        if conn.state is ConnectionState.IDLE:
-            return  # nothing was ever exchanged (e.g. a wrapped listening socket)
-        if conn.state is ConnectionState.FAILED:
-            with contextlib.suppress(OSError):
-                self._flush()
-            self._linger()
-            return
-        if conn.state is ConnectionState.SHUTDOWN:
-            with contextlib.suppress(OSError):
-                self._flush()
-            return
-        handshaking = conn.handshake_info is None
-        conn.close()
-        self._take_events(conn.take_events())  # e.g. the trace of our close_notify
-        if handshaking:  # nothing to wait for: the peer's answer would be handshake data
-            with contextlib.suppress(OSError):
-                self._flush()
-            return
-        saved = self.socket.gettimeout()
-        if timeout is None:
-            timeout = saved or _CLOSE_WAIT
-        deadline = time.monotonic() + timeout
-        try:
-            with contextlib.suppress(OSError, TLSError):
-                self._flush()
-                while not self.peer_closed:
-                    self._read(deadline)  # application data still arriving is dropped (§6.1)
-        finally:
-            with contextlib.suppress(OSError):
-                self.socket.settimeout(saved)
-        self._pending.clear()
-
     def _check_deferred_error(self) -> None:
         """A read already ended the connection with an error (kept for the recv() after the
         data that came before it): sending fails with that error, the peer's real reason."""
         if self._deferred_error is not None:
             raise self._deferred_error
-
-    def _send_flush(self) -> None:
-        """:meth:`_flush` for application data: when the peer has gone away, its last words
-        (typically a fatal alert saying why) may still be readable; report them rather than
-        the bare broken pipe or reset."""
-        try:
-            self._flush()
-        except (BrokenPipeError, ConnectionResetError):
-            saved = self.socket.gettimeout()
-            try:
-                self.socket.settimeout(0.0)
-                for _ in range(16):  # bounded: the alert is one record
-                    data = self.socket.recv(_READ_SIZE)
-                    if not data:
-                        break
-                    self._take_events(self._guard(self.connection.receive_data, data))
-            except OSError:
-                pass  # nothing more to read: the OS error below says what happened
-            finally:
-                with contextlib.suppress(OSError):
-                    self.socket.settimeout(saved)
-            raise
-
-    def _linger(self) -> None:
-        """After our fatal alert: half-close, then read and drop what the peer still sends,
-        briefly, before the socket is closed.
-
-        Closing a socket with unread input makes the kernel answer with a TCP RST, and an RST
-        can destroy our alert in the peer's receive buffer before the peer reads it (the
-        problem HTTP servers solve with a "lingering close"); the peer would then see a reset
-        instead of the reason (RFC 8446 §6.2). Bounded by time and bytes.
-        """
-        deadline = time.monotonic() + _LINGER_SECONDS
-        received = 0
-        with contextlib.suppress(OSError):
-            self.socket.shutdown(socket.SHUT_WR)
-            while received < _LINGER_BYTES:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.socket.settimeout(left)
-                data = self.socket.recv(_READ_SIZE)
-                if not data:
-                    break
-                received += len(data)
 
     def _take(self, bufsize: int) -> bytes:
         data = bytes(self._pending[:bufsize])
