@@ -382,10 +382,10 @@ def test_legacy_record_version_of_a_protected_record_is_ignored(version: int) ->
     *below* 0x0300: "Implementations SHOULD NOT accept any records with a version less than
     0x0300".)
 
-    record/layer.py's _check_header rejects any record whose major version byte is not 3 with
-    decode_error, also once TLS 1.3 is negotiated and the header is only the AEAD's additional
-    data. Here a correctly protected application_data record whose header says ``version`` is
-    refused. Low severity: a peer conforming to §5.1 never sends this."""
+    record/layer_receive.py's _check_header rejects any record whose major version byte is not 3
+    with decode_error, also once TLS 1.3 is negotiated and the header is only the AEAD's
+    additional data. Here a correctly protected application_data record whose header says
+    ``version`` is refused. Low severity: a peer conforming to §5.1 never sends this."""
     secrets: dict[str, bytes] = {}
     client_config = ClientConfig(
         verify_certificates=False, cipher_suites=(SUITE,), keylog=keylog_into(secrets)

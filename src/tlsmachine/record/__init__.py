@@ -1,6 +1,6 @@
-"""The TLS record layer (RFC 8446 §5, RFC 5246 §6): framing in ``layer``, protection in
-``protection`` (the AEAD protectors by version in ``protection13`` and ``protection12``, the
-size and usage limits in ``limits``)."""
+"""The TLS record layer (RFC 8446 §5, RFC 5246 §6): framing in ``layer`` (receiving and its
+checks in ``layer_receive``), protection in ``protection`` (the AEAD protectors by version in
+``protection13`` and ``protection12``, the size and usage limits in ``limits``)."""
 
 from __future__ import annotations
 
