@@ -86,6 +86,19 @@ class Protectors12:
     server_write: Aead12Protector = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Agreed12:
+    """What both sides of a TLS 1.2 handshake agreed: the master secret and the protectors, and
+    what the summary reports (the (EC)DHE group, the signature scheme, the peer's chain: from
+    the Certificate message, or from the session when resuming, RFC 5246 §7.3)."""
+
+    master_secret: bytes
+    keys: Protectors12
+    group_name: str | None = None
+    signature_scheme: int | None = None
+    peer_chain: tuple[x509.Certificate, ...] = ()
+
+
 def protectors(
     suite: CipherSuite12, master: bytes, client_random: bytes, server_random: bytes
 ) -> Protectors12:

@@ -40,7 +40,7 @@ from ..extensions import (
     SessionTicket,
     UnknownExtension,
 )
-from ..handshake12 import Transcript12, log_master_secret, protectors
+from ..handshake12 import Agreed12, Transcript12, log_master_secret, protectors
 from ..machine import Output
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
 from ..session import ClientSession
@@ -50,7 +50,6 @@ from .tls12_finish import (
     ExpectChangeCipherSpec,
     ExpectNewSessionTicket,
     ExpectServerFinished,
-    KeysAgreed,
 )
 from .tls12_full import (
     ExpectCertificateRequestOrServerHelloDone,
@@ -226,7 +225,7 @@ def _resume(hs: Client12, out: Output) -> ExpectNewSessionTicket | ExpectChangeC
     log_master_secret(out, hs.client_random, master)
     # no Certificate message: the session's server chain stands in for it (§7.3)
     chain = parse_certificate_chain(session.server_certificates)
-    agreed = KeysAgreed(master, keys, chain=chain)
+    agreed = Agreed12(master, keys, peer_chain=chain)
     if hs.ticket_expected:
         return ExpectNewSessionTicket(hs, agreed)
     return ExpectChangeCipherSpec(hs, agreed, None)
@@ -234,6 +233,7 @@ def _resume(hs: Client12, out: Output) -> ExpectNewSessionTicket | ExpectChangeC
 
 __all__ = [
     "DEFAULT_SESSION_LIFETIME",
+    "Agreed12",
     "Client12",
     "ExpectCertificateRequestOrServerHelloDone",
     "ExpectChangeCipherSpec",
@@ -243,7 +243,6 @@ __all__ = [
     "ExpectServerHelloDone",
     "ExpectServerKeyExchange",
     "KeyExchange12",
-    "KeysAgreed",
     "_server_group",
     "server_hello12",
 ]

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..enums import ProtocolVersion
 from ..events import SessionTicketReceived
-from ..handshake12 import Protectors12, check_finished, finished, handshake_complete, install_keys
+from ..handshake12 import Agreed12, check_finished, finished, handshake_complete, install_keys
 from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.tls12 import ChangeCipherSpec, NewSessionTicket12
@@ -33,23 +32,12 @@ DEFAULT_SESSION_LIFETIME = TLS12_DEFAULT_SESSION_LIFETIME  # the one constant, c
 
 
 @dataclass(frozen=True, slots=True)
-class KeysAgreed:
-    """The master secret and protectors, and what the summary reports."""
-
-    master_secret: bytes
-    keys: Protectors12
-    group_name: str | None = None
-    signature_scheme: int | None = None
-    chain: tuple[x509.Certificate, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class ExpectNewSessionTicket:
     """The ServerHello promised a ticket: NewSessionTicket before the server's
     ChangeCipherSpec (RFC 5077 §3.3)."""
 
     hs: Client12
-    agreed: KeysAgreed
+    agreed: Agreed12
 
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectChangeCipherSpec:
         ticket = expect(msg, NewSessionTicket12, self)
@@ -63,7 +51,7 @@ class ExpectChangeCipherSpec:
     record on, which must be its Finished."""
 
     hs: Client12
-    agreed: KeysAgreed
+    agreed: Agreed12
     ticket: NewSessionTicket12 | None
 
     def handle(self, msg: HandshakeMessage | ChangeCipherSpec, out: Output) -> ExpectServerFinished:
@@ -77,7 +65,7 @@ class ExpectServerFinished:
     """Waiting for the server's Finished (RFC 5246 §7.4.9)."""
 
     hs: Client12
-    agreed: KeysAgreed
+    agreed: Agreed12
     ticket: NewSessionTicket12 | None
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
@@ -103,7 +91,7 @@ class ExpectServerFinished:
                 agreed.signature_scheme,
                 hs.alpn_protocol,
                 hs.server_name,
-                agreed.chain,
+                agreed.peer_chain,
                 resumed=session is not None,
             )
         )
@@ -146,7 +134,7 @@ class ExpectServerFinished:
             version=ProtocolVersion.TLS12,
             session_id=session_id,
             extended_master_secret=True,
-            server_certificates=tuple(c.public_bytes(Encoding.DER) for c in self.agreed.chain),
+            server_certificates=tuple(c.public_bytes(Encoding.DER) for c in self.agreed.peer_chain),
         )
         if self.ticket is not None and previous is not None:
             session = replace(session, received_at=hs.config.clock())

@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..extensions import CertificateAuthorities
 from ..handshake12 import (
+    Agreed12,
     derive_master_secret,
     dh_premaster,
     finished,
@@ -54,7 +55,7 @@ from ..messages.tls12 import (
 from ..messages.tls13 import CertificateVerify, Finished
 from ..verify import parse_certificate_chain, public_key_of
 from .certificate import by_authorities
-from .tls12_finish import ExpectChangeCipherSpec, ExpectNewSessionTicket, KeysAgreed
+from .tls12_finish import ExpectChangeCipherSpec, ExpectNewSessionTicket
 
 if TYPE_CHECKING:
     from ..certs import CertifiedKey
@@ -281,7 +282,7 @@ def _client_flight(
     install_keys(out, keys, client=True, direction="write")
     verify_data = finished(suite, master, client=True, handshake_hash=transcript.digest())
     transcript.update(out.send(Finished(verify_data=verify_data)))
-    agreed = KeysAgreed(master, keys, exchange.group_name, exchange.signature_scheme, chain)
+    agreed = Agreed12(master, keys, exchange.group_name, exchange.signature_scheme, chain)
     if hs.ticket_expected:
         return ExpectNewSessionTicket(hs, agreed)
     return ExpectChangeCipherSpec(hs, agreed, None)

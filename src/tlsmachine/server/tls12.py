@@ -47,6 +47,7 @@ from ..extensions import (
     SessionTicket,
 )
 from ..handshake12 import (
+    Agreed12,
     Transcript12,
     finished,
     install_keys,
@@ -73,7 +74,6 @@ from ..verify import parse_certificate_chain
 from .choose12 import Choice12, choose_full_handshake
 from .negotiate import choose_alpn, server_name_of
 from .tls12_client_flight import (
-    Agreed12,
     ExpectChangeCipherSpec,
     ExpectClientCertificate,
     ExpectClientCertificateVerify,
@@ -270,7 +270,7 @@ def _resume(
     install_keys(out, keys, client=False, direction="write")
     verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
     t12.update(out.send(Finished(verify_data=verify_data)))
-    return ExpectChangeCipherSpec(hs, Agreed12(master, keys, client_chain=chain), resumed=True)
+    return ExpectChangeCipherSpec(hs, Agreed12(master, keys, peer_chain=chain), resumed=True)
 
 
 def _full(

@@ -27,7 +27,7 @@ from ..crypto.signatures import spki_is_rsassa_pss, verify
 from ..errors import HandshakeFailure, IllegalParameter
 from ..extensions import SupportedGroups
 from ..handshake12 import (
-    Protectors12,
+    Agreed12,
     check_finished,
     derive_master_secret,
     dh_premaster,
@@ -48,17 +48,6 @@ from ..verify import parse_certificate_chain, public_key_of
 
 if TYPE_CHECKING:
     from .tls12 import Server12
-
-
-@dataclass(frozen=True, slots=True)
-class Agreed12:
-    """The keys, and what the summary reports."""
-
-    master_secret: bytes
-    keys: Protectors12
-    group_name: str | None = None
-    signature_scheme: int | None = None
-    client_chain: tuple[x509.Certificate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +151,7 @@ class ExpectClientCertificateVerify:
             raise IllegalParameter(
                 f"client CertificateVerify uses {scheme_name(cv.algorithm)}, not requested"
             )
-        leaf = self.agreed.client_chain[0]
+        leaf = self.agreed.peer_chain[0]
         verify(
             cv.algorithm,
             public_key_of(leaf, "client"),
@@ -213,13 +202,13 @@ class ExpectClientFinished:
         t12.update(client_finished.raw)
         if not self.resumed:
             if hs.issue_ticket:
-                _send_ticket(hs, master, agreed.client_chain, out)
+                _send_ticket(hs, master, agreed.peer_chain, out)
             out.change_cipher_spec()
             install_keys(out, agreed.keys, client=False, direction="write")
             verify_data = finished(suite, master, client=False, handshake_hash=t12.digest())
             t12.update(out.send(Finished(verify_data=verify_data)))
             if hs.session_id:
-                state = _session_state(hs, master, agreed.client_chain)
+                state = _session_state(hs, master, agreed.peer_chain)
                 hs.config.tls12_session_cache().put(hs.session_id, state)
         out.event(
             handshake_complete(
@@ -228,7 +217,7 @@ class ExpectClientFinished:
                 agreed.signature_scheme,
                 hs.alpn_protocol,
                 hs.server_name,
-                agreed.client_chain,
+                agreed.peer_chain,
                 resumed=self.resumed,
             )
         )
