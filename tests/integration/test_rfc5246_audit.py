@@ -54,12 +54,9 @@ from tlsmachine.handshake12 import server_key_exchange_input
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls12 import ClientKeyExchange, ServerKeyExchange, dhe_params
+from wire import ALERT, CCS, HANDSHAKE, messages, plaintext_alert, record, records
 
 TLS12 = ProtocolVersion.TLS12
-HANDSHAKE = int(ContentType.HANDSHAKE)
-CCS = int(ContentType.CHANGE_CIPHER_SPEC)
-ALERT = int(ContentType.ALERT)
-APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 CLOSE_NOTIFY_RECORD = bytes((ALERT, 3, 3, 0, 2, 1, AlertDescription.CLOSE_NOTIFY))
 
 
@@ -70,34 +67,6 @@ CLOSE_NOTIFY_RECORD = bytes((ALERT, 3, 3, 0, 2, 1, AlertDescription.CLOSE_NOTIFY
 def rsa_cert() -> CertifiedKey:
     """An RSA certificate for the DHE_RSA suites (made once: RSA key generation is slow)."""
     return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
-
-
-def record(content_type: int, body: bytes) -> bytes:
-    return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
-
-
-def plaintext_alert(description: AlertDescription) -> bytes:
-    return record(ALERT, bytes((2, description)))
-
-
-def records(data: bytes) -> list[tuple[int, bytes]]:
-    """Split a byte stream into (content type, fragment) records."""
-    out = []
-    while data:
-        end = 5 + int.from_bytes(data[3:5], "big")
-        out.append((data[0], data[5:end]))
-        data = data[end:]
-    return out
-
-
-def messages(fragment: bytes) -> list[bytes]:
-    """Split a handshake fragment into whole messages (header included)."""
-    out = []
-    while fragment:
-        end = 4 + int.from_bytes(fragment[1:4], "big")
-        out.append(fragment[:end])
-        fragment = fragment[end:]
-    return out
 
 
 def plaintext_messages(flight: bytes) -> list[bytes]:

@@ -93,12 +93,9 @@ from tlsmachine.messages.tls12 import (
 )
 from tlsmachine.messages.tls13 import EncryptedExtensions, Finished
 from tlsmachine.traffic12 import Traffic12
+from wire import ALERT, APPLICATION_DATA, CCS, HANDSHAKE, messages, plaintext_alert, record, records
 
 TLS12 = ProtocolVersion.TLS12
-HANDSHAKE = int(ContentType.HANDSHAKE)
-CCS = int(ContentType.CHANGE_CIPHER_SPEC)
-ALERT = int(ContentType.ALERT)
-APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 
 
 # --- certificates, configs ----------------------------------------------------------------------
@@ -140,36 +137,8 @@ def auth_server_config() -> ServerConfig:
 # --- records and messages -----------------------------------------------------------------------
 
 
-def record(content_type: int, body: bytes) -> bytes:
-    return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
-
-
-def plaintext_alert(description: AlertDescription) -> bytes:
-    return record(ALERT, bytes((2, description)))
-
-
-def records(data: bytes) -> list[tuple[int, bytes]]:
-    """Split a byte stream into (content type, fragment) records."""
-    out = []
-    while data:
-        end = 5 + int.from_bytes(data[3:5], "big")
-        out.append((data[0], data[5:end]))
-        data = data[end:]
-    return out
-
-
 def join(parts: list[tuple[int, bytes]]) -> bytes:
     return b"".join(record(t, body) for t, body in parts)
-
-
-def messages(fragment: bytes) -> list[bytes]:
-    """Split a handshake fragment into whole messages (header included)."""
-    out = []
-    while fragment:
-        end = 4 + int.from_bytes(fragment[1:4], "big")
-        out.append(fragment[:end])
-        fragment = fragment[end:]
-    return out
 
 
 def frame(msg_type: int, body: bytes) -> bytes:
