@@ -2,7 +2,7 @@
 
 After a CertificateRequest the server waits for the client's Certificate (possibly empty) and,
 when it is not empty, its CertificateVerify; both join the transcript before the client's
-Finished, which :class:`~tlsmachine.server.tls13.ExpectFinished` then checks.
+Finished, which :class:`~tlsmachine.server.tls13_finish.ExpectFinished` then checks.
 
     ExpectClientCertificate -> [ExpectClientCertificateVerify] -> ExpectFinished
 """
@@ -19,7 +19,7 @@ from ..machine import Output, check_certificate_verify, expect
 from ..messages import HandshakeMessage
 from ..messages.tls13 import Certificate, CertificateVerify
 from ..verify import parse_certificate_chain
-from .tls13 import ExpectFinished
+from .tls13_finish import ExpectFinished
 
 
 @dataclass(frozen=True, slots=True)

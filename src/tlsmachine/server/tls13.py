@@ -1,17 +1,19 @@
-"""Server: the TLS 1.3 flight and the client's Finished (RFC 8446 §4.1.3-§4.4, Appendix A.2).
+"""Server: the TLS 1.3 flight (RFC 8446 §4.1.3-§4.4, Appendix A.2).
 
 ``send_server_flight`` writes ServerHello, (change_cipher_spec), EncryptedExtensions,
-Certificate, CertificateVerify and Finished, installs the keys in the order of §7.3, and returns
-:class:`ExpectFinished`, which verifies the client's Finished and ends in ``Traffic13``.
+[CertificateRequest], Certificate, CertificateVerify and Finished, installs the keys in the order
+of §7.3, and returns the state that waits for the client: :class:`ExpectFinished` (or, first,
+``ExpectClientCertificate`` or :class:`ExpectEndOfEarlyData`), defined in
+:mod:`tlsmachine.server.tls13_finish` and re-exported here. Also what the flight is made from:
+:class:`Offer`, :class:`Choice`, and the per-config :class:`ServerTemplate` of :class:`Signer`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..certs import CertifiedKey
 from ..config import ServerConfig
@@ -32,37 +34,27 @@ from ..extensions import (
     SupportedGroups,
     SupportedVersionsServerHello,
 )
-from ..keyschedule import EarlySecret, MasterSecret, finished_mac, resumption_psk
-from ..machine import (
-    HandshakeTrafficKeys,
-    Output,
-    check_finished,
-    derive_handshake_traffic,
-    expect,
-    scheme_name,
-)
-from ..messages import HandshakeMessage, encode_handshake
+from ..keyschedule import EarlySecret, finished_mac
+from ..machine import Output, derive_handshake_traffic, scheme_name
+from ..messages import encode_handshake
 from ..messages.hello import ClientHello, ServerHello, encode_server_hello_tls13
 from ..messages.tls13 import (
     Certificate,
     CertificateEntry,
     CertificateRequest,
     EncryptedExtensions,
-    EndOfEarlyData,
-    Finished,
-    NewSessionTicket,
     encode_certificate_verify,
     encode_finished,
 )
-from ..session import TicketState
-from ..traffic13 import Traffic13
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
 
 if TYPE_CHECKING:
     from .client_auth import ExpectClientCertificate
-from .post_handshake_auth import ServerPostHandshakeAuth, certificate_request_extensions
+from .post_handshake_auth import certificate_request_extensions
 from .psk import AcceptedPsk
+from .tls13_finish import ExpectEndOfEarlyData as ExpectEndOfEarlyData
+from .tls13_finish import ExpectFinished as ExpectFinished
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,94 +325,3 @@ def _accept_early_data(
     out.early_exporter(early_secret.hash_name, exporter)
     out.read_keys(suite, secret, "early")
     out.early_data("accepting", config.max_early_data_size)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectEndOfEarlyData:
-    """0-RTT accepted; early data arrives until EndOfEarlyData (RFC 8446 §4.5)."""
-
-    then: ExpectFinished
-    client_keys: HandshakeTrafficKeys = field(repr=False)
-
-    def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
-        end = expect(msg, EndOfEarlyData, self)
-        then = self.then
-        transcript = then.offer.transcript
-        transcript.update(end.raw)
-        keys = self.client_keys
-        out.read_keys(then.choice.suite, keys.secret, "handshake", keys.key_iv)
-        # The client's Finished covers EndOfEarlyData (§4.4.1).
-        return replace(then, finished_context=transcript.digest())
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectFinished:
-    """Server flight sent; waiting for the client's Finished (RFC 8446 §4.4.4)."""
-
-    offer: Offer
-    choice: Choice
-    # The transcript hash the client's Finished covers (§4.4.4): through the server Finished,
-    # or through the client's Certificate/CertificateVerify after a CertificateRequest.
-    finished_context: bytes
-    client_finished_key: bytes = field(repr=False)
-    client_application_secret: bytes = field(repr=False)
-    server_application_secret: bytes = field(repr=False)
-    exporter_secret: bytes = field(repr=False)
-    master: MasterSecret = field(repr=False)
-    summary: HandshakeComplete
-
-    def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
-        finished = expect(msg, Finished, self)
-        suite, transcript = self.choice.suite, self.offer.transcript
-        check_finished(finished, suite, self.client_finished_key, self.finished_context, "client")
-        transcript.update(finished.raw)
-        resumption = self.master.resumption_master_secret(transcript.digest())
-        out.read_keys(suite, self.client_application_secret, "application")
-        out.event(self.summary)
-        self._send_tickets(resumption, out)
-        return Traffic13(
-            suite=suite,
-            is_client=False,
-            read_secret=self.client_application_secret,
-            write_secret=self.server_application_secret,
-            exporter_secret=self.exporter_secret,
-            resumption_secret=resumption,
-            # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
-            post_handshake_auth=ServerPostHandshakeAuth.after_handshake(
-                self.offer.config, self.offer.client_hello, transcript
-            ),
-        )
-
-    def _send_tickets(self, resumption_secret: bytes, out: Output) -> None:
-        """NewSessionTicket messages carrying sealed resumption state (RFC 8446 §4.6.1)."""
-        config, choice = self.offer.config, self.choice
-        if not config.session_tickets:
-            return
-        sealer = config.session_ticket_sealer()
-        extensions: tuple[Extension, ...] = ()
-        if config.max_early_data_size:
-            extensions = (EarlyData(max_early_data_size=config.max_early_data_size),)
-        issued_at = int(config.clock())
-        client_chain = tuple(c.public_bytes(Encoding.DER) for c in self.summary.peer_certificates)
-        for index in range(config.session_tickets):
-            nonce = index.to_bytes(2, "big")  # unique per ticket on this connection
-            age_add = int.from_bytes(config.random(4), "big")
-            state = TicketState(
-                cipher_suite=choice.suite.id,
-                psk=resumption_psk(choice.suite.hash_name, resumption_secret, nonce),
-                issued_at=issued_at,
-                ticket_age_add=age_add,
-                lifetime=config.ticket_lifetime,
-                max_early_data_size=config.max_early_data_size,
-                alpn_protocol=(choice.alpn_protocol or "").encode(),
-                server_name=(choice.server_name or "").encode(),
-                client_certificates=client_chain,
-            )
-            ticket = NewSessionTicket(
-                ticket_lifetime=config.ticket_lifetime,
-                ticket_age_add=age_add,
-                ticket_nonce=nonce,
-                ticket=sealer.seal(state.serialize()),
-                extensions=extensions,
-            )
-            out.send(ticket)
