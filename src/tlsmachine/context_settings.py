@@ -346,6 +346,7 @@ class ContextSettings:
 
     @keylog_filename.setter
     def keylog_filename(self, path: PathLike | None) -> None:
+        # the file set before is closed once no connection logs to it any more (KeyLogFile)
         self._keylog = None if path is None else KeyLogFile(os.fspath(path), header=True)
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TextIO
 
@@ -40,6 +41,8 @@ class KeyLogFile:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         empty = os.fstat(fd).st_size == 0
         self._file: TextIO | None = os.fdopen(fd, "a", encoding="ascii")
+        # Closed with its owner (a Context has no close(), as ssl.SSLContext has none).
+        self._finalizer = weakref.finalize(self, self._file.close)
         if empty and header:
             self(HEADER)
 
@@ -57,6 +60,5 @@ class KeyLogFile:
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._file = None
+            self._finalizer()  # closes the file, once

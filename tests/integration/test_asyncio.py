@@ -1053,6 +1053,7 @@ def test_data_ahead_of_a_bad_record_in_one_read_is_delivered(
             writer.write(conn.data_to_send() + forged)  # one write, most likely one read
             await asyncio.wait_for(read_to_eof(reader), 10)
             writer.close()
+            await writer.wait_closed()
             await settle(lambda: bool(reader_error))
             assert b"".join(received) == b"last words"
             assert isinstance(reader_error[0], BadRecordMac)

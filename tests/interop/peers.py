@@ -474,8 +474,10 @@ def python_tls_client(
     ctx = python_context(ssl.Purpose.SERVER_AUTH, group=group, alpn=alpn)
     ctx.load_verify_locations(cafile)
     result = PeerResult()
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        tls = ctx.wrap_socket(raw, server_hostname=server_hostname, suppress_ragged_eofs=False)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+        ctx.wrap_socket(raw, server_hostname=server_hostname, suppress_ragged_eofs=False) as tls,
+    ):
         result.version, result.cipher = tls.version(), (tls.cipher() or ("",))[0]
         result.alpn = tls.selected_alpn_protocol()
         tls.sendall(message)
@@ -484,7 +486,7 @@ def python_tls_client(
             if not data:
                 break
             result.received += data
-        tls.unwrap()  # sends close_notify and waits for the server's
+        tls.unwrap().close()  # sends close_notify and waits for the server's
         result.clean_close = True
     return result
 

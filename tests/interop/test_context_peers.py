@@ -301,8 +301,10 @@ def client_code(mod: ModuleType, port: int, cafile: Path, tls12: bool) -> dict[s
     ctx.set_alpn_protocols(["h2", "http/1.1"])
     if tls12:
         ctx.maximum_version = mod.TLSVersion.TLSv1_2
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
         tls.sendall(b"ping\n")
         echoed = tls.recv(1024)
         seen = {
@@ -313,7 +315,7 @@ def client_code(mod: ModuleType, port: int, cafile: Path, tls12: bool) -> dict[s
             "peercert": tls.getpeercert(),
             "der": tls.getpeercert(binary_form=True),
         }
-        tls.unwrap()
+        tls.unwrap().close()
     return seen
 
 
