@@ -208,21 +208,14 @@ def send_server_flight(
     out.write_keys(suite, server.secret, "handshake", server.key_iv)
     if not choice.early_data:  # else after EndOfEarlyData (RFC 8446 §4.5)
         out.read_keys(suite, client.secret, "handshake", client.key_iv)
-    client_limit = hello.get(RecordSizeLimit)
-    if client_limit is not None:
-        # RFC 8449 §4: the limits apply to protected records, i.e. from here on.
-        out.record_size_limits(
-            send=client_limit.record_size_limit, receive=config.record_size_limit
-        )
+    _record_size_limits(offer, out)
 
     transcript.update(out.send_encoded(_encrypted_extensions(offer, choice)))
     # RFC 8446 §4.3.2: never in a PSK handshake (no certificates are exchanged there).
     request_certificate = config.client_auth != "none" and psk is None
     if request_certificate:
-        request = CertificateRequest(
-            certificate_request_context=b"", extensions=certificate_request_extensions(config)
-        )
-        transcript.update(out.send(request))
+        extensions = certificate_request_extensions(config)
+        transcript.update(out.send(CertificateRequest(b"", extensions)))
     scheme = _authenticate(offer, choice, out) if psk is None else None
     verify_data = finished_mac(suite.hash_name, server.finished_key, transcript.digest())
     transcript.update(out.send_encoded(encode_finished(verify_data)))
@@ -247,6 +240,16 @@ def send_server_flight(
     if choice.early_data:
         return ExpectEndOfEarlyData(finish, client)
     return finish
+
+
+def _record_size_limits(offer: Offer, out: Output) -> None:
+    """The client's record_size_limit and ours, from the first protected record on (RFC 8449
+    §4: the limits apply to protected records)."""
+    client_limit = offer.client_hello.get(RecordSizeLimit)
+    if client_limit is not None:
+        out.record_size_limits(
+            send=client_limit.record_size_limit, receive=offer.config.record_size_limit
+        )
 
 
 def _server_hello(offer: Offer, choice: Choice) -> tuple[bytes, bytes | None]:
