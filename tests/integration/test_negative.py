@@ -39,6 +39,7 @@ from tlsmachine.messages import Alert, decode_handshake, encode_handshake
 from tlsmachine.messages.tls13 import CertificateVerify, EncryptedExtensions, Finished
 from tlsmachine.server.hello import ExpectClientHello
 from tlsmachine.verify import PinnedCertificate
+from wire import plaintext_alert
 
 
 @functools.cache
@@ -52,10 +53,6 @@ def server() -> ServerConnection:
 
 def client() -> ClientConnection:
     return ClientConnection(ClientConfig(verify_certificates=False), "localhost")
-
-
-def plaintext_alert(description: AlertDescription) -> bytes:
-    return bytes([21, 3, 3, 0, 2, 2, description])
 
 
 def assert_failed_with(conn, exc_info, error: type[ProtocolError], alert: AlertDescription) -> None:  # type: ignore[no-untyped-def]

@@ -58,6 +58,7 @@ from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls13 import EncryptedExtensions
 from tlsmachine.record.protection import Aead13Protector
 from tlsmachine.session import AeadTicketSealer, ExternalPsk
+from wire import plaintext_alert
 
 SUITE = TLS_AES_128_GCM_SHA256
 """One suite, so that the test can derive record keys from the logged secrets."""
@@ -104,10 +105,6 @@ def handshake_messages(content: bytes) -> list[bytes]:
 
 def handshake_record(raw: bytes) -> bytes:
     return b"\x16\x03\x03" + len(raw).to_bytes(2, "big") + raw
-
-
-def plaintext_alert(description: AlertDescription) -> bytes:
-    return bytes([21, 3, 3, 0, 2, 2, description])
 
 
 def first_client_hello(config: ClientConfig) -> tuple[ClientConnection, ClientHello]:

@@ -79,6 +79,7 @@ from tlsmachine.extensions import (
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import DOWNGRADE_TLS12, ClientHello, ServerHello
 from tlsmachine.messages.tls12 import Certificate12
+from wire import plaintext_alert, record
 
 TLS12 = ProtocolVersion.TLS12
 TLS13 = ProtocolVersion.TLS13
@@ -190,14 +191,6 @@ def client12(**kwargs: object) -> ClientConfig:
 
 def server_with(key_type: str = "ecdsa-p256", **kwargs: object) -> ServerConfig:
     return ServerConfig(certificates=(certificate(key_type),), **kwargs)  # type: ignore[arg-type]
-
-
-def record(content_type: int, body: bytes) -> bytes:
-    return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
-
-
-def plaintext_alert(description: AlertDescription) -> bytes:
-    return record(ContentType.ALERT, bytes((2, description)))
 
 
 def hello_of(flight: bytes) -> ClientHello:

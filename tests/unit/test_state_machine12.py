@@ -61,6 +61,7 @@ from tlsmachine.messages.tls13 import (
     Finished,
     KeyUpdate,
 )
+from wire import messages, record, records
 
 TLS12 = ProtocolVersion.TLS12
 HANDSHAKE = int(ContentType.HANDSHAKE)
@@ -79,28 +80,6 @@ def pem(certified: CertifiedKey) -> bytes:
 # --- walking a real handshake -------------------------------------------------------------------
 
 
-def _records(data: bytes) -> list[tuple[int, bytes]]:
-    out = []
-    while data:
-        end = 5 + int.from_bytes(data[3:5], "big")
-        out.append((data[0], data[5:end]))
-        data = data[end:]
-    return out
-
-
-def _messages(fragment: bytes) -> list[bytes]:
-    out = []
-    while fragment:
-        end = 4 + int.from_bytes(fragment[1:4], "big")
-        out.append(fragment[:end])
-        fragment = fragment[end:]
-    return out
-
-
-def _record(content_type: int, body: bytes) -> bytes:
-    return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
-
-
 Step = tuple[object, object]  # (the state before a message, that message)
 
 
@@ -117,12 +96,12 @@ def _deliver(sender: Connection, receiver: Connection, steps: list[Step], stop: 
     (state, message) each time; False when there was nothing to send. Raises _Reached just
     before the message that would make ``len(steps)`` exceed ``stop``."""
     data = sender.data_to_send()
-    for content_type, fragment in _records(data):
+    for content_type, fragment in records(data):
         protected = receiver._records.read_protector.protected
         if content_type == HANDSHAKE and not protected:
-            pieces = [_record(HANDSHAKE, m) for m in _messages(fragment)]
+            pieces = [record(HANDSHAKE, m) for m in messages(fragment)]
         else:
-            pieces = [_record(content_type, fragment)]
+            pieces = [record(content_type, fragment)]
         for piece in pieces:
             if stop is not None and len(steps) == stop:
                 raise _Reached(receiver)
@@ -478,12 +457,12 @@ def test_unexpected_message_through_the_connection(path_name: str) -> None:
             break  # from the peer's ChangeCipherSpec on, records are protected
         encrypted = conn._records.write_protector.protected  # our Finished went out already
         with pytest.raises(UnexpectedMessage):
-            conn.receive_data(_record(HANDSHAKE, raw))
+            conn.receive_data(record(HANDSHAKE, raw))
         alert = conn.data_to_send()
         if encrypted:
             assert alert[0] == ContentType.ALERT and len(alert) > 7
         else:
-            assert alert == _record(
+            assert alert == record(
                 ContentType.ALERT, bytes((2, AlertDescription.UNEXPECTED_MESSAGE))
             )
         checked += 1
