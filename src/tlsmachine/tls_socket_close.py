@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .connection import Connection, ConnectionState
 from .errors import TLSError
+from .linger import LINGER_BYTES, LINGER_SECONDS
 
 if TYPE_CHECKING:
     from .events import Event
@@ -27,10 +28,6 @@ R = TypeVar("R")
 _READ_SIZE = 65536
 _CLOSE_WAIT = 5.0
 """How long close() waits for the peer's close_notify when the socket has no timeout."""
-#: After a fatal alert: how long, and for how many bytes, we keep reading (and dropping) what
-#: the peer still sends before closing (see TLSSocket._linger).
-_LINGER_SECONDS = 0.5
-_LINGER_BYTES = 256 * 1024
 
 
 if TYPE_CHECKING:
@@ -174,11 +171,11 @@ class TLSSocketClosing(_TLSSocketParts):
         problem HTTP servers solve with a "lingering close"); the peer would then see a reset
         instead of the reason (RFC 8446 §6.2). Bounded by time and bytes.
         """
-        deadline = time.monotonic() + _LINGER_SECONDS
+        deadline = time.monotonic() + LINGER_SECONDS
         received = 0
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_WR)
-            while received < _LINGER_BYTES:
+            while received < LINGER_BYTES:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
