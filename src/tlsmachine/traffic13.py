@@ -14,9 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from .crypto.suites import CipherSuite
 from .enums import KeyUpdateRequest
 from .errors import UsageError
@@ -36,8 +33,9 @@ class SessionContext:
     server_name: str | None
     alpn_protocol: str | None
     clock: Callable[[], float]
-    server_certificates: tuple[x509.Certificate, ...] = ()
-    """The server chain of the handshake (of the original one when resumed)."""
+    server_certificates: tuple[bytes, ...] = ()
+    """The server chain of the handshake (of the original one when resumed), DER-encoded once
+    for all the tickets the connection receives."""
 
 
 class PostHandshakeAuth(Protocol):
@@ -119,9 +117,7 @@ class Traffic13:
             received_at=context.clock(),
             max_early_data_size=(early_data.max_early_data_size or 0) if early_data else 0,
             alpn_protocol=context.alpn_protocol,
-            server_certificates=tuple(
-                c.public_bytes(Encoding.DER) for c in context.server_certificates
-            ),
+            server_certificates=context.server_certificates,
         )
         out.event(SessionTicketReceived(session=session))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ClientConfig
 from ..crypto.suites import CipherSuite
@@ -304,6 +305,11 @@ class ExpectFinished:
         resumption = master.resumption_master_secret(transcript.digest())
         summary = self._summary()
         out.event(summary)
+        resumed = hs.resumed_session
+        if resumed is not None and resumed.server_certificates:
+            server_chain = resumed.server_certificates  # DER already: no need to re-encode
+        else:
+            server_chain = tuple(c.public_bytes(Encoding.DER) for c in summary.peer_certificates)
         return Traffic13(
             suite=suite,
             is_client=True,
@@ -315,7 +321,7 @@ class ExpectFinished:
                 server_name=hs.server_name,
                 alpn_protocol=self.negotiated.alpn_protocol,
                 clock=hs.config.clock,
-                server_certificates=summary.peer_certificates,
+                server_certificates=server_chain,
             ),
             # RFC 8446 §4.4: post-handshake exchanges start from this transcript.
             post_handshake_auth=ClientPostHandshakeAuth.after_handshake(hs.config, transcript),
