@@ -43,7 +43,6 @@ from tlsmachine.crypto.suites import (
 from tlsmachine.enums import AlertDescription, ContentType, HandshakeType, ProtocolVersion
 from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import (
-    ExtendedMasterSecret,
     RenegotiationInfo,
     ServerName,
     SessionTicket,
@@ -424,16 +423,27 @@ def test_neither_scsv_nor_extension_gets_no_renegotiation_info() -> None:
     assert server_hello.get(RenegotiationInfo) is None
 
 
-def test_non_empty_extended_master_secret_is_decode_error() -> None:
+@pytest.mark.parametrize(
+    ("ext_type", "body"),
+    [(23, b"\x00"), (11, b""), (11, b"\x01\x00\x00"), (0xFF01, b"\x05ab")],
+    ids=[
+        "extended_master_secret-not-empty",
+        "ec_point_formats-empty",
+        "ec_point_formats-trailing",
+        "renegotiation_info-truncated",
+    ],
+)
+def test_malformed_tls12_extension_is_decode_error(ext_type: int, body: bytes) -> None:
     """RFC 7627 §5.1: "The extension_data field of this extension SHALL be empty." (tlsfuzzer
     test-extended-master-secret-extension "malformed extended master secret ext" expects
-    decode_error.)"""
+    decode_error); ec_point_formats is ``ec_point_format_list<1..2^8-1>`` (RFC 8422 §5.1.2),
+    renegotiation_info ``renegotiated_connection<0..255>`` (RFC 5746 §3.2). In a ClientHello
+    that negotiates TLS 1.2 they are judged (a TLS 1.3 handshake ignores them:
+    test_tlsfuzzer_tls13_a.py)."""
     hello = hello_of(ClientConnection(client12(), "localhost").data_to_send())
-    extensions = tuple(
-        UnknownExtension(ext_type=23, extension_data=b"\x00")
-        if isinstance(e, ExtendedMasterSecret)
-        else e
-        for e in hello.extensions
+    extensions = (
+        *(e for e in hello.extensions if e.ext_type != ext_type),
+        UnknownExtension(ext_type=ext_type, extension_data=body),
     )
     server = ServerConnection(ServerConfig(certificates=(server_cert(),)))
     rejects(server, hello_record(hello, extensions=extensions), AlertDescription.DECODE_ERROR)

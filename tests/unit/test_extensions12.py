@@ -26,11 +26,13 @@ from tlsmachine.extensions import (
     ExtendedMasterSecret,
     Extension,
     ExtensionContext,
+    MalformedTls12Extension,
     RenegotiationInfo,
     SessionTicket,
     SupportedVersionsServerHello,
     UnknownExtension,
     decode_extension,
+    extension_name,
     parse_extensions,
     serialize_extensions,
 )
@@ -67,10 +69,42 @@ def block(*exts: tuple[int, bytes]) -> bytes:
 
 
 def parse(context: ExtensionContext, *exts: tuple[int, bytes]) -> tuple[Extension, ...]:
+    """The block as a TLS 1.2 handshake sees it: in a ClientHello, a malformed TLS 1.2
+    extension is kept aside (MalformedTls12Extension) and becomes a decode_error once TLS 1.2
+    is negotiated (server.tls12.start_tls12), which this does at once."""
     r = Reader(block(*exts))
     out = parse_extensions(r, context)
     r.expect_end()
+    for ext in out:
+        if isinstance(ext, MalformedTls12Extension):
+            raise DecodeError(ext.problem)
     return out
+
+
+@pytest.mark.parametrize(
+    ("ext_type", "data_hex"),
+    [
+        (X.EC_POINT_FORMATS, ""),
+        (X.EC_POINT_FORMATS, "01 00 00"),
+        (X.EXTENDED_MASTER_SECRET, "00"),
+        (X.RENEGOTIATION_INFO, "0c" + "00" * 11),
+    ],
+)
+def test_malformed_tls12_extension_in_a_client_hello_is_kept_aside(
+    ext_type: int, data_hex: str
+) -> None:
+    """A ClientHello may still negotiate TLS 1.3, where the TLS 1.2 extensions mean nothing
+    (RFC 8446 §4.1.2: unrecognised extensions are ignored): the block parses, the body is kept
+    whole and re-serialises byte for byte; a TLS 1.2 ServerHello gets no such leniency."""
+    raw = block((ext_type, unhex(data_hex)), (0x1234, b"x"))
+    (kept, unknown) = parse_extensions(Reader(raw), CH)
+    assert isinstance(kept, MalformedTls12Extension)
+    assert (kept.ext_type, kept.extension_data) == (ext_type, unhex(data_hex))
+    assert kept.problem.startswith(extension_name(ext_type))
+    assert unknown == UnknownExtension(0x1234, b"x")
+    assert encode_block((kept, unknown)) == raw
+    with pytest.raises(DecodeError):
+        parse_extensions(Reader(raw), SH12)
 
 
 def data_of(ext: Extension) -> bytes:

@@ -36,6 +36,7 @@ from .base import ExtensionContext
 from .block import (
     ALLOWED_CONTEXTS,
     Extension,
+    MalformedTls12Extension,
     RawExtension,
     UnknownExtension,
     decode_extension,
@@ -91,6 +92,7 @@ __all__ = [
     "KeyShareEntry",
     "KeyShareHelloRetryRequest",
     "KeyShareServerHello",
+    "MalformedTls12Extension",
     "Padding",
     "PostHandshakeAuth",
     "PreSharedKeyClientHello",

@@ -73,6 +73,26 @@ class UnknownExtension:
         w.bytes(self.extension_data)
 
 
+@dataclass(frozen=True, slots=True)
+class MalformedTls12Extension:
+    """A TLS 1.2 extension (ec_point_formats, extended_master_secret, session_ticket,
+    renegotiation_info) whose body is malformed, found in a ClientHello.
+
+    The TLS 1.2 extensions mean nothing in TLS 1.3, and RFC 8446 §4.1.2 has servers ignore
+    extensions they do not recognise, so a TLS 1.3 handshake ignores this one (as OpenSSL
+    does: it parses only the extensions relevant to the negotiated version). If the server
+    negotiates TLS 1.2, the handshake raises :attr:`problem` as a ``decode_error``
+    (``server.tls12.start_tls12``). Re-serialises byte for byte.
+    """
+
+    ext_type: int
+    extension_data: bytes
+    problem: str
+
+    def serialize_data(self, w: Writer) -> None:
+        w.bytes(self.extension_data)
+
+
 Extension: TypeAlias = (
     ServerName
     | ApplicationLayerProtocolNegotiation
@@ -97,6 +117,7 @@ Extension: TypeAlias = (
     | ExtendedMasterSecret
     | SessionTicket
     | RenegotiationInfo
+    | MalformedTls12Extension
     | UnknownExtension
 )
 
@@ -142,6 +163,34 @@ def _parsers(
     return {(ext_type, ctx): parser for ext_type, parser, contexts in rows for ctx in contexts}
 
 
+def _tls12_in_client_hello(ext_type: int, parser: _Parser) -> _Parser:
+    """``parser`` for a TLS 1.2 extension in a ClientHello: a malformed body becomes a
+    :class:`MalformedTls12Extension`, judged only if TLS 1.2 is negotiated."""
+
+    def parse(r: Reader, context: ExtensionContext) -> Extension:
+        start = r.position
+        data = r.buffer[start : start + r.remaining]
+        try:
+            ext = parser(r, context)
+            if r.at_end():
+                return ext
+            problem = f"{r.remaining} trailing bytes"
+        except DecodeError as exc:
+            problem = str(exc)
+        r.rest()  # the body is kept whole in the result
+        where = f"{extension_name(ext_type)} extension in {context.value}"
+        return MalformedTls12Extension(ext_type, data, f"{where}: {problem}")
+
+    return parse
+
+
+_TLS12_PARSERS: tuple[tuple[int, _Parser], ...] = (
+    (_X.EC_POINT_FORMATS, EcPointFormats.parse_data),
+    (_X.EXTENDED_MASTER_SECRET, ExtendedMasterSecret.parse_data),
+    (_X.SESSION_TICKET, SessionTicket.parse_data),
+    (_X.RENEGOTIATION_INFO, RenegotiationInfo.parse_data),
+)
+
 # Which class interprets a type in a context; absent pairs become UnknownExtension.
 _PARSERS = _parsers(
     (_X.SERVER_NAME, ServerName.parse_data, (_CH, _EE, _SH12)),
@@ -169,10 +218,13 @@ _PARSERS = _parsers(
     (_X.CERTIFICATE_AUTHORITIES, CertificateAuthorities.parse_data, (_CH, _CR)),
     # TLS 1.2 extensions: not in the RFC 8446 §4.2 table, so in TLS 1.3 messages other than the
     # ClientHello they stay UnknownExtension (and a client rejects them there).
-    (_X.EC_POINT_FORMATS, EcPointFormats.parse_data, (_CH, _SH12)),
-    (_X.EXTENDED_MASTER_SECRET, ExtendedMasterSecret.parse_data, (_CH, _SH12)),
-    (_X.SESSION_TICKET, SessionTicket.parse_data, (_CH, _SH12)),
-    (_X.RENEGOTIATION_INFO, RenegotiationInfo.parse_data, (_CH, _SH12)),
+    # In a ClientHello, a malformed one is kept aside until the version is known (see
+    # MalformedTls12Extension).
+    *((ext_type, parser, (_SH12,)) for ext_type, parser in _TLS12_PARSERS),
+    *(
+        (ext_type, _tls12_in_client_hello(ext_type, parser), (_CH,))
+        for ext_type, parser in _TLS12_PARSERS
+    ),
 )
 
 # Extension extensions<min..max> of each message (RFC 8446 §4.1.2, §4.1.3, §4.3.1, §4.3.2,

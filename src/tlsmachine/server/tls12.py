@@ -36,12 +36,13 @@ from ..crypto.groups import FFDHEGroup, PrivateKeyShare
 from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
-from ..errors import HandshakeFailure, IllegalParameter
+from ..errors import DecodeError, HandshakeFailure, IllegalParameter
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     EcPointFormats,
     ExtendedMasterSecret,
     Extension,
+    MalformedTls12Extension,
     RenegotiationInfo,
     ServerName,
     SessionTicket,
@@ -132,6 +133,9 @@ def start_tls12(config: ServerConfig, hello: ClientHello, out: Output) -> Server
     one (WAIT).
     """
     out.version(ProtocolVersion.TLS12)
+    malformed = hello.get(MalformedTls12Extension)
+    if malformed is not None:
+        raise DecodeError(malformed.problem)
     if 0 not in hello.legacy_compression_methods:
         # RFC 5246 §7.4.1.2: the list MUST contain null; we never use anything else.
         raise IllegalParameter("ClientHello compression methods do not include null")
