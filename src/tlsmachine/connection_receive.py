@@ -12,10 +12,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from .connection_state import ConnectionState
-from .enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion, name_of
+from .enums import (
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    HandshakeType,
+    ProtocolVersion,
+    name_of,
+)
 from .errors import AlertReceived, UnexpectedMessage
 from .events import ConnectionClosed, EarlyDataReceived, WarningAlertReceived, new_application_data
-from .machine import Output
+from .machine import Output, out_of_order
 from .messages import decode_handshake
 from .messages.alert import Alert
 from .messages.tls12 import CHANGE_CIPHER_SPEC, HelloRequest
@@ -34,6 +41,7 @@ _CCS_NAME = "change_cipher_spec"
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
+_HELLO_REQUEST = int(HandshakeType.HELLO_REQUEST)
 
 
 if TYPE_CHECKING:
@@ -108,14 +116,22 @@ class ConnectionReceiving(_ConnectionParts):
         first one on a connection"."""
         return self._version == ProtocolVersion.TLS12 and self._peer_finished
 
+    def _negotiating_client(self) -> bool:
+        return self._is_client and not self._peer_finished
+
     def _receive_handshake(self, payload: bytes) -> None:
         buffer = self._messages
         self._fast_read = False  # until the buffer is known to be empty again
         buffer.feed(payload)
         version = self._version
         while (raw := buffer.pop()) is not None:
+            # a message is judged by its type before its body (RFC 8446 §4); a client lets
+            # HelloRequest through while negotiating, to ignore it below
+            error = out_of_order(self._handshake, raw[0])
+            if error is not None and not (raw[0] == _HELLO_REQUEST and self._negotiating_client()):
+                raise error
             msg = decode_handshake(raw, version=version)
-            if isinstance(msg, HelloRequest) and self._is_client and not self._peer_finished:
+            if isinstance(msg, HelloRequest) and self._negotiating_client():
                 continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)

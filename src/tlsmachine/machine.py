@@ -233,9 +233,26 @@ class Output:
 
 
 class HandshakeState(Protocol):
-    """One state of a handshake machine (RFC 8446 Appendix A)."""
+    """One state of a handshake machine (RFC 8446 Appendix A).
+
+    A state of the handshake proper also has ``expects``, the frozenset of HandshakeTypes it
+    takes (empty while waiting for a ChangeCipherSpec), so that a message of another type is
+    ``unexpected_message`` even when its body would not decode (the type is judged first,
+    RFC 8446 §4, RFC 5246 §7.4); see :func:`out_of_order`. The post-handshake states, which
+    take several kinds, leave it out.
+    """
 
     def handle(self, msg: HandshakeMessage, out: Output) -> HandshakeState: ...
+
+
+def out_of_order(state: object, msg_type: int) -> UnexpectedMessage | None:
+    """The error for a message of ``msg_type`` that ``state`` does not take, if it says which
+    it takes (``expects``); ``None`` if it takes it or does not say."""
+    expects: frozenset[int] | None = getattr(state, "expects", None)
+    if expects is None or msg_type in expects:
+        return None
+    got = name_of(HandshakeType, msg_type).lower()
+    return UnexpectedMessage(f"{got} is not allowed in state {type(state).__name__}")
 
 
 @dataclass(frozen=True, slots=True)

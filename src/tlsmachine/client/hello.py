@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from ..config import ClientConfig
 from ..crypto.groups import PrivateKeyShare
 from ..crypto.suites import CipherSuite, suite_by_id
-from ..enums import ExtensionType, ProtocolVersion, PskKeyExchangeMode
+from ..enums import ExtensionType, HandshakeType, ProtocolVersion, PskKeyExchangeMode
 from ..errors import (
     IllegalParameter,
     MissingExtension,
@@ -76,6 +76,8 @@ _SSL3 = 0x0300
 @dataclass(frozen=True, slots=True)
 class ExpectServerHello:
     """Client sent ClientHello; waiting for ServerHello or HelloRetryRequest (RFC 8446 §4.1.3)."""
+
+    expects = frozenset({HandshakeType.SERVER_HELLO})
 
     config: ClientConfig
     server_name: str | None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ..enums import ProtocolVersion
+from ..enums import HandshakeType, ProtocolVersion
 from ..events import SessionTicketReceived
 from ..handshake12 import Agreed12, check_finished, finished, handshake_complete, install_keys
 from ..machine import Output, expect
@@ -36,6 +36,8 @@ class ExpectNewSessionTicket:
     """The ServerHello promised a ticket: NewSessionTicket before the server's
     ChangeCipherSpec (RFC 5077 §3.3)."""
 
+    expects = frozenset({HandshakeType.NEW_SESSION_TICKET})
+
     hs: Client12
     agreed: Agreed12
 
@@ -50,6 +52,8 @@ class ExpectChangeCipherSpec:
     """Waiting for the server's ChangeCipherSpec (RFC 5246 §7.1): its keys apply from the next
     record on, which must be its Finished."""
 
+    expects = frozenset[int]()
+
     hs: Client12
     agreed: Agreed12
     ticket: NewSessionTicket12 | None
@@ -63,6 +67,8 @@ class ExpectChangeCipherSpec:
 @dataclass(frozen=True, slots=True)
 class ExpectServerFinished:
     """Waiting for the server's Finished (RFC 5246 §7.4.9)."""
+
+    expects = frozenset({HandshakeType.FINISHED})
 
     hs: Client12
     agreed: Agreed12

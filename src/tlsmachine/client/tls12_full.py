@@ -23,6 +23,7 @@ from ..config import ClientConfig
 from ..crypto.groups import LEGACY_DHE_GROUPS, FFDHEGroup, Group, ecdhe12_group
 from ..crypto.signatures import select_scheme, sign, spki_is_rsassa_pss, verify
 from ..crypto.suites import CipherSuite12
+from ..enums import HandshakeType
 from ..errors import (
     DecodeError,
     HandshakeFailure,
@@ -82,6 +83,8 @@ def _check_server_key(suite: CipherSuite12, leaf: x509.Certificate) -> None:
 class ExpectServerCertificate:
     """Waiting for the server's Certificate (RFC 5246 §7.4.2)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE})
+
     hs: Client12
 
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectServerKeyExchange:
@@ -138,6 +141,8 @@ def _server_group(
 class ExpectServerKeyExchange:
     """Waiting for ServerKeyExchange (RFC 5246 §7.4.3, RFC 8422 §5.4)."""
 
+    expects = frozenset({HandshakeType.SERVER_KEY_EXCHANGE})
+
     hs: Client12
     chain: tuple[x509.Certificate, ...]
 
@@ -187,6 +192,8 @@ class KeyExchange12:
 class ExpectCertificateRequestOrServerHelloDone:
     """Waiting for CertificateRequest or ServerHelloDone (RFC 5246 §7.4.4, §7.4.5)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE_REQUEST, HandshakeType.SERVER_HELLO_DONE})
+
     hs: Client12
     chain: tuple[x509.Certificate, ...]
     exchange: KeyExchange12
@@ -204,6 +211,8 @@ class ExpectCertificateRequestOrServerHelloDone:
 @dataclass(frozen=True, slots=True)
 class ExpectServerHelloDone:
     """CertificateRequest received; waiting for ServerHelloDone (RFC 5246 §7.4.5)."""
+
+    expects = frozenset({HandshakeType.SERVER_HELLO_DONE})
 
     hs: Client12
     chain: tuple[x509.Certificate, ...]

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import ClientConfig
 from ..crypto.suites import CipherSuite
+from ..enums import HandshakeType
 from ..errors import (
     DecodeError,
     IllegalParameter,
@@ -115,6 +116,8 @@ class Negotiated:
 class ExpectEncryptedExtensions:
     """Waiting for EncryptedExtensions (RFC 8446 §4.3.1)."""
 
+    expects = frozenset({HandshakeType.ENCRYPTED_EXTENSIONS})
+
     hs: ClientHandshake
 
     def handle(
@@ -180,6 +183,8 @@ def _early_data_answer(hs: ClientHandshake, accepted: bool, alpn: str | None, ou
 class ExpectCertificateOrCertificateRequest:
     """Waiting for the server's Certificate, or a CertificateRequest first (§4.3.2, §4.4.2)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE, HandshakeType.CERTIFICATE_REQUEST})
+
     hs: ClientHandshake
     negotiated: Negotiated
 
@@ -204,6 +209,8 @@ class ExpectCertificateOrCertificateRequest:
 @dataclass(frozen=True, slots=True)
 class ExpectCertificate:
     """After a CertificateRequest: waiting for the server's Certificate (RFC 8446 §4.4.2)."""
+
+    expects = frozenset({HandshakeType.CERTIFICATE})
 
     hs: ClientHandshake
     negotiated: Negotiated
@@ -245,6 +252,8 @@ def _server_certificate(
 class ExpectCertificateVerify:
     """Waiting for the server's CertificateVerify (RFC 8446 §4.4.3)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE_VERIFY})
+
     hs: ClientHandshake
     negotiated: Negotiated
     certificate_request: CertificateRequest | None
@@ -264,6 +273,8 @@ class ExpectCertificateVerify:
 @dataclass(frozen=True, slots=True)
 class ExpectFinished:
     """Waiting for the server's Finished (RFC 8446 §4.4.4); then the client's second flight."""
+
+    expects = frozenset({HandshakeType.FINISHED})
 
     hs: ClientHandshake
     negotiated: Negotiated

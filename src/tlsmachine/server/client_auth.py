@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
+from ..enums import HandshakeType
 from ..errors import CertificateRequired, IllegalParameter, UnsupportedExtension
 from ..machine import Output, check_certificate_verify, expect
 from ..messages import HandshakeMessage
@@ -25,6 +26,8 @@ from .tls13_finish import ExpectFinished
 @dataclass(frozen=True, slots=True)
 class ExpectClientCertificate:
     """CertificateRequest sent; waiting for the client's Certificate (RFC 8446 §4.4.2)."""
+
+    expects = frozenset({HandshakeType.CERTIFICATE})
 
     then: ExpectFinished
 
@@ -56,6 +59,8 @@ class ExpectClientCertificate:
 @dataclass(frozen=True, slots=True)
 class ExpectClientCertificateVerify:
     """Waiting for the client's CertificateVerify (RFC 8446 §4.4.3)."""
+
+    expects = frozenset({HandshakeType.CERTIFICATE_VERIFY})
 
     then: ExpectFinished
     chain: tuple[x509.Certificate, ...]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from ..config import SUPPORTED_VERSIONS, ServerConfig
 from ..crypto.groups import Group
 from ..crypto.suites import CipherSuite
-from ..enums import CipherSuiteId, ProtocolVersion, PskKeyExchangeMode
+from ..enums import CipherSuiteId, HandshakeType, ProtocolVersion, PskKeyExchangeMode
 from ..errors import (
     HandshakeFailure,
     IllegalParameter,
@@ -91,13 +91,18 @@ def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersi
         ),
         None,
     )
+    fallback = CipherSuiteId.TLS_FALLBACK_SCSV in hello.cipher_suites
     if version is None:
         names = ", ".join(f"0x{v:04x}" for v in offered) or f"0x{hello.legacy_version:04x}"
+        if fallback and max(offered, default=hello.legacy_version) < config.max_version:
+            # RFC 7507 §3 allows protocol_version here too; inappropriate_fallback says more
+            # (what tlsfuzzer's test-fallback-scsv expects of a TLS 1.2+ server)
+            raise InappropriateFallback(f"client signals a fallback to {names}")
         raise ProtocolVersionError(
             f"client offers TLS versions {names}; we accept "
             f"{config.min_version.name}..{config.max_version.name}"
         )
-    if CipherSuiteId.TLS_FALLBACK_SCSV in hello.cipher_suites and version < config.max_version:
+    if fallback and version < config.max_version:
         raise InappropriateFallback(
             f"client signals a fallback to 0x{version:04x}; we support 0x{config.max_version:04x}"
         )
@@ -251,6 +256,8 @@ def _client_share(hello: ClientHello, group: Group) -> KeyShareEntry | None:
 class ExpectClientHello:
     """Waiting for the first ClientHello (RFC 8446 §4.1.2)."""
 
+    expects = frozenset({HandshakeType.CLIENT_HELLO})
+
     config: ServerConfig
 
     def handle(
@@ -324,6 +331,8 @@ class ExpectClientHello:
 @dataclass(frozen=True, slots=True)
 class ExpectSecondClientHello:
     """HelloRetryRequest sent; waiting for the updated ClientHello (RFC 8446 §4.1.2, §4.1.4)."""
+
+    expects = frozenset({HandshakeType.CLIENT_HELLO})
 
     config: ServerConfig
     first_hello: ClientHello

@@ -43,6 +43,7 @@ from ..extensions import (
     ExtendedMasterSecret,
     Extension,
     MalformedTls12Extension,
+    RecordSizeLimit,
     RenegotiationInfo,
     ServerName,
     SessionTicket,
@@ -69,6 +70,7 @@ from ..messages.tls12 import (
     ecdhe_params,
 )
 from ..messages.tls13 import Finished
+from ..record.limits import MAX_PLAINTEXT
 from ..session_cache import Tls12Session, open_tls12_ticket
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
@@ -183,6 +185,13 @@ def _cached_session(
         # RFC 7627 §5.3: the session used the extended master secret and this ClientHello
         # does not offer it: the server MUST abort the abbreviated handshake.
         raise HandshakeFailure("resumption offered without extended_master_secret (RFC 7627)")
+    if not via_ticket and session.cipher_suite not in hello.cipher_suites:
+        # RFC 5246 §7.4.1.2: a client resuming a session "MUST include at least the
+        # cipher_suite from that session" (a ticket may just be stale: full handshake)
+        raise IllegalParameter(
+            f"ClientHello resumes a session of suite 0x{session.cipher_suite:04x} without "
+            "offering it (RFC 5246 §7.4.1.2)"
+        )
     fits = (
         session.extended_master_secret  # RFC 7627 §5.3: never resume a session without EMS
         and ems
@@ -229,6 +238,19 @@ def _common_extensions(
     return extensions
 
 
+def _record_size_limit(
+    config: ServerConfig, hello: ClientHello, extensions: list[Extension], out: Output
+) -> None:
+    """Answer the client's record_size_limit with ours and keep to its limit (RFC 8449 §4);
+    a TLS 1.2 limit counts only the content, at most 2^14 octets (§4: no value above the
+    protocol's maximum). It applies to protected records: after our ChangeCipherSpec."""
+    client_limit = hello.get(RecordSizeLimit)
+    if client_limit is not None:
+        ours = min(config.record_size_limit, MAX_PLAINTEXT)
+        extensions.append(RecordSizeLimit(record_size_limit=ours))
+        out.record_size_limits(send=client_limit.record_size_limit, receive=ours)
+
+
 def _resume(
     config: ServerConfig,
     hello: ClientHello,
@@ -246,6 +268,7 @@ def _resume(
     renew = via_ticket and now - session.issued_at > session.lifetime / 2
     random = _server_random(config)
     extensions = _common_extensions(secure_renegotiation, True, alpn, renew)
+    _record_size_limit(config, hello, extensions, out)
     server_hello = _server_hello(random, hello, hello.legacy_session_id, suite, extensions)
     transcript = TranscriptHash()
     transcript.select_hash(suite.hash_name)
@@ -299,6 +322,7 @@ def _full(
         extensions.append(ServerName(host_name=None))  # RFC 6066 §3: the name was used
     if suite.key_exchange == "ECDHE" and hello.get(EcPointFormats) is not None:
         extensions.append(EcPointFormats(formats=b"\x00"))  # RFC 8422 §5.2
+    _record_size_limit(config, hello, extensions, out)
     server_hello = _server_hello(random, hello, session_id, suite, extensions)
     request = config.client_auth != "none"
     transcript = TranscriptHash()

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..crypto.groups import FFDHE_CODEPOINTS, FFDHEGroup, PrivateKeyShare
 from ..crypto.signatures import spki_is_rsassa_pss, verify
+from ..enums import HandshakeType
 from ..errors import HandshakeFailure, IllegalParameter
 from ..extensions import SupportedGroups
 from ..handshake12 import (
@@ -61,6 +62,8 @@ class _PendingExchange:
 class ExpectClientCertificate:
     """CertificateRequest sent; waiting for the client's Certificate (RFC 5246 §7.4.6)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE})
+
     hs: Server12
     exchange: _PendingExchange
 
@@ -86,6 +89,8 @@ class ExpectClientCertificate:
 @dataclass(frozen=True, slots=True)
 class ExpectClientKeyExchange:
     """Waiting for ClientKeyExchange (RFC 5246 §7.4.7, RFC 8422 §5.7)."""
+
+    expects = frozenset({HandshakeType.CLIENT_KEY_EXCHANGE})
 
     hs: Server12
     exchange: _PendingExchange
@@ -138,6 +143,8 @@ def _check_dh_yc(hello: ClientHello, group: FFDHEGroup, public: bytes) -> None:
 class ExpectClientCertificateVerify:
     """Waiting for the client's CertificateVerify (RFC 5246 §7.4.8)."""
 
+    expects = frozenset({HandshakeType.CERTIFICATE_VERIFY})
+
     hs: Server12
     agreed: Agreed12
     signed: bytes
@@ -169,6 +176,8 @@ class ExpectClientCertificateVerify:
 class ExpectChangeCipherSpec:
     """Waiting for the client's ChangeCipherSpec (RFC 5246 §7.1)."""
 
+    expects = frozenset[int]()
+
     hs: Server12
     agreed: Agreed12
     resumed: bool
@@ -186,6 +195,8 @@ class ExpectChangeCipherSpec:
 class ExpectClientFinished:
     """Waiting for the client's Finished (RFC 5246 §7.4.9); in a full handshake our
     [NewSessionTicket], ChangeCipherSpec and Finished answer it."""
+
+    expects = frozenset({HandshakeType.FINISHED})
 
     hs: Server12
     agreed: Agreed12

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ..enums import HandshakeType
 from ..events import HandshakeComplete
 from ..extensions import EarlyData, Extension
 from ..keyschedule import MasterSecret, resumption_psk
@@ -35,6 +36,8 @@ __all__ = ["ExpectEndOfEarlyData", "ExpectFinished"]
 class ExpectEndOfEarlyData:
     """0-RTT accepted; early data arrives until EndOfEarlyData (RFC 8446 §4.5)."""
 
+    expects = frozenset({HandshakeType.END_OF_EARLY_DATA})
+
     then: ExpectFinished
     client_keys: HandshakeTrafficKeys = field(repr=False)
 
@@ -52,6 +55,8 @@ class ExpectEndOfEarlyData:
 @dataclass(frozen=True, slots=True)
 class ExpectFinished:
     """Server flight sent; waiting for the client's Finished (RFC 8446 §4.4.4)."""
+
+    expects = frozenset({HandshakeType.FINISHED})
 
     offer: Offer
     choice: Choice
