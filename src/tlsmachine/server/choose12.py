@@ -7,7 +7,7 @@ together: our suites in preference order, the first the client offers for which
   suites take ECDSA or EdDSA keys; RFC 5246 §7.4.2), an ECDSA key on a curve the client lists
   in supported_groups (RFC 8422 §4), and can sign with a scheme in the client's
   signature_algorithms (§7.4.1.4.1; without that extension the default is SHA-1, which we
-  never sign with), and
+  never sign with: RFC 9155 §5 has the server abort with handshake_failure), and
 * a group fits the key exchange: for ECDHE a curve the client lists in supported_groups
   (secp256r1 when it sends none, RFC 8422 §4; never a TLS 1.3-only ML-KEM group); for DHE an
   RFC 7919 group it lists, or, when it lists no FFDHE group at all, our first (RFC 7919 §4: a
