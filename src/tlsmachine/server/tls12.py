@@ -32,18 +32,13 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..config import ServerConfig
-from ..crypto.groups import FFDHEGroup, PrivateKeyShare
-from ..crypto.signatures import sign, spki_is_rsassa_pss, tls12_advertised
 from ..crypto.suites import CipherSuite12
 from ..enums import CipherSuiteId, ProtocolVersion
 from ..errors import DecodeError, HandshakeFailure, IllegalParameter
 from ..extensions import (
-    ApplicationLayerProtocolNegotiation,
     EcPointFormats,
     ExtendedMasterSecret,
-    Extension,
     MalformedTls12Extension,
-    RecordSizeLimit,
     RenegotiationInfo,
     ServerName,
     SessionTicket,
@@ -55,22 +50,14 @@ from ..handshake12 import (
     install_keys,
     log_master_secret,
     protectors,
-    server_key_exchange_input,
 )
 from ..machine import Output
-from ..messages.hello import DOWNGRADE_TLS12, ClientHello, ServerHello
+from ..messages.hello import DOWNGRADE_TLS12, ClientHello
 from ..messages.tls12 import (
-    CERTIFICATE_TYPE_ECDSA_SIGN,
-    CERTIFICATE_TYPE_RSA_SIGN,
     Certificate12,
-    CertificateRequest12,
     ServerHelloDone,
-    ServerKeyExchange,
-    dhe_params,
-    ecdhe_params,
 )
 from ..messages.tls13 import Finished
-from ..record.limits import MAX_PLAINTEXT
 from ..session_cache import Tls12Session, open_tls12_ticket
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
@@ -84,6 +71,13 @@ from .tls12_client_flight import (
     ExpectClientKeyExchange,
     _PendingExchange,
     _send_ticket,
+)
+from .tls12_messages import (
+    answer_record_size_limit,
+    certificate_request,
+    hello_extensions,
+    server_hello12,
+    server_key_exchange,
 )
 
 
@@ -206,51 +200,6 @@ def _cached_session(
     return (session, via_ticket) if fits else (None, False)
 
 
-def _server_hello(
-    hs_random: bytes,
-    hello: ClientHello,
-    session_id: bytes,
-    suite: CipherSuite12,
-    extensions: list[Extension],
-) -> ServerHello:
-    return ServerHello(
-        legacy_version=ProtocolVersion.TLS12,
-        random=hs_random,
-        legacy_session_id_echo=session_id,
-        cipher_suite=suite.id,
-        legacy_compression_method=0,
-        extensions=tuple(extensions),
-    )
-
-
-def _common_extensions(
-    secure_renegotiation: bool, ems: bool, alpn: str | None, ticket: bool
-) -> list[Extension]:
-    extensions: list[Extension] = []
-    if secure_renegotiation:
-        extensions.append(RenegotiationInfo(renegotiated_connection=b""))  # RFC 5746 §3.6
-    if ems:
-        extensions.append(ExtendedMasterSecret())  # RFC 7627 §5.1
-    if ticket:
-        extensions.append(SessionTicket(ticket=b""))  # RFC 5077 §3.2: a ticket will follow
-    if alpn is not None:
-        extensions.append(ApplicationLayerProtocolNegotiation(protocol_name_list=(alpn.encode(),)))
-    return extensions
-
-
-def _record_size_limit(
-    config: ServerConfig, hello: ClientHello, extensions: list[Extension], out: Output
-) -> None:
-    """Answer the client's record_size_limit with ours and keep to its limit (RFC 8449 §4);
-    a TLS 1.2 limit counts only the content, at most 2^14 octets (§4: no value above the
-    protocol's maximum). It applies to protected records: after our ChangeCipherSpec."""
-    client_limit = hello.get(RecordSizeLimit)
-    if client_limit is not None:
-        ours = min(config.record_size_limit, MAX_PLAINTEXT)
-        extensions.append(RecordSizeLimit(record_size_limit=ours))
-        out.record_size_limits(send=client_limit.record_size_limit, receive=ours)
-
-
 def _resume(
     config: ServerConfig,
     hello: ClientHello,
@@ -267,9 +216,9 @@ def _resume(
     now = config.clock()
     renew = via_ticket and now - session.issued_at > session.lifetime / 2
     random = _server_random(config)
-    extensions = _common_extensions(secure_renegotiation, True, alpn, renew)
-    _record_size_limit(config, hello, extensions, out)
-    server_hello = _server_hello(random, hello, hello.legacy_session_id, suite, extensions)
+    extensions = hello_extensions(secure_renegotiation, True, alpn, renew)
+    answer_record_size_limit(config, hello, extensions, out)
+    server_hello = server_hello12(random, hello, hello.legacy_session_id, suite, extensions)
     transcript = TranscriptHash()
     transcript.select_hash(suite.hash_name)
     transcript.update(hello.raw)
@@ -317,13 +266,13 @@ def _full(
     issue_ticket = ems and config.session_tickets > 0 and hello.get(SessionTicket) is not None
     session_id = config.random(32) if ems and config.session_ids and not issue_ticket else b""
     random = _server_random(config)
-    extensions = _common_extensions(secure_renegotiation, ems, alpn, issue_ticket)
+    extensions = hello_extensions(secure_renegotiation, ems, alpn, issue_ticket)
     if name is not None:
         extensions.append(ServerName(host_name=None))  # RFC 6066 §3: the name was used
     if suite.key_exchange == "ECDHE" and hello.get(EcPointFormats) is not None:
         extensions.append(EcPointFormats(formats=b"\x00"))  # RFC 8422 §5.2
-    _record_size_limit(config, hello, extensions, out)
-    server_hello = _server_hello(random, hello, session_id, suite, extensions)
+    answer_record_size_limit(config, hello, extensions, out)
+    server_hello = server_hello12(random, hello, session_id, suite, extensions)
     request = config.client_auth != "none"
     transcript = TranscriptHash()
     transcript.select_hash(suite.hash_name)
@@ -332,9 +281,9 @@ def _full(
     t12.update(out.send(server_hello))
     t12.update(out.send(Certificate12(certificate_list=signer.certified.der_chain)))
     share = config.key_share_factory(choice.group)
-    t12.update(out.send(_server_key_exchange(config, hello.random, random, choice, share)))
+    t12.update(out.send(server_key_exchange(config, hello.random, random, choice, share)))
     if request:
-        t12.update(out.send(_certificate_request(config)))
+        t12.update(out.send(certificate_request(config)))
     t12.update(out.send(ServerHelloDone()))
     hs = Server12(
         config=config,
@@ -352,39 +301,6 @@ def _full(
     if request:
         return ExpectClientCertificate(hs, exchange)
     return ExpectClientKeyExchange(hs, exchange, ())
-
-
-def _certificate_request(config: ServerConfig) -> CertificateRequest12:
-    """Our CertificateRequest (RFC 5246 §7.4.4): RSA or ECDSA keys, the signature schemes we
-    accept and the certificate authorities we trust."""
-    return CertificateRequest12(
-        certificate_types=bytes((CERTIFICATE_TYPE_RSA_SIGN, CERTIFICATE_TYPE_ECDSA_SIGN)),
-        supported_signature_algorithms=tls12_advertised(config.signature_schemes),
-        certificate_authorities=config.certificate_authorities(),
-    )
-
-
-def _server_key_exchange(
-    config: ServerConfig,
-    client_random: bytes,
-    server_random: bytes,
-    choice: Choice12,
-    share: PrivateKeyShare,
-) -> ServerKeyExchange:
-    """Our (EC)DHE parameters signed over both randoms (RFC 5246 §7.4.3, RFC 8422 §5.4)."""
-    group = choice.group
-    if isinstance(group, FFDHEGroup):
-        params = dhe_params(group.p.to_bytes(group.prime_len, "big"), b"\x02", share.public_bytes)
-    else:
-        params = ecdhe_params(group.id, share.public_bytes)
-    content = server_key_exchange_input(client_random, server_random, params)
-    certified = choice.signer.certified
-    if config.signer is not None:
-        signature = config.signer(choice.scheme, certified.private_key, content)
-    else:
-        pss = spki_is_rsassa_pss(certified.leaf)
-        signature = sign(choice.scheme, certified.private_key, content, tls13=False, rsassa_pss=pss)
-    return ServerKeyExchange.signed(params, choice.scheme, signature)
 
 
 ServerHandshake12: TypeAlias = (
