@@ -29,6 +29,7 @@ from tlsmachine import (
 )
 from tlsmachine.crypto.groups import FFDHE2048, SECP256R1, X25519, Group, group_by_id
 from tlsmachine.crypto.suites import (
+    TLS12_SUITES,
     TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -59,6 +60,8 @@ SUITES: dict[int, CipherSuite12] = {
         TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
     )
 }
+ALL_SUITES: dict[int, CipherSuite12] = {s.id: s for s in TLS12_SUITES}
+"""Every TLS 1.2 suite we implement: the probe follows whichever the server picks."""
 ECDSA_GCM = TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.id
 EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
 FALLBACK_SCSV = 0x5600
@@ -288,7 +291,7 @@ class Probe:
             if message[0] == HandshakeType.SERVER_HELLO:
                 self.server_hello = decode_handshake(message, version=TLS12)  # type: ignore[assignment]
                 assert self.server_hello is not None
-                self.suite = SUITES[self.server_hello.cipher_suite]
+                self.suite = ALL_SUITES[self.server_hello.cipher_suite]
             elif message[0] == HandshakeType.SERVER_KEY_EXCHANGE:
                 self.ske = decode_handshake(message, version=TLS12)  # type: ignore[assignment]
 

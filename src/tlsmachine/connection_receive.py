@@ -20,11 +20,12 @@ from .enums import (
     ProtocolVersion,
     name_of,
 )
-from .errors import AlertReceived, UnexpectedMessage
+from .errors import AlertReceived, DecodeError, UnexpectedMessage
 from .events import ConnectionClosed, EarlyDataReceived, WarningAlertReceived, new_application_data
 from .machine import Output, out_of_order
 from .messages import decode_handshake
 from .messages.alert import Alert
+from .messages.hello import ServerHello
 from .messages.tls12 import CHANGE_CIPHER_SPEC, HelloRequest
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ if TYPE_CHECKING:
         _read_epoch: str
         _events: list[Event]
         _close_sent: bool
-        _ccs_received: bool
+        _ccs_received: int
+        _ccs_allowed: int
         _peer_finished: bool
         _peer_closed: bool
         _early_data_room: int
@@ -119,22 +121,33 @@ class ConnectionReceiving(_ConnectionParts):
     def _negotiating_client(self) -> bool:
         return self._is_client and not self._peer_finished
 
+    def _type_error(self, msg_type: int) -> UnexpectedMessage | None:
+        """A message is judged by its type before its body (RFC 8446 §4): the error for a type
+        the state does not take. A client lets HelloRequest through while negotiating (it
+        ignores it, RFC 5246 §7.4.1.1)."""
+        if msg_type == _HELLO_REQUEST and self._negotiating_client():
+            return None
+        return out_of_order(self._handshake, msg_type)
+
     def _receive_handshake(self, payload: bytes) -> None:
         buffer = self._messages
         self._fast_read = False  # until the buffer is known to be empty again
-        buffer.feed(payload)
+        try:
+            buffer.feed(payload)
+        except DecodeError as exc:  # a header announcing too much: its type is judged first
+            refused = buffer.refused_type
+            raise (refused is not None and self._type_error(refused)) or exc from None
         version = self._version
         while (raw := buffer.pop()) is not None:
-            # a message is judged by its type before its body (RFC 8446 §4); a client lets
-            # HelloRequest through while negotiating, to ignore it below
-            error = out_of_order(self._handshake, raw[0])
-            if error is not None and not (raw[0] == _HELLO_REQUEST and self._negotiating_client()):
+            if (error := self._type_error(raw[0])) is not None:
                 raise error
             msg = decode_handshake(raw, version=version)
             if isinstance(msg, HelloRequest) and self._negotiating_client():
                 continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)
+            if self._is_client and isinstance(msg, ServerHello) and msg.is_hello_retry_request:
+                self._ccs_allowed = 2  # the retried ServerHello may bring its own (D.4)
             out = Output(keylog=self._keylog is not None)
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
@@ -205,13 +218,18 @@ class ConnectionReceiving(_ConnectionParts):
             )
             self._apply(out)
             return
-        # RFC 8446 §5: a single unprotected 0x01 between the first ClientHello and the peer's
-        # Finished MUST be dropped; any other change_cipher_spec is unexpected_message.
+        # RFC 8446 §5: an unprotected 0x01 between the first ClientHello and the peer's
+        # Finished MUST be dropped; any other change_cipher_spec is unexpected_message. D.4 has
+        # a peer send one per flight: a second from a client is refused (tlsfuzzer's
+        # test-tls13-multiple-ccs-messages), a server may send one after its HelloRetryRequest
+        # and one after its ServerHello (as Java's JSSE does).
         if payload != _CCS_PAYLOAD:
             raise UnexpectedMessage("change_cipher_spec record must contain exactly 0x01")
-        if self._ccs_received or self._peer_finished or not self._hello_seen():
+        if self._peer_finished or not self._hello_seen():
             raise UnexpectedMessage("change_cipher_spec outside the TLS 1.3 handshake")
-        self._ccs_received = True
+        if self._ccs_received >= self._ccs_allowed:
+            raise UnexpectedMessage("more than one change_cipher_spec in a flight (RFC 8446 D.4)")
+        self._ccs_received += 1
 
     def _hello_seen(self) -> bool:
         """Has the first ClientHello been sent (client) or received (server)?"""

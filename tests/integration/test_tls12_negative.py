@@ -348,11 +348,22 @@ def test_bad_message_from_the_client_is_decode_error(message: str, mutation: str
 
 
 def test_handshake_message_announcing_too_many_bytes_is_decode_error() -> None:
+    """The ServerHello the client waits for, announcing 1 MiB: refused at its header."""
+    pair = Pair.of()
+    pair.server_flight()
+    header = frame(HandshakeType.SERVER_HELLO, b"")[:1] + (1 << 20).to_bytes(3, "big")
+    fails(pair.client, record(HANDSHAKE, header), DecodeError, AlertDescription.DECODE_ERROR,
+          pair.server)  # fmt: skip
+
+
+def test_out_of_order_message_announcing_too_many_bytes_is_unexpected_message() -> None:
+    """A Certificate before the ServerHello is out of order whatever length it announces: its
+    type is judged before its size (RFC 5246 §7.4, as tlsfuzzer's type-fuzz probes expect)."""
     pair = Pair.of()
     pair.server_flight()
     header = frame(HandshakeType.CERTIFICATE, b"")[:1] + (1 << 20).to_bytes(3, "big")
-    fails(pair.client, record(HANDSHAKE, header), DecodeError, AlertDescription.DECODE_ERROR,
-          pair.server)  # fmt: skip
+    fails(pair.client, record(HANDSHAKE, header), UnexpectedMessage,
+          AlertDescription.UNEXPECTED_MESSAGE, pair.server)  # fmt: skip
 
 
 def test_empty_server_certificate_is_rejected() -> None:

@@ -41,6 +41,7 @@ from tlsmachine.extensions import (
     SupportedVersionsServerHello,
 )
 from tlsmachine.messages import (
+    DEFAULT_MAX_MESSAGE_SIZE,
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
     HELLO_RETRY_REQUEST_RANDOM,
@@ -630,12 +631,50 @@ def test_buffer_header_split_across_feeds() -> None:
 
 def test_buffer_default_limit_and_config() -> None:
     buf = HandshakeBuffer()
-    assert buf.max_message_size == 1 << 17
+    assert buf.max_message_size == DEFAULT_MAX_MESSAGE_SIZE == 1 << 17
     big = _with_header(HandshakeType.CERTIFICATE, bytes(1 << 17))
     buf.feed(big)
     assert buf.pop() == big
+    with pytest.raises(DecodeError):
+        buf.feed(_with_header(HandshakeType.CERTIFICATE, bytes((1 << 17) + 1)))
     with pytest.raises(ConfigurationError):
         HandshakeBuffer(max_message_size=1 << 24)
+
+
+def test_buffer_reads_the_largest_client_hello_the_syntax_allows() -> None:
+    """RFC 8446 §4.1.2: cipher_suites<2..2^16-2>, compression<1..2^8-1>, extensions
+    <8..2^16-1>: up to 131396 body bytes, above the general limit (tlsfuzzer's
+    test-client-hello-max-size)."""
+    largest = 2 + 32 + 1 + 32 + 2 + 0xFFFE + 1 + 0xFF + 2 + 0xFFFF
+    buf = HandshakeBuffer()
+    hello = _with_header(HandshakeType.CLIENT_HELLO, bytes(largest))
+    buf.feed(hello[:5])
+    buf.feed(hello[5:])
+    assert buf.pop() == hello
+    with pytest.raises(DecodeError, match="limit of 131396"):
+        HandshakeBuffer().feed(_with_header(HandshakeType.CLIENT_HELLO, bytes(largest + 1))[:4])
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "limit"),
+    [
+        (HandshakeType.FINISHED, 64),
+        (HandshakeType.KEY_UPDATE, 1),
+        (HandshakeType.END_OF_EARLY_DATA, 0),
+        (HandshakeType.HELLO_REQUEST, 0),
+        (HandshakeType.SERVER_HELLO_DONE, 0),
+    ],
+)
+def test_small_messages_announcing_more_are_refused_at_the_header(
+    msg_type: HandshakeType, limit: int
+) -> None:
+    """A header announcing a Finished, KeyUpdate or empty message larger than it can be is a
+    decode_error at once (RFC 8446 §4.4.4, §4.6.3, §4.5), not after buffering the body."""
+    buf = HandshakeBuffer()
+    buf.feed(_with_header(msg_type, bytes(limit)))
+    assert buf.pop() is not None
+    with pytest.raises(DecodeError, match=f"limit of {limit}"):
+        buf.feed(bytes((msg_type,)) + (limit + 1).to_bytes(3, "big"))
 
 
 def test_buffer_is_linear_for_many_small_messages() -> None:

@@ -20,11 +20,28 @@ from collections import deque
 from typing import Protocol
 
 from ..codec import Writer
+from ..enums import HandshakeType
 from ..errors import ConfigurationError, DecodeError
 
 HEADER_SIZE = 4
 # 64 KiB plus headroom: certificate chains are the largest handshake messages in practice.
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 17
+#: The largest ClientHello the syntax allows (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2): version 2,
+#: random 32, session id 1+32, cipher_suites 2+(2^16-2), compression 1+255, extensions
+#: 2+(2^16-1). A server reads any well-formed ClientHello, as tlsfuzzer's
+#: test-client-hello-max-size expects (OpenSSL's limit is the same).
+MAX_CLIENT_HELLO_SIZE = 2 + 32 + 1 + 32 + 2 + 0xFFFE + 1 + 0xFF + 2 + 0xFFFF
+#: Bodies of a fixed or small size (RFC 8446 §4.4.4: verify_data is Hash.length, at most 48
+#: for our suites, 12 in TLS 1.2; §4.6.3 KeyUpdate: one byte; §4.5, RFC 5246 §7.4.1.1,
+#: §7.4.5: empty): a header announcing more is refused at once, without buffering the body.
+_SMALL_BODIES: dict[int, int] = {
+    HandshakeType.FINISHED: 64,
+    HandshakeType.KEY_UPDATE: 1,
+    HandshakeType.END_OF_EARLY_DATA: 0,
+    HandshakeType.HELLO_REQUEST: 0,
+    HandshakeType.SERVER_HELLO_DONE: 0,
+}
+_CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
 
 
 class _Encodable(Protocol):
@@ -65,7 +82,7 @@ class HandshakeBuffer:
     last byte arrives; then it is split like a record. Work stays linear in the bytes fed.
     """
 
-    __slots__ = ("_need", "_partial", "_ready", "max_message_size")
+    __slots__ = ("_need", "_partial", "_ready", "max_message_size", "refused_type")
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         if not 0 <= max_message_size <= 0xFFFFFF:
@@ -74,6 +91,9 @@ class HandshakeBuffer:
         self._ready: deque[bytes] = deque()  # complete messages not yet popped
         self._partial = bytearray()  # the start of an incomplete message
         self._need = HEADER_SIZE  # bytes the partial message needs (its header, then all)
+        self.refused_type: int | None = None
+        """The type of the message whose header :meth:`feed` refused as too large, so that the
+        caller can judge the type first (an out-of-order type is unexpected_message)."""
 
     @property
     def empty(self) -> bool:
@@ -101,10 +121,15 @@ class HandshakeBuffer:
     def _length(self, data: bytes | bytearray, pos: int) -> int:
         """The uint24 length of the header at ``pos``, within the limit (else DecodeError)."""
         length = data[pos + 1] << 16 | data[pos + 2] << 8 | data[pos + 3]
-        if length > self.max_message_size:
+        msg_type = data[pos]
+        limit = _SMALL_BODIES.get(msg_type, self.max_message_size)
+        if msg_type == _CLIENT_HELLO:
+            limit = max(limit, MAX_CLIENT_HELLO_SIZE)
+        if length > limit:
+            self.refused_type = msg_type
             raise DecodeError(
-                f"handshake message type {data[pos]} announces {length} bytes, "
-                f"more than the limit of {self.max_message_size}"
+                f"handshake message type {msg_type} announces {length} bytes, "
+                f"more than the limit of {limit}"
             )
         return length
 

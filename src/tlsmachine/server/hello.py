@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from ..config import SUPPORTED_VERSIONS, ServerConfig
 from ..crypto.groups import Group
 from ..crypto.suites import CipherSuite
-from ..enums import CipherSuiteId, HandshakeType, ProtocolVersion, PskKeyExchangeMode
+from ..enums import CipherSuiteId, ExtensionType, HandshakeType, ProtocolVersion, PskKeyExchangeMode
 from ..errors import (
     HandshakeFailure,
     IllegalParameter,
@@ -252,6 +252,28 @@ def _client_share(hello: ClientHello, group: Group) -> KeyShareEntry | None:
     return next((e for e in shares.client_shares if e.group == group.id), None)
 
 
+#: What a second ClientHello may change (RFC 8446 §4.1.2).
+_MAY_CHANGE_AFTER_RETRY = frozenset(
+    {
+        ExtensionType.KEY_SHARE,
+        ExtensionType.EARLY_DATA,
+        ExtensionType.COOKIE,
+        ExtensionType.PRE_SHARED_KEY,
+        ExtensionType.PADDING,
+    }
+)
+
+
+def _kept_extensions(hello: ClientHello) -> list[int]:
+    """The extension types, in order, that a ClientHello after a HelloRetryRequest must repeat.
+
+    Only the types and their order are compared (as tlsfuzzer's test-tls13-shuffled-extentions
+    does): a client may legitimately send fresh GREASE ECH contents (draft-ietf-tls-esni §6.1)
+    in the second hello, so comparing the bodies would refuse real clients.
+    """
+    return [e.ext_type for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
+
+
 @dataclass(frozen=True, slots=True)
 class ExpectClientHello:
     """Waiting for the first ClientHello (RFC 8446 §4.1.2)."""
@@ -354,6 +376,7 @@ class ExpectSecondClientHello:
             or hello.legacy_session_id != first.legacy_session_id
             or hello.cipher_suites != first.cipher_suites
             or hello.legacy_compression_methods != first.legacy_compression_methods
+            or _kept_extensions(hello) != _kept_extensions(first)
         ):
             raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
         _check_tls13_hello(hello)
