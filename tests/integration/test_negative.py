@@ -35,7 +35,7 @@ from tlsmachine.errors import (
 )
 from tlsmachine.extensions import SupportedGroups, UnknownExtension
 from tlsmachine.machine import Output, SendMessage
-from tlsmachine.messages import Alert, decode_handshake, encode_handshake
+from tlsmachine.messages import Alert, ClientHello, decode_handshake, encode_handshake
 from tlsmachine.messages.tls13 import CertificateVerify, EncryptedExtensions, Finished
 from tlsmachine.server.hello import ExpectClientHello
 from tlsmachine.verify import PinnedCertificate
@@ -271,14 +271,16 @@ def test_take_events_returns_what_close_queued() -> None:
 
 
 def test_psk_without_key_exchange_modes_is_missing_extension() -> None:
-    from tlsmachine.extensions import PreSharedKeyClientHello, PskIdentity
+    from tlsmachine.extensions import PreSharedKeyClientHello, PskIdentity, PskKeyExchangeModes
 
     hello = decode_handshake(client().data_to_send()[5:])
     psk = PreSharedKeyClientHello(
         identities=(PskIdentity(identity=b"ticket", obfuscated_ticket_age=0),),
         binders=(bytes(32),),
     )
-    bad = dataclasses.replace(hello, extensions=(*hello.extensions, psk), raw=b"")  # type: ignore[type-var]
+    assert isinstance(hello, ClientHello) and hello.get(PskKeyExchangeModes) is not None
+    kept = tuple(e for e in hello.extensions if not isinstance(e, PskKeyExchangeModes))
+    bad = dataclasses.replace(hello, extensions=(*kept, psk), raw=b"")
     conn = server()
     with pytest.raises(ProtocolError) as exc_info:
         conn.receive_data(handshake_record(bad))

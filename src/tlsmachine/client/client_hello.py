@@ -28,6 +28,7 @@ from ..extensions import (
     KeyShareEntry,
     Padding,
     PostHandshakeAuth,
+    PskKeyExchangeModes,
     RecordSizeLimit,
     RenegotiationInfo,
     ServerName,
@@ -91,6 +92,11 @@ class _HelloTemplate:
         if config.alpn_protocols:
             names = tuple(p.encode() for p in config.alpn_protocols)
             after.append(ApplicationLayerProtocolNegotiation(protocol_name_list=names))
+        if tls13 and config.psk_modes:
+            # RFC 8446 §4.2.9: also what lets a server send tickets ("Servers SHOULD NOT send
+            # NewSessionTicket with tickets that are not compatible with the advertised
+            # modes"; Go and Java's servers send none without it); offer_psks() replaces it.
+            after.append(PskKeyExchangeModes(ke_modes=config.psk_modes))
         if config.record_size_limit is not None:
             after.append(RecordSizeLimit(record_size_limit=config.record_size_limit))
         if config.post_handshake_auth and tls13:

@@ -35,6 +35,7 @@ from ..extensions import (
     PreSharedKeyClientHello,
     PreSharedKeyServerHello,
     SignatureAlgorithms,
+    SupportedVersionsClientHello,
     SupportedVersionsServerHello,
     UnknownExtension,
 )
@@ -150,8 +151,9 @@ class ExpectServerHello:
                 # RFC 8446 §4.1.4: the ServerHello after a HelloRetryRequest keeps TLS 1.3.
                 raise IllegalParameter("TLS 1.2 ServerHello after a HelloRetryRequest")
             if self.early_data:
-                out.write_plaintext()  # our early keys are useless now (RFC 8446 §4.2.10)
-                out.early_data("rejected")
+                # RFC 8446 Appendix D.3: "A client that attempts to send 0-RTT data MUST fail
+                # a connection if it receives a ServerHello with TLS 1.2 or older."
+                raise ProtocolVersionError("TLS 1.2 ServerHello after we sent 0-RTT data")
             return server_hello12(
                 self.config, self.server_name, self.client_hello, self.transcript,
                 self.session12, hello, out,
@@ -165,7 +167,10 @@ class ExpectServerHello:
         versions = hello.get(SupportedVersionsServerHello)
         if versions is None:  # a HelloRetryRequest without it (handle() took TLS 1.2)
             raise MissingExtension("HelloRetryRequest without supported_versions (§4.1.4)")
-        if versions.selected_version != ProtocolVersion.TLS13 or not self.shares:
+        offered = self.client_hello.get(SupportedVersionsClientHello)
+        if versions.selected_version != ProtocolVersion.TLS13 or (
+            offered is None or ProtocolVersion.TLS13 not in offered.versions
+        ):
             # RFC 8446 §4.2.1: a version not offered, or prior to TLS 1.3 -> illegal_parameter.
             raise IllegalParameter(
                 f"server selected version 0x{versions.selected_version:04x}, which was not offered"

@@ -240,6 +240,16 @@ _BLOCK_BOUNDS: dict[ExtensionContext, tuple[int, int]] = {
     _SH12: (0, 0xFFFF),
 }
 
+# A duplicate extension (RFC 8446 §4.2 "MUST NOT", no alert named): illegal_parameter, as
+# OpenSSL answers a ClientHello; decode_error in the ServerHello and EncryptedExtensions a
+# client reads, as BoringSSL's BoGo suite expects (DuplicateExtensionClient), which keeps
+# illegal_parameter for a HelloRetryRequest or NewSessionTicket.
+_DUPLICATE_ERROR: dict[ExtensionContext, type[DecodeError] | type[IllegalParameter]] = {
+    _SH: DecodeError,
+    _EE: DecodeError,
+    _SH12: DecodeError,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class _ContextRules:
@@ -252,6 +262,7 @@ class _ContextRules:
     max_length: int
     forbidden: frozenset[int]  # types ALLOWED_CONTEXTS lists, but not for this context
     parsers: dict[int, _Parser]
+    duplicate_error: type[DecodeError] | type[IllegalParameter]
 
 
 def _context_rules(context: ExtensionContext) -> _ContextRules:
@@ -262,7 +273,9 @@ def _context_rules(context: ExtensionContext) -> _ContextRules:
         if context is not _SH12 and context not in allowed
     )
     parsers = {int(ext_type): p for (ext_type, ctx), p in _PARSERS.items() if ctx is context}
-    return _ContextRules(context, f"{context.value} extensions", low, high, forbidden, parsers)
+    duplicate = _DUPLICATE_ERROR.get(context, IllegalParameter)
+    what = f"{context.value} extensions"
+    return _ContextRules(context, what, low, high, forbidden, parsers, duplicate)
 
 
 _RULES = {context: _context_rules(context) for context in ExtensionContext}
@@ -275,7 +288,7 @@ RawExtension: TypeAlias = tuple[int, Reader]
 def read_extension_block(r: Reader, context: ExtensionContext) -> list[RawExtension]:
     """Read ``Extension extensions<..>`` into ``(extension_type, extension_data reader)`` pairs.
 
-    Rejects duplicates and, in a ClientHello, a pre_shared_key that is not last
+    Rejects duplicates (see _DUPLICATE_ERROR) and, in a ClientHello, a pre_shared_key not last
     (``illegal_parameter``, RFC 8446 §4.2). A ClientHello block carrying supported_versions
     (TLS 1.3) must be at least 8 bytes; TLS 1.2 ClientHellos have no such minimum.
     """
@@ -302,7 +315,7 @@ def _read_block(r: Reader, rules: _ContextRules) -> list[RawExtension]:
                 f"need {pos - start} bytes, {end - start} left"
             )
         if ext_type in seen:
-            raise IllegalParameter(
+            raise rules.duplicate_error(
                 f"{rules.context.value}: duplicate {extension_name(ext_type)} extension "
                 "(RFC 8446 §4.2)"
             )
