@@ -36,7 +36,7 @@ from tlsmachine.certs import CertifiedKey
 from tlsmachine.client.offer import OfferedPsk, offer_psks
 from tlsmachine.crypto.groups import SECP384R1, X25519
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256
-from tlsmachine.enums import AlertDescription, ContentType, PskKeyExchangeMode
+from tlsmachine.enums import AlertDescription, ContentType, ProtocolVersion, PskKeyExchangeMode
 from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import (
     Cookie,
@@ -602,3 +602,64 @@ def test_a_warning_level_alert_is_an_error_and_says_so() -> None:
         server.receive_data(warning)
     assert caught.value.description == AlertDescription.UNRECOGNIZED_NAME
     assert server.state is ConnectionState.FAILED
+
+
+# -- §5, D.4: dummy change_cipher_spec records --------------------------------------------------
+
+CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_client_drops_one_change_cipher_spec_per_server_flight(extra: int) -> None:
+    """RFC 8446 §5: a change_cipher_spec of 0x01 received "at any time after the first
+    ClientHello message has been sent or received and before the peer's Finished message has
+    been received" MUST be dropped; D.4 has the server send one "immediately after its first
+    handshake message", which JSSE reads as one after its HelloRetryRequest and one after its
+    ServerHello. Our client takes one per server flight; a third is unexpected_message."""
+    groups = (X25519, SECP384R1)
+    client = ClientConnection(ClientConfig(verify_certificates=False, groups=groups), "localhost")
+    server = ServerConnection(ServerConfig(certificates=(server_cert(),), groups=(SECP384R1,)))
+    server.receive_data(client.data_to_send())
+    retry = server.data_to_send()
+    assert retry.count(CCS_RECORD) == 1  # our server: one, after the HelloRetryRequest
+    client.receive_data(retry)
+    server.receive_data(client.data_to_send())
+    flight = server.data_to_send()
+    if extra == 2:
+        with pytest.raises(ProtocolError) as info:
+            client.receive_data(CCS_RECORD * 2 + flight)
+        assert info.value.alert is AlertDescription.UNEXPECTED_MESSAGE
+        return
+    client.receive_data(CCS_RECORD * extra + flight)
+    server.receive_data(client.data_to_send())
+    assert client.state is ConnectionState.APP_DATA
+    assert server.state is ConnectionState.APP_DATA
+
+
+def test_first_client_hello_lists_psk_key_exchange_modes() -> None:
+    """RFC 8446 §4.2.9: the modes also restrict "the modes for use with PSK resumption";
+    "Servers SHOULD NOT send NewSessionTicket with tickets that are not compatible with the
+    advertised modes" (Go's and Java's servers send none without them). So a ClientHello that
+    offers TLS 1.3 lists them even when it has no PSK to offer; TLS 1.2-only does not."""
+    _, hello = first_client_hello(ClientConfig(verify_certificates=False))
+    modes = hello.get(PskKeyExchangeModes)
+    assert modes is not None and modes.ke_modes == (PskKeyExchangeMode.PSK_DHE_KE,)
+    assert hello.get(PreSharedKeyClientHello) is None
+    tls12 = ClientConfig(verify_certificates=False, max_version=ProtocolVersion.TLS12)
+    _, hello12 = first_client_hello(tls12)
+    assert hello12.get(PskKeyExchangeModes) is None
+
+
+def test_client_without_key_shares_completes_after_hello_retry_request() -> None:
+    """A client may send an empty key_share and let the server ask (RFC 8446 §4.2.8: "This
+    vector MAY be empty if the client is requesting a HelloRetryRequest"): the HelloRetryRequest
+    selects TLS 1.3, which the client offered in supported_versions (§4.2.1)."""
+    config = ClientConfig(verify_certificates=False, key_share_groups=())
+    client, hello = first_client_hello(config)
+    shares = hello.get(KeyShareClientHello)
+    assert shares is not None and shares.client_shares == ()
+    server = ServerConnection(ServerConfig(certificates=(server_cert(),)))
+    server.receive_data(handshake_record(hello.raw))
+    pump(client, server)
+    assert client.state is ConnectionState.APP_DATA
+    assert client.handshake_info is not None and client.handshake_info.hello_retry
