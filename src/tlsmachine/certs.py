@@ -100,7 +100,7 @@ KEY_TYPES = (*_CURVES, "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448", *
 
 
 def public_key_problem(public_key: object, min_rsa_bits: int = MIN_RSA_BITS) -> str | None:
-    """Why a certificate's public key cannot sign a TLS 1.3 handshake, or None if it can.
+    """Why a certificate's public key cannot sign a handshake of ours, or None if it can.
 
     RFC 8446 §4.2.3 lists the CertificateVerify schemes: RSA-PSS (rsaEncryption or id-RSASSA-PSS
     keys), ECDSA on the three NIST curves with the matching hash, Ed25519 and Ed448;
@@ -121,13 +121,13 @@ def public_key_problem(public_key: object, min_rsa_bits: int = MIN_RSA_BITS) -> 
                 f"its ECDSA key is on {curve.name}, a weak {curve.key_size}-bit curve"
                 f" (TLS accepts {', '.join(TLS13_CURVES)})"
             )
-        return f"its ECDSA key is on {curve.name}, which TLS 1.3 cannot sign with"
+        return f"its ECDSA key is on {curve.name}, which no TLS signature scheme we accept uses"
     if isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         return None
     if isinstance(public_key, _MLDSA_PUBLIC):  # every FIPS 204 parameter set is usable
         return None
     kind = type(public_key).__name__.removesuffix("PublicKey").removeprefix("_")
-    return f"its {kind or 'unknown'} key cannot sign a TLS 1.3 handshake"
+    return f"its {kind or 'unknown'} key cannot sign a TLS handshake we accept (RFC 8446 §4.2.3)"
 
 
 _MLDSA_PUBLIC = mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey
