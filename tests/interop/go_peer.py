@@ -1,0 +1,184 @@
+"""Go's crypto/tls as an interop peer: build ``go_peer/main.go`` and run it (``test_go.py``).
+
+The peer program uses the Go standard library only, so it builds without a network: the build
+runs with its own GOCACHE, GOPATH and HOME in a temporary directory (nothing is written to the
+repository or the user's Go directories), ``GOFLAGS=-mod=mod``, ``GOPROXY=off`` and
+``GOTOOLCHAIN=local`` (never download a toolchain). A missing ``go`` fails the tests
+(``make peers`` installs it).
+
+The program prints one JSON object per line (see ``go_peer/main.go``): a server first
+``{"event": "listening", "port": N}``, then each program one ``{"event": "connection", ...}``
+per connection with what crypto/tls negotiated, what it received and how the connection ended.
+:class:`ExportingServer` is our echo server for Go clients, also recording each connection's
+exported keying material, so both ends' key schedules can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+
+from tlsmachine import ServerConfig
+from tlsmachine.sockets import TLSSocket
+
+GO_PEER_DIR = Path(__file__).with_name("go_peer")
+EXPORTER_LABEL = b"EXPORTER-tlsmachine-interop"
+"""The label the Go peer exports 32 bytes with (no context: RFC 5705 §4, RFC 8446 §7.5)."""
+BUILD_TIMEOUT = 120.0
+
+
+def build_go_peer(work: Path) -> Path:
+    """``go build`` the peer into ``work`` (a fresh temporary directory); the binary's path."""
+    go = tool("go")
+    home, cache, gopath = work / "home", work / "gocache", work / "gopath"
+    for directory in (home, cache, gopath):
+        directory.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "GOCACHE": str(cache),
+        "GOPATH": str(gopath),
+        "GOMODCACHE": str(gopath / "pkg" / "mod"),
+        "GOFLAGS": "-mod=mod",
+        "GOTOOLCHAIN": "local",
+        "GOPROXY": "off",
+        "GOSUMDB": "off",
+        "GOENV": "off",
+        "GO111MODULE": "on",
+        "CGO_ENABLED": "0",
+        "LC_ALL": "C",
+    }
+    binary = work / "gopeer"
+    try:
+        result = subprocess.run(
+            [go, "build", "-o", str(binary), "."],
+            cwd=GO_PEER_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"go build did not finish in {BUILD_TIMEOUT}s") from None
+    assert result.returncode == 0, f"go build failed:\n{result.stdout}\n{result.stderr}"
+    return binary
+
+
+# -- running the peer ------------------------------------------------------------------------------
+
+
+def cert_options(peers: Peers, leaf: str | None) -> list[str]:
+    """``-cert``/``-key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
+    if leaf is None:
+        return []
+    issued = peers.pki.leaves[leaf]
+    return ["-cert", str(issued.chain_path), "-key", str(issued.key_path)]
+
+
+def go_server(
+    peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
+) -> tuple[PeerProcess, int]:
+    """crypto/tls serving (echo) on 127.0.0.1:0; it exits after its ``-n`` connections."""
+    argv = [str(binary), "server", *cert_options(peers, leaf), "-ca", str(peers.pki.ca_path)]
+    peer = peers.start([*argv, *options], "Go crypto/tls server")
+    port = int(peer.wait_for(r'"event":"listening","port":(\d+)').group(1))
+    return peer, port
+
+
+def go_client(
+    peers: Peers,
+    binary: Path,
+    port: int,
+    *options: str,
+    leaf: str | None = None,
+    timeout: float = TIMEOUT,
+) -> list[dict[str, Any]]:
+    """Run crypto/tls as a client to the end; its records, one per connection."""
+    argv = [str(binary), "client", "-port", str(port), "-ca", str(peers.pki.ca_path)]
+    peer = peers.start([*argv, *cert_options(peers, leaf), *options], "Go crypto/tls client")
+    assert peer.wait(timeout) == 0, peer.describe()
+    return records(peer)
+
+
+def records(peer: PeerProcess) -> list[dict[str, Any]]:
+    """The ``connection`` records the peer printed so far (complete lines only: a long record
+    may still be arriving)."""
+    lines = peer.stdout.decode().split("\n")[:-1]
+    parsed = [json.loads(line) for line in lines if line.startswith("{")]
+    return [r for r in parsed if r["event"] == "connection"]
+
+
+def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
+    """The Go server's records of its ``count`` connections (waiting for its exit, bounded)."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(records(peer)) < count and peer.proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
+        time.sleep(0.02)
+    assert peer.wait() == 0, peer.describe()
+    found = records(peer)
+    assert len(found) == count, peer.describe()
+    return found
+
+
+def ok(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, after checking that crypto/tls saw no error on that connection."""
+    assert "error" not in record, record
+    return record
+
+
+def received(record: dict[str, Any]) -> bytes:
+    """The bytes the Go peer received (printed in full up to 64 KiB; see ``received_sha256``)."""
+    assert "received" in record, record
+    return bytes.fromhex(record["received"])
+
+
+# -- our server for Go clients ---------------------------------------------------------------------
+
+
+@dataclass
+class ExportedConnection(ServedConnection):
+    """What our server saw, plus the keying material it exported for :data:`EXPORTER_LABEL`."""
+
+    exporter: str | None = None
+
+
+@dataclass
+class ExportingServer(OurServer):
+    """:class:`peers.OurServer` whose echo handler also exports keying material: without a
+    context, or with ``context`` when that is set."""
+
+    context: bytes | None = None
+
+    def _echo(self, tls: TLSSocket) -> None:
+        record = ExportedConnection()
+        self._current[threading.get_ident()] = record
+        record.info = tls.handshake_info
+        record.exporter = tls.export_keying_material(EXPORTER_LABEL, 32, self.context).hex()
+        while data := tls.recv():
+            record.received += data
+            tls.sendall(data)
+        record.clean_close = tls.clean_close
+        self.connections.put(self._current.pop(threading.get_ident()))
+
+    def next_exported(self, timeout: float = TIMEOUT) -> ExportedConnection:
+        served = self.next_connection(timeout)
+        assert isinstance(served, ExportedConnection), served.error
+        return served
+
+
+def exporting_server(
+    peers: Peers, config: ServerConfig, context: bytes | None = None
+) -> ExportingServer:
+    """Our echo server (stopped with the other peers at teardown)."""
+    server = ExportingServer(config, context=context)
+    peers.servers.append(server)
+    return server
