@@ -1,37 +1,43 @@
-"""Interop with Mbed TLS 2.28 (Arm's embedded TLS stack, through PyPI ``python-mbedtls``
-2.10.1), both directions, over 127.0.0.1.
+"""Interop with Mbed TLS 2.28 (Arm's embedded TLS stack, the system's ``libmbedtls``), both
+directions, over 127.0.0.1.
 
-Mbed TLS runs in its own process: ``mbedtls_peer.py`` (next to this file) drives it and prints
-one JSON record per connection with what Mbed TLS negotiated (version, suite, resumption,
-ALPN, the peer's certificate, 32 bytes of RFC 5705 keying material derived from the master
-secret it reports), the bytes it received and whether the close was clean. So each test checks
-both ends' view of the same connection, and the exporter shows that both derived the same
-master secret (with the extended master secret of RFC 7627 on both sides by default).
+Mbed TLS runs in its own process: ``mbedtls_peer/peer.c``, a small C program built once per
+session (``mbedtls_peer.py``), prints one JSON record per connection with what Mbed TLS
+negotiated (version, suite, resumption, ALPN, the peer's certificate, 32 bytes of RFC 5705
+keying material derived from the master secret it reports), the bytes it received and whether
+the close was clean. So each test checks both ends' view of the same connection, and the
+exporter shows that both derived the same master secret (with the extended master secret of
+RFC 7627 on both sides by default).
 
-What Mbed TLS 2.28 / python-mbedtls 2.10.1 bring (found while writing these tests):
+What Mbed TLS 2.28 brings (found while writing these tests):
 
-* TLS 1.2 only: the binding refuses ``TLSVersion.TLSv1_3`` (its supported versions stop at
-  1.2), so our 1.3-capable ends must settle on TLS 1.2 with it;
+* TLS 1.2 only: Debian builds it without ``MBEDTLS_SSL_PROTO_TLS1_3_EXPERIMENTAL``, so the
+  peer refuses ``--max-version tls1.3`` and our 1.3-capable ends must settle on TLS 1.2;
 * no RSA-PSS in TLS 1.2: its signature_algorithms offer PKCS#1 v1.5 and ECDSA only, so RSA
   servers sign with ``rsa_pkcs1_*`` either way;
 * no RFC 7919 negotiation: a DHE server sends the parameters it was given (the peer passes
-  ffdhe2048 or the RFC 3526 MODP group), a DHE client offers no ffdhe groups;
-* the binding configures no curves, DHE parameters, session cache or ticket keys and cannot
-  save a client session: the peer sets those through ctypes on the same library.
+  ffdhe2048 or the RFC 3526 MODP group), a DHE client offers no ffdhe groups.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import TIMEOUT, PeerProcess, Peers, client_config, read_exactly, server_certificates
+from mbedtls_peer import (
+    EXPORTER_LABEL,
+    build_mbedtls_peer,
+    cert_options,
+    mbedtls_client,
+    mbedtls_server,
+    ok,
+    records,
+    server_records,
+)
+from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates
 from tls12_peers import cached_sessions, group, suite12
 
 from tlsmachine import (
@@ -49,10 +55,9 @@ from tlsmachine.sockets import TLSSocket, connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
-PEER_SCRIPT = Path(__file__).with_name("mbedtls_peer.py")
-EXPORTER_LABEL = b"EXPORTER-tlsmachine-interop"  # the label mbedtls_peer.py exports with
 NO_CLIENT_CERTIFICATE = -0x7480  # MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE
-WANT_READ = -0x6900  # MBEDTLS_ERR_SSL_WANT_READ
+WAITING_SERVER_HELLO_RENEGO = -0x6B00  # MBEDTLS_ERR_SSL_WAITING_SERVER_HELLO_RENEGO
+TIMEOUT_ERROR = -0x6800  # MBEDTLS_ERR_SSL_TIMEOUT
 ALERT = 21  # ContentType.alert
 DH_PRIMES = {"ffdhe2048": FFDHE2048_PRIME, "modp2048": MODP2048_PRIME}
 
@@ -85,6 +90,12 @@ DHE_SUITES = [
 DHE_CLIENT_CASES = list(zip(DHE_SUITES, ["ffdhe2048", "modp2048", "ffdhe2048"], strict=True))
 
 
+@pytest.fixture(scope="session")
+def mbedtls_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Mbed TLS peer program, compiled once per session in a temporary directory."""
+    return build_mbedtls_peer(tmp_path_factory.mktemp("mbedtls-peer"))
+
+
 def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
     """Our client to an Mbed TLS server on 127.0.0.1, verifying the name "localhost"."""
     return connect(
@@ -92,61 +103,7 @@ def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
     )
 
 
-# -- the Mbed TLS peer ---------------------------------------------------------------------------
-
-
-def cert_options(peers: Peers, leaf: str | None) -> list[str]:
-    if leaf is None:
-        return []
-    issued = peers.pki.leaves[leaf]
-    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
-
-
-def mbedtls_server(
-    peers: Peers, *options: str, leaf: str = "ecdsa-p256"
-) -> tuple[PeerProcess, int]:
-    """Mbed TLS serving (echo) on 127.0.0.1; it exits after ``--connections`` connections."""
-    argv = [sys.executable, str(PEER_SCRIPT), "server", *cert_options(peers, leaf)]
-    argv += ["--ca", str(peers.pki.ca_path), *options]
-    peer = peers.start(argv, "Mbed TLS server")
-    port = int(peer.wait_for(r'"event": "listening", "port": (\d+)').group(1))
-    return peer, port
-
-
-def mbedtls_client(
-    peers: Peers, port: int, *options: str, leaf: str | None = None
-) -> list[dict[str, Any]]:
-    """Run Mbed TLS as a client to the end; its records, one per connection."""
-    argv = [sys.executable, str(PEER_SCRIPT), "client", "--port", str(port)]
-    argv += ["--ca", str(peers.pki.ca_path), *cert_options(peers, leaf), *options]
-    peer = peers.start(argv, "Mbed TLS client")
-    assert peer.wait() == 0, peer.describe()
-    return records(peer)
-
-
-def records(peer: PeerProcess, event: str = "connection") -> list[dict[str, Any]]:
-    lines = peer.stdout.decode().splitlines()
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == event]
-
-
-def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
-    """The Mbed TLS server's records of its ``count`` connections (waiting, bounded)."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(records(peer)) < count and peer.proc.poll() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
-        time.sleep(0.02)
-    assert peer.wait() == 0, peer.describe()
-    found = records(peer)
-    assert len(found) == count, peer.describe()
-    return found
-
-
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that Mbed TLS saw no error on that connection."""
-    assert "error" not in record, record.get("traceback", record)
-    return record
+# -- helpers ---------------------------------------------------------------------------------------
 
 
 def sha256(peers: Peers, leaf: str) -> str:
@@ -182,19 +139,20 @@ def ours12(peers: Peers, leaf: str, suite: str, *groups: str, **kwargs: Any) -> 
 # -- version negotiation: TLS 1.2 only ----------------------------------------------------------
 
 
-def test_python_mbedtls_offers_no_tls13(peers: Peers) -> None:
-    """python-mbedtls 2.10.1 (Mbed TLS 2.28) refuses a TLS 1.3 configuration outright."""
-    argv = [sys.executable, str(PEER_SCRIPT), "server", "--max-version", "tls1.3"]
+def test_mbedtls_offers_no_tls13(peers: Peers, mbedtls_bin: Path) -> None:
+    """This Mbed TLS 2.28 has no TLS 1.3 (built without its experimental support): the peer
+    refuses a TLS 1.3 configuration outright."""
+    argv = [str(mbedtls_bin), "server", "--max-version", "tls1.3"]
     peer = peers.start(argv + cert_options(peers, "ecdsa-p256"), "Mbed TLS server")
     assert peer.wait() == 2, peer.describe()
     (setup,) = records(peer, "setup")
-    assert setup["error"] == "ValueError: TLSVersion.TLSv1_3"
+    assert setup["error"].startswith("tls1.3: this Mbed TLS is built without TLS 1.3")
 
 
-def test_client_settles_on_tls12_with_mbedtls_server(peers: Peers) -> None:
+def test_client_settles_on_tls12_with_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
     """Our 1.3-capable client offers 1.3 and 1.2; Mbed TLS answers 1.2 with no downgrade
     sentinel (RFC 8446 §4.1.3: only a 1.3-capable server sets one), so we go on."""
-    server, port = mbedtls_server(peers)
+    server, port = mbedtls_server(peers, mbedtls_bin)
     with dial(port, client_config(peers)) as tls:
         assert tls.version() == "TLSv1.2"
         assert tls.handshake_info is not None
@@ -207,12 +165,12 @@ def test_client_settles_on_tls12_with_mbedtls_server(peers: Peers) -> None:
     assert record["clean_close"] is True
 
 
-def test_mbedtls_client_settles_on_tls12_with_server(peers: Peers) -> None:
+def test_mbedtls_client_settles_on_tls12_with_server(peers: Peers, mbedtls_bin: Path) -> None:
     """Our 1.3-capable server picks 1.2 for Mbed TLS (whose client does not look for the
     downgrade sentinel we then put in ServerHello.random, RFC 8446 §4.1.3)."""
     ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
-    (record,) = mbedtls_client(peers, ours.port)
-    assert (ok(record)["version"], record["binding_version"]) == ("TLSv1.2", "TLSv1_2")
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port)
+    assert (ok(record)["version"], record["protocol_version"]) == ("TLSv1.2", "0x0303")
     assert bytes.fromhex(record["received"]) == b"hello"
     assert record["clean_close"] is True
     served = ours.next_connection()
@@ -223,8 +181,8 @@ def test_mbedtls_client_settles_on_tls12_with_server(peers: Peers) -> None:
     assert served.clean_close is True
 
 
-def test_tls13_only_client_refused_by_mbedtls_server(peers: Peers) -> None:
-    server, port = mbedtls_server(peers)
+def test_tls13_only_client_refused_by_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin)
     config = client_config(peers, min_version=ProtocolVersion.TLS13)
     with pytest.raises(AlertReceived) as raised:
         dial(port, config)
@@ -236,22 +194,24 @@ def test_tls13_only_client_refused_by_mbedtls_server(peers: Peers) -> None:
     assert "error" in record
 
 
-def test_tls13_only_server_refuses_mbedtls_client(peers: Peers) -> None:
+def test_tls13_only_server_refuses_mbedtls_client(peers: Peers, mbedtls_bin: Path) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "ecdsa-p256"), min_version=ProtocolVersion.TLS13
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port)
     assert "error" in record  # our protocol_version alert (RFC 8446 §4.2.1)
     served = ours.next_connection()
     assert isinstance(served.error, ProtocolVersionError), served.error
 
 
 @pytest.mark.parametrize("version", ["tls1.0", "tls1.1"])
-def test_client_refuses_old_mbedtls_server(peers: Peers, version: str) -> None:
+def test_client_refuses_old_mbedtls_server(peers: Peers, mbedtls_bin: Path, version: str) -> None:
     """RFC 8996: we offer no TLS 1.0/1.1 suite (only TLS 1.2 AEADs), so an Mbed TLS server
     limited to those versions finds no suite in common and gives up first."""
-    server, port = mbedtls_server(peers, "--min-version", "tls1.0", "--max-version", version)
+    server, port = mbedtls_server(
+        peers, mbedtls_bin, "--min-version", "tls1.0", "--max-version", version
+    )
     with pytest.raises(AlertReceived) as raised:
         dial(port, client_config(peers))
     assert raised.value.description == AlertDescription.HANDSHAKE_FAILURE
@@ -260,10 +220,10 @@ def test_client_refuses_old_mbedtls_server(peers: Peers, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["tls1.0", "tls1.1"])
-def test_server_refuses_old_mbedtls_client(peers: Peers, version: str) -> None:
+def test_server_refuses_old_mbedtls_client(peers: Peers, mbedtls_bin: Path, version: str) -> None:
     ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
     (record,) = mbedtls_client(
-        peers, ours.port, "--min-version", "tls1.0", "--max-version", version
+        peers, mbedtls_bin, ours.port, "--min-version", "tls1.0", "--max-version", version
     )
     assert "error" in record
     assert isinstance(ours.next_connection().error, ProtocolVersionError)
@@ -276,10 +236,10 @@ def test_server_refuses_old_mbedtls_client(peers: Peers, version: str) -> None:
     ("leaf", "suite", "group_name"), ECDHE_CASES, ids=map(case_id, ECDHE_CASES)
 )
 def test_client_ecdhe_with_mbedtls_server(
-    peers: Peers, leaf: str, suite: str, group_name: str
+    peers: Peers, mbedtls_bin: Path, leaf: str, suite: str, group_name: str
 ) -> None:
     options = ["--ciphers", mbedtls_name(suite), "--groups", group_name]
-    server, port = mbedtls_server(peers, *options, leaf=leaf)
+    server, port = mbedtls_server(peers, mbedtls_bin, *options, leaf=leaf)
     message = b"hello Mbed TLS, " * 1000  # two records each way
     with dial(port, client_config(peers)) as tls:
         info = tls.handshake_info
@@ -298,13 +258,13 @@ def test_client_ecdhe_with_mbedtls_server(
     ("leaf", "suite", "group_name"), ECDHE_CASES, ids=map(case_id, ECDHE_CASES)
 )
 def test_mbedtls_client_ecdhe_with_server(
-    peers: Peers, leaf: str, suite: str, group_name: str
+    peers: Peers, mbedtls_bin: Path, leaf: str, suite: str, group_name: str
 ) -> None:
     # RFC 8422 §4: the client's curves also cover the ECDSA certificate's (P-256)
     groups = list(dict.fromkeys([group_name, "secp256r1"]))
     ours = peers.our_server(ours12(peers, leaf, suite, *groups))
     options = ["--ciphers", mbedtls_name(suite), "--groups", ",".join(groups)]
-    (record,) = mbedtls_client(peers, ours.port, *options, "--message", "m" * 20000)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, *options, "--message", "m" * 20000)
     assert (ok(record)["version"], record["cipher_suite"]) == ("TLSv1.2", suite)
     assert record["peer_cert_sha256"] == sha256(peers, leaf)
     assert bytes.fromhex(record["received"]) == b"m" * 20000
@@ -317,11 +277,13 @@ def test_mbedtls_client_ecdhe_with_server(
 
 
 @pytest.mark.parametrize(("suite", "dh"), DHE_CLIENT_CASES, ids=map(case_id, DHE_CLIENT_CASES))
-def test_client_dhe_with_mbedtls_server(peers: Peers, suite: str, dh: str) -> None:
+def test_client_dhe_with_mbedtls_server(
+    peers: Peers, mbedtls_bin: Path, suite: str, dh: str
+) -> None:
     """Mbed TLS sends the DHE parameters it was configured with: we recognise the group by its
     prime, an RFC 7919 one or the RFC 3526 MODP group."""
     options = ["--ciphers", mbedtls_name(suite), "--dh-prime", f"{DH_PRIMES[dh]:x}"]
-    server, port = mbedtls_server(peers, *options, leaf="rsa-2048")
+    server, port = mbedtls_server(peers, mbedtls_bin, *options, leaf="rsa-2048")
     with dial(port, client_config(peers)) as tls:
         info = tls.handshake_info
         assert info is not None
@@ -334,10 +296,10 @@ def test_client_dhe_with_mbedtls_server(peers: Peers, suite: str, dh: str) -> No
 
 
 @pytest.mark.parametrize("suite", DHE_SUITES, ids=map(case_id, [(s,) for s in DHE_SUITES]))
-def test_mbedtls_client_dhe_with_server(peers: Peers, suite: str) -> None:
+def test_mbedtls_client_dhe_with_server(peers: Peers, mbedtls_bin: Path, suite: str) -> None:
     """Mbed TLS offers no ffdhe groups: our server uses its first one (RFC 7919 §4)."""
     ours = peers.our_server(ours12(peers, "rsa-2048", suite, "ffdhe2048"))
-    (record,) = mbedtls_client(peers, ours.port, "--ciphers", mbedtls_name(suite))
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, "--ciphers", mbedtls_name(suite))
     assert ok(record)["cipher_suite"] == suite
     assert bytes.fromhex(record["received"]) == b"hello"
     served = ours.next_connection()
@@ -350,9 +312,11 @@ def test_mbedtls_client_dhe_with_server(peers: Peers, suite: str) -> None:
 PSS_ONLY = (SignatureScheme.RSA_PSS_RSAE_SHA256, SignatureScheme.RSA_PSS_RSAE_SHA384)
 
 
-def test_client_offering_only_pss_refused_by_mbedtls_server(peers: Peers) -> None:
+def test_client_offering_only_pss_refused_by_mbedtls_server(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
     """Mbed TLS 2.28 cannot sign a TLS 1.2 ServerKeyExchange with RSA-PSS: no suite fits."""
-    server, port = mbedtls_server(peers, leaf="rsa-2048")
+    server, port = mbedtls_server(peers, mbedtls_bin, leaf="rsa-2048")
     with pytest.raises(AlertReceived) as raised:
         dial(port, client_config(peers, signature_schemes=PSS_ONLY))
     assert raised.value.description == AlertDescription.HANDSHAKE_FAILURE
@@ -360,14 +324,14 @@ def test_client_offering_only_pss_refused_by_mbedtls_server(peers: Peers) -> Non
     assert "error" in record
 
 
-def test_server_with_only_pss_refuses_mbedtls_client(peers: Peers) -> None:
+def test_server_with_only_pss_refuses_mbedtls_client(peers: Peers, mbedtls_bin: Path) -> None:
     """Mbed TLS offers no RSA-PSS: a server that signs only with PSS has nothing to use
     (RFC 5246 §7.4.1.4.1) and must not sign with an unoffered scheme."""
     config = ServerConfig(
         certificates=server_certificates(peers, "rsa-2048"), signature_schemes=PSS_ONLY
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port)
     assert "error" in record
     assert isinstance(ours.next_connection().error, HandshakeFailure)
 
@@ -376,13 +340,13 @@ def test_server_with_only_pss_refuses_mbedtls_client(peers: Peers) -> None:
     "scheme", [SignatureScheme.RSA_PKCS1_SHA384, SignatureScheme.RSA_PKCS1_SHA512]
 )
 def test_server_signs_with_the_pkcs1_scheme_chosen_for_mbedtls_client(
-    peers: Peers, scheme: SignatureScheme
+    peers: Peers, mbedtls_bin: Path, scheme: SignatureScheme
 ) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "rsa-2048"), signature_schemes=(scheme,)
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port)
     assert bytes.fromhex(ok(record)["received"]) == b"hello"  # Mbed TLS verified it
     served = ours.next_connection()
     assert served.info is not None
@@ -392,8 +356,8 @@ def test_server_signs_with_the_pkcs1_scheme_chosen_for_mbedtls_client(
 # -- ALPN (RFC 7301) -------------------------------------------------------------------------------
 
 
-def test_client_alpn_with_mbedtls_server(peers: Peers) -> None:
-    server, port = mbedtls_server(peers, "--alpn", "h2", "--alpn", "http/1.1")
+def test_client_alpn_with_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin, "--alpn", "h2", "--alpn", "http/1.1")
     config = client_config(peers, alpn_protocols=("http/1.1", "h2"))
     with dial(port, config) as tls:
         assert tls.handshake_info is not None
@@ -402,12 +366,12 @@ def test_client_alpn_with_mbedtls_server(peers: Peers) -> None:
     assert ok(server_records(server)[0])["alpn"] == "h2"
 
 
-def test_mbedtls_client_alpn_with_server(peers: Peers) -> None:
+def test_mbedtls_client_alpn_with_server(peers: Peers, mbedtls_bin: Path) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "ecdsa-p256"), alpn_protocols=("http/1.1",)
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port, "--alpn", "h2", "--alpn", "http/1.1")
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, "--alpn", "h2", "--alpn", "http/1.1")
     assert ok(record)["alpn"] == "http/1.1"
     served = ours.next_connection()
     assert served.info is not None
@@ -418,8 +382,8 @@ def test_mbedtls_client_alpn_with_server(peers: Peers) -> None:
 
 
 @pytest.mark.parametrize("leaf", ["rsa-2048", "ecdsa-p256"])
-def test_client_certificate_to_mbedtls_server(peers: Peers, leaf: str) -> None:
-    server, port = mbedtls_server(peers, "--client-auth", "required")
+def test_client_certificate_to_mbedtls_server(peers: Peers, mbedtls_bin: Path, leaf: str) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin, "--client-auth", "required")
     issued = peers.pki.leaves[leaf]
     certificates = (CertifiedKey.load(issued.chain_path, issued.key_path),)
     with dial(port, client_config(peers, certificates=certificates)) as tls:
@@ -429,8 +393,10 @@ def test_client_certificate_to_mbedtls_server(peers: Peers, leaf: str) -> None:
     assert (ok(record)["peer_cert_sha256"], record["exporter"]) == (sha256(peers, leaf), ours)
 
 
-def test_client_without_certificate_refused_by_mbedtls_server(peers: Peers) -> None:
-    server, port = mbedtls_server(peers, "--client-auth", "required")
+def test_client_without_certificate_refused_by_mbedtls_server(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin, "--client-auth", "required")
     """Mbed TLS closes without an alert here ("the client should know what's going on")."""
     with pytest.raises(TLSError, match="closed by peer during handshake"):
         dial(port, client_config(peers))
@@ -443,7 +409,7 @@ def test_client_without_certificate_refused_by_mbedtls_server(peers: Peers) -> N
     [("required", "rsa-2048"), ("required", "ecdsa-p256"), ("optional", None)],
 )
 def test_server_verifies_mbedtls_client_certificate(
-    peers: Peers, mode: str, leaf: str | None
+    peers: Peers, mbedtls_bin: Path, mode: str, leaf: str | None
 ) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "ecdsa-p256"),
@@ -451,7 +417,7 @@ def test_server_verifies_mbedtls_client_certificate(
         client_cafile=str(peers.pki.ca_path),
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port, leaf=leaf)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, leaf=leaf)
     assert bytes.fromhex(ok(record)["received"]) == b"hello"
     served = ours.next_connection()
     assert served.error is None, served.error
@@ -460,14 +426,14 @@ def test_server_verifies_mbedtls_client_certificate(
     assert served.info.peer_certificates[:1] == expected
 
 
-def test_server_refuses_mbedtls_client_without_certificate(peers: Peers) -> None:
+def test_server_refuses_mbedtls_client_without_certificate(peers: Peers, mbedtls_bin: Path) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "ecdsa-p256"),
         client_auth="required",
         client_cafile=str(peers.pki.ca_path),
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port)
     assert "error" in record
     assert ours.next_connection().error is not None
 
@@ -476,8 +442,10 @@ def test_server_refuses_mbedtls_client_without_certificate(peers: Peers) -> None
 
 
 @pytest.mark.parametrize("mechanism", ["--session-cache", "--tickets"])
-def test_client_resumes_with_mbedtls_server(peers: Peers, mechanism: str) -> None:
-    server, port = mbedtls_server(peers, mechanism, "--connections", "3")
+def test_client_resumes_with_mbedtls_server(
+    peers: Peers, mbedtls_bin: Path, mechanism: str
+) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin, mechanism, "--connections", "3")
     config = client_config(peers, session_store=InMemoryClientSessionStore())
     seen, exported = [], []
     for n in range(3):
@@ -492,10 +460,12 @@ def test_client_resumes_with_mbedtls_server(peers: Peers, mechanism: str) -> Non
     assert [r["exporter"] for r in results] == exported
 
 
-def test_client_does_not_resume_without_mbedtls_session_cache(peers: Peers) -> None:
-    """python-mbedtls's server keeps no sessions: our offered session ID is not taken up, we
-    go on with a full handshake (RFC 5246 §7.4.1.3)."""
-    server, port = mbedtls_server(peers, "--connections", "2")
+def test_client_does_not_resume_without_mbedtls_session_cache(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
+    """An Mbed TLS server without a session cache keeps no sessions: our offered session ID
+    is not taken up, we go on with a full handshake (RFC 5246 §7.4.1.3)."""
+    server, port = mbedtls_server(peers, mbedtls_bin, "--connections", "2")
     config = client_config(peers, session_store=InMemoryClientSessionStore())
     seen = []
     for _ in range(2):
@@ -508,14 +478,16 @@ def test_client_does_not_resume_without_mbedtls_session_cache(peers: Peers) -> N
 
 
 @pytest.mark.parametrize("mechanism", ["session-id", "ticket"])
-def test_mbedtls_client_resumes_with_server(peers: Peers, mechanism: str) -> None:
+def test_mbedtls_client_resumes_with_server(
+    peers: Peers, mbedtls_bin: Path, mechanism: str
+) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "rsa-2048"),
         session_tickets=0 if mechanism == "session-id" else 2,
     )
     ours = peers.our_server(config)
     options = ["--connections", "3"] + (["--no-tickets"] if mechanism == "session-id" else [])
-    results = mbedtls_client(peers, ours.port, *options)
+    results = mbedtls_client(peers, mbedtls_bin, ours.port, *options)
     assert [ok(r)["resumed"] for r in results] == [False, True, True]
     infos = [ours.next_connection().info for _ in range(3)]
     assert [i.resumed for i in infos if i] == [False, True, True]
@@ -527,35 +499,43 @@ def test_mbedtls_client_resumes_with_server(peers: Peers, mechanism: str) -> Non
 # -- extended master secret (RFC 7627) -----------------------------------------------------------
 
 
-def test_client_requiring_ems_with_mbedtls_server(peers: Peers) -> None:
-    server, port = mbedtls_server(peers)
+def test_client_requiring_ems_with_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin)
     with dial(port, client_config(peers, require_extended_master_secret=True)) as tls:
         echo(tls, b"ems")
         ours = exporter(tls)
     assert ok(server_records(server)[0])["exporter"] == ours
 
 
-def test_client_requiring_ems_refuses_mbedtls_server_without_it(peers: Peers) -> None:
-    server, port = mbedtls_server(peers, "--no-ems")
+def test_client_requiring_ems_refuses_mbedtls_server_without_it(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
+    server, port = mbedtls_server(peers, mbedtls_bin, "--no-ems")
     with pytest.raises(HandshakeFailure):
         dial(port, client_config(peers, require_extended_master_secret=True))
     (record,) = server_records(server)
     assert "error" in record
 
 
-def test_server_requiring_ems_refuses_mbedtls_client_without_it(peers: Peers) -> None:
+def test_server_requiring_ems_refuses_mbedtls_client_without_it(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "ecdsa-p256"), require_extended_master_secret=True
     )
     ours = peers.our_server(config)
-    (record,) = mbedtls_client(peers, ours.port, "--no-ems")
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, "--no-ems")
     assert "error" in record
     assert isinstance(ours.next_connection().error, HandshakeFailure)
 
 
-def test_client_never_resumes_with_mbedtls_server_without_ems(peers: Peers) -> None:
+def test_client_never_resumes_with_mbedtls_server_without_ems(
+    peers: Peers, mbedtls_bin: Path
+) -> None:
     """RFC 7627 §5.3: a session without the extended master secret is not resumed."""
-    server, port = mbedtls_server(peers, "--no-ems", "--session-cache", "--connections", "2")
+    server, port = mbedtls_server(
+        peers, mbedtls_bin, "--no-ems", "--session-cache", "--connections", "2"
+    )
     config = client_config(peers, session_store=InMemoryClientSessionStore())
     seen = []
     for _ in range(2):
@@ -569,10 +549,10 @@ def test_client_never_resumes_with_mbedtls_server_without_ems(peers: Peers) -> N
     assert (ok(last)["resumed"], last["exporter"]) == (False, ours)
 
 
-def test_server_never_resumes_mbedtls_client_without_ems(peers: Peers) -> None:
+def test_server_never_resumes_mbedtls_client_without_ems(peers: Peers, mbedtls_bin: Path) -> None:
     config = ServerConfig(certificates=server_certificates(peers, "ecdsa-p256"))
     ours = peers.our_server(config)
-    results = mbedtls_client(peers, ours.port, "--no-ems", "--connections", "2")
+    results = mbedtls_client(peers, mbedtls_bin, ours.port, "--no-ems", "--connections", "2")
     assert [ok(r)["resumed"] for r in results] == [False, False]
     infos = [ours.next_connection().info for _ in range(2)]
     assert [i.resumed for i in infos if i] == [False, False]
@@ -582,10 +562,12 @@ def test_server_never_resumes_mbedtls_client_without_ems(peers: Peers) -> None:
 # -- renegotiation refused (RFC 5746, RFC 5246 §7.4.1) ---------------------------------------------
 
 
-def test_client_refuses_renegotiation_from_mbedtls_server(peers: Peers) -> None:
+def test_client_refuses_renegotiation_from_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
     """Mbed TLS sends a HelloRequest after the first echo; we answer no_renegotiation and the
     connection goes on (Mbed TLS ignores the warning, RFC 5246 §7.4.1.1)."""
-    server, port = mbedtls_server(peers, "--renegotiation", "--renegotiate", leaf="rsa-2048")
+    server, port = mbedtls_server(
+        peers, mbedtls_bin, "--renegotiation", "--renegotiate", leaf="rsa-2048"
+    )
     events: list[Event] = []
     config = client_config(peers, trace_handshake=True)
     with dial(port, config, on_event=events.append) as tls:
@@ -603,17 +585,20 @@ def test_client_refuses_renegotiation_from_mbedtls_server(peers: Peers) -> None:
     assert record["resumed"] is False
 
 
-def test_server_refuses_renegotiation_from_mbedtls_client(peers: Peers) -> None:
+def test_server_refuses_renegotiation_from_mbedtls_client(peers: Peers, mbedtls_bin: Path) -> None:
     """Mbed TLS (renegotiation enabled) sends a new ClientHello after the echo; we answer it
     with a warning alert, no_renegotiation (RFC 5246 §7.4.1.2, RFC 5746 §4.4), and nothing
     else: Mbed TLS, ignoring that warning, keeps waiting for a ServerHello until it gives up."""
     ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "ecdsa-p256")))
-    (record,) = mbedtls_client(peers, ours.port, "--renegotiation", "--renegotiate")
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, "--renegotiation", "--renegotiate")
     assert bytes.fromhex(ok(record)["received"]) == b"hello"
-    assert record["renegotiate"] == WANT_READ  # its ClientHello is out, it awaits an answer
+    # its ClientHello went out and the answer was not a ServerHello (a blocking
+    # mbedtls_ssl_renegotiate reads on until it has one record)
+    assert record["renegotiate"] == WAITING_SERVER_HELLO_RENEGO
     # one encrypted alert record: AES-128-GCM's 8-byte explicit nonce + 2 bytes + 16-byte tag
     assert record["records_after_renegotiate"] == [[ALERT, 26]]
-    assert record["after_renegotiate"] == "TimeoutError: timed out"  # we did not hang up
+    # then nothing more for a second (MBEDTLS_ERR_SSL_TIMEOUT): we did not hang up
+    assert record["after_renegotiate"].startswith(f"mbedtls_ssl_read: -0x{-TIMEOUT_ERROR:04X} ")
     served = ours.next_connection()
     assert served.error is None, served.error  # a refusal, not a failure
     assert served.received == b"hello"
@@ -622,8 +607,10 @@ def test_server_refuses_renegotiation_from_mbedtls_client(peers: Peers) -> None:
 # -- large transfers ----------------------------------------------------------------------------
 
 
-def test_client_megabyte_with_mbedtls_server(peers: Peers) -> None:
-    server, port = mbedtls_server(peers, "--ciphers", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384")
+def test_client_megabyte_with_mbedtls_server(peers: Peers, mbedtls_bin: Path) -> None:
+    server, port = mbedtls_server(
+        peers, mbedtls_bin, "--ciphers", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"
+    )
     message = bytes(range(256)) * 4096  # 1 MiB
     with dial(port, client_config(peers)) as tls:
         echo(tls, message)
@@ -633,10 +620,10 @@ def test_client_megabyte_with_mbedtls_server(peers: Peers) -> None:
     )
 
 
-def test_mbedtls_client_megabyte_with_server(peers: Peers) -> None:
+def test_mbedtls_client_megabyte_with_server(peers: Peers, mbedtls_bin: Path) -> None:
     ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, "rsa-2048")))
     options = ["--message", "0123456789abcdef", "--repeat", str(65536)]  # 1 MiB
-    (record,) = mbedtls_client(peers, ours.port, *options)
+    (record,) = mbedtls_client(peers, mbedtls_bin, ours.port, *options)
     assert bytes.fromhex(ok(record)["received"]) == b"0123456789abcdef" * 65536
     served = ours.next_connection()
     assert served.error is None, served.error
