@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+from peers import json_records as records
 
 from pki import TestPKI
 from tlsmachine import Event, ServerConfig
@@ -87,13 +88,6 @@ def pattern(size: int) -> bytes:
 
 
 # -- running peer.js --------------------------------------------------------------------------
-
-
-def records(peer: PeerProcess) -> list[dict[str, Any]]:
-    """The ``connection`` records the peer printed so far."""
-    lines = peer.stdout.decode("utf-8", "replace").splitlines()
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == "connection"]
 
 
 def finished(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:

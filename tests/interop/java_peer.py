@@ -13,7 +13,6 @@ comment at its top). A JVM serves or makes several connections, because it is sl
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from peers import TIMEOUT, PeerProcess, Peers, tool
+from peers import json_records as records
 
 SOURCE = Path(__file__).with_name("java_peer") / "TlsPeer.java"
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-Xshare:auto")
@@ -36,13 +36,6 @@ def build(directory: Path) -> Path:
     assert done.returncode == 0, f"javac failed:\n{done.stdout}\n{done.stderr}"
     assert (directory / "TlsPeer.class").is_file()
     return directory
-
-
-def records(peer: PeerProcess) -> list[dict[str, Any]]:
-    """The peer's connection records so far."""
-    lines = peer.stdout.decode("utf-8", "replace").splitlines()
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == "connection"]
 
 
 def ok(record: dict[str, Any]) -> dict[str, Any]:

@@ -15,13 +15,12 @@ refuses gives ``{"event": "setup", "error": ...}`` and exit status 2.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, PeerProcess, Peers, tool
+from peers import PeerProcess, Peers, tool
+from peers import json_records as records
 
 PEER_SOURCE = Path(__file__).with_name("mbedtls_peer") / "peer.c"
 EXPORTER_LABEL = b"EXPORTER-tlsmachine-interop"
@@ -78,29 +77,6 @@ def mbedtls_client(
     peer = peers.start(argv, "Mbed TLS client")
     assert peer.wait() == 0, peer.describe()
     return records(peer)
-
-
-def records(peer: PeerProcess, event: str = "connection") -> list[dict[str, Any]]:
-    """The peer's JSON records of one kind (``connection``, ``listening`` or ``setup``).
-
-    Only complete lines count: a long record (a megabyte echoed, in hex) may be half-written
-    while a test polls for it."""
-    lines = peer.stdout.decode().split("\n")[:-1]
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == event]
-
-
-def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
-    """The Mbed TLS server's records of its ``count`` connections (waiting, bounded)."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(records(peer)) < count and peer.proc.poll() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
-        time.sleep(0.02)
-    assert peer.wait() == 0, peer.describe()
-    found = records(peer)
-    assert len(found) == count, peer.describe()
-    return found
 
 
 def ok(record: dict[str, Any]) -> dict[str, Any]:

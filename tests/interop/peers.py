@@ -16,6 +16,7 @@ Nothing here waits without a timeout; processes are terminated (then killed) by 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -28,6 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -219,6 +221,29 @@ class PeerProcess:
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def json_records(peer: PeerProcess, event: str | None = "connection") -> list[dict[str, Any]]:
+    """The JSON objects a peer program printed so far, one per line, those of ``event`` (all of
+    them for ``None``). Only complete lines count: a long record (a megabyte echoed in hex)
+    may still be half-written while a test polls for it."""
+    lines = peer.stdout.decode("utf-8", "replace").split("\n")[:-1]
+    parsed = [json.loads(line) for line in lines if line.startswith("{")]
+    return parsed if event is None else [r for r in parsed if r.get("event") == event]
+
+
+def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
+    """A server peer's records of its ``count`` connections, once it has exited with status 0
+    after them (waiting, bounded)."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(json_records(peer)) < count and peer.proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
+        time.sleep(0.02)
+    assert peer.wait() == 0, peer.describe()
+    found = json_records(peer)
+    assert len(found) == count, peer.describe()
+    return found
 
 
 class Peers:

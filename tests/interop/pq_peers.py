@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 import pytest
 from OpenSSL import SSL
 from OpenSSL._util import lib as _openssl_lib
-from peers import TIMEOUT, PeerProcess, Peers
+from peers import TIMEOUT, PeerProcess, Peers, json_records
 
 from pki import TestPKI, make_pki
 from tlsmachine.crypto.groups import GROUPS, Group
@@ -422,8 +422,7 @@ socket.on('close', (hadError) => process.exit(hadError ? 1 : 0));
 
 def node_events(peer: PeerProcess) -> list[dict[str, Any]]:
     """The JSON lines a Node script printed so far."""
-    lines = peer.stdout.decode("utf-8", "replace").splitlines()
-    return [json.loads(line) for line in lines if line.startswith("{")]
+    return json_records(peer, None)
 
 
 def node_event(peer: PeerProcess, name: str) -> dict[str, Any]:

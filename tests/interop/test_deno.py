@@ -47,7 +47,6 @@ from deno_peer import (
     received_digest,
     served_by,
     served_connections,
-    server_records,
 )
 from peers import (
     TIMEOUT,
@@ -56,6 +55,7 @@ from peers import (
     client_config,
     read_exactly,
     server_certificates,
+    server_records,
 )
 
 from tlsmachine import (

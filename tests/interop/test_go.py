@@ -50,9 +50,16 @@ from go_peer import (
     ok,
     received,
     records,
+)
+from peers import (
+    TIMEOUT,
+    PeerProcess,
+    Peers,
+    client_config,
+    read_exactly,
+    server_certificates,
     server_records,
 )
-from peers import TIMEOUT, PeerProcess, Peers, client_config, read_exactly, server_certificates
 
 from tlsmachine import (
     AlertReceived,

@@ -35,9 +35,8 @@ from mbedtls_peer import (
     mbedtls_server,
     ok,
     records,
-    server_records,
 )
-from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates
+from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates, server_records
 from tls12_peers import cached_sessions, group, suite12
 
 from tlsmachine import (

@@ -25,17 +25,24 @@ Where tlslite-ng 0.8.2 itself falls short (found while writing these tests):
 from __future__ import annotations
 
 import hashlib
-import json
 import socket
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import TIMEOUT, PeerProcess, Peers, client_config, read_exactly, server_certificates
+from peers import (
+    TIMEOUT,
+    PeerProcess,
+    Peers,
+    client_config,
+    read_exactly,
+    server_certificates,
+    server_records,
+)
+from peers import json_records as records
 from tls12_peers import cached_sessions
 
 from tlsmachine import (
@@ -140,25 +147,6 @@ def tlslite_client(
     peer = peers.start(argv, "tlslite-ng client")
     assert peer.wait() == 0, peer.describe()
     return records(peer)
-
-
-def records(peer: PeerProcess) -> list[dict[str, Any]]:
-    lines = peer.stdout.decode().splitlines()
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == "connection"]
-
-
-def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
-    """The tlslite-ng server's records of its ``count`` connections (waiting, bounded)."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(records(peer)) < count and peer.proc.poll() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
-        time.sleep(0.02)
-    assert peer.wait() == 0, peer.describe()  # it exits after its connections; output read
-    found = records(peer)
-    assert len(found) == count, peer.describe()
-    return found
 
 
 def ok(record: dict[str, Any]) -> dict[str, Any]:
