@@ -49,6 +49,7 @@ from tlsmachine.extensions import (
     PreSharedKeyClientHello,
     PreSharedKeyServerHello,
     PskKeyExchangeModes,
+    SignatureAlgorithms,
     SupportedGroups,
     UnknownExtension,
 )
@@ -663,3 +664,33 @@ def test_client_without_key_shares_completes_after_hello_retry_request() -> None
     pump(client, server)
     assert client.state is ConnectionState.APP_DATA
     assert client.handshake_info is not None and client.handshake_info.hello_retry
+
+
+@pytest.mark.parametrize("change", ["modes-moved", "modes-dropped", "others-swapped"])
+def test_server_second_client_hello_extension_order(change: str) -> None:
+    """RFC 8446 §4.1.2: "the client MUST send the same ClientHello without modification",
+    except key_share, early_data, cookie, pre_shared_key and padding. The server compares the
+    extension types and their order (tlsfuzzer's test-tls13-shuffled-extentions), except the
+    place of psk_key_exchange_modes, which wolfSSL 5.5-5.8 moves in its second hello: that
+    hello is served; one without the extension, or with two others swapped, is not."""
+    retry = Retry.start()
+    hello = retry.second_client_hello()
+    extensions = list(hello.extensions)
+    modes = next(i for i, e in enumerate(extensions) if isinstance(e, PskKeyExchangeModes))
+    if change == "modes-moved":  # to the front, as far as it can go
+        extensions.insert(0, extensions.pop(modes))
+    elif change == "modes-dropped":
+        del extensions[modes]
+    else:
+        i = next(i for i, e in enumerate(extensions) if isinstance(e, SupportedGroups))
+        j = next(i for i, e in enumerate(extensions) if isinstance(e, SignatureAlgorithms))
+        extensions[i], extensions[j] = extensions[j], extensions[i]
+    assert extensions != list(hello.extensions)
+    edited = dataclasses.replace(hello, extensions=tuple(extensions), raw=b"")
+    if change != "modes-moved":
+        server_rejects(retry.server, edited, AlertDescription.ILLEGAL_PARAMETER)
+        return
+    retry.server.receive_data(handshake_record(encode_handshake(edited)))
+    (first, *_) = records(retry.server.data_to_send())
+    server_hello = decode_handshake(first[5:])
+    assert isinstance(server_hello, ServerHello) and not server_hello.is_hello_retry_request

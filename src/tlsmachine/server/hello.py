@@ -264,14 +264,19 @@ _MAY_CHANGE_AFTER_RETRY = frozenset(
 )
 
 
-def _kept_extensions(hello: ClientHello) -> list[int]:
-    """The extension types, in order, that a ClientHello after a HelloRetryRequest must repeat.
+def _kept_extensions(hello: ClientHello) -> tuple[list[int], frozenset[int]]:
+    """What a ClientHello after a HelloRetryRequest must repeat: the order of its extension
+    types and the set of them (RFC 8446 §4.1.2).
 
     Only the types and their order are compared (as tlsfuzzer's test-tls13-shuffled-extentions
     does): a client may legitimately send fresh GREASE ECH contents (draft-ietf-tls-esni §6.1)
-    in the second hello, so comparing the bodies would refuse real clients.
+    in the second hello, so comparing the bodies would refuse real clients. For the same
+    reason psk_key_exchange_modes, which wolfSSL (5.5 to 5.8 at least) moves behind other
+    extensions in its second hello, counts in the set but not in the order.
     """
-    return [e.ext_type for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
+    kept = [e.ext_type for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
+    order = [t for t in kept if t != ExtensionType.PSK_KEY_EXCHANGE_MODES]
+    return order, frozenset(kept)
 
 
 @dataclass(frozen=True, slots=True)
