@@ -1,0 +1,191 @@
+"""wolfSSL as an interop peer: compile ``wolfssl_peer/peer.c`` and run it (``test_wolfssl.py``).
+
+The peer program links Debian's libwolfssl (``libwolfssl-dev``, installed by ``make peers``); it
+is compiled once per session with ``gcc -O1 -Wall -Werror`` into a temporary directory (nothing
+is written to the repository). A missing compiler or library fails the tests.
+
+The program prints one JSON object per line (see ``peer.c``): ``{"event": "features", ...}``
+first (the library version and what this build offers), a server then
+``{"event": "listening", "port": N}``, and each program one ``{"event": "connection", ...}`` per
+connection with what wolfSSL negotiated, what it received and how the connection ended (or the
+stage, wolfSSL's error code and text, and the last alerts received and sent).
+:class:`ExportingServer` is our echo server for wolfSSL clients, also recording each
+connection's exported keying material, so both ends' key schedules can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+
+from tlsmachine import ServerConfig
+from tlsmachine.sockets import TLSSocket
+
+PEER_SOURCE = Path(__file__).with_name("wolfssl_peer") / "peer.c"
+EXPORTER_LABEL = "EXPORTER-tlsmachine-interop"
+"""The label both ends export 32 bytes with (no context: RFC 5705 §4, RFC 8446 §7.5)."""
+BUILD_TIMEOUT = 60.0
+
+CURVES = {
+    "SECP256R1": "secp256r1",
+    "SECP384R1": "secp384r1",
+    "SECP521R1": "secp521r1",
+    "X25519": "x25519",
+    "X448": "x448",
+}
+"""wolfSSL_get_curve_name's names for the groups, as tlsmachine names them."""
+
+
+def build_wolfssl_peer(work: Path) -> Path:
+    """Compile the peer into ``work`` (a fresh temporary directory); the binary's path."""
+    binary = work / "wolfssl-peer"
+    argv = [tool("gcc"), "-O1", "-Wall", "-Werror", "-o", str(binary), str(PEER_SOURCE)]
+    try:
+        result = subprocess.run(
+            [*argv, "-lwolfssl"], capture_output=True, text=True, timeout=BUILD_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"gcc did not finish in {BUILD_TIMEOUT}s") from None
+    assert result.returncode == 0, (
+        f"compiling the wolfSSL peer failed (libwolfssl-dev missing? `make peers`):\n"
+        f"{result.stdout}\n{result.stderr}"
+    )
+    return binary
+
+
+def features(binary: Path) -> dict[str, Any]:
+    """What the linked wolfSSL offers: its version and compile-time features (peer.c)."""
+    result = subprocess.run(
+        [str(binary), "features"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0, result.stderr
+    record: dict[str, Any] = json.loads(result.stdout)
+    assert record["event"] == "features", result.stdout
+    return record
+
+
+# -- running the peer ------------------------------------------------------------------------------
+
+
+def cert_options(peers: Peers, leaf: str | None) -> list[str]:
+    """``--cert``/``--key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
+    if leaf is None:
+        return []
+    issued = peers.pki.leaves[leaf]
+    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
+
+
+def wolfssl_server(
+    peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
+) -> tuple[PeerProcess, int]:
+    """wolfSSL serving (echo) on 127.0.0.1:0; it exits after its ``--connections``."""
+    argv = [str(binary), "server", *cert_options(peers, leaf), "--ca", str(peers.pki.ca_path)]
+    argv += ["--exporter", EXPORTER_LABEL]
+    peer = peers.start([*argv, *options], "wolfSSL server")
+    port = int(peer.wait_for(r'"event":"listening","port":(\d+)').group(1))
+    return peer, port
+
+
+def wolfssl_client(
+    peers: Peers,
+    binary: Path,
+    port: int,
+    *options: str,
+    leaf: str | None = None,
+    timeout: float = TIMEOUT,
+) -> list[dict[str, Any]]:
+    """Run wolfSSL as a client to the end; its records, one per connection."""
+    argv = [str(binary), "client", "--port", str(port), "--ca", str(peers.pki.ca_path)]
+    argv += ["--exporter", EXPORTER_LABEL, *cert_options(peers, leaf)]
+    peer = peers.start([*argv, *options], "wolfSSL client")
+    assert peer.wait(timeout) == 0, peer.describe()
+    return records(peer)
+
+
+def records(peer: PeerProcess) -> list[dict[str, Any]]:
+    """The ``connection`` records the peer printed so far (complete lines only)."""
+    lines = peer.stdout.decode().split("\n")[:-1]
+    parsed = [json.loads(line) for line in lines if line.startswith("{")]
+    return [r for r in parsed if r["event"] == "connection"]
+
+
+def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
+    """The wolfSSL server's records of its ``count`` connections (waiting for its exit)."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(records(peer)) < count and peer.proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
+        time.sleep(0.02)
+    assert peer.wait() == 0, peer.describe()
+    found = records(peer)
+    assert len(found) == count, peer.describe()
+    return found
+
+
+def ok(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, after checking that wolfSSL saw no error on that connection."""
+    assert "error" not in record, record
+    return record
+
+
+def received(record: dict[str, Any]) -> bytes:
+    """The bytes the wolfSSL peer received (printed in full up to 64 KiB)."""
+    assert "received" in record, record
+    return bytes.fromhex(record["received"])
+
+
+def group(record: dict[str, Any]) -> str | None:
+    """The group wolfSSL reports, in tlsmachine's naming."""
+    curve = record.get("curve")
+    return CURVES.get(curve, curve) if curve is not None else None
+
+
+# -- our server for wolfSSL clients ---------------------------------------------------------------
+
+
+@dataclass
+class ExportedConnection(ServedConnection):
+    """What our server saw, plus the keying material it exported for :data:`EXPORTER_LABEL`."""
+
+    exporter: str | None = None
+
+
+@dataclass
+class ExportingServer(OurServer):
+    """:class:`peers.OurServer` whose echo handler also exports keying material: without a
+    context, or with ``context`` when that is set."""
+
+    context: bytes | None = None
+
+    def _echo(self, tls: TLSSocket) -> None:
+        record = ExportedConnection()
+        self._current[threading.get_ident()] = record
+        record.info = tls.handshake_info
+        label = EXPORTER_LABEL.encode()
+        record.exporter = tls.export_keying_material(label, 32, self.context).hex()
+        while data := tls.recv():
+            record.received += data
+            tls.sendall(data)
+        record.clean_close = tls.clean_close
+        self.connections.put(self._current.pop(threading.get_ident()))
+
+    def next_exported(self, timeout: float = TIMEOUT) -> ExportedConnection:
+        served = self.next_connection(timeout)
+        assert isinstance(served, ExportedConnection), served.error
+        return served
+
+
+def exporting_server(
+    peers: Peers, config: ServerConfig, context: bytes | None = None
+) -> ExportingServer:
+    """Our echo server (stopped with the other peers at teardown)."""
+    server = ExportingServer(config, context=context)
+    peers.servers.append(server)
+    return server
