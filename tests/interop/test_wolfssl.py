@@ -43,7 +43,15 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import TIMEOUT, PeerProcess, Peers, client_config, read_exactly, server_certificates
+from peers import (
+    TIMEOUT,
+    PeerProcess,
+    Peers,
+    client_config,
+    read_exactly,
+    server_certificates,
+    server_records,
+)
 from wolfssl_peer import (
     EXPORTER_LABEL,
     ExportingServer,
@@ -55,7 +63,6 @@ from wolfssl_peer import (
     ok,
     received,
     records,
-    server_records,
     wolfssl_client,
     wolfssl_server,
 )

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+from peers import json_records as records
 
 from tlsmachine import ServerConfig
 from tlsmachine.sockets import TLSSocket
@@ -107,26 +107,6 @@ def wolfssl_client(
     peer = peers.start([*argv, *options], "wolfSSL client")
     assert peer.wait(timeout) == 0, peer.describe()
     return records(peer)
-
-
-def records(peer: PeerProcess) -> list[dict[str, Any]]:
-    """The ``connection`` records the peer printed so far (complete lines only)."""
-    lines = peer.stdout.decode().split("\n")[:-1]
-    parsed = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in parsed if r["event"] == "connection"]
-
-
-def server_records(peer: PeerProcess, count: int = 1) -> list[dict[str, Any]]:
-    """The wolfSSL server's records of its ``count`` connections (waiting for its exit)."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(records(peer)) < count and peer.proc.poll() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {count} records in {TIMEOUT}s\n{peer.describe()}")
-        time.sleep(0.02)
-    assert peer.wait() == 0, peer.describe()
-    found = records(peer)
-    assert len(found) == count, peer.describe()
-    return found
 
 
 def ok(record: dict[str, Any]) -> dict[str, Any]:
