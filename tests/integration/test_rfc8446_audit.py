@@ -280,7 +280,7 @@ def test_supported_groups_without_key_share_is_missing_extension_in_psk_ke_mode(
     ClientHello which does not conform to these requirements MUST abort the handshake with a
     "missing_extension" alert."
 
-    server/hello.py's _choose() checks the pair only when (EC)DHE is needed; when it accepts a
+    server/choose13.py's choose() checks the pair only when (EC)DHE is needed; when it accepts a
     PSK in psk_ke mode, a ClientHello with one of the two and not the other is answered with a
     ServerHello."""
     psk = ExternalPsk(identity=b"client-1", key=bytes(range(32)))

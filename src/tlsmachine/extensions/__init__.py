@@ -36,7 +36,6 @@ from .base import ExtensionContext
 from .block import (
     ALLOWED_CONTEXTS,
     Extension,
-    MalformedTls12Extension,
     RawExtension,
     UnknownExtension,
     decode_extension,
@@ -73,6 +72,7 @@ from .tls12 import (
     EC_POINT_FORMAT_UNCOMPRESSED,
     EcPointFormats,
     ExtendedMasterSecret,
+    MalformedTls12Extension,
     RenegotiationInfo,
     SessionTicket,
 )

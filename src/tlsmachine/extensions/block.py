@@ -43,7 +43,13 @@ from .hello import (
     SupportedVersionsServerHello,
 )
 from .psk import EarlyData, PreSharedKeyClientHello, PreSharedKeyServerHello, PskKeyExchangeModes
-from .tls12 import EcPointFormats, ExtendedMasterSecret, RenegotiationInfo, SessionTicket
+from .tls12 import (
+    EcPointFormats,
+    ExtendedMasterSecret,
+    MalformedTls12Extension,
+    RenegotiationInfo,
+    SessionTicket,
+)
 
 _E = TypeVar("_E")
 
@@ -68,26 +74,6 @@ class UnknownExtension:
 
     ext_type: int
     extension_data: bytes
-
-    def serialize_data(self, w: Writer) -> None:
-        w.bytes(self.extension_data)
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedTls12Extension:
-    """A TLS 1.2 extension (ec_point_formats, extended_master_secret, session_ticket,
-    renegotiation_info) whose body is malformed, found in a ClientHello.
-
-    The TLS 1.2 extensions mean nothing in TLS 1.3, and RFC 8446 §4.1.2 has servers ignore
-    extensions they do not recognise, so a TLS 1.3 handshake ignores this one (as OpenSSL
-    does: it parses only the extensions relevant to the negotiated version). If the server
-    negotiates TLS 1.2, the handshake raises :attr:`problem` as a ``decode_error``
-    (``server.tls12.start_tls12``). Re-serialises byte for byte.
-    """
-
-    ext_type: int
-    extension_data: bytes
-    problem: str
 
     def serialize_data(self, w: Writer) -> None:
         w.bytes(self.extension_data)

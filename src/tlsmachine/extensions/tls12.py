@@ -1,7 +1,8 @@
 """The TLS 1.2 extensions: ec_point_formats (RFC 8422 §5.1.2), extended_master_secret
 (RFC 7627 §5.1), session_ticket (RFC 5077 §3.2) and renegotiation_info (RFC 5746 §3.2).
 
-They are read in the ClientHello and the TLS 1.2 ServerHello only (see :mod:`.block`).
+They are read in the ClientHello and the TLS 1.2 ServerHello only (see :mod:`.block`); in a
+ClientHello a malformed one is kept aside as a :class:`MalformedTls12Extension`.
 """
 
 from __future__ import annotations
@@ -100,3 +101,24 @@ class RenegotiationInfo:
 
     def serialize_data(self, w: Writer) -> None:
         w.opaque(1, self.renegotiated_connection)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedTls12Extension:
+    """A TLS 1.2 extension (ec_point_formats, extended_master_secret, session_ticket,
+    renegotiation_info) whose body is malformed, found in a ClientHello.
+
+    The TLS 1.2 extensions mean nothing in TLS 1.3, and RFC 8446 §4.1.2 has servers ignore
+    extensions they do not recognise, so a TLS 1.3 handshake ignores this one (as OpenSSL
+    does: it parses only the extensions relevant to the negotiated version). If the server
+    negotiates TLS 1.2, the handshake raises :attr:`problem` as a ``decode_error``
+    (``server.tls12.start_tls12``). Made by the ClientHello parsers of :mod:`.block`;
+    re-serialises byte for byte.
+    """
+
+    ext_type: int
+    extension_data: bytes
+    problem: str
+
+    def serialize_data(self, w: Writer) -> None:
+        w.bytes(self.extension_data)

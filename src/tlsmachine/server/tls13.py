@@ -265,7 +265,7 @@ def _server_hello(offer: Offer, choice: Choice) -> tuple[bytes, bytes | None]:
         share = KeyShareEntry(group=group.id, key_exchange=server_share)
     if choice.psk is not None:
         return _psk_server_hello(config.random(32), hello, suite, choice.psk, share), shared
-    if share is None:  # _choose() always has a group without a PSK
+    if share is None:  # choose13.choose() always has a group without a PSK
         raise ValueError("a full handshake needs a key share")
     server_hello = encode_server_hello_tls13(
         config.random(32), hello.legacy_session_id, suite.id, share.group, share.key_exchange
@@ -277,7 +277,7 @@ def _authenticate(offer: Offer, choice: Choice, out: Output) -> int:
     """Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3); returns the scheme."""
     config, transcript, signer = offer.config, offer.transcript, choice.signer
     scheme = choice.signature_scheme
-    if signer is None or scheme is None:  # _choose() found a certificate without a PSK
+    if signer is None or scheme is None:  # choose13.choose() found a certificate without a PSK
         raise ValueError("a full handshake needs a certificate")
     transcript.update(out.send(signer.certificate, signer.certificate_raw))
     content = certificate_verify_input(transcript.digest(), server=True)
