@@ -62,7 +62,7 @@ from types import MappingProxyType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-TEXT_PATH = REPO.parent / "shared" / "specs" / "rfc8448.txt"
+TEXT_PATH = REPO / "tests" / "vectors" / "rfc8448.txt"  # the RFC itself, as published
 JSON_PATH = REPO / "tests" / "vectors" / "rfc8448.json"
 
 _SECTION = re.compile(r"^(\d+)\.  (\S.*)$")
