@@ -1,7 +1,7 @@
 """Regenerate ``tests/vectors/rfc8448.json`` from the text of RFC 8448.
 
 Usage: ``python tests/vectors/extract_rfc8448.py [path/to/rfc8448.txt]`` (default:
-``../shared/specs/rfc8448.txt`` beside the repository). The JSON structure is documented in
+``tests/vectors/rfc8448.txt``, the RFC as published). The JSON structure is documented in
 ``tests/rfc8448.py``; commit the output so tests never need the RFC text at run time.
 """
 
