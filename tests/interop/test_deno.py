@@ -48,6 +48,7 @@ from deno_peer import (
     served_by,
     served_connections,
 )
+from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
 from peers import (
     TIMEOUT,
     OurServer,
@@ -72,31 +73,10 @@ from tlsmachine.sockets import TLSSocket, connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
-TLS13_SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
 GROUPS = ["x25519", "secp256r1", "secp384r1", "X25519MLKEM768"]
-LEAVES = ["ecdsa-p256", "rsa-2048", "ed25519", "ecdsa-p384"]
-SCHEMES = {
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "ed25519": "ed25519",
-}
-"""ECDSA bound to its curve (RFC 8446 §4.2.3; rustls signs so in TLS 1.2 too)."""
-
-# every TLS 1.3 suite with every group; the four certificates take turns (each three times)
-CASES13 = [
-    (LEAVES[(i + j) % len(LEAVES)], group, suite)
-    for i, suite in enumerate(TLS13_SUITES)
-    for j, group in enumerate(GROUPS)
-]
-# TLS 1.2: ECDHE-ECDSA (ECDSA and Ed25519 certificates, RFC 8422 §5.1) and ECDHE-RSA, each AEAD
-CASES12 = [
-    ("ecdsa-p256", "x25519", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ecdsa-p384", "secp384r1", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ed25519", "secp256r1", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("rsa-2048", "secp256r1", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("rsa-2048", "secp384r1", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("rsa-2048", "x25519", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-]
+CASES13 = rotated_cases13(GROUPS)  # the four certificates take turns (each three times)
+# TLS 1.2: the ECDHE cases, with secp384r1 where they use secp521r1 (rustls has no P-521)
+CASES12 = [(leaf, curve.replace("secp521r1", "secp384r1"), s) for leaf, curve, s in ECDHE_CASES12]
 MIB = 1 << 20
 RUSTLS_FIRST_SHARE = "x25519"
 """The one group rustls's ClientHello has a key share for."""
@@ -125,7 +105,7 @@ def check_scheme(leaf: str, scheme: str | None) -> None:
     if leaf == "rsa-2048":
         assert scheme.startswith("rsa_pss_rsae_"), scheme  # rustls never signs with PKCS#1
     else:
-        assert scheme == SCHEMES[leaf], scheme
+        assert scheme == TLS13_SCHEMES[leaf], scheme
 
 
 def ours(peers: Peers, leaf: str = "ecdsa-p256", **settings: Any) -> OurServer:

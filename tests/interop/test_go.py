@@ -51,6 +51,7 @@ from go_peer import (
     received,
     records,
 )
+from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
 from peers import (
     TIMEOUT,
     PeerProcess,
@@ -86,31 +87,9 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 SUBJECT = "CN=localhost,O=tlsmachine tests"
 """How Go prints the subject of every test-PKI leaf (pki.py)."""
 
-TLS13_SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
 GROUPS = ["x25519", "secp256r1", "secp384r1", "secp521r1"]
-LEAVES = ["ecdsa-p256", "rsa-2048", "ed25519", "ecdsa-p384"]
-SCHEMES13 = {
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "ed25519": "ed25519",
-}
-"""TLS 1.3 binds ECDSA to its curve (RFC 8446 §4.2.3); RSA keys sign with rsa_pss_rsae_*."""
-
-# every suite with every group; the four certificates take turns (each appears three times)
-CASES13 = [
-    (LEAVES[(i + j) % len(LEAVES)], group, suite)
-    for i, suite in enumerate(TLS13_SUITES)
-    for j, group in enumerate(GROUPS)
-]
-# TLS 1.2: ECDHE-ECDSA (ECDSA and Ed25519 certificates, RFC 8422 §5.1) and ECDHE-RSA, each AEAD
-CASES12 = [
-    ("ecdsa-p256", "x25519", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ecdsa-p384", "secp384r1", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ed25519", "secp256r1", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("rsa-2048", "secp256r1", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("rsa-2048", "secp521r1", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("rsa-2048", "x25519", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-]
+CASES13 = rotated_cases13(GROUPS)  # the four certificates take turns (each three times)
+CASES12 = ECDHE_CASES12
 MIB = 1 << 20
 
 
@@ -146,7 +125,7 @@ def check_scheme(leaf: str, scheme: str | None, version: str = "TLSv1.3") -> Non
         prefix = "rsa_pss_rsae_" if version == "TLSv1.3" else "rsa_"  # no PKCS#1 in 1.3
         assert scheme.startswith(prefix), scheme
     elif version == "TLSv1.3" or leaf == "ed25519":
-        assert scheme == SCHEMES13[leaf], scheme
+        assert scheme == TLS13_SCHEMES[leaf], scheme
     else:
         assert scheme.startswith("ecdsa_"), scheme  # TLS 1.2: the hash is not bound to the curve
 
