@@ -9,7 +9,7 @@ repository or the user's Go directories), ``GOFLAGS=-mod=mod``, ``GOPROXY=off`` 
 The program prints one JSON object per line (see ``go_peer/main.go``): a server first
 ``{"event": "listening", "port": N}``, then each program one ``{"event": "connection", ...}``
 per connection with what crypto/tls negotiated, what it received and how the connection ended.
-:class:`ExportingServer` is our echo server for Go clients, also recording each connection's
+:func:`exporting_server` is our echo server for Go clients, also recording each connection's
 exported keying material, so both ends' key schedules can be compared.
 """
 
@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, tool
 from peers import json_records as records
 
 from tlsmachine import ServerConfig
-from tlsmachine.sockets import TLSSocket
 
 GO_PEER_DIR = Path(__file__).with_name("go_peer")
 EXPORTER_LABEL = b"EXPORTER-tlsmachine-interop"
@@ -122,41 +119,6 @@ def received(record: dict[str, Any]) -> bytes:
 # -- our server for Go clients ---------------------------------------------------------------------
 
 
-@dataclass
-class ExportedConnection(ServedConnection):
-    """What our server saw, plus the keying material it exported for :data:`EXPORTER_LABEL`."""
-
-    exporter: str | None = None
-
-
-@dataclass
-class ExportingServer(OurServer):
-    """:class:`peers.OurServer` whose echo handler also exports keying material: without a
-    context, or with ``context`` when that is set."""
-
-    context: bytes | None = None
-
-    def _echo(self, tls: TLSSocket) -> None:
-        record = ExportedConnection()
-        self._current[threading.get_ident()] = record
-        record.info = tls.handshake_info
-        record.exporter = tls.export_keying_material(EXPORTER_LABEL, 32, self.context).hex()
-        while data := tls.recv():
-            record.received += data
-            tls.sendall(data)
-        record.clean_close = tls.clean_close
-        self.connections.put(self._current.pop(threading.get_ident()))
-
-    def next_exported(self, timeout: float = TIMEOUT) -> ExportedConnection:
-        served = self.next_connection(timeout)
-        assert isinstance(served, ExportedConnection), served.error
-        return served
-
-
-def exporting_server(
-    peers: Peers, config: ServerConfig, context: bytes | None = None
-) -> ExportingServer:
-    """Our echo server (stopped with the other peers at teardown)."""
-    server = ExportingServer(config, context=context)
-    peers.servers.append(server)
-    return server
+def exporting_server(peers: Peers, config: ServerConfig, context: bytes | None = None) -> OurServer:
+    """Our echo server, exporting for :data:`EXPORTER_LABEL` (stopped at teardown)."""
+    return peers.our_server(config, exporter_label=EXPORTER_LABEL, exporter_context=context)

@@ -375,8 +375,14 @@ class Peers:
         self.servers.append(server)
         return server
 
-    def our_server(self, config: ServerConfig) -> OurServer:
-        server = OurServer(config)
+    def our_server(
+        self,
+        config: ServerConfig,
+        *,
+        exporter_label: bytes | None = None,
+        exporter_context: bytes | None = None,
+    ) -> OurServer:
+        server = OurServer(config, exporter_label=exporter_label, exporter_context=exporter_context)
         self.servers.append(server)
         return server
 
@@ -529,6 +535,8 @@ class ServedConnection:
     """Bytes of ``received`` that came as 0-RTT data."""
     clean_close: bool | None = None
     error: BaseException | None = None
+    exporter: str | None = None
+    """Keying material our side exported (hex), when the server was given a label."""
 
 
 @dataclass
@@ -537,6 +545,10 @@ class OurServer:
 
     config: ServerConfig
     connections: queue.Queue[ServedConnection] = field(default_factory=queue.Queue)
+    exporter_label: bytes | None = None
+    """With a label, each connection also exports 32 bytes for it (RFC 5705, RFC 8446 §7.5),
+    without a context or with ``exporter_context``, to compare with the peer's."""
+    exporter_context: bytes | None = None
 
     def __post_init__(self) -> None:
         self.server = TLSServer(self.config, self._echo, timeout=TIMEOUT, on_error=self._error)
@@ -547,6 +559,9 @@ class OurServer:
     def _echo(self, tls: TLSSocket) -> None:
         record = self._current[threading.get_ident()] = ServedConnection()
         record.info = tls.handshake_info
+        if self.exporter_label is not None:
+            material = tls.export_keying_material(self.exporter_label, 32, self.exporter_context)
+            record.exporter = material.hex()
         while data := tls.recv():
             record.received += data
             tls.sendall(data)
@@ -565,6 +580,12 @@ class OurServer:
             return self.connections.get(timeout=timeout)
         except queue.Empty:
             raise AssertionError(f"our server saw no connection in {timeout}s") from None
+
+    def next_exported(self, timeout: float = TIMEOUT) -> ServedConnection:
+        """The next connection, which must have got as far as exporting keying material."""
+        served = self.next_connection(timeout)
+        assert served.exporter is not None, served.error
+        return served
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -42,7 +42,6 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from go_peer import (
     EXPORTER_LABEL,
-    ExportingServer,
     build_go_peer,
     exporting_server,
     go_client,
@@ -54,6 +53,7 @@ from go_peer import (
 from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
 from peers import (
     TIMEOUT,
+    OurServer,
     PeerProcess,
     Peers,
     client_config,
@@ -130,7 +130,7 @@ def check_scheme(leaf: str, scheme: str | None, version: str = "TLSv1.3") -> Non
         assert scheme.startswith("ecdsa_"), scheme  # TLS 1.2: the hash is not bound to the curve
 
 
-def go_served(peers: Peers, context: bytes | None = None, **settings: Any) -> ExportingServer:
+def go_served(peers: Peers, context: bytes | None = None, **settings: Any) -> OurServer:
     """Our echo server with the ECDSA P-256 certificate unless ``certificates`` are given; it
     exports with ``context`` (default: none)."""
     settings.setdefault("certificates", server_certificates(peers, "ecdsa-p256"))

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
 from peers import (
     TIMEOUT,
+    OurServer,
     PeerProcess,
     Peers,
     client_config,
@@ -55,7 +56,6 @@ from peers import (
 )
 from wolfssl_peer import (
     EXPORTER_LABEL,
-    ExportingServer,
     build_wolfssl_peer,
     cert_options,
     exporting_server,
@@ -167,7 +167,7 @@ def subject(leaf: str) -> str | None:
     return None if leaf == "ed25519" else SUBJECT
 
 
-def served_by_us(peers: Peers, leaf: str = "ecdsa-p256", **settings: Any) -> ExportingServer:
+def served_by_us(peers: Peers, leaf: str = "ecdsa-p256", **settings: Any) -> OurServer:
     """Our echo server with the ``leaf`` certificate; it records each connection's exporter."""
     settings.setdefault("certificates", server_certificates(peers, leaf))
     return exporting_server(peers, ServerConfig(**settings))

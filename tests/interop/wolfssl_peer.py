@@ -9,7 +9,7 @@ first (the library version and what this build offers), a server then
 ``{"event": "listening", "port": N}``, and each program one ``{"event": "connection", ...}`` per
 connection with what wolfSSL negotiated, what it received and how the connection ended (or the
 stage, wolfSSL's error code and text, and the last alerts received and sent).
-:class:`ExportingServer` is our echo server for wolfSSL clients, also recording each
+:func:`exporting_server` is our echo server for wolfSSL clients, also recording each
 connection's exported keying material, so both ends' key schedules can be compared.
 """
 
@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, tool
 from peers import json_records as records
 
 from tlsmachine import ServerConfig
-from tlsmachine.sockets import TLSSocket
 
 PEER_SOURCE = Path(__file__).with_name("wolfssl_peer") / "peer.c"
 EXPORTER_LABEL = "EXPORTER-tlsmachine-interop"
@@ -130,42 +127,7 @@ def group(record: dict[str, Any]) -> str | None:
 # -- our server for wolfSSL clients ---------------------------------------------------------------
 
 
-@dataclass
-class ExportedConnection(ServedConnection):
-    """What our server saw, plus the keying material it exported for :data:`EXPORTER_LABEL`."""
-
-    exporter: str | None = None
-
-
-@dataclass
-class ExportingServer(OurServer):
-    """:class:`peers.OurServer` whose echo handler also exports keying material: without a
-    context, or with ``context`` when that is set."""
-
-    context: bytes | None = None
-
-    def _echo(self, tls: TLSSocket) -> None:
-        record = ExportedConnection()
-        self._current[threading.get_ident()] = record
-        record.info = tls.handshake_info
-        label = EXPORTER_LABEL.encode()
-        record.exporter = tls.export_keying_material(label, 32, self.context).hex()
-        while data := tls.recv():
-            record.received += data
-            tls.sendall(data)
-        record.clean_close = tls.clean_close
-        self.connections.put(self._current.pop(threading.get_ident()))
-
-    def next_exported(self, timeout: float = TIMEOUT) -> ExportedConnection:
-        served = self.next_connection(timeout)
-        assert isinstance(served, ExportedConnection), served.error
-        return served
-
-
-def exporting_server(
-    peers: Peers, config: ServerConfig, context: bytes | None = None
-) -> ExportingServer:
-    """Our echo server (stopped with the other peers at teardown)."""
-    server = ExportingServer(config, context=context)
-    peers.servers.append(server)
-    return server
+def exporting_server(peers: Peers, config: ServerConfig, context: bytes | None = None) -> OurServer:
+    """Our echo server, exporting for :data:`EXPORTER_LABEL` (stopped at teardown)."""
+    label = EXPORTER_LABEL.encode()
+    return peers.our_server(config, exporter_label=label, exporter_context=context)
