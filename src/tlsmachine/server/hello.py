@@ -27,6 +27,7 @@ from ..extensions import (
     Extension,
     KeyShareClientHello,
     KeyShareHelloRetryRequest,
+    PreSharedKeyClientHello,
     SupportedGroups,
     SupportedVersionsServerHello,
 )
@@ -72,6 +73,36 @@ def _kept_extensions(hello: ClientHello) -> tuple[list[int], frozenset[int]]:
     kept = [e.ext_type for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
     order = [t for t in kept if t != ExtensionType.PSK_KEY_EXCHANGE_MODES]
     return order, frozenset(kept)
+
+
+def _check_repeated_hello(
+    first: ClientHello, hello: ClientHello, choice: Choice, cookie: bytes | None
+) -> None:
+    """RFC 8446 §4.1.2: after a HelloRetryRequest "the client MUST send the same ClientHello
+    without modification", except key_share, early_data (removed), cookie, pre_shared_key
+    (binders and ticket ages recomputed, PSKs that do not fit the suite removed) and padding."""
+    if (
+        hello.legacy_version != first.legacy_version
+        or hello.random != first.random
+        or hello.legacy_session_id != first.legacy_session_id
+        or hello.cipher_suites != first.cipher_suites
+        or hello.legacy_compression_methods != first.legacy_compression_methods
+        or _kept_extensions(hello) != _kept_extensions(first)
+    ):
+        raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
+    check_tls13_hello(hello)
+    if hello.get(EarlyData) is not None:
+        raise IllegalParameter("second ClientHello still offers early_data")
+    if choice.suite.id not in hello.cipher_suites:
+        raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
+    if choice.psk is not None and hello.get(PreSharedKeyClientHello) is None:
+        # the PSK we accepted fits the suite: only incompatible ones may go (BoGo
+        # Resume-Server-OmitPSKsOnSecondClientHello)
+        raise IllegalParameter("second ClientHello dropped a PSK that fits the cipher suite")
+    if cookie is not None:
+        echoed = hello.get(Cookie)
+        if echoed is None or echoed.cookie != cookie:
+            raise IllegalParameter("second ClientHello does not echo the cookie (§4.2.2)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,28 +198,8 @@ class ExpectSecondClientHello:
         self, msg: HandshakeMessage, out: Output
     ) -> ExpectFinished | ExpectClientCertificate | ExpectEndOfEarlyData:
         hello = expect(msg, ClientHello, self)
-        first, choice = self.first_hello, self.choice
-        # RFC 8446 §4.1.2: the client MUST send the same ClientHello except for key_share,
-        # early_data, cookie, pre_shared_key and padding.
-        if (
-            hello.legacy_version != first.legacy_version
-            or hello.random != first.random
-            or hello.legacy_session_id != first.legacy_session_id
-            or hello.cipher_suites != first.cipher_suites
-            or hello.legacy_compression_methods != first.legacy_compression_methods
-            or _kept_extensions(hello) != _kept_extensions(first)
-        ):
-            raise IllegalParameter("second ClientHello differs from the first (RFC 8446 §4.1.2)")
-        check_tls13_hello(hello)
-        if hello.get(EarlyData) is not None:
-            # RFC 8446 §4.1.2: early data is not permitted after a HelloRetryRequest.
-            raise IllegalParameter("second ClientHello still offers early_data")
-        if choice.suite.id not in hello.cipher_suites:
-            raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
-        if self.cookie is not None:
-            echoed = hello.get(Cookie)
-            if echoed is None or echoed.cookie != self.cookie:
-                raise IllegalParameter("second ClientHello does not echo the cookie (§4.2.2)")
+        choice = self.choice
+        _check_repeated_hello(self.first_hello, hello, choice, self.cookie)
         group = choice.group
         if group is None:  # we asked for a key share, so we chose a group
             raise ValueError("HelloRetryRequest without a group")

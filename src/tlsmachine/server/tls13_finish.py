@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..enums import HandshakeType
 from ..events import HandshakeComplete
-from ..extensions import EarlyData, Extension
+from ..extensions import EarlyData, Extension, PskKeyExchangeModes
 from ..keyschedule import MasterSecret, resumption_psk
 from ..machine import HandshakeTrafficKeys, Output, check_finished, expect
 from ..messages import HandshakeMessage
@@ -96,6 +96,12 @@ class ExpectFinished:
         """NewSessionTicket messages carrying sealed resumption state (RFC 8446 §4.6.1)."""
         config, choice = self.offer.config, self.choice
         if not config.session_tickets:
+            return
+        modes = self.offer.client_hello.get(PskKeyExchangeModes)
+        if modes is not None and not set(modes.ke_modes) & set(config.psk_modes):
+            # RFC 8446 §4.2.9: "Servers SHOULD NOT send NewSessionTicket with tickets that are
+            # not compatible with the advertised modes" (BoGo's BadKEMode). A client that
+            # advertises none still gets tickets, as from OpenSSL (tlsfuzzer's count-tickets).
             return
         sealer = config.session_ticket_sealer()
         extensions: tuple[Extension, ...] = ()
