@@ -85,6 +85,8 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         # RFC 8446 §5 / D.4: dummy change_cipher_spec records dropped so far, and how many a
         # peer may send: one per flight (a client also takes one after a HelloRetryRequest)
         self._ccs_received = 0
+        self._idle_records = 0  # see ConnectionReceiving._count_idle_record
+        self._idle_warnings = 0
         self._ccs_allowed = 1
         self._peer_finished = False
         self._peer_closed = False
@@ -124,6 +126,7 @@ class Connection(ConnectionReceiving, ConnectionApplying):
             else:
                 content_type, content = record
                 if content_type == _APPLICATION_DATA and content:
+                    self._idle_records = 0
                     if not self._events:
                         return [new_application_data(content)]
                     self._events.append(new_application_data(content))

@@ -43,6 +43,11 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _HELLO_REQUEST = int(HandshakeType.HELLO_REQUEST)
+_KEY_UPDATE = int(HandshakeType.KEY_UPDATE)
+MAX_IDLE_RECORDS = 32
+"""Records in a row without application data we take (BoringSSL's limit for each kind)."""
+MAX_WARNING_ALERTS = 4
+"""Warning alerts in a row we take (BoringSSL's limit; OpenSSL's is 5)."""
 
 
 if TYPE_CHECKING:
@@ -62,6 +67,8 @@ if TYPE_CHECKING:
         _events: list[Event]
         _close_sent: bool
         _ccs_received: int
+        _idle_records: int
+        _idle_warnings: int
         _ccs_allowed: int
         _peer_finished: bool
         _peer_closed: bool
@@ -103,7 +110,10 @@ class ConnectionReceiving(_ConnectionParts):
                 if not self._messages.empty and not self._renegotiation_pending():
                     # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with others.
                     raise UnexpectedMessage("application data inside a handshake message")
+                self._idle_records = 0
                 self._events.append(new_application_data(payload))
+            else:
+                self._count_idle_record()  # RFC 8446 §5.4 allows it; a flood of them is not
         elif content_type == _HANDSHAKE:
             self._receive_handshake(payload)
         elif content_type == _ALERT:
@@ -117,6 +127,24 @@ class ConnectionReceiving(_ConnectionParts):
         process interleaved application layer traffic during handshakes subsequent to the
         first one on a connection"."""
         return self._version == ProtocolVersion.TLS12 and self._peer_finished
+
+    def _count_idle_record(self, *, warning: bool = False) -> None:
+        """One more record in a row that carries nothing for the application: an empty
+        application data record, a warning alert, a KeyUpdate. The RFCs set no limit (RFC
+        8446 §5.4, §4.6.3; RFC 5246 §7.2), but an endless stream of them would keep us busy
+        for nothing, so, as BoringSSL and OpenSSL do, more than :data:`MAX_IDLE_RECORDS` (or
+        :data:`MAX_WARNING_ALERTS` warnings) in a row is unexpected_message."""
+        if not self._idle_records:
+            self._idle_warnings = 0
+        self._idle_records += 1
+        self._idle_warnings += warning
+        if self._idle_records > MAX_IDLE_RECORDS:
+            raise UnexpectedMessage(
+                f"more than {MAX_IDLE_RECORDS} records in a row without application data "
+                "(empty records, KeyUpdates, warning alerts)"
+            )
+        if self._idle_warnings > MAX_WARNING_ALERTS:
+            raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts in a row")
 
     def _negotiating_client(self) -> bool:
         return self._is_client and not self._peer_finished
@@ -141,6 +169,8 @@ class ConnectionReceiving(_ConnectionParts):
         while (raw := buffer.pop()) is not None:
             if (error := self._type_error(raw[0])) is not None:
                 raise error
+            if raw[0] == _KEY_UPDATE:
+                self._count_idle_record()
             msg = decode_handshake(raw, version=version)
             if isinstance(msg, HelloRequest) and self._negotiating_client():
                 continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
@@ -189,6 +219,7 @@ class ConnectionReceiving(_ConnectionParts):
             self._version == ProtocolVersion.TLS12 and alert.level == AlertLevel.WARNING
         ):
             # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection.
+            self._count_idle_record(warning=True)
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
             # RFC 8446 §6: every other alert is an error alert, whatever its level says.
