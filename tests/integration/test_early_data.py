@@ -21,7 +21,8 @@ from tlsmachine import (
 )
 from tlsmachine.crypto.groups import SECP384R1, X25519
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256
-from tlsmachine.errors import UnexpectedMessage, UsageError
+from tlsmachine.enums import AlertDescription, ContentType
+from tlsmachine.errors import ProtocolError, UnexpectedMessage, UsageError
 from tlsmachine.events import (
     EarlyDataReceived,
     EarlyDataRejected,
@@ -29,8 +30,11 @@ from tlsmachine.events import (
     RecordTraced,
 )
 from tlsmachine.extensions import EarlyData
+from tlsmachine.keyschedule import traffic_key_iv
 from tlsmachine.messages.hello import ClientHello
+from tlsmachine.record.protection import Aead13Protector
 from tlsmachine.session import AeadTicketSealer, ClientSession, InMemorySessionStore
+from wire import CCS, record, records
 
 LIMIT = 4096
 
@@ -281,3 +285,62 @@ def test_stateful_store_tickets_are_single_use(setup: Setup) -> None:
         _, server_events = pump(client, server)
         assert complete(server_events).resumed is expect_resumed
         assert bool(of_type(server_events, EarlyDataReceived)) is expect_resumed
+
+
+# -- accepted early data, then a client that misbehaves (BoGo SkipEndOfEarlyData,
+#    NonEmptyEndOfEarlyData, a handshake message inside the early data) ----------------------
+
+
+def accepted_early_data(setup: Setup) -> tuple[ClientConnection, ServerConnection, bytes]:
+    """A client that sent 0-RTT data the server accepted; the server's flight (not yet given to
+    the client). The server now reads under the client's early traffic keys (RFC 8446 §7.3)."""
+    client, server = setup.connect()
+    client.send_early_data(b"hello")
+    server.receive_data(client.data_to_send())
+    flight = server.data_to_send()
+    return client, server, flight
+
+
+def early_sealer(setup: Setup, records_sent: int) -> Aead13Protector:
+    """The client's early traffic protection, past the ``records_sent`` records it sealed."""
+    line = [x for x in setup.keylog if x.startswith("CLIENT_EARLY_TRAFFIC_SECRET")][-1]
+    key, iv = traffic_key_iv(TLS_AES_128_GCM_SHA256, bytes.fromhex(line.split()[2]))
+    sealer = Aead13Protector(TLS_AES_128_GCM_SHA256.aead(key), iv)
+    for _ in range(records_sent):
+        sealer.seal(ContentType.APPLICATION_DATA, b"x")
+    return sealer
+
+
+@pytest.mark.parametrize(
+    ("message", "alert"),
+    [
+        (b"\x14\x00\x00\x20" + bytes(32), AlertDescription.UNEXPECTED_MESSAGE),  # Finished
+        (b"\x05\x00\x00\x01\x00", AlertDescription.DECODE_ERROR),  # EndOfEarlyData, 1 byte
+    ],
+    ids=["finished-under-early-keys", "non-empty-end-of-early-data"],
+)
+def test_only_an_empty_end_of_early_data_ends_the_early_data(
+    setup: Setup, message: bytes, alert: AlertDescription
+) -> None:
+    """RFC 8446 §4.5: the client sends EndOfEarlyData (``struct {} EndOfEarlyData;``) under the
+    early keys after its 0-RTT data; until then the server takes nothing else as a handshake
+    message (BoGo TLS13-*-Server with a handshake message among the early data; a body in
+    EndOfEarlyData is a decode_error, §6, BoGo NonEmptyEndOfEarlyData)."""
+    _, server, _ = accepted_early_data(setup)
+    record = early_sealer(setup, 1).seal(ContentType.HANDSHAKE, message)
+    with pytest.raises(ProtocolError) as info:
+        server.receive_data(record)
+    assert info.value.alert is alert
+
+
+def test_finished_without_end_of_early_data_is_bad_record_mac(setup: Setup) -> None:
+    """BoGo SkipEndOfEarlyData: the client's Finished comes under its handshake keys while the
+    server, having accepted 0-RTT data, still reads under the early keys (RFC 8446 §4.5, §7.3):
+    the record does not open (bad_record_mac, §5.2)."""
+    client, server, flight = accepted_early_data(setup)
+    client.receive_data(flight)
+    sent = [(t, f) for t, f in records(client.data_to_send()) if t != CCS]
+    assert len(sent) == 2  # EndOfEarlyData (early keys), Finished (handshake keys)
+    with pytest.raises(ProtocolError) as info:
+        server.receive_data(record(*sent[1]))
+    assert info.value.alert is AlertDescription.BAD_RECORD_MAC
