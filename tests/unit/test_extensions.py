@@ -272,7 +272,6 @@ def test_server_name_that_is_no_ascii_host_name_is_illegal_parameter(name: bytes
 @pytest.mark.parametrize(
     "data",
     [
-        _sni((1, b"x")),  # unknown name_type
         _sni(),  # ServerNameList<1..2^16-1>
         _sni((0, b"")),  # HostName<1..2^16-1>
         b"",  # empty extension_data in a ClientHello
@@ -281,6 +280,18 @@ def test_server_name_that_is_no_ascii_host_name_is_illegal_parameter(name: bytes
 def test_server_name_decode_errors(data: bytes) -> None:
     with pytest.raises(DecodeError):
         parse(CH, (X.SERVER_NAME, data))
+
+
+def test_server_name_of_an_unknown_name_type_is_skipped() -> None:
+    """RFC 6066 §3: "all future data structures associated with new NameTypes MUST begin with
+    a 16-bit length field", so an entry of an unknown type can be skipped; its length must
+    still fit."""
+    assert parse(CH, (X.SERVER_NAME, _sni((1, b"x"), (0, b"example.com")))) == (
+        ServerName(host_name="example.com"),
+    )
+    assert parse(CH, (X.SERVER_NAME, _sni((7, b"")))) == (ServerName(host_name=None),)
+    with pytest.raises(DecodeError):
+        parse(CH, (X.SERVER_NAME, b"\x00\x04\x01\x00\x05x"))  # the name overruns the list
 
 
 def test_server_name_in_encrypted_extensions_must_be_empty() -> None:

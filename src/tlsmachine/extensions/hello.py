@@ -41,10 +41,12 @@ class ServerName:
             ServerName server_name_list<1..2^16-1>
         } ServerNameList;
 
-    ClientHello: a ServerNameList with exactly one host_name; other name types are not defined
-    and rejected (``decode_error``, as OpenSSL does), a HostName that is not printable ASCII
-    without spaces is ``illegal_parameter``. ServerHello / EncryptedExtensions:
-    empty ``extension_data``, represented as ``host_name=None``.
+    ClientHello: a ServerNameList with at most one host_name; an entry of another name type is
+    skipped ("all future data structures associated with new NameTypes MUST begin with a 16-bit
+    length field", §3, so that servers can; tlsfuzzer's test-invalid-server-name-extension
+    expects it), a HostName that is not printable ASCII without spaces is
+    ``illegal_parameter``. ServerHello / EncryptedExtensions: empty ``extension_data``,
+    represented as ``host_name=None``.
     """
 
     ext_type: ClassVar[int] = ExtensionType.SERVER_NAME
@@ -59,7 +61,8 @@ class ServerName:
         while not names.at_end():
             name_type = names.u8("ServerName.name_type")
             if name_type != 0:
-                raise DecodeError(f"server_name: unknown name_type {name_type} (RFC 6066 §3)")
+                names.opaque(2, what="ServerName.name")  # a NameType we do not know: skipped
+                continue
             name = names.opaque(2, min=1, what="HostName")
             if host_name is not None:
                 raise IllegalParameter("server_name: more than one host_name (RFC 6066 §3)")
