@@ -30,6 +30,7 @@ from ..extensions import (
     PreSharedKeyClientHello,
     SupportedGroups,
     SupportedVersionsServerHello,
+    UnknownExtension,
 )
 from ..machine import Output, expect
 from ..messages import HandshakeMessage
@@ -60,19 +61,22 @@ _MAY_CHANGE_AFTER_RETRY = frozenset(
 )
 
 
-def _kept_extensions(hello: ClientHello) -> tuple[list[int], frozenset[int]]:
-    """What a ClientHello after a HelloRetryRequest must repeat: the order of its extension
-    types and the set of them (RFC 8446 §4.1.2).
+def _kept_extensions(hello: ClientHello) -> tuple[list[int], dict[int, Extension]]:
+    """What a ClientHello after a HelloRetryRequest must repeat (RFC 8446 §4.1.2): the order
+    of its extension types, and each extension we understand, contents included
+    (tlsfuzzer's shuffled-extensions and record-size-limit "modified extension in 2nd CH").
 
-    Only the types and their order are compared (as tlsfuzzer's test-tls13-shuffled-extentions
-    does): a client may legitimately send fresh GREASE ECH contents (draft-ietf-tls-esni §6.1)
-    in the second hello, so comparing the bodies would refuse real clients. For the same
-    reason psk_key_exchange_modes, which wolfSSL (5.5 to 5.8 at least) moves behind other
-    extensions in its second hello, counts in the set but not in the order.
+    Extensions we do not understand are compared by type and place only: a client may send
+    fresh GREASE ECH contents (draft-ietf-tls-esni §6.1) in its second hello. And
+    psk_key_exchange_modes, which wolfSSL (5.5 to 5.8 at least) moves behind other extensions
+    in its second hello, is compared by contents but not by place.
     """
-    kept = [e.ext_type for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
-    order = [t for t in kept if t != ExtensionType.PSK_KEY_EXCHANGE_MODES]
-    return order, frozenset(kept)
+    kept = [e for e in hello.extensions if e.ext_type not in _MAY_CHANGE_AFTER_RETRY]
+    order = [e.ext_type for e in kept if e.ext_type != ExtensionType.PSK_KEY_EXCHANGE_MODES]
+    known: dict[int, Extension] = {
+        e.ext_type: e for e in kept if not isinstance(e, UnknownExtension)
+    }
+    return order, known
 
 
 def _check_repeated_hello(
