@@ -40,17 +40,15 @@ A missing ``botan`` fails the test (``make peers`` installs it).
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, free_port, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, free_port, tool
 
 from tlsmachine import ServerConfig
-from tlsmachine.events import Event, HandshakeMessageTraced
-from tlsmachine.sockets import TLSServer, TLSSocket
+from tlsmachine.events import HandshakeMessageTraced
 
 BOTAN_GROUPS = {
     "x25519": "x25519",
@@ -265,49 +263,8 @@ def client_close(client: PeerProcess) -> str:
 
 @dataclass
 class TracingEchoServer(OurServer):
-    """Our echo server (until the client closes), recording each connection's events in
-    ``events`` (handshake traces with ``trace_handshake=True``)."""
-
-    events: list[list[Event]] = field(default_factory=list)
-    """Each finished connection's events, in the order the connections finished."""
-
-    def __post_init__(self) -> None:
-        self._current: dict[int, ServedConnection] = {}
-        self._pending: dict[int, list[Event]] = {}
-        self._lock = threading.Lock()
-        self.server = TLSServer(
-            self.config,
-            self._echo,
-            timeout=TIMEOUT,
-            on_error=self._error,
-            on_event=self._event,
-        )
-        self.port = self.server.address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _event(self, event: Event) -> None:
-        with self._lock:
-            self._pending.setdefault(threading.get_ident(), []).append(event)
-
-    def _finish_events(self) -> None:
-        with self._lock:
-            self.events.append(self._pending.pop(threading.get_ident(), []))
-
-    def _echo(self, tls: TLSSocket) -> None:
-        record = self._current[threading.get_ident()] = ServedConnection()
-        record.info = tls.handshake_info
-        while data := tls.recv():
-            record.received += data
-            tls.sendall(data)
-        record.clean_close = tls.clean_close
-        self._finish_events()  # before the record is handed out: events[i] is then complete
-        self.connections.put(self._current.pop(threading.get_ident()))
-
-    def _error(self, peer: tuple[str, int], exc: BaseException) -> None:
-        record = self._current.pop(threading.get_ident(), None) or ServedConnection()
-        record.error = exc
-        self._finish_events()
-        self.connections.put(record)
+    """Our echo server (until the client closes), with a look at the handshake messages each
+    connection traced (``trace_handshake=True``)."""
 
     def traced(self, connection: int, direction: str) -> list[HandshakeMessageTraced]:
         """The handshake messages of a finished connection (by finishing order) that went in

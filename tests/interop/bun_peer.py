@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
 from peers import json_records as records
 
 from pki import TestPKI
-from tlsmachine import Event, ServerConfig
-from tlsmachine.sockets import TLSServer, TLSSocket
+from tlsmachine import ServerConfig
+from tlsmachine.sockets import TLSSocket
 
 ROOT = Path(__file__).resolve().parents[2]
 BUN = ROOT / ".peers" / "bun" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
@@ -275,42 +275,19 @@ class BunPeers(Peers):
         return server
 
 
-# -- our server, recording more ------------------------------------------------------------------
-
-
-@dataclass
-class ExportedConnection(ServedConnection):
-    """What our server saw on one connection, with its exporter and events."""
-
-    exporter: str = ""
-    events: list[Event] = field(default_factory=list)
+# -- our server, exporting ------------------------------------------------------------------
 
 
 @dataclass
 class BunEchoServer(OurServer):
-    """:class:`peers.OurServer` that also exports keying material (``exporter_context``, None:
-    no context) and records each connection's events; ``key_update``: after the first data,
-    send a KeyUpdate asking the peer to update too (RFC 8446 §4.6.3), then echo."""
+    """:class:`peers.OurServer` exporting keying material for :data:`EXPORTER_LABEL`; with
+    ``key_update``, after the first data it sends a KeyUpdate asking the peer to update too
+    (RFC 8446 §4.6.3), then echoes."""
 
     key_update: bool = False
-    exporter_context: bytes | None = None
-
-    def __post_init__(self) -> None:
-        self._events: dict[int, list[Event]] = {}
-        self.server = TLSServer(
-            self.config, self._echo, timeout=TIMEOUT, on_error=self._error, on_event=self._event
-        )
-        self.port = self.server.address[1]
-        self._current: dict[int, ServedConnection] = {}
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _event(self, event: Event) -> None:
-        self._events.setdefault(threading.get_ident(), []).append(event)
 
     def _echo(self, tls: TLSSocket) -> None:
-        record = ExportedConnection()
-        self._current[threading.get_ident()] = record
-        record.events = self._events.setdefault(threading.get_ident(), [])
+        record = self._current[threading.get_ident()] = ServedConnection()
         record.info = tls.handshake_info
         material = tls.export_keying_material(EXPORTER_LABEL, 32, self.exporter_context)
         record.exporter = material.hex()
@@ -322,16 +299,4 @@ class BunEchoServer(OurServer):
             first = False
             tls.sendall(data)
         record.clean_close = tls.clean_close
-        self._events.pop(threading.get_ident(), None)
-        self.connections.put(self._current.pop(threading.get_ident()))
-
-    def _error(self, peer: tuple[str, int], exc: BaseException) -> None:
-        self._events.pop(threading.get_ident(), None)
-        super()._error(peer, exc)
-
-    def next_exported(self, timeout: float = TIMEOUT) -> ExportedConnection:
-        """The next connection, which must have succeeded."""
-        served = self.next_connection(timeout)
-        assert served.error is None, repr(served.error)
-        assert isinstance(served, ExportedConnection)
-        return served
+        self._finish(self._current.pop(threading.get_ident()))

@@ -148,7 +148,7 @@ class KeyUpdatingServer(OurServer):
             record.received += data
             tls.sendall(data)
         record.clean_close = tls.clean_close
-        self.connections.put(self._current.pop(threading.get_ident()))
+        self._finish(self._current.pop(threading.get_ident()))
 
 
 @dataclass
@@ -169,7 +169,7 @@ class HttpServer(OurServer):
         tls.sendall(head + b"Content-Length: %d\r\n\r\n" % len(path) + path)
         tls.unwrap()  # our close_notify, then the client's
         record.clean_close = tls.clean_close
-        self.connections.put(self._current.pop(threading.get_ident()))
+        self._finish(self._current.pop(threading.get_ident()))
 
 
 def served_by(peers: Peers, server_class: type[OurServer], config: ServerConfig) -> OurServer:

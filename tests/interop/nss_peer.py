@@ -36,7 +36,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
@@ -44,8 +44,7 @@ from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, free
 
 from pki import TestPKI
 from tlsmachine import ServerConfig
-from tlsmachine.events import Event
-from tlsmachine.sockets import TLSServer, TLSSocket
+from tlsmachine.sockets import TLSSocket
 
 NSS_GROUPS = {
     "x25519": "x25519",
@@ -254,31 +253,10 @@ def security_info(output: str, program: str = "tstclnt") -> list[dict[str, str]]
 @dataclass
 class ClosingEchoServer(OurServer):
     """Our server for ``tstclnt``: echo until the request's blank line, then close (sending
-    close_notify and waiting for NSS's), as ``selfserv`` does. Records each connection's
-    events too (KeyUpdate, tickets, ...)."""
+    close_notify and waiting for NSS's), as ``selfserv`` does."""
 
-    events: list[list[Event]] = field(default_factory=list)
-    """Each finished connection's events, in the order they finished."""
     post_handshake_auth: bool = False
     """Ask for the client's certificate after its first data (RFC 8446 §4.6.2)."""
-
-    def __post_init__(self) -> None:
-        self._current: dict[int, ServedConnection] = {}
-        self._pending_events: dict[int, list[Event]] = {}
-        self._lock = threading.Lock()
-        self.server = TLSServer(
-            self.config,
-            self._echo,
-            timeout=TIMEOUT,
-            on_error=self._error,
-            on_event=self._event,
-        )
-        self.port = self.server.address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _event(self, event: Event) -> None:
-        with self._lock:
-            self._pending_events.setdefault(threading.get_ident(), []).append(event)
 
     def _echo(self, tls: TLSSocket) -> None:
         record = self._current[threading.get_ident()] = ServedConnection()
@@ -296,9 +274,7 @@ class ClosingEchoServer(OurServer):
         record.early_data = tls.early_data_received
         tls.close(timeout=TIMEOUT)  # close_notify, then wait for the peer's
         record.clean_close = tls.clean_close
-        with self._lock:
-            self.events.append(self._pending_events.pop(threading.get_ident(), []))
-        self.connections.put(self._current.pop(threading.get_ident()))
+        self._finish(self._current.pop(threading.get_ident()))
 
 
 def closing_echo_server(

@@ -35,7 +35,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pki import TestPKI
-from tlsmachine import CertifiedKey, ClientConfig, HandshakeComplete, ServerConfig
+from tlsmachine import CertifiedKey, ClientConfig, Event, HandshakeComplete, ServerConfig
 from tlsmachine.sockets import TLSServer, TLSSocket
 
 TIMEOUT = 10.0
@@ -537,6 +537,9 @@ class ServedConnection:
     error: BaseException | None = None
     exporter: str | None = None
     """Keying material our side exported (hex), when the server was given a label."""
+    events: list[Event] = field(default_factory=list)
+    """The connection's events (KeyUpdated, ClientCertificateReceived, the handshake traces
+    with ``trace_handshake=True``, ...)."""
 
 
 @dataclass
@@ -549,12 +552,29 @@ class OurServer:
     """With a label, each connection also exports 32 bytes for it (RFC 5705, RFC 8446 §7.5),
     without a context or with ``exporter_context``, to compare with the peer's."""
     exporter_context: bytes | None = None
+    events: list[list[Event]] = field(default_factory=list)
+    """Each finished connection's events, in the order the connections finished."""
 
     def __post_init__(self) -> None:
-        self.server = TLSServer(self.config, self._echo, timeout=TIMEOUT, on_error=self._error)
-        self.port = self.server.address[1]
         self._current: dict[int, ServedConnection] = {}
+        self._pending: dict[int, list[Event]] = {}  # by handler thread
+        self._lock = threading.Lock()
+        self.server = TLSServer(
+            self.config, self._echo, timeout=TIMEOUT, on_error=self._error, on_event=self._event
+        )
+        self.port = self.server.address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _event(self, event: Event) -> None:
+        with self._lock:
+            self._pending.setdefault(threading.get_ident(), []).append(event)
+
+    def _finish(self, record: ServedConnection) -> None:
+        """Hand out a finished connection's record, with its events."""
+        with self._lock:
+            record.events = self._pending.pop(threading.get_ident(), [])
+            self.events.append(record.events)
+        self.connections.put(record)
 
     def _echo(self, tls: TLSSocket) -> None:
         record = self._current[threading.get_ident()] = ServedConnection()
@@ -567,12 +587,12 @@ class OurServer:
             tls.sendall(data)
         record.early_data = tls.early_data_received
         record.clean_close = tls.clean_close
-        self.connections.put(self._current.pop(threading.get_ident()))
+        self._finish(self._current.pop(threading.get_ident()))
 
     def _error(self, peer: tuple[str, int], exc: BaseException) -> None:
         record = self._current.pop(threading.get_ident(), None) or ServedConnection()
         record.error = exc
-        self.connections.put(record)
+        self._finish(record)
 
     def next_connection(self, timeout: float = TIMEOUT) -> ServedConnection:
         """The next connection that finished (its handler returned or failed)."""
@@ -582,9 +602,9 @@ class OurServer:
             raise AssertionError(f"our server saw no connection in {timeout}s") from None
 
     def next_exported(self, timeout: float = TIMEOUT) -> ServedConnection:
-        """The next connection, which must have got as far as exporting keying material."""
+        """The next connection, which must have exported keying material and succeeded."""
         served = self.next_connection(timeout)
-        assert served.exporter is not None, served.error
+        assert served.exporter is not None and served.error is None, repr(served.error)
         return served
 
     def stop(self) -> None:
