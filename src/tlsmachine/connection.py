@@ -46,7 +46,7 @@ from .machine import HandshakeState, Output
 from .messages.alert import Alert
 from .messages.framing import HandshakeBuffer
 from .record.layer import RecordLayer
-from .record.protection import RecordProtector
+from .record.protection import NullProtector, RecordProtector
 from .traffic12 import Traffic12
 from .traffic13 import Traffic13
 
@@ -243,6 +243,8 @@ class Connection(ConnectionReceiving, ConnectionApplying):
             out = Output(keylog=self._keylog is not None)
             self._handshake = traffic.start_key_update(out, request_peer)
             self._apply(out)
+        if request_peer:
+            self._idle_records = 0  # the peer's answering KeyUpdate is not idle chatter
 
     # -- the choke point ----------------------------------------------------------------------
 
@@ -277,6 +279,11 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         self.state = ConnectionState.FAILED
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
+        if self._write_epoch == "early":
+            # the early traffic keys carry 0-RTT data and EndOfEarlyData only (RFC 8446 §7.3,
+            # §4.5): an alert then goes in the clear, as before them
+            self._records.set_write_protector(NullProtector())
+            self._write_epoch = "plaintext"
         self._records.flush_handshake()
         alert = Alert(level, description)
         self._records.write(ContentType.ALERT, alert.serialize())

@@ -20,7 +20,7 @@ from .enums import (
     ProtocolVersion,
     name_of,
 )
-from .errors import AlertReceived, DecodeError, UnexpectedMessage
+from .errors import AlertReceived, DecodeError, ProtocolError, UnexpectedMessage
 from .events import ConnectionClosed, EarlyDataReceived, WarningAlertReceived, new_application_data
 from .machine import Output, out_of_order
 from .messages import decode_handshake
@@ -45,7 +45,8 @@ _ALERT = int(ContentType.ALERT)
 _HELLO_REQUEST = int(HandshakeType.HELLO_REQUEST)
 _KEY_UPDATE = int(HandshakeType.KEY_UPDATE)
 MAX_IDLE_RECORDS = 32
-"""Records in a row without application data we take (BoringSSL's limit for each kind)."""
+"""Records in a row without application data we take, all kinds together (BoringSSL allows
+32 of each)."""
 MAX_WARNING_ALERTS = 4
 """Warning alerts in a row we take (BoringSSL's limit; OpenSSL's is 5)."""
 
@@ -146,6 +147,18 @@ class ConnectionReceiving(_ConnectionParts):
         if self._idle_warnings > MAX_WARNING_ALERTS:
             raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts in a row")
 
+    def _pop_message(self) -> bytes | None:
+        try:
+            return self._messages.pop()
+        except DecodeError as exc:
+            raise self._refused_header(exc) from None
+
+    def _refused_header(self, exc: DecodeError) -> ProtocolError:
+        """A header announcing more than its type can carry: an out-of-order type is
+        unexpected_message first (judged in the state the message arrives in)."""
+        refused = self._messages.refused_type
+        return (refused is not None and self._type_error(refused)) or exc
+
     def _negotiating_client(self) -> bool:
         return self._is_client and not self._peer_finished
 
@@ -162,15 +175,14 @@ class ConnectionReceiving(_ConnectionParts):
         self._fast_read = False  # until the buffer is known to be empty again
         try:
             buffer.feed(payload)
-        except DecodeError as exc:  # a header announcing too much: its type is judged first
-            refused = buffer.refused_type
-            raise (refused is not None and self._type_error(refused)) or exc from None
+        except DecodeError as exc:
+            raise self._refused_header(exc) from None
         version = self._version
-        while (raw := buffer.pop()) is not None:
+        while (raw := self._pop_message()) is not None:
             if (error := self._type_error(raw[0])) is not None:
                 raise error
-            if raw[0] == _KEY_UPDATE:
-                self._count_idle_record()
+            if raw[0] == _KEY_UPDATE or (raw[0] == _HELLO_REQUEST and self._peer_finished):
+                self._count_idle_record()  # each costs us work, a no_renegotiation answer
             msg = decode_handshake(raw, version=version)
             if isinstance(msg, HelloRequest) and self._negotiating_client():
                 continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
@@ -196,6 +208,8 @@ class ConnectionReceiving(_ConnectionParts):
         self._early_data_room -= len(payload)
         if payload:
             self._events.append(EarlyDataReceived(data=payload))
+        else:
+            self._count_idle_record()
 
     def _receive_alert(self, payload: bytes) -> None:
         alert = Alert.parse(payload)

@@ -21,7 +21,7 @@ from tlsmachine import (
 )
 from tlsmachine.crypto.groups import SECP384R1, X25519
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256
-from tlsmachine.enums import AlertDescription, ContentType
+from tlsmachine.enums import AlertDescription, ContentType, ProtocolVersion
 from tlsmachine.errors import ProtocolError, UnexpectedMessage, UsageError
 from tlsmachine.events import (
     EarlyDataReceived,
@@ -34,7 +34,7 @@ from tlsmachine.keyschedule import traffic_key_iv
 from tlsmachine.messages.hello import ClientHello
 from tlsmachine.record.protection import Aead13Protector
 from tlsmachine.session import AeadTicketSealer, ClientSession, InMemorySessionStore
-from wire import CCS, record, records
+from wire import CCS, plaintext_alert, record, records
 
 LIMIT = 4096
 
@@ -344,3 +344,36 @@ def test_finished_without_end_of_early_data_is_bad_record_mac(setup: Setup) -> N
     with pytest.raises(ProtocolError) as info:
         server.receive_data(record(*sent[1]))
     assert info.value.alert is AlertDescription.BAD_RECORD_MAC
+
+
+def test_alert_after_early_data_goes_in_the_clear(setup: Setup) -> None:
+    """A client that sent 0-RTT data and gets a TLS 1.2 ServerHello MUST fail (RFC 8446
+    Appendix D.3). Its protocol_version alert goes in the clear: the early traffic keys carry
+    0-RTT data and EndOfEarlyData only (§7.3), and a TLS 1.2 server could not read them."""
+    tls12_server = dataclasses.replace(
+        setup.server, max_version=ProtocolVersion.TLS12, max_early_data_size=0
+    )
+    client, server = setup.connect(server=tls12_server)
+    client.send_early_data(b"hello")
+    first = client.data_to_send()
+    server.receive_data(records_bytes(first)[0])  # the ClientHello alone
+    with pytest.raises(ProtocolError) as info:
+        client.receive_data(server.data_to_send())
+    assert info.value.alert is AlertDescription.PROTOCOL_VERSION
+    assert client.data_to_send() == plaintext_alert(AlertDescription.PROTOCOL_VERSION)
+
+
+def test_a_flood_of_empty_early_data_records_is_unexpected_message(setup: Setup) -> None:
+    """Empty application data records are allowed (RFC 8446 §5.4), under the early keys too,
+    but more than 32 in a row without data is refused, as after the handshake."""
+    _, server, _ = accepted_early_data(setup)
+    sealer = early_sealer(setup, 1)
+    empty = [sealer.seal(ContentType.APPLICATION_DATA, b"") for _ in range(33)]
+    server.receive_data(b"".join(empty[:32]))
+    with pytest.raises(ProtocolError) as info:
+        server.receive_data(empty[32])
+    assert info.value.alert is AlertDescription.UNEXPECTED_MESSAGE
+
+
+def records_bytes(data: bytes) -> list[bytes]:
+    return [record(t, f) for t, f in records(data)]

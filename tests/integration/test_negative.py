@@ -7,6 +7,7 @@ import functools
 
 import pytest
 
+from memory_pair import pump
 from tlsmachine import (
     AlertReceived,
     ApplicationData,
@@ -320,3 +321,18 @@ def test_unsolicited_certificate_entry_extension_is_unsupported_extension() -> N
     )
     with pytest.raises(UnsupportedExtension):
         state.handle(decode_handshake(encode_handshake(bad)), Output())  # type: ignore[attr-defined]
+
+
+def test_key_updates_we_ask_for_are_not_idle_records() -> None:
+    """RFC 8446 §4.6.3: a peer that receives update_requested MUST answer with its own
+    KeyUpdate. A sender that rotates its keys again and again, asking each time, gets a row of
+    answering KeyUpdates without application data: none of them counts against the limit on
+    records without application data (which is for unsolicited ones)."""
+    c, s = client(), server()
+    pump(c, s)
+    for _ in range(40):
+        s.send(b"x" * 100)
+        s.key_update(request_peer=True)
+        c.receive_data(s.data_to_send())
+        s.receive_data(c.data_to_send())
+    assert s.state is ConnectionState.APP_DATA and c.state is ConnectionState.APP_DATA

@@ -1324,3 +1324,14 @@ def test_random_input_at_each_step_only_raises_tls_errors(step: int, data: st.Da
             raise
         except TLSError:
             assert ConnectionState.FAILED in (pair.client.state, pair.server.state)
+
+
+def test_oversized_header_after_messages_in_the_same_record_is_judged_in_its_own_state() -> None:
+    """The server's whole flight in one record, its ServerHelloDone announcing a 1-byte body
+    (RFC 5246 §7.4.5: it is empty): the messages before it are handled first, so the
+    ServerHelloDone arrives where it belongs and gets decode_error, not unexpected_message."""
+    pair = Pair.of()
+    ((content_type, fragment),) = records(pair.server_flight())
+    assert content_type == HANDSHAKE and fragment.endswith(b"\x0e\x00\x00\x00")
+    flight = record(HANDSHAKE, fragment[:-4] + b"\x0e\x00\x00\x01\x00")
+    fails(pair.client, flight, DecodeError, AlertDescription.DECODE_ERROR, pair.server)

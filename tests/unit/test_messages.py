@@ -617,9 +617,16 @@ def test_buffer_rejects_over_limit_header_immediately() -> None:
 
 
 def test_buffer_rejects_over_limit_header_behind_another_message() -> None:
+    """The message before it comes out first (to be handled in its state); then pop() raises,
+    with the refused type, and the buffer is not empty until it has."""
     buf = HandshakeBuffer(max_message_size=100)
-    with pytest.raises(DecodeError):
-        buf.feed(S4_END_OF_EARLY_DATA + b"\x0b\x01\x00\x00")
+    buf.feed(S4_END_OF_EARLY_DATA + b"\x0b\x01\x00\x00")
+    assert not buf.empty
+    assert buf.pop() == S4_END_OF_EARLY_DATA
+    with pytest.raises(DecodeError, match="limit of 100"):
+        buf.pop()
+    assert buf.refused_type == HandshakeType.CERTIFICATE
+    assert buf.pop() is None
 
 
 def test_buffer_header_split_across_feeds() -> None:

@@ -82,7 +82,7 @@ class HandshakeBuffer:
     last byte arrives; then it is split like a record. Work stays linear in the bytes fed.
     """
 
-    __slots__ = ("_need", "_partial", "_ready", "max_message_size", "refused_type")
+    __slots__ = ("_need", "_partial", "_ready", "_refused", "max_message_size", "refused_type")
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         if not 0 <= max_message_size <= 0xFFFFFF:
@@ -92,13 +92,14 @@ class HandshakeBuffer:
         self._partial = bytearray()  # the start of an incomplete message
         self._need = HEADER_SIZE  # bytes the partial message needs (its header, then all)
         self.refused_type: int | None = None
+        self._refused: DecodeError | None = None  # raised by pop() after the messages before it
         """The type of the message whose header :meth:`feed` refused as too large, so that the
         caller can judge the type first (an out-of-order type is unexpected_message)."""
 
     @property
     def empty(self) -> bool:
         """True when no bytes are buffered: no partial (or unread) message is pending."""
-        return not self._ready and not self._partial
+        return not self._ready and not self._partial and self._refused is None
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append handshake bytes; raise :class:`DecodeError` on an over-limit header."""
@@ -139,7 +140,14 @@ class HandshakeBuffer:
         size = len(data)
         pos = 0
         while pos + HEADER_SIZE <= size:
-            end = pos + HEADER_SIZE + self._length(data, pos)
+            try:
+                end = pos + HEADER_SIZE + self._length(data, pos)
+            except DecodeError as exc:
+                if not self._ready:
+                    raise
+                # the messages before it come first, each in the state it is received in
+                self._refused = exc
+                return
             if end > size:
                 break
             self._ready.append(data if end == size and pos == 0 else data[pos:end])
@@ -152,4 +160,9 @@ class HandshakeBuffer:
     def pop(self) -> bytes | None:
         """Return the next complete message (header included), or ``None``."""
         ready = self._ready
-        return ready.popleft() if ready else None
+        if ready:
+            return ready.popleft()
+        refused, self._refused = self._refused, None
+        if refused is not None:
+            raise refused
+        return None
