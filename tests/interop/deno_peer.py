@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, ServedConnection, cert_options, tool
 from peers import json_records as records
 
 from tlsmachine import KeyUpdated, ServerConfig
@@ -63,14 +63,6 @@ def find_deno(deno_dir: Path) -> Deno:
 
 
 # -- running the peer ------------------------------------------------------------------------------
-
-
-def cert_options(peers: Peers, leaf: str | None) -> list[str]:
-    """``--cert``/``--key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
-    if leaf is None:
-        return []
-    issued = peers.pki.leaves[leaf]
-    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
 
 
 def deno_server(

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, cert_options, tool
 from peers import json_records as records
 
 from tlsmachine import ServerConfig
@@ -71,19 +71,11 @@ def build_go_peer(work: Path) -> Path:
 # -- running the peer ------------------------------------------------------------------------------
 
 
-def cert_options(peers: Peers, leaf: str | None) -> list[str]:
-    """``-cert``/``-key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
-    if leaf is None:
-        return []
-    issued = peers.pki.leaves[leaf]
-    return ["-cert", str(issued.chain_path), "-key", str(issued.key_path)]
-
-
 def go_server(
     peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
 ) -> tuple[PeerProcess, int]:
     """crypto/tls serving (echo) on 127.0.0.1:0; it exits after its ``-n`` connections."""
-    argv = [str(binary), "server", *cert_options(peers, leaf), "-ca", str(peers.pki.ca_path)]
+    argv = [str(binary), "server", *cert_options(peers, leaf, "-"), "-ca", str(peers.pki.ca_path)]
     peer = peers.start([*argv, *options], "Go crypto/tls server")
     port = int(peer.wait_for(r'"event":"listening","port":(\d+)').group(1))
     return peer, port
@@ -99,7 +91,7 @@ def go_client(
 ) -> list[dict[str, Any]]:
     """Run crypto/tls as a client to the end; its records, one per connection."""
     argv = [str(binary), "client", "-port", str(port), "-ca", str(peers.pki.ca_path)]
-    peer = peers.start([*argv, *cert_options(peers, leaf), *options], "Go crypto/tls client")
+    peer = peers.start([*argv, *cert_options(peers, leaf, "-"), *options], "Go crypto/tls client")
     assert peer.wait(timeout) == 0, peer.describe()
     return records(peer)
 

@@ -36,3 +36,8 @@ def rotated_cases13(
         for i, suite in enumerate(suites)
         for j, group in enumerate(groups)
     ]
+
+
+def case_id(case: tuple[str, ...]) -> str:
+    """A readable pytest id for a (leaf, group, suite) case."""
+    return "-".join(case)

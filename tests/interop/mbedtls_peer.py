@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import PeerProcess, Peers, tool
+from peers import PeerProcess, Peers, cert_options, tool
 from peers import json_records as records
 
 PEER_SOURCE = Path(__file__).with_name("mbedtls_peer") / "peer.c"
@@ -47,14 +47,6 @@ def build_mbedtls_peer(work: Path) -> Path:
 
 
 # -- running the peer ------------------------------------------------------------------------------
-
-
-def cert_options(peers: Peers, leaf: str | None) -> list[str]:
-    """``--cert``/``--key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
-    if leaf is None:
-        return []
-    issued = peers.pki.leaves[leaf]
-    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
 
 
 def mbedtls_server(

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pki import TestPKI
 from tlsmachine import CertifiedKey, ClientConfig, Event, HandshakeComplete, ServerConfig
-from tlsmachine.sockets import TLSServer, TLSSocket
+from tlsmachine.sockets import TLSServer, TLSSocket, connect
 
 TIMEOUT = 10.0
 """Upper bound for any single wait (start-up, a line of output, a handshake, an exit)."""
@@ -633,3 +633,19 @@ def read_exactly(tls: TLSSocket, n: int) -> bytes:
         assert chunk, f"connection closed after {len(data)} of {n} bytes"
         data += chunk
     return data
+
+
+def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
+    """Our client to a peer server on 127.0.0.1, verifying the name "localhost"."""
+    return connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
+    )
+
+
+def cert_options(peers: Peers, leaf: str | None, flag: str = "--") -> list[str]:
+    """``--cert``/``--key`` (or with another ``flag`` prefix) for a test-PKI leaf: the chain
+    file (leaf and any intermediates) and its key; nothing for ``None``."""
+    if leaf is None:
+        return []
+    issued = peers.pki.leaves[leaf]
+    return [f"{flag}cert", str(issued.chain_path), f"{flag}key", str(issued.key_path)]

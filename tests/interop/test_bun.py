@@ -45,13 +45,13 @@ from bun_peer import (
     reported_group,
 )
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import TIMEOUT, client_config, read_exactly, server_certificates
+from matrix import case_id
+from peers import TIMEOUT, client_config, dial, read_exactly, server_certificates
 from tls12_peers import cached_sessions
 
 from pki import TestPKI
 from tlsmachine import (
     AlertReceived,
-    ClientConfig,
     Event,
     HandshakeMessageTraced,
     InMemoryClientSessionStore,
@@ -116,17 +116,6 @@ def bun(test_pki: TestPKI) -> Iterator[BunPeers]:
         yield registry
     finally:
         registry.stop_all()
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a BoringSSL server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 def exporter(tls: TLSSocket, context: bytes | None = None) -> str:

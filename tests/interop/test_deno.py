@@ -48,12 +48,12 @@ from deno_peer import (
     served_by,
     served_connections,
 )
-from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
+from matrix import ECDHE_CASES12, TLS13_SCHEMES, case_id, rotated_cases13
 from peers import (
-    TIMEOUT,
     OurServer,
     Peers,
     client_config,
+    dial,
     read_exactly,
     server_certificates,
     server_records,
@@ -61,7 +61,6 @@ from peers import (
 
 from tlsmachine import (
     AlertReceived,
-    ClientConfig,
     Event,
     InMemoryClientSessionStore,
     KeyUpdated,
@@ -69,7 +68,7 @@ from tlsmachine import (
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import BadCertificate, CertificateRequired, NoApplicationProtocol
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -86,17 +85,6 @@ RUSTLS_FIRST_SHARE = "x25519"
 def deno(tmp_path_factory: pytest.TempPathFactory) -> Deno:
     """Deno 2.9.6 with a DENO_DIR of its own (a missing binary fails the tests)."""
     return find_deno(tmp_path_factory.mktemp("deno-dir"))
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a Deno server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 def check_scheme(leaf: str, scheme: str | None) -> None:

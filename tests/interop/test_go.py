@@ -50,13 +50,14 @@ from go_peer import (
     received,
     records,
 )
-from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
+from matrix import ECDHE_CASES12, TLS13_SCHEMES, case_id, rotated_cases13
 from peers import (
     TIMEOUT,
     OurServer,
     PeerProcess,
     Peers,
     client_config,
+    dial,
     read_exactly,
     server_certificates,
     server_records,
@@ -64,7 +65,6 @@ from peers import (
 
 from tlsmachine import (
     AlertReceived,
-    ClientConfig,
     Event,
     InMemoryClientSessionStore,
     KeyUpdated,
@@ -97,17 +97,6 @@ MIB = 1 << 20
 def gopeer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The peer program, built once per session (a missing ``go`` fails the tests)."""
     return build_go_peer(tmp_path_factory.mktemp("go-peer"))
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a Go server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 def exporter(tls: TLSSocket) -> str:

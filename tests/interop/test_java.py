@@ -51,6 +51,7 @@ from peers import (
     Peers,
     ServedConnection,
     client_config,
+    dial,
     read_exactly,
     server_certificates,
 )
@@ -67,7 +68,7 @@ from tlsmachine import (
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import CertificateRequired, NoApplicationProtocol, ProtocolVersionError
-from tlsmachine.sockets import TLSServer, TLSSocket, connect
+from tlsmachine.sockets import TLSServer, TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -114,13 +115,6 @@ def java_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def java(peers: Peers, java_classes: Path) -> Java:
     """Starts JSSE peers; the ``peers`` registry stops them at teardown."""
     return Java(peers, java_classes)
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a JSSE server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 def echo(tls: TLSSocket, message: bytes) -> None:

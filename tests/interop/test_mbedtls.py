@@ -36,13 +36,19 @@ from mbedtls_peer import (
     ok,
     records,
 )
-from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates, server_records
+from peers import (
+    Peers,
+    client_config,
+    dial,
+    read_exactly,
+    server_certificates,
+    server_records,
+)
 from tls12_peers import cached_sessions, group, suite12
 
 from tlsmachine import (
     AlertReceived,
     CertifiedKey,
-    ClientConfig,
     InMemoryClientSessionStore,
     ServerConfig,
 )
@@ -50,7 +56,7 @@ from tlsmachine.crypto.dh_primes import FFDHE2048_PRIME, MODP2048_PRIME
 from tlsmachine.enums import AlertDescription, ProtocolVersion, SignatureScheme
 from tlsmachine.errors import HandshakeFailure, ProtocolVersionError, TLSError
 from tlsmachine.events import Event, HandshakeMessageTraced
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -93,13 +99,6 @@ DHE_CLIENT_CASES = list(zip(DHE_SUITES, ["ffdhe2048", "modp2048", "ffdhe2048"], 
 def mbedtls_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Mbed TLS peer program, compiled once per session in a temporary directory."""
     return build_mbedtls_peer(tmp_path_factory.mktemp("mbedtls-peer"))
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to an Mbed TLS server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -33,11 +33,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from matrix import case_id
 from peers import (
     TIMEOUT,
     PeerProcess,
     Peers,
     client_config,
+    dial,
     read_exactly,
     server_certificates,
     server_records,
@@ -48,7 +50,6 @@ from tls12_peers import cached_sessions
 from tlsmachine import (
     AlertReceived,
     ClientCertificateReceived,
-    ClientConfig,
     Event,
     ExternalPsk,
     InMemoryClientSessionStore,
@@ -70,7 +71,7 @@ from tlsmachine.errors import (
     UnknownCA,
     UnrecognizedName,
 )
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -104,17 +105,6 @@ CASES12 = [
     ("rsa-2048", "x25519", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
     ("rsa-2048", "secp256r1", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
 ]
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a tlslite-ng server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
 
 
 # -- the tlslite-ng peer ---------------------------------------------------------------------------

@@ -43,13 +43,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from matrix import ECDHE_CASES12, TLS13_SCHEMES, rotated_cases13
+from matrix import ECDHE_CASES12, TLS13_SCHEMES, case_id, rotated_cases13
 from peers import (
     TIMEOUT,
     OurServer,
     PeerProcess,
     Peers,
     client_config,
+    dial,
     read_exactly,
     server_certificates,
     server_records,
@@ -70,7 +71,6 @@ from wolfssl_peer import (
 
 from tlsmachine import (
     AlertReceived,
-    ClientConfig,
     Event,
     HandshakeMessageTraced,
     InMemoryClientSessionStore,
@@ -90,7 +90,7 @@ from tlsmachine.errors import (
 from tlsmachine.events import ClientCertificateReceived
 from tlsmachine.extensions import RenegotiationInfo
 from tlsmachine.messages import Certificate12, CertificateRequest12, ServerHello
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -128,17 +128,6 @@ MIB = 1 << 20
 def wolfpeer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The peer program, compiled once per session (a missing gcc or libwolfssl fails)."""
     return build_wolfssl_peer(tmp_path_factory.mktemp("wolfssl-peer"))
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
-
-
-def dial(port: int, config: ClientConfig, **kwargs: Any) -> TLSSocket:
-    """Our client to a wolfSSL server on 127.0.0.1, verifying the name "localhost"."""
-    return connect(
-        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT, **kwargs
-    )
 
 
 def exporter(tls: TLSSocket) -> str:

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, cert_options, tool
 from peers import json_records as records
 
 from tlsmachine import ServerConfig
@@ -69,14 +69,6 @@ def features(binary: Path) -> dict[str, Any]:
 
 
 # -- running the peer ------------------------------------------------------------------------------
-
-
-def cert_options(peers: Peers, leaf: str | None) -> list[str]:
-    """``--cert``/``--key`` for a test-PKI leaf (the chain file: leaf and any intermediates)."""
-    if leaf is None:
-        return []
-    issued = peers.pki.leaves[leaf]
-    return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
 
 
 def wolfssl_server(
