@@ -66,7 +66,7 @@ class ClientConfig:
     when that is a post-quantum KEM group (the default X25519MLKEM768), also the first classical
     one (x25519 by default), so that servers with and without ML-KEM answer in one round trip
     (RFC 8446 §4.2.8 allows several shares). ``()`` sends none and waits for a
-    HelloRetryRequest."""
+    HelloRetryRequest. The shares go out in the order of ``groups`` (§4.2.8)."""
     signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
     min_version: ProtocolVersion = ProtocolVersion.TLS12
     max_version: ProtocolVersion = ProtocolVersion.TLS13
@@ -124,6 +124,11 @@ class ClientConfig:
                 f"key_share_groups: {extra} not in groups; a key share must be for a group "
                 "offered in supported_groups (RFC 8446 §4.2.8)"
             )
+        if self.key_share_groups is not None:
+            # RFC 8446 §4.2.8: the shares "MUST appear in the same order" as supported_groups
+            rank = {g.id: i for i, g in enumerate(self.groups)}
+            ordered = tuple(sorted(shares, key=lambda g: rank[g.id]))
+            object.__setattr__(self, "key_share_groups", ordered)
         cv_schemes = set(self.signature_schemes) & set(TLS13_CERTIFICATE_VERIFY_SCHEMES)
         problems: dict[int, str | None] = {}
         if tls13 and not self.external_psks and not cv_schemes:

@@ -44,6 +44,8 @@ _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _HELLO_REQUEST = int(HandshakeType.HELLO_REQUEST)
 _KEY_UPDATE = int(HandshakeType.KEY_UPDATE)
+# RFC 8446 §6.1: the closure alerts; every other alert is an error alert (§6.2)
+_NON_ERROR_ALERTS = frozenset({AlertDescription.CLOSE_NOTIFY, AlertDescription.USER_CANCELED})
 MAX_IDLE_RECORDS = 32
 """Records in a row without application data we take, all kinds together (BoringSSL allows
 32 of each)."""
@@ -215,12 +217,17 @@ class ConnectionReceiving(_ConnectionParts):
         alert = Alert.parse(payload)
         if self._trace:
             self._trace_record("received", alert, "alert", self._read_epoch)
+        tls12 = self._version == ProtocolVersion.TLS12
+        if not (tls12 or self._messages.empty) and alert.description in _NON_ERROR_ALERTS:
+            # RFC 8446 §5.1: handshake messages MUST NOT be interleaved with other record
+            # types (RFC 5246 §6.2.1 allowed it). An error alert ends the connection anyway
+            # and is reported as the peer's; one that would not is unexpected_message.
+            raise UnexpectedMessage("alert inside a handshake message (RFC 8446 §5.1)")
         if alert.description == AlertDescription.CLOSE_NOTIFY:
             # RFC 8446 §6.1: the peer closed its write side. We may still send (half-close)
             # until the application calls close(); TLS 1.3 dropped the old "answer at once".
             self._events.append(ConnectionClosed())
             self._peer_closed = True
-            tls12 = self._version == ProtocolVersion.TLS12
             if tls12 and not self._close_sent and self.state is not ConnectionState.FAILED:
                 # RFC 5246 §7.2.1: answer with our own close_notify at once (also during the
                 # handshake: "The other party MUST respond with a close_notify alert")
@@ -230,7 +237,7 @@ class ConnectionReceiving(_ConnectionParts):
             else:
                 self.state = ConnectionState.PEER_CLOSED
         elif alert.description == AlertDescription.USER_CANCELED or (
-            self._version == ProtocolVersion.TLS12 and alert.level == AlertLevel.WARNING
+            tls12 and alert.level == AlertLevel.WARNING
         ):
             # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection.
             self._count_idle_record(warning=True)

@@ -721,12 +721,14 @@ def test_bad_dh_yc_is_handshake_failure(value: str) -> None:
     fails(pair.server, bad, HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE, pair.client)
 
 
-def test_dh_yc_longer_than_the_prime_is_illegal_parameter() -> None:
+def test_dh_yc_longer_than_the_prime_is_handshake_failure() -> None:
+    """RFC 7919 §4: dh_Yc out of 1 < dh_Yc < dh_p - 1 is handshake_failure, also when its
+    encoding is longer than the prime (TLS-Anvil FfDheShare.shareOutOfBounds)."""
     pair = _dhe_pair()
     plaintext, _ = up_to_ccs(pair.client_flight())
     too_long = ClientKeyExchange.for_dhe(b"\xff" * 257)
     bad = edit(plaintext, HandshakeType.CLIENT_KEY_EXCHANGE, replace_with(too_long))
-    fails(pair.server, bad, IllegalParameter, AlertDescription.ILLEGAL_PARAMETER, pair.client)
+    fails(pair.server, bad, HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE, pair.client)
 
 
 def _resigned_server_flight(

@@ -545,6 +545,15 @@ def test_key_share_groups_must_be_offered() -> None:
     )
 
 
+def test_key_shares_follow_the_order_of_groups() -> None:
+    """RFC 8446 §4.2.8: each KeyShareEntry "MUST appear in the same order" as its group in
+    supported_groups (TLS-Anvil KeyShare.testOrderOfKeyshareEntries)."""
+    config = client(
+        groups=["x25519", "secp256r1", "secp384r1"], key_share_groups=["secp384r1", "x25519"]
+    )
+    assert [g.name for g in config.key_share_groups or ()] == ["x25519", "secp384r1"]
+
+
 def test_record_size_limits() -> None:
     rejects(client, "^record_size_limit must be 64..16385", record_size_limit=63)
     rejects(server, "^record_size_limit must be 64..16385", record_size_limit=16386)

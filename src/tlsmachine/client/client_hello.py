@@ -120,8 +120,12 @@ class _HelloTemplate:
             ),
         )
         if tls12:
+            if any(s.key_exchange == "ECDHE" for s in config.tls12_cipher_suites):
+                # uncompressed only (RFC 8422 §5.1.2); RFC 8422 §4: "The client MUST NOT
+                # include these extensions ... if it does not propose any ECC cipher suites"
+                # (supported_groups stays: RFC 7919 §2 names FFDHE groups in it too)
+                before.append(EcPointFormats(formats=b"\x00"))
             before += (
-                EcPointFormats(formats=b"\x00"),  # uncompressed only (RFC 8422 §5.1.2)
                 ExtendedMasterSecret(),  # RFC 7627 §5.1
                 RenegotiationInfo(renegotiated_connection=b""),  # RFC 5746 §3.4
             )

@@ -180,8 +180,8 @@ class ExpectServerHello:
             raise ProtocolVersionError(
                 f"ServerHello legacy_version 0x{hello.legacy_version:04x} (RFC 8446 D.5)"
             )
-        if hello.legacy_version != ProtocolVersion.TLS12:
-            raise IllegalParameter("ServerHello legacy_version must be 0x0303 in TLS 1.3")
+        # Any other legacy_version is ignored: §4.2.1, "clients MUST ignore the
+        # ServerHello.legacy_version value" when supported_versions is present.
         if hello.legacy_session_id_echo != self.client_hello.legacy_session_id:
             raise IllegalParameter("ServerHello legacy_session_id_echo differs from ours (§4.1.3)")
         if hello.legacy_compression_method != 0:

@@ -128,12 +128,11 @@ def _server_group(
         raise InsufficientSecurity(
             f"server DHE parameters ({len(dhe.p) * 8}-bit prime, g={g}) are not a known group"
         )
-    if len(dhe.ys) > ffdhe.prime_len:
-        raise IllegalParameter("server dh_Ys is longer than the prime")
     if not 1 < int.from_bytes(dhe.ys, "big") < ffdhe.p - 1:
         # RFC 7919 §3: the client MUST check 1 < dh_Ys < dh_p - 1, else handshake_failure
+        # (also for a value longer than the prime)
         raise HandshakeFailure("server dh_Ys is not in 2..p-2 (RFC 7919 §3)")
-    public = dhe.ys.rjust(ffdhe.prime_len, b"\x00")
+    public = dhe.ys.lstrip(b"\x00").rjust(ffdhe.prime_len, b"\x00")  # below p: it fits
     return ffdhe, public, dhe.params, dhe.algorithm, dhe.signature
 
 

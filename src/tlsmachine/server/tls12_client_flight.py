@@ -104,9 +104,10 @@ class ExpectClientKeyExchange:
         group = share.group
         if isinstance(group, FFDHEGroup):
             public = cke.dh_public()
+            _check_dh_yc(hs.client_hello, group, public)  # first: RFC 7919 §4 names the alert
+            public = public.lstrip(b"\x00")  # the same integer, however it was padded
             if len(public) > group.prime_len:
-                raise IllegalParameter("client dh_Yc is longer than the prime")
-            _check_dh_yc(hs.client_hello, group, public)
+                raise IllegalParameter("client dh_Yc is larger than the prime")
             premaster = dh_premaster(share.exchange(public.rjust(group.prime_len, b"\x00")))
         else:
             premaster = share.exchange(cke.ecdh_public())
