@@ -85,6 +85,7 @@ test: $(STAMP) peers lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --tls12
+	$(PY) benchmarks/record_floor.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/pq.py
 

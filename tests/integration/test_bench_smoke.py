@@ -79,3 +79,27 @@ def _assert_every_handshake_resumed(row: dict[str, Any]) -> None:
         assert negotiated["api"].endswith(api), (name, side, negotiated)
         # every handshake, warm-up included, resumed and received the next one's ticket
         assert checked[side] == {"resumed": checked["handshakes"], "tickets": checked["handshakes"]}
+
+
+@pytest.mark.timeout(300)
+def test_record_floor_quick_json_measures_every_side() -> None:
+    """``benchmarks/record_floor.py``: the four sides move all their records (the script fails
+    otherwise) and the TLS ones negotiate the intended suite, one process per suite."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "record_floor.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = {r["case"]: r for r in json.loads(proc.stdout)}
+    assert set(results) == {"bulk-aes-128-gcm", "bulk-chacha20-poly1305"}
+    for name, row in results.items():
+        assert set(row["mb_per_s"]) == {"stdlib", "tlsmachine", "aead", "floor"}
+        assert all(_positive(v) for v in row["mb_per_s"].values()), row
+        assert row["ratio_to_stdlib"]["stdlib"] == 1.0
+        suite = "TLS_CHACHA20_POLY1305_SHA256" if "chacha" in name else "TLS_AES_128_GCM_SHA256"
+        for side in ("stdlib", "tlsmachine"):
+            assert row["negotiated"][side]["suite"] == suite, (name, side)
