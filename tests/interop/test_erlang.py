@@ -1,0 +1,772 @@
+"""Interop with Erlang/OTP's ssl application (OTP 25, Debian erlang-ssl), both directions.
+
+OTP runs ``erlang_peer/tls_peer.escript`` (``erlang_peer.py``), one VM serving or making several
+connections, and prints one JSON record per connection: the protocol, cipher suite, whether the
+session was resumed, ALPN protocol, SNI name, the peer's certificate, the bytes it received,
+or the error and alert it ran into. Each test checks both ends' view of the same connections.
+
+Coverage: TLS 1.3 suites x groups (x25519, P-256/384/521, x448, ffdhe2048) x server
+certificates (ECDSA P-256/P-384, RSA with RSA-PSS, Ed25519); RSA-PSS schemes chosen by the
+peer's signature_algorithms; TLS 1.2 ECDHE-ECDSA/RSA with AES-GCM and ChaCha20; ALPN; SNI (and
+none); HelloRetryRequest both ways, and resumption through one; TLS 1.3 resumption (stateless
+and stateful OTP tickets); client certificates both ways (required, optional, missing, across
+resumption); KeyUpdate both ways; 1 MiB transfers; close_notify; version, suite, group, ALPN
+and certificate failures, each with the alert both sides saw.
+
+What OTP 25 does not do, and so is not tested:
+
+* no extended master secret (RFC 7627; OTP 27): we keep no TLS 1.2 session without it (RFC 7627
+  §5.3), so TLS 1.2 connections are full handshakes both ways (checked), and no TLS 1.2 session
+  tickets (RFC 5077) either;
+* no x25519/x448 and no Ed25519 in TLS 1.2 (``eccs`` are the NIST/Brainpool curves; EdDSA is
+  TLS 1.3 only): checked as a failure with an Ed25519-only server;
+* no exporter for TLS 1.3 (``ssl:export_key_materials`` is OTP 27), no negotiated group in
+  ``connection_information`` (our side's group is checked against what each OTP peer allows),
+  and no HelloRetryRequest flag: our side's is checked;
+* OTP 25's server crashes (its ticket server process dies with ``function_clause`` in
+  ``ssl_cipher:hash_algorithm(unassigned)``) when a ClientHello offering a ticket lists
+  signature schemes it does not know, such as our ML-DSA ones: it re-encodes the ClientHello to
+  check the PSK binder (``tls_handshake_1_3:truncate_client_hello``) instead of hashing the
+  bytes received. Our clients that resume with an OTP server offer the classical schemes only;
+* an OTP client with TLS 1.3 alone (``versions`` without TLS 1.2) computes a wrong PSK binder
+  in its ClientHello after a HelloRetryRequest (OpenSSL's s_server refuses it too, "binder
+  does not verify"); with TLS 1.2 enabled too it gets it right. The test of resumption through
+  a retry runs it that way, and another checks that we refuse the wrong binder (decrypt_error);
+* a passive ``ssl:recv`` now and then misses a close_notify that arrives just after OTP's
+  ``ssl:send`` (it waits for its timeout; OpenSSL's close_notify too): the peer reads in
+  ``{active, once}`` mode, which sees it at once;
+* ``ssl:recv`` says ``closed`` for a close_notify and for a bare TCP close alike, so the clean
+  close is checked on our side only (OTP closes with close_notify, and answers ours).
+
+No tlsmachine bugs were found with these tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from erlang_peer import Erlang, ok, payload, received
+from matrix import TLS13_SUITES
+from peers import (
+    OurServer,
+    Peers,
+    ServedConnection,
+    client_config,
+    dial,
+    read_exactly,
+    server_certificates,
+)
+
+from tlsmachine import (
+    AlertReceived,
+    ClientConfig,
+    HandshakeComplete,
+    InMemoryClientSessionStore,
+    KeyUpdated,
+    ServerConfig,
+)
+from tlsmachine.enums import AlertDescription
+from tlsmachine.errors import (
+    CertificateRequired,
+    DecryptError,
+    HandshakeFailure,
+    NoApplicationProtocol,
+    ProtocolVersionError,
+    UnknownCA,
+)
+from tlsmachine.sockets import TLSSocket, connect
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
+
+GROUPS13 = ["x25519", "secp256r1", "secp384r1", "secp521r1", "x448", "ffdhe2048"]
+LEAVES13 = {
+    # leaf -> the TLS 1.3 CertificateVerify scheme (RFC 8446 §4.2.3)
+    "ecdsa-p256": "ecdsa_secp256r1_sha256",
+    "ecdsa-p384": "ecdsa_secp384r1_sha384",
+    "rsa-2048": "rsa_pss_rsae_sha256",
+    "ed25519": "ed25519",
+}
+CASES12 = [
+    # (leaf, curve, suite): OTP 25 has no x25519/x448 and no Ed25519 in TLS 1.2
+    ("ecdsa-p256", "secp256r1", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+    ("ecdsa-p384", "secp384r1", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+    ("ecdsa-p256", "secp521r1", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    ("rsa-2048", "secp256r1", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    ("rsa-2048", "secp521r1", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+    ("rsa-2048", "secp384r1", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+]
+LEAF_CURVE = {"ecdsa-p256": "secp256r1", "ecdsa-p384": "secp384r1"}
+CLASSIC_SCHEMES = (
+    "ecdsa_secp256r1_sha256",
+    "ecdsa_secp384r1_sha384",
+    "ecdsa_secp521r1_sha512",
+    "ed25519",
+    "rsa_pss_rsae_sha256",
+    "rsa_pss_rsae_sha384",
+    "rsa_pss_rsae_sha512",
+    "rsa_pkcs1_sha256",
+    "rsa_pkcs1_sha384",
+)
+"""What our client offers when it resumes with an OTP server: OTP 25 crashes on a ClientHello
+with a PSK and a signature scheme it does not know (module docstring)."""
+ALL_GROUPS = ",".join(GROUPS13)
+MIB = 1 << 20
+
+
+# -- fixtures and helpers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def erlang(peers: Peers) -> Erlang:
+    """Starts OTP peers; the ``peers`` registry stops them at teardown."""
+    return Erlang(peers)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cert_sha256(peers: Peers, leaf: str) -> str:
+    return sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER))
+
+
+def echo(tls: TLSSocket, message: bytes) -> None:
+    tls.sendall(message)
+    assert read_exactly(tls, len(message)) == message
+
+
+def info_of(tls: TLSSocket) -> HandshakeComplete:
+    assert tls.handshake_info is not None
+    return tls.handshake_info
+
+
+def ours_with(peers: Peers, leaf: str = "ecdsa-p256", **kwargs: Any) -> OurServer:
+    config = ServerConfig(certificates=server_certificates(peers, leaf), **kwargs)
+    return peers.our_server(config)
+
+
+def served(ours: OurServer, count: int = 1) -> list[HandshakeComplete]:
+    """Our server's next ``count`` connections, each checked for errors and a clean close
+    (OTP's close_notify), as handshake infos."""
+    found: list[ServedConnection] = [ours.next_connection() for _ in range(count)]
+    for connection in found:
+        assert connection.error is None, repr(connection.error)
+        assert connection.clean_close, connection
+    return [c.info for c in found if c.info is not None]
+
+
+def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
+    """One connection of a matrix: its handshake info, or the error as text (one failing case
+    does not hide the others, and the OTP server moves on to its next connection); it checks
+    the echo and OTP's close_notify."""
+    try:
+        with dial(port, config) as tls:
+            echo(tls, message)
+            info = info_of(tls)
+        assert tls.clean_close
+        return info
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def refused(port: int, config: ClientConfig, message: bytes = b"refused") -> AlertReceived:
+    """Our client's connection that OTP must end with a fatal alert (during the handshake, or
+    right after it in TLS 1.3, for a client certificate)."""
+    with pytest.raises(AlertReceived) as caught, dial(port, config) as tls:
+        echo(tls, message)
+    return caught.value
+
+
+def failed_with(record: dict[str, Any], alert: str, *, received_alert: bool) -> None:
+    """An OTP record of a connection that ended with ``alert``, sent or received by OTP."""
+    assert (record.get("alert"), record.get("alert_received")) == (alert, received_alert), record
+
+
+# -- TLS 1.3: suites x groups x certificates ---------------------------------------------------
+
+
+@pytest.mark.parametrize("leaf", list(LEAVES13))
+def test_client_tls13_matrix_with_otp_server(peers: Peers, erlang: Erlang, leaf: str) -> None:
+    cases = [(suite, group) for suite in TLS13_SUITES for group in GROUPS13]
+    server = erlang.server(
+        "--versions", "1.3", "--groups", ALL_GROUPS, leaf=leaf, connections=len(cases)
+    )
+    seen: list[tuple[str | None, ...]] = []
+    for suite, group in cases:
+        config = client_config(
+            peers, cipher_suites=(suite,), groups=(group,), key_share_groups=(group,)
+        )
+        info = try_dial(server.port, config, f"{suite} {group}".encode())
+        if isinstance(info, str):
+            seen.append((suite, group, info))
+        else:
+            seen.append((info.cipher_suite, info.group, info.version, info.signature_scheme))
+    assert seen == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases]
+    results = server.results()
+    assert [(ok(r)["protocol"], r["cipher_suite"], received(r)) for r in results] == [
+        ("TLSv1.3", s, f"{s} {g}".encode()) for s, g in cases
+    ]
+    assert all(r["resumed"] is False and r["sni"] == "localhost" for r in results)
+
+
+@pytest.mark.parametrize("group", GROUPS13)
+def test_otp_client_tls13_matrix_with_server(peers: Peers, erlang: Erlang, group: str) -> None:
+    """One OTP run per group (it sends its one key share for it): each suite with each of our
+    certificates, one server of ours per (suite, certificate)."""
+    cases = [(suite, leaf) for suite in TLS13_SUITES for leaf in LEAVES13]
+    servers = [ours_with(peers, leaf, cipher_suites=(suite,)) for suite, leaf in cases]
+    run = erlang.client(
+        [s.port for s in servers], "--versions", "1.3", "--groups", group, "--message", group
+    )
+    assert [(ok(r)["protocol"], r["cipher_suite"], r["peer_cert_sha256"]) for r in run.records] == [
+        ("TLSv1.3", suite, cert_sha256(peers, leaf)) for suite, leaf in cases
+    ]
+    assert all(received(r) == group.encode() and r["resumed"] is False for r in run.records)
+    seen = [served(ours)[0] for ours in servers]
+    assert [(i.cipher_suite, i.group, i.signature_scheme) for i in seen] == [
+        (suite, group, LEAVES13[leaf]) for suite, leaf in cases
+    ]
+    assert all(
+        (i.version, i.hello_retry, i.server_name) == ("TLSv1.3", False, "localhost") for i in seen
+    )
+
+
+@pytest.mark.parametrize("scheme", ["rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512"])
+def test_rsa_pss_scheme_chosen_by_signature_algorithms(
+    peers: Peers, erlang: Erlang, scheme: str
+) -> None:
+    """Each side's server signs its CertificateVerify with the one RSA-PSS scheme the client
+    lists (RFC 8446 §4.2.3, §4.4.3)."""
+    server = erlang.server("--versions", "1.3", leaf="rsa-2048")
+    with dial(server.port, client_config(peers, signature_schemes=(scheme,))) as tls:
+        assert info_of(tls).signature_scheme == scheme
+        echo(tls, scheme.encode())
+    assert received(ok(server.results()[0])) == scheme.encode()
+    ours = ours_with(peers, "rsa-2048")
+    # the certificates' own signatures are checked against the list too: the CA's ECDSA
+    sigalgs = f"{scheme},ecdsa_secp256r1_sha256"
+    (record,) = erlang.client(ours.port, "--versions", "1.3", "--sigalgs", sigalgs).records
+    assert ok(record)["peer_cert_sha256"] == cert_sha256(peers, "rsa-2048")
+    (info,) = served(ours)
+    assert info.signature_scheme == scheme
+
+
+# -- TLS 1.2 -------------------------------------------------------------------------------------
+
+
+def test_client_tls12_suites_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    leaves = ["ecdsa-p256", "ecdsa-p384", "rsa-2048"]
+    servers = {
+        leaf: erlang.server(
+            "--versions",
+            "1.2",
+            "--groups",
+            "secp256r1,secp384r1,secp521r1",
+            leaf=leaf,
+            connections=sum(c[0] == leaf for c in CASES12),
+        )
+        for leaf in leaves
+    }
+    seen: list[tuple[str | None, ...]] = []
+    for leaf, group, suite in CASES12:
+        groups = tuple(dict.fromkeys([group, LEAF_CURVE.get(leaf, group)]))
+        config = client_config(
+            peers, max_version="TLSv1.2", tls12_cipher_suites=(suite,), groups=groups
+        )
+        info = try_dial(servers[leaf].port, config, suite.encode())
+        seen.append((suite, info) if isinstance(info, str) else (info.cipher_suite, info.version))
+    assert seen == [(s, "TLSv1.2") for _, _, s in CASES12]
+    for leaf, server in servers.items():
+        results = server.results()
+        assert [(ok(r)["protocol"], r["cipher_suite"], received(r)) for r in results] == [
+            ("TLSv1.2", s, s.encode()) for lf, _, s in CASES12 if lf == leaf
+        ]
+
+
+def test_otp_client_tls12_suites_with_server(peers: Peers, erlang: Erlang) -> None:
+    servers = [
+        ours_with(peers, leaf, tls12_cipher_suites=(suite,), groups=(group,))
+        for leaf, group, suite in CASES12
+    ]
+    options = ["--versions", "1.2", "--groups", "secp256r1,secp384r1,secp521r1"]
+    run = erlang.client([s.port for s in servers], *options)
+    assert [(ok(r)["protocol"], r["cipher_suite"], r["peer_cert_sha256"]) for r in run.records] == [
+        ("TLSv1.2", suite, cert_sha256(peers, leaf)) for leaf, _, suite in CASES12
+    ]
+    seen = [served(ours)[0] for ours in servers]
+    assert [(i.version, i.cipher_suite, i.group) for i in seen] == [
+        ("TLSv1.2", s, g) for _, g, s in CASES12
+    ]
+
+
+def test_otp_client_tls12_without_ed25519_is_refused(peers: Peers, erlang: Erlang) -> None:
+    """OTP 25 offers no Ed25519 in TLS 1.2: our server with only an Ed25519 certificate has no
+    suite it can authenticate, and refuses with handshake_failure (RFC 5246 §7.4.1.3)."""
+    ours = ours_with(peers, "ed25519")
+    (record,) = erlang.client(ours.port, "--versions", "1.2").records
+    failed_with(record, "handshake_failure", received_alert=True)
+    assert isinstance(ours.next_connection().error, HandshakeFailure)
+
+
+# -- TLS 1.2 sessions: OTP 25 has no extended master secret --------------------------------------
+
+
+def test_client_tls12_without_ems_is_not_resumed_with_otp_server(
+    peers: Peers, erlang: Erlang
+) -> None:
+    """The OTP server gives its TLS 1.2 session an ID, without extended master secret: we
+    keep no such session (RFC 7627 §5.3), so the second connection is a full handshake."""
+    server = erlang.server("--versions", "1.2", connections=2)
+    config = client_config(peers, session_store=InMemoryClientSessionStore())
+    seen = []
+    for message in (b"first", b"second"):
+        with dial(server.port, config) as tls:
+            echo(tls, message)
+            seen.append(info_of(tls))
+    assert [(i.version, i.resumed) for i in seen] == [("TLSv1.2", False), ("TLSv1.2", False)]
+    assert [(ok(r)["resumed"], received(r)) for r in server.results()] == [
+        (False, b"first"),
+        (False, b"second"),
+    ]
+
+
+def test_otp_client_tls12_without_ems_is_not_resumed_by_server(
+    peers: Peers, erlang: Erlang
+) -> None:
+    """The OTP client offers its session ID again; our server kept no session without
+    extended master secret (RFC 7627 §5.3): a full handshake again."""
+    ours = ours_with(peers)
+    run = erlang.client(ours.port, "--versions", "1.2", "--connections", "2")
+    assert [(ok(r)["protocol"], r["resumed"]) for r in run.records] == [
+        ("TLSv1.2", False),
+        ("TLSv1.2", False),
+    ]
+    assert [(i.version, i.resumed) for i in served(ours, 2)] == [
+        ("TLSv1.2", False),
+        ("TLSv1.2", False),
+    ]
+
+
+# -- TLS 1.3 resumption --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tickets", ["stateless", "stateful"])
+def test_client_resumes_with_otp_server(peers: Peers, erlang: Erlang, tickets: str) -> None:
+    server = erlang.server("--versions", "1.3", "--tickets", tickets, connections=3)
+    config = client_config(
+        peers, signature_schemes=CLASSIC_SCHEMES, session_store=InMemoryClientSessionStore()
+    )
+    seen = []
+    for i in range(3):
+        with dial(server.port, config) as tls:
+            echo(tls, b"resume %d" % i)
+            seen.append(info_of(tls))
+    assert [(i.version, i.resumed, i.signature_scheme) for i in seen] == [
+        ("TLSv1.3", False, "ecdsa_secp256r1_sha256"),
+        ("TLSv1.3", True, None),
+        ("TLSv1.3", True, None),
+    ]
+    assert seen[2].peer_certificates[0] == peers.pki.leaves["ecdsa-p256"].cert
+    assert [(ok(r)["resumed"], received(r)) for r in server.results()] == [
+        (False, b"resume 0"),
+        (True, b"resume 1"),
+        (True, b"resume 2"),
+    ]
+
+
+def test_otp_client_resumes_with_server(peers: Peers, erlang: Erlang) -> None:
+    ours = ours_with(peers, "rsa-2048")
+    run = erlang.client(ours.port, "--versions", "1.3", "--connections", "3")
+    assert [(ok(r)["protocol"], r["resumed"]) for r in run.records] == [
+        ("TLSv1.3", False),
+        ("TLSv1.3", True),
+        ("TLSv1.3", True),
+    ]
+    seen = served(ours, 3)
+    assert [(i.resumed, i.signature_scheme) for i in seen] == [
+        (False, "rsa_pss_rsae_sha256"),
+        (True, None),
+        (True, None),
+    ]
+
+
+# -- HelloRetryRequest (RFC 8446 §4.1.4) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("compat", [True, False], ids=["middlebox-compat", "no-compat"])
+def test_client_hello_retry_with_otp_server(peers: Peers, erlang: Erlang, compat: bool) -> None:
+    """OTP allows secp384r1 only; we sent an x25519 share: HelloRetryRequest, then resumption
+    through another one (OTP checks our binder over message_hash(CH1) and the retry, RFC 8446
+    §4.2.11.2)."""
+    server = erlang.server("--versions", "1.3", "--groups", "secp384r1", connections=2)
+    config = client_config(
+        peers,
+        groups=("x25519", "secp384r1"),
+        key_share_groups=("x25519",),
+        middlebox_compatibility=compat,
+        signature_schemes=CLASSIC_SCHEMES,
+        session_store=InMemoryClientSessionStore(),
+    )
+    seen = []
+    for message in (b"retry", b"retry again"):
+        with dial(server.port, config) as tls:
+            echo(tls, message)
+            seen.append(info_of(tls))
+    assert [(i.group, i.hello_retry, i.resumed) for i in seen] == [
+        ("secp384r1", True, False),
+        ("secp384r1", True, True),
+    ]
+    assert [(ok(r)["resumed"], received(r)) for r in server.results()] == [
+        (False, b"retry"),
+        (True, b"retry again"),
+    ]
+
+
+def test_otp_client_hello_retry_with_server(peers: Peers, erlang: Erlang) -> None:
+    """OTP sends a key share for its first group (x25519); we insist on secp384r1: a
+    HelloRetryRequest, then resumption through another one (its binder covers the retry)."""
+    ours = ours_with(peers, groups=("secp384r1", "x25519"), strict_group_preference=True)
+    options = ["--versions", "1.3,1.2", "--groups", "x25519,secp256r1,secp384r1"]
+    run = erlang.client(ours.port, *options, "--connections", "2")
+    assert [(ok(r)["resumed"], received(r)) for r in run.records] == [
+        (False, b"hello"),
+        (True, b"hello"),
+    ]
+    assert [(i.group, i.hello_retry, i.resumed) for i in served(ours, 2)] == [
+        ("secp384r1", True, False),
+        ("secp384r1", True, True),
+    ]
+
+
+def test_tls13_only_otp_client_binder_after_hello_retry_is_refused(
+    peers: Peers, erlang: Erlang
+) -> None:
+    """An OTP 25 client with TLS 1.3 alone computes a wrong PSK binder in the ClientHello after a
+    HelloRetryRequest (OpenSSL's s_server refuses it too: "binder does not verify"; with TLS
+    1.2 also enabled OTP gets it right, above). We must refuse it with decrypt_error (RFC 8446
+    §4.2.11: the binder is checked before anything is accepted, and a mismatch is fatal)."""
+    ours = ours_with(peers, groups=("secp384r1", "x25519"), strict_group_preference=True)
+    options = ["--versions", "1.3", "--groups", "x25519,secp256r1,secp384r1"]
+    first, second = erlang.client(ours.port, *options, "--connections", "2").records
+    assert (ok(first)["resumed"], received(first)) == (False, b"hello")
+    failed_with(second, "decrypt_error", received_alert=True)
+    (info,) = served(ours)
+    assert (info.group, info.hello_retry, info.resumed) == ("secp384r1", True, False)
+    assert isinstance(ours.next_connection().error, DecryptError)
+
+
+# -- ALPN and SNI --------------------------------------------------------------------------------
+
+
+def test_client_alpn_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    server = erlang.server("--alpn", "h2,http/1.1", connections=3)
+    with dial(server.port, client_config(peers, alpn_protocols=("http/1.1", "h2"))) as tls:
+        assert info_of(tls).alpn_protocol == "h2"  # the server's preference (RFC 7301 §3.2)
+        echo(tls, b"alpn")
+    with dial(server.port, client_config(peers)) as tls:
+        assert info_of(tls).alpn_protocol is None
+        echo(tls, b"no alpn")
+    alert = refused(server.port, client_config(peers, alpn_protocols=("h3",)))
+    assert alert.description == AlertDescription.NO_APPLICATION_PROTOCOL
+    first, second, third = server.results()
+    assert (ok(first)["alpn"], ok(second)["alpn"]) == ("h2", None)
+    failed_with(third, "no_application_protocol", received_alert=False)
+
+
+def test_otp_client_alpn_with_server(peers: Peers, erlang: Erlang) -> None:
+    matching = ours_with(peers, alpn_protocols=("http/1.1", "h2"))
+    disjoint = ours_with(peers, alpn_protocols=("h3",))
+    first, second = erlang.client([matching.port, disjoint.port], "--alpn", "h2,http/1.1").records
+    assert ok(first)["alpn"] == "http/1.1"
+    failed_with(second, "no_application_protocol", received_alert=True)
+    (info,) = served(matching)
+    assert info.alpn_protocol == "http/1.1"
+    assert isinstance(disjoint.next_connection().error, NoApplicationProtocol)
+
+
+def test_client_sni_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    """A host name goes in server_name (RFC 6066 §3); an IP address does not, and the
+    certificate is then checked against its IP address SAN."""
+    server = erlang.server(connections=2)
+    with dial(server.port, client_config(peers)) as tls:
+        echo(tls, b"named")
+    with connect(
+        "127.0.0.1", server.port, config=client_config(peers), server_hostname="127.0.0.1"
+    ) as tls:
+        echo(tls, b"by address")
+    first, second = server.results()
+    assert (ok(first)["sni"], received(first)) == ("localhost", b"named")
+    assert (ok(second)["sni"], received(second)) == (None, b"by address")
+
+
+def test_otp_client_sni_with_server(peers: Peers, erlang: Erlang) -> None:
+    ours = ours_with(peers)
+    named, unnamed = (
+        erlang.client(ours.port, "--sni", sni).records[0] for sni in ("localhost", "none")
+    )
+    assert ok(named)["peer_cert_sha256"] == ok(unnamed)["peer_cert_sha256"]
+    assert [i.server_name for i in served(ours, 2)] == ["localhost", None]
+
+
+# -- client certificates -------------------------------------------------------------------------
+
+
+def test_client_certificates_to_otp_server(peers: Peers, erlang: Erlang) -> None:
+    cases = [("1.3", leaf) for leaf in ("rsa-2048", "ecdsa-p384", "ed25519")]
+    cases += [("1.2", leaf) for leaf in ("rsa-2048", "ecdsa-p256")]
+    servers = {
+        v: erlang.server(
+            "--versions", v, "--client-auth", "required", connections=sum(c[0] == v for c in cases)
+        )
+        for v in ("1.3", "1.2")
+    }
+    seen = []
+    for version, leaf in cases:
+        config = client_config(peers, certificates=server_certificates(peers, leaf))
+        info = try_dial(servers[version].port, config, leaf.encode())
+        seen.append(info if isinstance(info, str) else info.version)
+    assert seen == [f"TLSv{v}" for v, _ in cases]
+    for version, server in servers.items():
+        assert [(ok(r)["peer_cert_sha256"], received(r)) for r in server.results()] == [
+            (cert_sha256(peers, leaf), leaf.encode()) for v, leaf in cases if v == version
+        ]
+
+
+def test_client_without_certificate_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    """required: certificate_required in TLS 1.3 (RFC 8446 §4.4.2.4, after our Finished),
+    handshake_failure in TLS 1.2 (RFC 5246 §7.4.6); optional: the connection goes on."""
+    required13 = erlang.server("--versions", "1.3", "--client-auth", "required")
+    required12 = erlang.server("--versions", "1.2", "--client-auth", "required")
+    optional = erlang.server("--client-auth", "optional")
+    alert13 = refused(required13.port, client_config(peers))
+    alert12 = refused(required12.port, client_config(peers))
+    assert alert13.description == AlertDescription.CERTIFICATE_REQUIRED
+    assert alert12.description == AlertDescription.HANDSHAKE_FAILURE
+    failed_with(required13.results()[0], "certificate_required", received_alert=False)
+    failed_with(required12.results()[0], "handshake_failure", received_alert=False)
+    with dial(optional.port, client_config(peers)) as tls:
+        echo(tls, b"anonymous")
+    (record,) = optional.results()
+    assert (ok(record)["peer_cert_sha256"], received(record)) == (None, b"anonymous")
+
+
+@pytest.mark.parametrize("leaf", ["rsa-2048", "ecdsa-p384", "ed25519"])
+def test_otp_client_certificates_to_server(peers: Peers, erlang: Erlang, leaf: str) -> None:
+    """TLS 1.3 (two connections: the second resumes, and we report the session's client
+    chain) and TLS 1.2 (not for Ed25519, which OTP 25 signs with in TLS 1.3 only)."""
+    anchors = {"client_auth": "required", "client_cafile": str(peers.pki.ca_path)}
+    ours13 = ours_with(peers, **anchors)
+    run = erlang.client(ours13.port, "--versions", "1.3", "--connections", "2", leaf=leaf)
+    assert [(ok(r)["protocol"], r["resumed"]) for r in run.records] == [
+        ("TLSv1.3", False),
+        ("TLSv1.3", True),
+    ]
+    cert = peers.pki.leaves[leaf].cert
+    assert [(i.resumed, i.peer_certificates[0]) for i in served(ours13, 2)] == [
+        (False, cert),
+        (True, cert),
+    ]
+    if leaf != "ed25519":
+        ours12 = ours_with(peers, max_version="TLSv1.2", **anchors)
+        (record,) = erlang.client(ours12.port, "--versions", "1.2", leaf=leaf).records
+        assert ok(record)["protocol"] == "TLSv1.2"
+        (info,) = served(ours12)
+        assert info.peer_certificates[0] == cert
+
+
+def test_otp_client_without_certificate_with_server(peers: Peers, erlang: Erlang) -> None:
+    anchors = {"client_cafile": str(peers.pki.ca_path)}
+    required13 = ours_with(peers, client_auth="required", **anchors)
+    required12 = ours_with(peers, client_auth="required", max_version="TLSv1.2", **anchors)
+    optional = ours_with(peers, client_auth="optional", **anchors)
+    ports = [required13.port, required12.port, optional.port]
+    run = erlang.client(ports)
+    first, second, third = run.records
+    # TLS 1.3: OTP's handshake is over when our alert comes (RFC 8446 §4.4.2.4): its read
+    # says "closed", and its log names the alert
+    assert (first["stage"], first["error"]) == ("read", "closed"), first
+    assert "received SERVER ALERT: Fatal - Certificate required" in run.log
+    failed_with(second, "handshake_failure", received_alert=True)
+    assert received(ok(third)) == b"hello"
+    assert isinstance(required13.next_connection().error, CertificateRequired)
+    assert isinstance(required12.next_connection().error, HandshakeFailure)
+    (info,) = served(optional)
+    assert info.peer_certificates == ()
+
+
+# -- KeyUpdate (RFC 8446 §4.6.3) and large transfers -------------------------------------------
+
+
+def test_client_key_updates_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    """We update our keys (asking OTP to update too) every 256 KiB; OTP updates its own (and
+    asks us to) after each 64 KiB it echoes, while 1 MiB goes through."""
+    server = erlang.server("--versions", "1.3", "--key-update-every", "65536")
+    events: list[Any] = []
+    data = payload(MIB)
+    with dial(server.port, client_config(peers), on_event=events.append) as tls:
+        for i, at in enumerate(range(0, MIB, 65536)):
+            chunk = data[at : at + 65536]
+            tls.sendall(chunk)
+            assert read_exactly(tls, len(chunk)) == chunk
+            if i % 4 == 0:
+                tls.key_update(request_peer=True)
+    assert tls.clean_close
+    (record,) = server.results()
+    assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
+    assert record["key_updates"] == 16
+    # OTP's 16 updates, ours (4), and the answers to each side's requests; RFC 8446 §4.6.3
+    # lets an answer cover several requests received while its sender was silent
+    updates = [e.direction for e in events if isinstance(e, KeyUpdated)]
+    assert updates.count("receive") >= 16
+    assert updates.count("send") >= 16
+
+
+@pytest.mark.parametrize("kind", ["write", "read_write"])
+def test_otp_client_key_update_with_server(peers: Peers, erlang: Erlang, kind: str) -> None:
+    """OTP updates its keys after the first echo (read_write: update_requested, and we answer
+    with our own KeyUpdate, RFC 8446 §4.6.3), then the message goes both ways again."""
+    ours = ours_with(peers)
+    (record,) = erlang.client(ours.port, "--key-update", kind, "--message", "again").records
+    assert (received(ok(record)), record["key_updates"]) == (b"againagain", 1)
+    connection = ours.next_connection()
+    assert (connection.error, connection.received) == (None, b"againagain")
+    updates = [e.direction for e in connection.events if isinstance(e, KeyUpdated)]
+    assert updates == (["receive", "send"] if kind == "read_write" else ["receive"])
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_client_large_transfer_with_otp_server(peers: Peers, erlang: Erlang, version: str) -> None:
+    server = erlang.server("--versions", version, leaf="rsa-2048")
+    data = payload(MIB)
+    with dial(server.port, client_config(peers)) as tls:
+        assert info_of(tls).version == f"TLSv{version}"
+        for at in range(0, MIB, 256 * 1024):
+            chunk = data[at : at + 256 * 1024]
+            tls.sendall(chunk)
+            assert read_exactly(tls, len(chunk)) == chunk
+    assert tls.clean_close  # OTP answered our close_notify with its own
+    (record,) = server.results()
+    assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_otp_client_large_transfer_with_server(peers: Peers, erlang: Erlang, version: str) -> None:
+    ours = ours_with(peers, "rsa-2048")
+    (record,) = erlang.client(ours.port, "--versions", version, "--size", str(MIB)).records
+    assert (ok(record)["protocol"], record["received_length"]) == (f"TLSv{version}", MIB)
+    assert record["received_sha256"] == sha256(payload(MIB))
+    connection = ours.next_connection()
+    assert connection.error is None, repr(connection.error)
+    assert connection.received == payload(MIB)
+    assert connection.clean_close  # OTP's close_notify
+
+
+# -- failures: versions, suites, groups, certificates -------------------------------------------
+
+
+def test_client_version_negotiation_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    """OTP at most TLS 1.2 with us 1.3-capable: TLS 1.2; OTP TLS 1.2 only with us TLS 1.3 only,
+    and OTP TLS 1.3 only with us TLS 1.2 only: protocol_version (RFC 8446 §4.2.1)."""
+    tls12_only = erlang.server("--versions", "1.2", connections=2)
+    tls13_only = erlang.server("--versions", "1.3")
+    with dial(tls12_only.port, client_config(peers)) as tls:
+        assert info_of(tls).version == "TLSv1.2"
+        echo(tls, b"12")
+    alert = refused(tls12_only.port, client_config(peers, min_version="TLSv1.3"))
+    assert alert.description == AlertDescription.PROTOCOL_VERSION
+    alert = refused(tls13_only.port, client_config(peers, max_version="TLSv1.2"))
+    assert alert.description == AlertDescription.PROTOCOL_VERSION
+    first, second = tls12_only.results()
+    assert ok(first)["protocol"] == "TLSv1.2"
+    failed_with(second, "protocol_version", received_alert=False)
+    failed_with(tls13_only.results()[0], "protocol_version", received_alert=False)
+
+
+def test_otp_client_version_negotiation_with_server(peers: Peers, erlang: Erlang) -> None:
+    ours13 = ours_with(peers)
+    ours12 = ours_with(peers, max_version="TLSv1.2")
+    only13 = ours_with(peers, min_version="TLSv1.3")
+    # OTP 1.3-capable with our TLS 1.2 server: no downgrade sentinel (we are not 1.3-capable
+    # there), so OTP goes on (RFC 8446 §4.1.3)
+    first, second = erlang.client([ours13.port, ours12.port]).records
+    assert (ok(first)["protocol"], ok(second)["protocol"]) == ("TLSv1.3", "TLSv1.2")
+    (too_new,) = erlang.client(ours12.port, "--versions", "1.3").records
+    (too_old,) = erlang.client(only13.port, "--versions", "1.2").records
+    failed_with(too_new, "protocol_version", received_alert=True)
+    failed_with(too_old, "protocol_version", received_alert=True)
+    assert [i.version for i in served(ours13)] == ["TLSv1.3"]
+    assert [i.version for i in served(ours12)] == ["TLSv1.2"]
+    assert isinstance(ours12.next_connection().error, ProtocolVersionError)
+    assert isinstance(only13.next_connection().error, ProtocolVersionError)
+
+
+def test_client_no_common_suite_or_group_with_otp_server(peers: Peers, erlang: Erlang) -> None:
+    """OTP refuses a ClientHello without a common suite or group with insufficient_security
+    (RFC 8446 §4.1.1 allows it besides handshake_failure; OTP says so in TLS 1.2 as well)."""
+    server13 = erlang.server(
+        "--versions",
+        "1.3",
+        "--suites",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "--groups",
+        "secp384r1",
+        connections=2,
+    )
+    server12 = erlang.server(
+        "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+    )
+    no_suite = client_config(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
+    no_group = client_config(peers, groups=("x25519", "secp256r1"))
+    no_suite12 = client_config(
+        peers,
+        max_version="TLSv1.2",
+        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
+    )
+    assert refused(server13.port, no_suite).description == AlertDescription.INSUFFICIENT_SECURITY
+    assert refused(server13.port, no_group).description == AlertDescription.INSUFFICIENT_SECURITY
+    assert refused(server12.port, no_suite12).description == AlertDescription.INSUFFICIENT_SECURITY
+    first, second = server13.results()
+    failed_with(first, "insufficient_security", received_alert=False)
+    failed_with(second, "insufficient_security", received_alert=False)
+    failed_with(server12.results()[0], "insufficient_security", received_alert=False)
+
+
+def test_otp_client_no_common_suite_or_group_with_server(peers: Peers, erlang: Erlang) -> None:
+    """Our server refuses with handshake_failure (RFC 8446 §4.1.1, RFC 5246 §7.4.1.3)."""
+    aes13 = ours_with(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
+    p384 = ours_with(peers, groups=("secp384r1",))
+    aes12 = ours_with(
+        peers,
+        max_version="TLSv1.2",
+        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
+    )
+    (no_suite,) = erlang.client(
+        aes13.port, "--versions", "1.3", "--suites", "TLS_CHACHA20_POLY1305_SHA256"
+    ).records
+    (no_group,) = erlang.client(p384.port, "--versions", "1.3", "--groups", "x25519").records
+    (no_suite12,) = erlang.client(
+        aes12.port, "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+    ).records
+    for record in (no_suite, no_group, no_suite12):
+        failed_with(record, "handshake_failure", received_alert=True)
+    for ours in (aes13, p384, aes12):
+        assert isinstance(ours.next_connection().error, HandshakeFailure)
+
+
+def test_untrusted_certificates_both_ways(peers: Peers, erlang: Erlang) -> None:
+    """A self-signed server certificate: we send unknown_ca (RFC 8446 §6.2); OTP sends
+    bad_certificate for a self-signed one (its "selfsigned_peer"); each side reports the
+    other's."""
+    server = erlang.server(leaf="untrusted")
+    with pytest.raises(UnknownCA, match="self-signed and not trusted"):
+        dial(server.port, client_config(peers))
+    failed_with(server.results()[0], "unknown_ca", received_alert=True)
+    ours = ours_with(peers, "untrusted")
+    (record,) = erlang.client(ours.port).records
+    failed_with(record, "bad_certificate", received_alert=False)
+    error = ours.next_connection().error
+    assert isinstance(error, AlertReceived), repr(error)
+    assert error.description == AlertDescription.BAD_CERTIFICATE
