@@ -82,12 +82,11 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         self._events: list[Event] = []
         self._close_sent = False
         self._fatal_sent = False
-        # RFC 8446 §5 / D.4: dummy change_cipher_spec records dropped so far, and how many a
-        # peer may send: one per flight (a client also takes one after a HelloRetryRequest)
+        # RFC 8446 §5 / D.4: dummy change_cipher_spec records dropped so far (a client sends
+        # one; see ConnectionReceiving._receive_change_cipher_spec)
         self._ccs_received = 0
         self._idle_records = 0  # see ConnectionReceiving._count_idle_record
         self._idle_warnings = 0
-        self._ccs_allowed = 1
         self._peer_finished = False
         self._peer_closed = False
         # 0-RTT (RFC 8446 §4.2.10): bytes that may still be sent (client) or received (server)

@@ -25,7 +25,6 @@ from .events import ConnectionClosed, EarlyDataReceived, WarningAlertReceived, n
 from .machine import Output, out_of_order
 from .messages import decode_handshake
 from .messages.alert import Alert
-from .messages.hello import ServerHello
 from .messages.tls12 import CHANGE_CIPHER_SPEC, HelloRequest
 
 if TYPE_CHECKING:
@@ -72,7 +71,6 @@ if TYPE_CHECKING:
         _ccs_received: int
         _idle_records: int
         _idle_warnings: int
-        _ccs_allowed: int
         _peer_finished: bool
         _peer_closed: bool
         _early_data_room: int
@@ -190,8 +188,6 @@ class ConnectionReceiving(_ConnectionParts):
                 continue  # RFC 5246 §7.4.1.1: a client ignores it while negotiating
             if self._trace:
                 self._trace_message("received", msg, raw, self._read_epoch)
-            if self._is_client and isinstance(msg, ServerHello) and msg.is_hello_retry_request:
-                self._ccs_allowed = 2  # the retried ServerHello may bring its own (D.4)
             out = Output(keylog=self._keylog is not None)
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
@@ -271,16 +267,19 @@ class ConnectionReceiving(_ConnectionParts):
             self._apply(out)
             return
         # RFC 8446 §5: an unprotected 0x01 between the first ClientHello and the peer's
-        # Finished MUST be dropped; any other change_cipher_spec is unexpected_message. D.4 has
-        # a peer send one per flight: a second from a client is refused (tlsfuzzer's
-        # test-tls13-multiple-ccs-messages), a server may send one after its HelloRetryRequest
-        # and one after its ServerHello (as Java's JSSE does).
+        # Finished MUST be dropped; any other change_cipher_spec is unexpected_message. A
+        # client sends one in all (D.4): a second is refused, as tlsfuzzer's
+        # test-tls13-multiple-ccs-messages wants (CVE-2020-25648). The server's are dropped
+        # (JSSE sends one after a HelloRetryRequest and one after its ServerHello), each
+        # counted as an idle record, which bounds a flood of them.
         if payload != _CCS_PAYLOAD:
             raise UnexpectedMessage("change_cipher_spec record must contain exactly 0x01")
         if self._peer_finished or not self._hello_seen():
             raise UnexpectedMessage("change_cipher_spec outside the TLS 1.3 handshake")
-        if self._ccs_received >= self._ccs_allowed:
-            raise UnexpectedMessage("more than one change_cipher_spec in a flight (RFC 8446 D.4)")
+        if self._is_client:
+            self._count_idle_record()
+        elif self._ccs_received:
+            raise UnexpectedMessage("a second change_cipher_spec from the client (RFC 8446 D.4)")
         self._ccs_received += 1
 
     def _hello_seen(self) -> bool:

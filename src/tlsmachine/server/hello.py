@@ -99,14 +99,27 @@ def _check_repeated_hello(
         raise IllegalParameter("second ClientHello still offers early_data")
     if choice.suite.id not in hello.cipher_suites:
         raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
-    if choice.psk is not None and hello.get(PreSharedKeyClientHello) is None:
-        # the PSK we accepted fits the suite: only incompatible ones may go (BoGo
-        # Resume-Server-OmitPSKsOnSecondClientHello)
-        raise IllegalParameter("second ClientHello dropped a PSK that fits the cipher suite")
+    _check_repeated_psks(first, hello, choice)
     if cookie is not None:
         echoed = hello.get(Cookie)
         if echoed is None or echoed.cookie != cookie:
             raise IllegalParameter("second ClientHello does not echo the cookie (§4.2.2)")
+
+
+def _check_repeated_psks(first: ClientHello, hello: ClientHello, choice: Choice) -> None:
+    """pre_shared_key after a HelloRetryRequest (RFC 8446 §4.1.2): the same identities in the
+    same order, less those "incompatible with the server's selected cipher suite"; the one we
+    accepted fits the suite and must stay (BoGo Resume-Server-OmitPSKsOnSecondClientHello)."""
+    offered = first.get(PreSharedKeyClientHello)
+    again = hello.get(PreSharedKeyClientHello)
+    identities = [i.identity for i in again.identities] if again is not None else []
+    if choice.psk is not None:
+        assert offered is not None  # the PSK was chosen from the first hello
+        if offered.identities[choice.psk.selected_identity].identity not in identities:
+            raise IllegalParameter("second ClientHello dropped a PSK that fits the cipher suite")
+    first_identities = iter(i.identity for i in offered.identities) if offered else iter(())
+    if not all(identity in first_identities for identity in identities):  # a subsequence
+        raise IllegalParameter("second ClientHello offers PSKs the first did not (§4.1.2)")
 
 
 @dataclass(frozen=True, slots=True)
