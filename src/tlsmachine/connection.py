@@ -184,6 +184,7 @@ class Connection(ConnectionReceiving, ConnectionApplying):
 
         Both peers get the same bytes for the same label, context and length; RFC 5705 labels
         ("EXPORTER-..."), as used by e.g. channel bindings (RFC 9266, "EXPORTER-Channel-Binding").
+        TLS 1.2 exports only with the extended master secret (RFC 7627 §5.4).
         """
         traffic = self._handshake
         if not isinstance(traffic, Traffic13 | Traffic12):

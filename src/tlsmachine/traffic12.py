@@ -4,7 +4,8 @@ Both roles end a TLS 1.2 handshake in :class:`Traffic12` (the seed design's ``AP
 never renegotiate: a HelloRequest (to a client) or a ClientHello (to a server) is answered with
 a ``no_renegotiation`` warning and otherwise ignored, as RFC 5246 §7.4.1.1 / §7.4.1.2 and
 RFC 5746 §4.2 allow; the peer then decides whether to go on. Any other handshake message is
-``unexpected_message``. The exporter is RFC 5705's (over the TLS 1.2 PRF).
+``unexpected_message``. The exporter is RFC 5705's (over the TLS 1.2 PRF), and only with the
+extended master secret (RFC 7627 §5.4).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .crypto.suites import CipherSuite12
 from .enums import AlertDescription
+from .errors import UsageError
 from .machine import Output, unexpected
 from .messages import ClientHello, HandshakeMessage
 from .messages.tls12 import HelloRequest
@@ -29,6 +31,8 @@ class Traffic12:
     master_secret: bytes = field(repr=False)
     client_random: bytes = field(repr=False)
     server_random: bytes = field(repr=False)
+    extended_master_secret: bool
+    """RFC 7627: the master secret covers the session hash; without it, no exporter (§5.4)."""
     forget_session: Callable[[], None] | None = field(default=None, repr=False)
     """Server: drops this connection's session from the session cache."""
 
@@ -47,6 +51,13 @@ class Traffic12:
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
         """RFC 5705 §4 keying material exporter."""
+        if not self.extended_master_secret:
+            # RFC 7627 §5.4: without the extension, a client or server "MUST NOT export any
+            # key material based on the new master secret ... In particular, it MUST disable
+            # [RFC5705]"
+            raise UsageError(
+                "no keying material without the extended master secret (RFC 7627 §5.4)"
+            )
         return export_keying_material12(
             self.suite.hash_name,
             self.master_secret,

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pki import TestPKI
 from tlsmachine import CertifiedKey, ClientConfig, Event, HandshakeComplete, ServerConfig
+from tlsmachine.errors import UsageError
 from tlsmachine.sockets import TLSServer, TLSSocket, connect
 
 TIMEOUT = 10.0
@@ -537,6 +538,9 @@ class ServedConnection:
     error: BaseException | None = None
     exporter: str | None = None
     """Keying material our side exported (hex), when the server was given a label."""
+    exporter_refused: str | None = None
+    """Why our side refused to export (TLS 1.2 without the extended master secret, RFC 7627
+    §5.4), when it did."""
     events: list[Event] = field(default_factory=list)
     """The connection's events (KeyUpdated, ClientCertificateReceived, the handshake traces
     with ``trace_handshake=True``, ...)."""
@@ -580,8 +584,14 @@ class OurServer:
         record = self._current[threading.get_ident()] = ServedConnection()
         record.info = tls.handshake_info
         if self.exporter_label is not None:
-            material = tls.export_keying_material(self.exporter_label, 32, self.exporter_context)
-            record.exporter = material.hex()
+            try:
+                material = tls.export_keying_material(
+                    self.exporter_label, 32, self.exporter_context
+                )
+            except UsageError as exc:
+                record.exporter_refused = str(exc)
+            else:
+                record.exporter = material.hex()
         while data := tls.recv():
             record.received += data
             tls.sendall(data)
@@ -602,9 +612,14 @@ class OurServer:
             raise AssertionError(f"our server saw no connection in {timeout}s") from None
 
     def next_exported(self, timeout: float = TIMEOUT) -> ServedConnection:
-        """The next connection, which must have exported keying material and succeeded."""
+        """The next connection, which must have succeeded and exported keying material (or,
+        TLS 1.2 without the extended master secret only, refused to: RFC 7627 §5.4)."""
         served = self.next_connection(timeout)
-        assert served.exporter is not None and served.error is None, repr(served.error)
+        assert served.error is None, repr(served.error)
+        assert (served.exporter is None) is (served.exporter_refused is not None), served
+        if served.exporter_refused is not None:
+            assert served.info is not None and served.info.version == "TLSv1.2", served
+            assert "RFC 7627" in served.exporter_refused
         return served
 
     def stop(self) -> None:

@@ -5,7 +5,8 @@ crypto/tls runs as ``go_peer/main.go``, built once per session into a temporary 
 DidResume, ALPN protocol, SNI name, the peer's certificate, 32 bytes of exported keying material
 (RFC 5705, RFC 8446 §7.5), the bytes it received and whether the close was clean. Each test
 checks both ends' view of the same connection; equal exporters show that both sides derived
-the same key schedule (and so the same (EC)DHE secret and transcript).
+the same key schedule (and so the same (EC)DHE secret and transcript). In TLS 1.2 we export
+nothing: crypto/tls 1.19 has no extended master secret (RFC 7627 §5.4).
 
 What crypto/tls 1.19 does not do, and so is not tested:
 
@@ -79,6 +80,7 @@ from tlsmachine.errors import (
     NoApplicationProtocol,
     ProtocolError,
     ProtocolVersionError,
+    UsageError,
 )
 from tlsmachine.sockets import TLSSocket, connect
 
@@ -99,8 +101,23 @@ def gopeer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_go_peer(tmp_path_factory.mktemp("go-peer"))
 
 
-def exporter(tls: TLSSocket) -> str:
-    return tls.export_keying_material(EXPORTER_LABEL, 32).hex()
+def exporter(tls: TLSSocket, context: bytes | None = None) -> str | None:
+    """Our keying material (hex), or ``None`` in TLS 1.2: crypto/tls 1.19 has no extended
+    master secret, and without it we MUST NOT export (RFC 7627 §5.4; Go 1.19 still does)."""
+    if tls.version() == "TLSv1.2":
+        with pytest.raises(UsageError, match="RFC 7627"):
+            tls.export_keying_material(EXPORTER_LABEL, 32, context)
+        return None
+    return tls.export_keying_material(EXPORTER_LABEL, 32, context).hex()
+
+
+def check_exporter(theirs: object, ours: str | None) -> None:
+    """Equal keying material: both ends derived the same secrets. In TLS 1.2 ours was refused
+    (``None``, see :func:`exporter`) and crypto/tls exported all the same."""
+    if ours is None:
+        assert isinstance(theirs, str) and len(theirs) == 64, theirs
+    else:
+        assert theirs == ours
 
 
 def sha256(peers: Peers, leaf: str) -> str:
@@ -155,7 +172,7 @@ def test_client_tls13_with_go_server(
     ok(record)
     assert (record["version"], record["cipher_suite"]) == ("TLSv1.3", suite)
     assert (record["server_name"], record["did_resume"]) == ("localhost", False)
-    assert record["exporter"] == ours
+    check_exporter(record["exporter"], ours)
     assert record["received_len"] == len(message)
     assert record["received_sha256"] == hashlib.sha256(message).hexdigest()
     assert record["clean_close"] is True
@@ -180,7 +197,7 @@ def test_go_client_tls13_with_server(
     assert (served.info.group, served.info.hello_retry) == (group, False)
     check_scheme(leaf, served.info.signature_scheme)
     assert served.info.server_name == "localhost"
-    assert served.exporter == record["exporter"]
+    check_exporter(record["exporter"], served.exporter)
     assert served.received == b"x" * 20000
     assert served.clean_close is True
 
@@ -209,7 +226,7 @@ def test_client_tls12_with_go_server(
     (record,) = server_records(server)
     ok(record)
     assert (record["version"], record["cipher_suite"]) == ("TLSv1.2", suite)
-    assert record["exporter"] == ours  # RFC 5705 over the (non-EMS) master secret
+    check_exporter(record["exporter"], ours)  # RFC 5705: refused without EMS (ours)
     assert received(record) == b"hello over TLS 1.2"
     assert record["clean_close"] is True
 
@@ -233,7 +250,7 @@ def test_go_client_tls12_with_server(
     assert (served.info.version, served.info.cipher_suite) == ("TLSv1.2", suite)
     assert served.info.group == group
     check_scheme(leaf, served.info.signature_scheme, "TLSv1.2")
-    assert served.exporter == record["exporter"]
+    check_exporter(record["exporter"], served.exporter)
     assert served.received == b"twelve"
 
 
@@ -342,7 +359,8 @@ def test_go_client_tls12_without_ems_is_not_resumed_by_server(peers: Peers, gope
     assert [r["received"] for r in results] == [b"hello".hex()] * 2
     served = [ours.next_exported() for _ in range(2)]
     assert [s.info.resumed for s in served if s.info] == [False, False]
-    assert [s.exporter for s in served] == [r["exporter"] for r in results]
+    for s, r in zip(served, results, strict=True):
+        check_exporter(r["exporter"], s.exporter)  # ours refused: no EMS (RFC 7627 §5.4)
 
 
 # -- HelloRetryRequest (RFC 8446 §4.1.4) -------------------------------------------------------
@@ -391,7 +409,7 @@ def test_server_hello_retry_with_go_client(peers: Peers, gopeer: Path, cookie: b
     served = ours.next_exported()
     assert served.info is not None
     assert (served.info.hello_retry, served.info.group) == (True, "secp256r1")
-    assert served.exporter == record["exporter"]
+    check_exporter(record["exporter"], served.exporter)
     assert served.received == b"hello"
 
 
@@ -522,7 +540,7 @@ def test_go_client_certificate_to_server(
     served = ours.next_exported()
     assert served.info is not None
     assert served.info.peer_certificates[0] == peers.pki.leaves[leaf].cert
-    assert served.exporter == record["exporter"]
+    check_exporter(record["exporter"], served.exporter)
     assert served.received == b"hello"
 
 
@@ -591,7 +609,7 @@ def test_client_key_update_with_go_server(peers: Peers, gopeer: Path, request_pe
     assert tls.clean_close is True
     (record,) = server_records(server)
     assert received(ok(record)) == sent
-    assert record["exporter"] == ours  # the exporter does not change with the traffic keys
+    check_exporter(record["exporter"], ours)  # the exporter does not change with the keys
 
 
 def serve_one(peers: Peers, gopeer: Path, *options: str) -> tuple[socket.socket, PeerProcess]:
@@ -640,7 +658,8 @@ def test_tls12_client_accepts_go_servers_downgrade_sentinel(peers: Peers, gopeer
         assert read_exactly(tls, 3) == b"1.2"
         ours = exporter(tls)
     (record,) = server_records(server)
-    assert (ok(record)["version"], record["exporter"]) == ("TLSv1.2", ours)
+    assert ok(record)["version"] == "TLSv1.2"
+    check_exporter(record["exporter"], ours)
 
 
 def test_tls12_server_sets_no_downgrade_sentinel_for_go_client(peers: Peers, gopeer: Path) -> None:
@@ -652,7 +671,7 @@ def test_tls12_server_sets_no_downgrade_sentinel_for_go_client(peers: Peers, gop
     served = ours.next_exported()
     assert served.info is not None
     assert served.info.version == "TLSv1.2"
-    assert served.exporter == record["exporter"]
+    check_exporter(record["exporter"], served.exporter)
 
 
 def test_tls13_only_client_refused_by_tls12_go_server(peers: Peers, gopeer: Path) -> None:
@@ -782,30 +801,50 @@ CONTEXTS = [b"", b"channel binding context"]
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=["empty-context", "context"])
-@pytest.mark.parametrize("version", ["1.3", "1.2"])
-def test_client_exporter_context_with_go_server(
-    peers: Peers, gopeer: Path, version: str, context: bytes
-) -> None:
-    """TLS 1.3 hashes the context, so no context and an empty one agree (§7.5); TLS 1.2 puts
-    the context's length in the seed only when there is one (RFC 5705 §4): they differ."""
-    server, port = go_server(peers, gopeer, "-max", version, f"-context={context.hex()}")
+def test_client_exporter_context_with_go_server(peers: Peers, gopeer: Path, context: bytes) -> None:
+    """TLS 1.3 hashes the context, so no context and an empty one agree (§7.5). (TLS 1.2's
+    context rule, RFC 5705 §4, cannot be checked against crypto/tls 1.19: without the extended
+    master secret we do not export at all; test_bogo_round3 checks it against the formula.)"""
+    server, port = go_server(peers, gopeer, "-max", "1.3", f"-context={context.hex()}")
     with dial(port, client_config(peers)) as tls:
-        with_context = tls.export_keying_material(EXPORTER_LABEL, 32, context).hex()
+        with_context = exporter(tls, context)
         without = exporter(tls)
     (record,) = server_records(server)
     assert (ok(record)["exporter"], record["exporter_context"]) == (without, with_context)
-    assert (with_context == without) is (version == "1.3" and context == b"")
+    assert (with_context == without) is (context == b"")
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=["empty-context", "context"])
-@pytest.mark.parametrize("version", ["1.3", "1.2"])
-def test_server_exporter_context_with_go_client(
-    peers: Peers, gopeer: Path, version: str, context: bytes
-) -> None:
+def test_server_exporter_context_with_go_client(peers: Peers, gopeer: Path, context: bytes) -> None:
     ours = go_served(peers, context)
-    options = ["-max", version, f"-context={context.hex()}", "-no-cache"]
+    options = ["-max", "1.3", f"-context={context.hex()}", "-no-cache"]
     (record,) = go_client(peers, gopeer, ours.port, *options)
     assert ours.next_exported().exporter == ok(record)["exporter_context"]
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_no_tls12_exporter_without_extended_master_secret(
+    peers: Peers, gopeer: Path, side: str
+) -> None:
+    """crypto/tls 1.19 speaks TLS 1.2 without the extended master secret (it came in Go 1.21),
+    and then RFC 7627 §5.4: "the client and server ... MUST NOT export any key material based
+    on the new master secret ... In particular, it MUST disable [RFC5705]". Ours refuses, with
+    and without a context; crypto/tls 1.19 still exports."""
+    context = CONTEXTS[1]
+    if side == "client":
+        server, port = go_server(peers, gopeer, "-max", "1.2", f"-context={context.hex()}")
+        with dial(port, client_config(peers)) as tls:
+            assert (exporter(tls), exporter(tls, context)) == (None, None)
+        (record,) = server_records(server)
+    else:
+        ours = go_served(peers, context)
+        options = ["-max", "1.2", f"-context={context.hex()}", "-no-cache"]
+        (record,) = go_client(peers, gopeer, ours.port, *options)
+        served = ours.next_exported()
+        assert served.exporter is None and "RFC 7627" in (served.exporter_refused or "")
+    assert ok(record)["version"] == "TLSv1.2"
+    check_exporter(record["exporter"], None)
+    check_exporter(record["exporter_context"], None)
 
 
 # -- SNI with an IP address (RFC 6066 §3) ----------------------------------------------------------

@@ -23,6 +23,7 @@ from ..messages.tls12 import ChangeCipherSpec, NewSessionTicket12
 from ..messages.tls13 import Finished
 from ..session import TLS12_DEFAULT_SESSION_LIFETIME, ClientSession
 from ..traffic12 import Traffic12
+from .client_hello import sni_host_name
 
 if TYPE_CHECKING:
     from .tls12 import Client12
@@ -96,7 +97,7 @@ class ExpectServerFinished:
                 agreed.group_name,
                 agreed.signature_scheme,
                 hs.alpn_protocol,
-                hs.server_name,
+                sni_host_name(hs.server_name),  # what went out: no IP literal
                 agreed.peer_chain,
                 resumed=session is not None,
             )
@@ -108,6 +109,7 @@ class ExpectServerFinished:
             master_secret=master,
             client_random=hs.client_random,
             server_random=hs.server_random,
+            extended_master_secret=hs.extended_master_secret,
         )
 
     def _remember_session(self, out: Output) -> None:

@@ -242,6 +242,7 @@ class ExpectClientFinished:
             master_secret=master,
             client_random=hs.client_random,
             server_random=hs.server_random,
+            extended_master_secret=hs.extended_master_secret,
             forget_session=forget,
         )
 
