@@ -226,7 +226,7 @@ class Context(ContextConfigs):
             try:
                 tls.do_handshake()
             except BaseException:
-                sock.close()  # as ssl: a failed handshake closes the socket (alert sent)
+                tls._close_failed_handshake()  # as ssl: a failed handshake closes the socket
                 raise
         return tls
 

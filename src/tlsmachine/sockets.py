@@ -89,10 +89,14 @@ def connect(
         if sent_early:
             conn.send_early_data(early_data)
         tls = TLSSocket(sock, conn, on_event=on_event)
-        if not sent_early:
-            tls.rejected_early_data = early_data  # no ticket allowing 0-RTT: never sent
-        tls.do_handshake()
     except BaseException:
         sock.close()
+        raise
+    if not sent_early:
+        tls.rejected_early_data = early_data  # no ticket allowing 0-RTT: never sent
+    try:
+        tls.do_handshake()
+    except BaseException:
+        tls._close_failed_handshake()
         raise
     return tls

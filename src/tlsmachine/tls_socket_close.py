@@ -90,6 +90,15 @@ class TLSSocketClosing(_TLSSocketParts):
         if self._io_refs <= 0:
             self._real_close()
 
+    def _close_failed_handshake(self) -> None:
+        """After :meth:`do_handshake` raised: close the socket, as :mod:`ssl` does. After our
+        fatal alert that is the lingering close (:meth:`_linger`), so that a peer still sending
+        its flight reads the alert instead of a TCP reset (RFC 8446 §6.2)."""
+        if self.connection.state is ConnectionState.FAILED:
+            self.close()
+        else:
+            self.socket.close()
+
     # -- internals ---------------------------------------------------------------------------
 
     def _decref_socketios(self) -> None:

@@ -28,6 +28,7 @@ from tlsmachine import (
     ClientConnection,
     ConnectionClosed,
     ConnectionState,
+    HandshakeComplete,
     InMemoryClientSessionStore,
     ServerConfig,
     ServerConnection,
@@ -690,3 +691,19 @@ def test_server_second_client_hello_extension_order(change: str) -> None:
     (first, *_) = records(retry.server.data_to_send())
     server_hello = decode_handshake(first[5:])
     assert isinstance(server_hello, ServerHello) and not server_hello.is_hello_retry_request
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [("127.0.0.1", None), ("::1", None), ("localhost.", "localhost"), ("localhost", "localhost")],
+)
+def test_both_ends_report_the_server_name_that_was_sent(name: str, sent: str | None) -> None:
+    """RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in "HostName"", and the
+    name is sent without a trailing dot. HandshakeComplete.server_name is the SNI name: the
+    client reports what it sent (None for an address, whatever it verified the certificate
+    against), the server what it received."""
+    client = ClientConnection(ClientConfig(verify_certificates=False), name)
+    server = ServerConnection(ServerConfig(certificates=(server_cert(),)))
+    client_events, server_events = pump(client, server)
+    done = [e for e in (*client_events, *server_events) if isinstance(e, HandshakeComplete)]
+    assert [e.server_name for e in done] == [sent, sent]

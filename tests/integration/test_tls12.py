@@ -1087,7 +1087,8 @@ def test_server_name_is_seen_and_acknowledged() -> None:
     server_hello = run.message("client", "server_hello")
     assert server_hello.get(ServerName) is not None  # RFC 6066 §3: empty
     run = connect(client12(trace_handshake=True), server_with(), name="127.0.0.1")
-    assert run.server_done.server_name is None  # no SNI for an IP address
+    # no SNI for an IP address (RFC 6066 §3), and both ends say so
+    assert run.client_done.server_name is run.server_done.server_name is None
     assert run.message("client", "server_hello").get(ServerName) is None
 
 

@@ -54,6 +54,7 @@ from ..traffic13 import SessionContext, Traffic13
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
 from .certificate import answer_certificate_request
+from .client_hello import sni_host_name
 from .post_handshake_auth import ClientPostHandshakeAuth
 
 
@@ -351,7 +352,7 @@ class ExpectFinished:
             group=hs.group_name,
             signature_scheme=scheme_name(scheme) if scheme is not None else None,
             alpn_protocol=negotiated.alpn_protocol,
-            server_name=hs.server_name,
+            server_name=sni_host_name(hs.server_name),  # what went out: no IP
             peer_certificates=chain,
             resumed=hs.resumed and hs.psk_identity is None,
             psk_identity=hs.psk_identity,
