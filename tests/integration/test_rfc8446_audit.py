@@ -707,3 +707,35 @@ def test_both_ends_report_the_server_name_that_was_sent(name: str, sent: str | N
     client_events, server_events = pump(client, server)
     done = [e for e in (*client_events, *server_events) if isinstance(e, HandshakeComplete)]
     assert [e.server_name for e in done] == [sent, sent]
+
+
+def test_client_offering_only_psk_ke_refuses_a_psk_with_a_key_share() -> None:
+    """RFC 8446 §4.2.9: "Servers MUST NOT select a key exchange mode that is not listed by the
+    client." A ServerHello that accepts the PSK and carries a key_share has chosen psk_dhe_ke;
+    a client that listed only psk_ke refuses it at once (illegal_parameter), instead of mixing
+    a key share into a psk_ke key schedule and failing later on the server's records."""
+    psk = ExternalPsk(identity=b"client-1", key=bytes(range(32)))
+    ke = PskKeyExchangeMode.PSK_KE
+    client = ClientConnection(
+        ClientConfig(external_psks=(psk,), verify_certificates=False, psk_modes=(ke,)),
+        "localhost",
+    )
+    hello = decode_handshake(records(client.data_to_send())[0][5:])
+    assert isinstance(hello, ClientHello)
+    offered = hello.get(KeyShareClientHello)
+    assert offered is not None  # a share is sent all the same, for a full handshake
+    server = ServerConnection(ServerConfig(external_psks=(psk,), psk_modes=(ke,)))
+    server.receive_data(handshake_record(hello.raw))
+    server_hello = decode_handshake(records(server.data_to_send())[0][5:])
+    assert isinstance(server_hello, ServerHello)
+    assert server_hello.get(PreSharedKeyServerHello) is not None  # psk_ke: no key_share
+    assert server_hello.get(KeyShareServerHello) is None
+    ours = X25519.generate()
+    share = KeyShareServerHello(server_share=KeyShareEntry(ours.group.id, ours.public_bytes))
+    edited = dataclasses.replace(
+        server_hello, extensions=(*server_hello.extensions, share), raw=b""
+    )
+    with pytest.raises(ProtocolError) as info:
+        client.receive_data(handshake_record(encode_handshake(edited)))
+    assert info.value.alert is AlertDescription.ILLEGAL_PARAMETER
+    assert "psk_dhe_ke" in str(info.value)

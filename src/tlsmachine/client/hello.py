@@ -302,6 +302,10 @@ class ExpectServerHello:
             if retry is not None and retry.get(KeyShareHelloRetryRequest) is not None:
                 raise IllegalParameter("ServerHello without the key share the HRR asked for")
             return None, None
+        if psk is not None and PskKeyExchangeMode.PSK_DHE_KE not in self.config.psk_modes:
+            # §4.2.9: "Servers MUST NOT select a key exchange mode that is not listed by the
+            # client"; a PSK with a key share is psk_dhe_ke
+            raise IllegalParameter("server chose psk_dhe_ke, which we did not offer (§4.2.9)")
         share = next((s for s in self.shares if s.group.id == key_share.server_share.group), None)
         if share is None:
             raise IllegalParameter("server key_share is for a group we sent no share for (§4.2.8)")
