@@ -16,8 +16,6 @@ violation of the RFC by our client is a strict xfail naming the rule.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import struct
 from collections.abc import Callable
@@ -26,18 +24,16 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from server_flight import Handshake12, frame, rsa_cert
 from tls_fixtures import client_cert, server_cert
 from tlsmachine import (
     AlertReceived,
     ApplicationData,
-    CertifiedKey,
     ClientConfig,
-    ClientConnection,
     ConnectionClosed,
     ConnectionState,
     HandshakeComplete,
     ServerConfig,
-    ServerConnection,
 )
 from tlsmachine.crypto.groups import (
     FFDHE2048,
@@ -50,7 +46,6 @@ from tlsmachine.crypto.groups import (
     FFDHEGroup,
     Group,
 )
-from tlsmachine.crypto.signatures import sign
 from tlsmachine.crypto.suites import (
     TLS12_SUITES,
     TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
@@ -64,11 +59,10 @@ from tlsmachine.crypto.suites import (
 from tlsmachine.enums import AlertDescription, HandshakeType, ProtocolVersion
 from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import RecordSizeLimit, ServerName
-from tlsmachine.handshake12 import Protectors12, protectors, server_key_exchange_input
-from tlsmachine.messages import decode_handshake, encode_handshake
-from tlsmachine.messages.hello import ClientHello, ServerHello
+from tlsmachine.messages import encode_handshake
+from tlsmachine.messages.hello import ClientHello
 from tlsmachine.messages.tls12 import ServerKeyExchange, dhe_params, ecdhe_params
-from tlsmachine.prf import key_block, verify_data
+from tlsmachine.prf import verify_data
 from wire import ALERT, APPLICATION_DATA, CCS, HANDSHAKE, messages, plaintext_alert, record, records
 
 TLS12 = ProtocolVersion.TLS12
@@ -92,13 +86,7 @@ FALLBACK_SCSV = 0x5600
 EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
 
 
-# == helpers ====================================================================================
-
-
-@functools.cache
-def rsa_cert() -> CertifiedKey:
-    """An RSA certificate for the *_RSA suites (made once: RSA key generation is slow)."""
-    return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
+# == helpers (Handshake12 is in tests/server_flight.py) =========================================
 
 
 def client_config(**kwargs: Any) -> ClientConfig:
@@ -129,202 +117,13 @@ def server_config(**kwargs: Any) -> ServerConfig:
     )
 
 
-def frame(msg_type: int, body: bytes) -> bytes:
-    """A handshake message: type, 24-bit length, body (RFC 5246 §7.4)."""
-    return bytes((msg_type,)) + len(body).to_bytes(3, "big") + body
-
-
 def with_length(message: bytes, length: int) -> bytes:
     """``message`` whose header announces ``length`` (the body bytes unchanged)."""
     return message[:1] + length.to_bytes(3, "big") + message[4:]
 
 
-def keylog_into(secrets: dict[str, bytes]) -> Callable[[str], None]:
-    def keylog(line: str) -> None:
-        label, _, secret = line.split()
-        secrets[label] = bytes.fromhex(secret)
-
-    return keylog
-
-
-@dataclasses.dataclass
-class Handshake12:
-    """A client, our TLS 1.2 server, and the server's first flight to the client, taken apart.
-
-    The test edits :attr:`server_messages` (or the raw flight) and hands the result to the
-    client, as TLS-Anvil's misbehaving server would send it."""
-
-    client: ClientConnection
-    server: ServerConnection
-    hello_records: bytes
-    flight: bytes
-    secrets: dict[str, bytes]
-
-    @classmethod
-    def start(
-        cls,
-        client: ClientConfig | None = None,
-        server: ServerConfig | None = None,
-        server_name: str = "localhost",
-    ) -> Handshake12:
-        secrets: dict[str, bytes] = {}
-        conn = ClientConnection(client or client_config(), server_name)
-        srv = ServerConnection(
-            dataclasses.replace(server or server_config(), keylog=keylog_into(secrets))
-        )
-        hello = conn.data_to_send()
-        srv.receive_data(hello)
-        return cls(conn, srv, hello, srv.data_to_send(), secrets)
-
-    # -- the plaintext flight
-
-    @property
-    def client_hello_message(self) -> bytes:
-        return next(m for t, b in records(self.hello_records) if t == HANDSHAKE
-                    for m in messages(b))  # fmt: skip
-
-    @property
-    def client_hello(self) -> ClientHello:
-        hello = decode_handshake(self.client_hello_message)
-        assert isinstance(hello, ClientHello)
-        return hello
-
-    @property
-    def server_messages(self) -> list[bytes]:
-        """ServerHello .. ServerHelloDone as sent (raw, with headers)."""
-        return [m for t, b in records(self.flight) if t == HANDSHAKE for m in messages(b)]
-
-    def message(self, msg_type: int) -> bytes:
-        return next(m for m in self.server_messages if m[0] == msg_type)
-
-    @property
-    def server_hello(self) -> ServerHello:
-        hello = decode_handshake(self.message(HandshakeType.SERVER_HELLO), version=TLS12)
-        assert isinstance(hello, ServerHello)
-        return hello
-
-    @property
-    def suite(self) -> CipherSuite12:
-        suite = suite12_by_id(self.server_hello.cipher_suite)
-        assert suite is not None
-        return suite
-
-    def replaced(self, msg_type: int, new: bytes | None) -> bytes:
-        """The flight, each message in a record of its own, that of ``msg_type`` replaced by
-        ``new`` (``None`` drops it)."""
-        out = []
-        for m in self.server_messages:
-            if m[0] == msg_type:
-                if new is not None:
-                    out.append(record(HANDSHAKE, new))
-            else:
-                out.append(record(HANDSHAKE, m))
-        return b"".join(out)
-
-    def hello_with(self, **changes: Any) -> bytes:
-        """The flight with the ServerHello's fields changed (re-encoded)."""
-        hello = dataclasses.replace(self.server_hello, raw=b"", **changes)
-        return self.replaced(HandshakeType.SERVER_HELLO, encode_handshake(hello))
-
-    def hello_extensions(self, change: Callable[[list[tuple[int, bytes]]], Any]) -> bytes:
-        """The flight with the ServerHello's raw extension list changed in place by
-        ``change`` (a list of (type, data) pairs)."""
-        body = self.message(HandshakeType.SERVER_HELLO)[4:]
-        at = 35 + body[34] + 3
-        head, block = body[:at], body[at + 2 :]
-        exts: list[tuple[int, bytes]] = []
-        while block:
-            t, n = struct.unpack(">HH", block[:4])
-            exts.append((t, block[4 : 4 + n]))
-            block = block[4 + n :]
-        change(exts)
-        encoded = b"".join(struct.pack(">HH", t, len(d)) + d for t, d in exts)
-        new = head + struct.pack(">H", len(encoded)) + encoded
-        return self.replaced(HandshakeType.SERVER_HELLO, frame(HandshakeType.SERVER_HELLO, new))
-
-    def resigned(self, params: bytes, scheme: int | None = None) -> bytes:
-        """The flight with a ServerKeyExchange of ``params``, signed properly with the server's
-        key: what a server that chose those values would send."""
-        ske = ServerKeyExchange(body=self.message(HandshakeType.SERVER_KEY_EXCHANGE)[4:])
-        dhe = self.suite.key_exchange == "DHE"
-        algorithm = (ske.dhe() if dhe else ske.ecdhe()).algorithm
-        scheme = algorithm if scheme is None else scheme
-        key = (rsa_cert() if "RSA" in self.suite.name else server_cert()).private_key
-        content = server_key_exchange_input(
-            self.client_hello.random, self.server_hello.random, params
-        )
-        new = ServerKeyExchange.signed(params, scheme, sign(scheme, key, content, tls13=False))
-        return self.replaced(HandshakeType.SERVER_KEY_EXCHANGE, encode_handshake(new))
-
-    # -- the rest of the handshake
-
-    def answer(self, flight: bytes | None = None) -> bytes:
-        """The client's flight for the (honest) server flight."""
-        self.client.receive_data(self.flight if flight is None else flight)
-        return self.client.data_to_send()
-
-    def finish(self) -> bytes:
-        """The server's last flight (CCS, Finished) after the client's."""
-        self.client_flight = self.answer()
-        self.server.receive_data(self.client_flight)
-        return self.server.data_to_send()
-
-    def established(self) -> Handshake12:
-        self.client.receive_data(self.finish())
-        assert self.client.state is ConnectionState.APP_DATA
-        return self
-
-    @property
-    def master(self) -> bytes:
-        return self.secrets["CLIENT_RANDOM"]
-
-    def keys(self) -> Protectors12:
-        """Both directions' record protectors, fresh (sequence number 0)."""
-        return protectors(self.suite, self.master, self.client_hello.random,
-                          self.server_hello.random)  # fmt: skip
-
-    def server_record(self, seq: int, content_type: int, data: bytes) -> bytes:
-        """A record the server could seal as its ``seq``-th protected one, of any length
-        (also more than 2^14, which our own sealer refuses)."""
-        suite = self.suite
-        block = key_block(suite, self.master, self.client_hello.random, self.server_hello.random)
-        aead = suite.aead(block.server_write_key)
-        aad = struct.pack(">QBHH", seq, content_type, 0x0303, len(data))
-        if suite.record_iv_len:
-            explicit = seq.to_bytes(8, "big")
-            body = explicit + aead.encrypt(block.server_write_iv + explicit, data, aad)
-        else:
-            iv = int.from_bytes(block.server_write_iv, "big")
-            body = aead.encrypt((iv ^ seq).to_bytes(12, "big"), data, aad)
-        return bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big") + body
-
-    def transcript(self) -> list[bytes]:
-        """Every handshake message before the server's Finished (the client's Finished
-        decrypted from its flight)."""
-        out = [self.client_hello_message, *self.server_messages]
-        opener = self.keys().client_write
-        protected = False
-        for content_type, body in records(self.client_flight):
-            if content_type == CCS:
-                protected = True
-            elif content_type == HANDSHAKE and not protected:
-                out += messages(body)
-            elif content_type == HANDSHAKE:
-                header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-                out += messages(opener.open(header, body)[1])
-        return out
-
-    def server_finished(self, verify: bytes | None = None) -> bytes:
-        """CCS and a Finished (``verify`` as verify_data, by default the right one), sealed."""
-        if verify is None:
-            digest = hashlib.new(self.suite.hash_name, b"".join(self.transcript())).digest()
-            verify = verify_data(self.suite.hash_name, self.master, b"server finished", digest)
-        message = frame(HandshakeType.FINISHED, verify)
-        return record(CCS, b"\x01") + self.server_record(0, HANDSHAKE, message)
-
-
 def start(client: str = "tls12-client", **client_kwargs: Any) -> Handshake12:
-    return Handshake12.start(CLIENTS[client](**client_kwargs))
+    return Handshake12.start(CLIENTS[client](**client_kwargs), server_config())
 
 
 def rejects(hs: Handshake12, data: bytes, alert: AlertDescription | None = None) -> ProtocolError:
@@ -409,7 +208,7 @@ def test_server_name_ack_when_no_server_name_was_sent() -> None:
 
     RFC 5246 §7.4.1.4: an extension the client did not request -> "MUST abort the handshake
     with an unsupported_extension fatal alert"."""
-    hs = Handshake12.start(client_config(), server_name="127.0.0.1")
+    hs = Handshake12.start(client_config(), server_config(), server_name="127.0.0.1")
     assert SERVER_NAME_EXT not in {e.ext_type for e in hs.client_hello.extensions}
     bad = hs.hello_extensions(lambda exts: exts.append((SERVER_NAME_EXT, b"")))
     rejects_plaintext(hs, bad, AD.UNSUPPORTED_EXTENSION)
@@ -1329,7 +1128,7 @@ def test_padding_extension_is_zeros() -> None:
     RFC 7685 §3 (not in our specs folder): "The client MUST fill the padding extension
     completely with zero bytes" """
     config = client13_config(groups=(X25519, SECP256R1), alpn_protocols=("h2", "http/1.1"))
-    hs = Handshake12.start(config)
+    hs = Handshake12.start(config, server_config())
     padding = extension_data(hs.client_hello, PADDING_EXT)
     assert padding is not None and len(padding) > 0
     assert padding == bytes(len(padding))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,21 +25,35 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.serialization import Encoding
 
+import server_flight
 from memory_pair import pump
+from server_flight import (
+    SUITE,
+    Established,
+    Flight13,
+    client_config,
+    frame,
+    hello_record,
+    opened,
+    raw_sealed,
+    retry_client,
+    retry_flight,
+    rsa_cert,
+    sealer,
+    server_config,
+    with_extensions,
+)
 from tls_fixtures import server_cert
 from tlsmachine import (
     AlertReceived,
     ApplicationData,
-    CertifiedKey,
     ClientConfig,
     ClientConnection,
     ConnectionState,
     HandshakeComplete,
-    ServerConfig,
     ServerConnection,
     SessionTicketReceived,
 )
-from tlsmachine.config import generate_share
 from tlsmachine.crypto.groups import (
     FFDHE2048,
     SECP256R1,
@@ -50,9 +62,8 @@ from tlsmachine.crypto.groups import (
     X448,
     X25519,
     Group,
-    PrivateKeyShare,
 )
-from tlsmachine.crypto.signatures import certificate_verify_input, sign
+from tlsmachine.crypto.signatures import sign
 from tlsmachine.crypto.suites import (
     TLS13_SUITES,
     TLS_AES_128_GCM_SHA256,
@@ -62,7 +73,6 @@ from tlsmachine.crypto.suites import (
 )
 from tlsmachine.enums import AlertDescription, ContentType, HandshakeType, ProtocolVersion
 from tlsmachine.enums import SignatureScheme as S
-from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import (
     Cookie,
     KeyShareClientHello,
@@ -77,96 +87,24 @@ from tlsmachine.extensions import (
     UnknownExtension,
 )
 from tlsmachine.keyschedule import (
-    EarlySecret,
-    finished_key,
-    finished_mac,
     hkdf_expand_label,
-    traffic_key_iv,
 )
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls13 import Certificate, CertificateVerify, NewSessionTicket
-from tlsmachine.record.protection import Aead13Protector
 from tlsmachine.session import ExternalPsk
-from wire import APPLICATION_DATA, CCS, HANDSHAKE, messages, plaintext_alert, record, records
+from wire import APPLICATION_DATA, CCS, HANDSHAKE, messages, record, records
 
-SUITE = TLS_AES_128_GCM_SHA256
 ALERT = AlertDescription
 HT = HandshakeType
 GREASE = 0x0A0A
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
-# -- helpers (after test_bogo_client.py) ------------------------------------------------------
+# -- helpers (the shared ones are in tests/server_flight.py) -----------------------------------
 
-
-def keylog_into(secrets: dict[str, bytes]) -> Callable[[str], None]:
-    def keylog(line: str) -> None:
-        label, _, secret = line.split()
-        secrets[label] = bytes.fromhex(secret)
-
-    return keylog
-
-
-def sealer(secret: bytes, suite: CipherSuite = SUITE) -> Aead13Protector:
-    """Record protection under ``secret``, from its first record on (RFC 8446 §7.3)."""
-    key, iv = traffic_key_iv(suite, secret)
-    return Aead13Protector(suite.aead(key), iv)
-
-
-def raw_sealed(secret: bytes, seq: int, inner: bytes, suite: CipherSuite = SUITE) -> bytes:
-    """A TLSCiphertext of any TLSInnerPlaintext ``inner``, no size check (RFC 8446 §5.2)."""
-    key, iv = traffic_key_iv(suite, secret)
-    nonce = (int.from_bytes(iv, "big") ^ seq).to_bytes(12, "big")
-    header = bytes((APPLICATION_DATA, 3, 3)) + (len(inner) + 16).to_bytes(2, "big")
-    return header + suite.aead(key).encrypt(nonce, inner, header)
-
-
-def opened(data: bytes, secret: bytes) -> list[tuple[int, bytes]]:
-    """The (inner type, content) of each protected record in ``data``."""
-    opener, out = sealer(secret), []
-    for content_type, body in records(data):
-        if content_type == APPLICATION_DATA:
-            header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-            out.append(opener.open(header, body))
-    return out
-
-
-def hs_msg(msg_type: int, body: bytes) -> bytes:
-    return bytes((msg_type,)) + len(body).to_bytes(3, "big") + body
-
-
-def client_config(**kwargs: Any) -> ClientConfig:
-    return ClientConfig(**{"verify_certificates": False, "cipher_suites": (SUITE,), **kwargs})
-
-
-def server_config(**kwargs: Any) -> ServerConfig:
-    return ServerConfig(**{"certificates": (server_cert(),), "session_tickets": 0, **kwargs})
-
-
-@functools.cache
-def rsa_cert() -> CertifiedKey:
-    return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
-
-
-def rejects(
-    client: ClientConnection,
-    data: bytes,
-    alert: AlertDescription | None,
-    *,
-    plaintext: bool = False,
-) -> ProtocolError:
-    """``client`` aborts on ``data`` and sends a fatal alert: ``alert``, or any if ``None``."""
-    with pytest.raises(ProtocolError) as info:
-        client.receive_data(data)
-    assert client.state is ConnectionState.FAILED
-    if alert is not None:
-        assert info.value.alert is alert, info.value
-    sent = client.data_to_send()
-    assert sent, "no alert was sent"
-    if plaintext:
-        assert sent == plaintext_alert(info.value.alert)
-    return info.value
+rejects = functools.partial(server_flight.rejects, sends_alert=True)
+"""Here the client must also send its alert (:func:`server_flight.rejects`)."""
 
 
 def first_hello(config: ClientConfig | None = None) -> tuple[ClientHello, list[tuple[int, bytes]]]:
@@ -175,202 +113,6 @@ def first_hello(config: ClientConfig | None = None) -> tuple[ClientHello, list[t
     hello = decode_handshake(next(body for t, body in sent if t == HANDSHAKE))
     assert isinstance(hello, ClientHello)
     return hello, sent
-
-
-def hello_record(hello: ServerHello, **changes: Any) -> bytes:
-    return record(HANDSHAKE, encode_handshake(dataclasses.replace(hello, raw=b"", **changes)))
-
-
-def with_ext(hello: ServerHello, *added: Any, drop: tuple[type, ...] = ()) -> tuple[Any, ...]:
-    removed = drop + tuple(type(e) for e in added if not isinstance(e, UnknownExtension))
-    return (*(e for e in hello.extensions if not isinstance(e, removed)), *added)
-
-
-@dataclasses.dataclass
-class Flight13:
-    """A client, and the first TLS 1.3 flight our server wrote to it, taken apart."""
-
-    client: ClientConnection
-    client_hello: bytes
-    server_hello: ServerHello
-    plain: list[bytes]
-    flight: list[bytes]
-    secrets: dict[str, bytes]
-    server_key: CertifiedKey
-    server_shares: list[PrivateKeyShare]
-
-    @classmethod
-    def start(
-        cls,
-        client: ClientConfig | None = None,
-        server: ServerConfig | None = None,
-        server_name: str = "localhost",
-        suite: CipherSuite = SUITE,
-    ) -> Flight13:
-        secrets: dict[str, bytes] = {}
-        shares: list[PrivateKeyShare] = []
-
-        def factory(group: Group) -> PrivateKeyShare:
-            shares.append(generate_share(group))
-            return shares[-1]
-
-        base = server or server_config()
-        conn = ClientConnection(client or client_config(), server_name)
-        srv = ServerConnection(
-            dataclasses.replace(base, keylog=keylog_into(secrets), key_share_factory=factory)
-        )
-        hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-        srv.receive_data(record(HANDSHAKE, hello))
-        out = srv.data_to_send()
-        first = decode_handshake(records(out)[0][1])
-        if isinstance(first, ServerHello) and first.is_hello_retry_request:
-            conn.receive_data(out)
-            hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-            srv.receive_data(record(HANDSHAKE, hello))
-            out = srv.data_to_send()
-        plain, flight = [], []
-        for content_type, content in opened(out, secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]):
-            assert content_type == ContentType.HANDSHAKE
-            flight += messages(bytes(content))
-        plain = [record(t, b) for t, b in records(out) if t != APPLICATION_DATA]
-        server_hello = decode_handshake(records(plain[0])[0][1])
-        assert isinstance(server_hello, ServerHello)
-        key = base.certificates[0] if base.certificates else server_cert()
-        return cls(conn, hello, server_hello, plain, flight, secrets, key, shares)
-
-    @property
-    def hs_secret(self) -> bytes:
-        return self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-
-    def find(self, msg_type: int) -> int:
-        return next(i for i, m in enumerate(self.flight) if m[0] == msg_type)
-
-    def decoded(self, msg_type: int) -> Any:
-        return decode_handshake(self.flight[self.find(msg_type)])
-
-    def sealed(self, flight: list[bytes], *, secret: bytes | None = None, pad: int = 0) -> bytes:
-        """``flight`` after the plaintext records, in one handshake record."""
-        protector = sealer(secret or self.hs_secret)
-        return b"".join(self.plain) + protector.seal(ContentType.HANDSHAKE, b"".join(flight), pad)
-
-    def each_sealed(self, *fragments: tuple[int, bytes]) -> bytes:
-        """The plaintext records, then one protected record per (inner type, content)."""
-        protector = sealer(self.hs_secret)
-        return b"".join(self.plain) + b"".join(protector.seal(t, c) for t, c in fragments)
-
-    def without(self, *msg_types: int) -> list[bytes]:
-        return [m for m in self.flight if m[0] not in msg_types]
-
-    def replaced(self, msg_type: int, message: bytes) -> list[bytes]:
-        flight = list(self.flight)
-        flight[self.find(msg_type)] = message
-        return flight
-
-    def refinished(
-        self,
-        flight: list[bytes],
-        *,
-        server_hello: bytes | None = None,
-        secret: bytes | None = None,
-        resign: bool = True,
-    ) -> list[bytes]:
-        """``flight`` with its (recognised) CertificateVerify signed again over the new
-        transcript, with the same scheme, and its Finished recomputed."""
-        hello_bytes = server_hello or records(self.plain[0])[0][1]
-        transcript = hashlib.sha256(self.client_hello + hello_bytes)
-        out = []
-        for message in flight:
-            if message[0] == HT.CERTIFICATE_VERIFY and resign:
-                cv = decode_handshake(message)
-                content = certificate_verify_input(transcript.digest(), server=True)
-                signature = sign(cv.algorithm, self.server_key.private_key, content)
-                message = encode_handshake(CertificateVerify(cv.algorithm, signature))
-            elif message[0] == HT.FINISHED:
-                key = finished_key(SUITE.hash_name, secret or self.hs_secret)
-                message = hs_msg(
-                    HT.FINISHED, finished_mac(SUITE.hash_name, key, transcript.digest())
-                )
-            transcript.update(message)
-            out.append(message)
-        return out
-
-    def resigned(self, algorithm: int, signer: Callable[[bytes], bytes]) -> list[bytes]:
-        """The flight with a CertificateVerify of ``algorithm`` made by ``signer`` over the
-        right content, and the Finished recomputed."""
-        at = self.find(HT.CERTIFICATE_VERIFY)
-        transcript = hashlib.sha256(self.client_hello + records(self.plain[0])[0][1])
-        for message in self.flight[:at]:
-            transcript.update(message)
-        content = certificate_verify_input(transcript.digest(), server=True)
-        cv = encode_handshake(CertificateVerify(algorithm, signer(content)))
-        return self.refinished([*self.flight[:at], cv, *self.flight[at + 1 :]], resign=False)
-
-    def with_ee(self, *extensions: Any) -> bytes:
-        ee = self.decoded(HT.ENCRYPTED_EXTENSIONS)
-        changed = dataclasses.replace(ee, extensions=(*ee.extensions, *extensions), raw=b"")
-        return self.sealed(self.replaced(HT.ENCRYPTED_EXTENSIONS, encode_handshake(changed)))
-
-    def server_hello_with(self, *extensions: Any, drop: tuple[type, ...] = ()) -> bytes:
-        return hello_record(
-            self.server_hello, extensions=with_ext(self.server_hello, *extensions, drop=drop)
-        )
-
-    def rekeyed(self, server_hello: bytes) -> bytes:
-        """The whole flight, answering with the encoded ``server_hello`` instead: handshake
-        secrets derived again over the new transcript, CertificateVerify and Finished redone."""
-        hello = decode_handshake(self.client_hello)
-        theirs = hello.get(KeyShareClientHello)
-        share = self.server_shares[-1]
-        peer = next(e.key_exchange for e in theirs.client_shares if e.group == share.group.id)
-        secrets = EarlySecret.from_psk(SUITE, None).handshake(share.exchange(peer))
-        th = hashlib.sha256(self.client_hello + server_hello).digest()
-        secret = secrets.server_handshake_traffic_secret(th)
-        flight = self.refinished(self.flight, server_hello=server_hello, secret=secret)
-        protected = sealer(secret).seal(ContentType.HANDSHAKE, b"".join(flight))
-        return b"".join([record(HANDSHAKE, server_hello), *self.plain[1:], protected])
-
-
-def retry_client(**client_kwargs: Any) -> tuple[ClientConnection, ServerHello]:
-    """A client that offered an x25519 share, and our HelloRetryRequest for secp384r1."""
-    config = client_config(**{"groups": (X25519, SECP384R1), **client_kwargs})
-    client = ClientConnection(config, "localhost")
-    server = ServerConnection(server_config(groups=(SECP384R1,)))
-    server.receive_data(client.data_to_send())
-    hrr = decode_handshake(records(server.data_to_send())[0][1])
-    assert isinstance(hrr, ServerHello) and hrr.is_hello_retry_request
-    return client, hrr
-
-
-def retry_flight(**client_kwargs: Any) -> Flight13:
-    config = client_config(**{"groups": (X25519, SECP384R1), **client_kwargs})
-    flight = Flight13.start(config, server_config(groups=(SECP384R1,)))
-    assert (
-        decode_handshake(flight.client_hello).get(KeyShareClientHello).client_shares[0].group
-        == SECP384R1.id
-    )
-    return flight
-
-
-@dataclasses.dataclass
-class Established:
-    """A client in APP_DATA, and the server's application write protection."""
-
-    client: ClientConnection
-    server_sealer: Aead13Protector
-    secrets: dict[str, bytes]
-
-    @classmethod
-    def start(cls, **client_kwargs: Any) -> Established:
-        secrets: dict[str, bytes] = {}
-        client = ClientConnection(
-            client_config(keylog=keylog_into(secrets), **client_kwargs), "localhost"
-        )
-        pump(client, ServerConnection(server_config()))  # session_tickets=0: nothing sealed yet
-        assert client.state is ConnectionState.APP_DATA
-        return cls(client, sealer(secrets["SERVER_TRAFFIC_SECRET_0"]), secrets)
-
-    def handshake(self, message: bytes) -> bytes:
-        return self.server_sealer.seal(ContentType.HANDSHAKE, message)
 
 
 def tls12_flight(**client_kwargs: Any) -> tuple[ClientConnection, ServerHello]:
@@ -462,7 +204,9 @@ def test_hello_retry_request_for_an_unoffered_group_is_illegal_parameter() -> No
     ... If either of these checks fails, then the client MUST abort the handshake with an
     "illegal_parameter" alert.\""""
     client, hrr = retry_client()
-    bad = hello_record(hrr, extensions=with_ext(hrr, KeyShareHelloRetryRequest(SECP521R1.id)))
+    bad = hello_record(
+        hrr, extensions=with_extensions(hrr.extensions, KeyShareHelloRetryRequest(SECP521R1.id))
+    )
     rejects(client, bad, ALERT.ILLEGAL_PARAMETER, plaintext=True)
 
 
@@ -475,7 +219,9 @@ def test_hello_retry_request_for_the_group_already_shared_is_illegal_parameter()
     selected_group field does not correspond to a group which was provided in the "key_share"
     extension in the original ClientHello.\""""
     client, hrr = retry_client()
-    bad = hello_record(hrr, extensions=with_ext(hrr, KeyShareHelloRetryRequest(X25519.id)))
+    bad = hello_record(
+        hrr, extensions=with_extensions(hrr.extensions, KeyShareHelloRetryRequest(X25519.id))
+    )
     rejects(client, bad, ALERT.ILLEGAL_PARAMETER, plaintext=True)
 
 
@@ -513,7 +259,9 @@ def test_second_hello_retry_request_is_unexpected_message() -> None:
     client, hrr = retry_client(groups=(X25519, SECP384R1, SECP256R1))
     client.receive_data(hello_record(hrr))
     assert client.data_to_send()  # the second ClientHello
-    again = hello_record(hrr, extensions=with_ext(hrr, KeyShareHelloRetryRequest(SECP256R1.id)))
+    again = hello_record(
+        hrr, extensions=with_extensions(hrr.extensions, KeyShareHelloRetryRequest(SECP256R1.id))
+    )
     rejects(client, again, ALERT.UNEXPECTED_MESSAGE, plaintext=True)
 
 
@@ -602,7 +350,10 @@ def test_hello_retry_request_selecting_a_grease_version_is_illegal_parameter() -
     in a HelloRetryRequest -> fail.)"""
     client, hrr = retry_client()
     bad = hello_record(
-        hrr, extensions=with_ext(hrr, SupportedVersionsServerHello(selected_version=GREASE))
+        hrr,
+        extensions=with_extensions(
+            hrr.extensions, SupportedVersionsServerHello(selected_version=GREASE)
+        ),
     )
     rejects(client, bad, ALERT.ILLEGAL_PARAMETER, plaintext=True)
 
@@ -761,7 +512,7 @@ def test_empty_server_certificate_is_decode_error(form: str) -> None:
     abort the handshake with a "decode_error" alert.\""""
     flight = Flight13.start()
     body = b"\x00\x00\x00\x00" if form == "emptyCertificateList" else b""
-    bad = flight.sealed(flight.replaced(HT.CERTIFICATE, hs_msg(HT.CERTIFICATE, body)))
+    bad = flight.sealed(flight.replaced(HT.CERTIFICATE, frame(HT.CERTIFICATE, body)))
     rejects(flight.client, bad, ALERT.DECODE_ERROR)
 
 
@@ -882,7 +633,7 @@ def test_certificate_verify_without_its_algorithm_aborts(form: str) -> None:
     flight = Flight13.start()
     cv = flight.decoded(HT.CERTIFICATE_VERIFY)
     body = b"" if form == "emptyBoth" else len(cv.signature).to_bytes(2, "big") + cv.signature
-    bad = flight.sealed(flight.replaced(HT.CERTIFICATE_VERIFY, hs_msg(HT.CERTIFICATE_VERIFY, body)))
+    bad = flight.sealed(flight.replaced(HT.CERTIFICATE_VERIFY, frame(HT.CERTIFICATE_VERIFY, body)))
     rejects(flight.client, bad, ALERT.DECODE_ERROR if form == "emptyBoth" else None)
 
 
@@ -904,7 +655,7 @@ def test_client_without_a_certificate_answers_with_an_empty_certificate() -> Non
     sent = [
         m
         for t, c in opened(
-            flight.client.data_to_send(), flight.secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"]
+            flight.secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"], flight.client.data_to_send()
         )
         for m in messages(c)
         if t == HANDSHAKE
@@ -1099,7 +850,7 @@ def test_unknown_or_grease_new_session_ticket_extension_is_ignored(ext_type: int
     conn = Established.start()
     ext = UnknownExtension(ext_type=ext_type, extension_data=bytes(range(25)))
     ticket = encode_handshake(NewSessionTicket(3600, 7, b"\x00", b"ticket", (ext,)))
-    events = conn.client.receive_data(conn.handshake(ticket))
+    events = conn.client.receive_data(conn.seal(ticket))
     assert [type(e) for e in events] == [SessionTicketReceived]
     assert conn.client.state is ConnectionState.APP_DATA
     assert conn.client.data_to_send() == b""
@@ -1261,7 +1012,7 @@ def test_end_of_early_data_or_key_update_instead_of_finished_is_unexpected_messa
     flight = Flight13.start()
     rejects(
         flight.client,
-        flight.sealed([*flight.without(HT.FINISHED), hs_msg(msg_type, body)]),
+        flight.sealed([*flight.without(HT.FINISHED), frame(msg_type, body)]),
         ALERT.UNEXPECTED_MESSAGE,
     )
 
@@ -1303,8 +1054,8 @@ def test_change_cipher_spec_after_the_handshake_is_unexpected_message(protected:
     rejects(conn.client, data, ALERT.UNEXPECTED_MESSAGE)
 
 
-ECDHE_SKE = hs_msg(12, b"\x03\x00\x17\x41\x04" + bytes(64) + b"\x04\x03\x00\x02\x00\x00")
-DHE_SKE = hs_msg(12, b"\x00\x01\x17\x00\x01\x02\x00\x01\x05\x04\x01\x00\x02\x00\x00")
+ECDHE_SKE = frame(12, b"\x03\x00\x17\x41\x04" + bytes(64) + b"\x04\x03\x00\x02\x00\x00")
+DHE_SKE = frame(12, b"\x00\x01\x17\x00\x01\x02\x00\x01\x05\x04\x01\x00\x02\x00\x00")
 
 
 @pytest.mark.parametrize(
@@ -1352,7 +1103,7 @@ def test_finished_instead_of_server_hello_is_unexpected_message() -> None:
     client.data_to_send()
     rejects(
         client,
-        record(HANDSHAKE, hs_msg(HT.FINISHED, bytes(32))),
+        record(HANDSHAKE, frame(HT.FINISHED, bytes(32))),
         ALERT.UNEXPECTED_MESSAGE,
         plaintext=True,
     )
@@ -1716,7 +1467,7 @@ def test_close_sends_close_notify() -> None:
     of the connection, unless it has already sent some error alert.\""""
     conn = Established.start()
     conn.client.close()
-    assert opened(conn.client.data_to_send(), conn.secrets["CLIENT_TRAFFIC_SECRET_0"]) == [
+    assert opened(conn.secrets["CLIENT_TRAFFIC_SECRET_0"], conn.client.data_to_send()) == [
         (ContentType.ALERT, b"\x01\x00")
     ]
 
@@ -1746,7 +1497,7 @@ def test_key_update_with_an_unknown_request_is_illegal_parameter() -> None:
     RFC 8446 §4.6.3: "request_update: ... If an implementation receives any other value, it MUST
     terminate the connection with an "illegal_parameter" alert.\""""
     conn = Established.start()
-    rejects(conn.client, conn.handshake(hs_msg(HT.KEY_UPDATE, b"\x03")), ALERT.ILLEGAL_PARAMETER)
+    rejects(conn.client, conn.seal(frame(HT.KEY_UPDATE, b"\x03")), ALERT.ILLEGAL_PARAMETER)
 
 
 def next_secret(secret: bytes) -> bytes:
@@ -1763,13 +1514,13 @@ def test_key_update_requested_is_answered_under_the_old_keys() -> None:
     KeyUpdate messages with the old keys."; "Upon receiving a KeyUpdate, the receiver MUST
     update its receiving keys.\""""
     conn = Established.start()
-    conn.client.receive_data(conn.handshake(hs_msg(HT.KEY_UPDATE, b"\x01")))
+    conn.client.receive_data(conn.seal(frame(HT.KEY_UPDATE, b"\x01")))
     conn.client.send(b"next")
     client_secret = conn.secrets["CLIENT_TRAFFIC_SECRET_0"]
     sent = conn.client.data_to_send()
     first, rest = _raw_records(sent)[0], b"".join(_raw_records(sent)[1:])
-    assert opened(first, client_secret) == [(ContentType.HANDSHAKE, hs_msg(HT.KEY_UPDATE, b"\x00"))]
-    assert opened(rest, next_secret(client_secret)) == [(ContentType.APPLICATION_DATA, b"next")]
+    assert opened(client_secret, first) == [(ContentType.HANDSHAKE, frame(HT.KEY_UPDATE, b"\x00"))]
+    assert opened(next_secret(client_secret), rest) == [(ContentType.APPLICATION_DATA, b"next")]
     new = sealer(next_secret(conn.secrets["SERVER_TRAFFIC_SECRET_0"]))
     events = conn.client.receive_data(new.seal(ContentType.APPLICATION_DATA, b"under new keys"))
     assert [e.data for e in events if isinstance(e, ApplicationData)] == [b"under new keys"]

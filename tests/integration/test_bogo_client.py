@@ -16,20 +16,31 @@ wanted, and a difference is a strict xfail.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from memory_pair import pump
+from server_flight import (
+    SUITE,
+    Established,
+    Flight13,
+    aborts,
+    client_config,
+    hello_record,
+    rejects,
+    retry_client,
+    sealer,
+    server_config,
+    ticket,
+    with_extensions,
+)
 from tls_fixtures import Clock, client_cert, server_cert
 from tlsmachine import (
     AeadTicketSealer,
     ClientConfig,
     ClientConnection,
-    ConnectionState,
     HandshakeComplete,
     InMemoryClientSessionStore,
     ServerConfig,
@@ -37,16 +48,12 @@ from tlsmachine import (
     SessionTicketReceived,
 )
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519
-from tlsmachine.crypto.signatures import certificate_verify_input, sign
 from tlsmachine.crypto.suites import (
-    TLS_AES_128_GCM_SHA256,
     TLS_CHACHA20_POLY1305_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    CipherSuite,
 )
 from tlsmachine.enums import AlertDescription, ContentType, HandshakeType, ProtocolVersion
-from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import (
     ApplicationLayerProtocolNegotiation,
     EarlyData,
@@ -58,23 +65,16 @@ from tlsmachine.extensions import (
     SupportedVersionsServerHello,
     UnknownExtension,
 )
-from tlsmachine.keyschedule import finished_key, finished_mac, traffic_key_iv
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls13 import (
     Certificate,
     CertificateEntry,
     CertificateRequest,
-    CertificateVerify,
     EncryptedExtensions,
-    NewSessionTicket,
 )
-from tlsmachine.record.protection import Aead13Protector
 from tlsmachine.session import ExternalPsk
-from wire import CCS, HANDSHAKE, messages, plaintext_alert, record, records
-
-SUITE = TLS_AES_128_GCM_SHA256
-"""The suite of the TLS 1.3 tests, so that record keys follow from the logged secrets."""
+from wire import CCS, HANDSHAKE, messages, record, records
 
 ALERT = AlertDescription
 SERVER_NAME_EXT = 0
@@ -84,177 +84,6 @@ RENEGOTIATION_INFO_EXT = 0xFF01
 CERTIFICATE_AUTHORITIES_EXT = 47
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def keylog_into(secrets: dict[str, bytes]) -> Callable[[str], None]:
-    """A ``keylog`` callback keeping the latest secret of each label."""
-
-    def keylog(line: str) -> None:
-        label, _, secret = line.split()
-        secrets[label] = bytes.fromhex(secret)
-
-    return keylog
-
-
-def sealer(secret: bytes, suite: CipherSuite = SUITE) -> Aead13Protector:
-    """Record protection under ``secret``, from its first record on (RFC 8446 §7.3)."""
-    key, iv = traffic_key_iv(suite, secret)
-    return Aead13Protector(suite.aead(key), iv)
-
-
-def client_config(**kwargs: Any) -> ClientConfig:
-    return ClientConfig(**{"verify_certificates": False, "cipher_suites": (SUITE,), **kwargs})
-
-
-def server_config(**kwargs: Any) -> ServerConfig:
-    return ServerConfig(**{"certificates": (server_cert(),), "session_tickets": 0, **kwargs})
-
-
-def rejects(
-    client: ClientConnection, data: bytes, alert: AlertDescription, *, plaintext: bool = False
-) -> None:
-    """``client`` aborts on ``data`` with ``alert`` (sent in the clear before any keys)."""
-    with pytest.raises(ProtocolError) as info:
-        client.receive_data(data)
-    assert info.value.alert is alert, info.value
-    assert client.state is ConnectionState.FAILED
-    if plaintext:
-        assert client.data_to_send() == plaintext_alert(alert)
-
-
-def aborts(client: ClientConnection, data: bytes) -> ProtocolError:
-    """``client`` aborts on ``data`` (for BoGo tests that check no alert); the error."""
-    with pytest.raises(ProtocolError) as info:
-        client.receive_data(data)
-    assert client.state is ConnectionState.FAILED
-    return info.value
-
-
-def hello_record(hello: ServerHello, **changes: Any) -> bytes:
-    return record(HANDSHAKE, encode_handshake(dataclasses.replace(hello, raw=b"", **changes)))
-
-
-def with_extensions(
-    extensions: tuple[Extension, ...], *added: Extension, drop: tuple[type, ...] = ()
-) -> tuple[Extension, ...]:
-    removed = drop + tuple(type(e) for e in added)
-    return (*(e for e in extensions if not isinstance(e, removed)), *added)
-
-
-@dataclasses.dataclass
-class Flight13:
-    """A client, and the first TLS 1.3 flight our server wrote to it, taken apart."""
-
-    client: ClientConnection
-    server: ServerConnection
-    client_hello: bytes
-    """The ClientHello the server answered (the second one after a HelloRetryRequest)."""
-    server_hello: ServerHello
-    plain: list[bytes]
-    """ServerHello and change_cipher_spec records, as sent."""
-    flight: list[bytes]
-    """The encrypted handshake messages: EncryptedExtensions .. Finished."""
-    secrets: dict[str, bytes]
-
-    @classmethod
-    def start(
-        cls,
-        client: ClientConfig | None = None,
-        server: ServerConfig | None = None,
-        server_name: str = "localhost",
-        suite: CipherSuite = SUITE,
-    ) -> Flight13:
-        secrets: dict[str, bytes] = {}
-        conn = ClientConnection(client or client_config(), server_name)
-        srv = ServerConnection(
-            dataclasses.replace(server or server_config(), keylog=keylog_into(secrets))
-        )
-        hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-        srv.receive_data(record(HANDSHAKE, hello))
-        out = srv.data_to_send()
-        first = decode_handshake(records(out)[0][1])
-        if isinstance(first, ServerHello) and first.is_hello_retry_request:
-            conn.receive_data(out)
-            hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-            srv.receive_data(record(HANDSHAKE, hello))
-            out = srv.data_to_send()
-        plain, flight = [], []
-        opener = sealer(secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"], suite)
-        for content_type, body in records(out):
-            if content_type == ContentType.APPLICATION_DATA:
-                header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-                inner_type, content = opener.open(header, body)
-                assert inner_type == ContentType.HANDSHAKE
-                flight += messages(bytes(content))
-            else:
-                plain.append(record(content_type, body))
-        server_hello = decode_handshake(records(plain[0])[0][1])
-        assert isinstance(server_hello, ServerHello)
-        return cls(conn, srv, hello, server_hello, plain, flight, secrets)
-
-    def find(self, msg_type: HandshakeType) -> int:
-        return next(i for i, m in enumerate(self.flight) if m[0] == msg_type)
-
-    def decoded(self, msg_type: HandshakeType) -> Any:
-        return decode_handshake(self.flight[self.find(msg_type)])
-
-    def sealed(self, flight: list[bytes], suite: CipherSuite = SUITE) -> bytes:
-        """``flight`` after the plaintext records, sealed as the server's handshake records."""
-        secret = self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-        protected = sealer(secret, suite).seal(ContentType.HANDSHAKE, b"".join(flight))
-        return b"".join(self.plain) + protected
-
-    def replaced(self, msg_type: HandshakeType, message: object) -> bytes:
-        """The flight with the message of ``msg_type`` replaced (not re-finished)."""
-        flight = list(self.flight)
-        flight[self.find(msg_type)] = encode_handshake(message)  # type: ignore[arg-type]
-        return self.sealed(flight)
-
-    def refinished(self, flight: list[bytes]) -> bytes:
-        """``flight`` with CertificateVerify and Finished made again over its transcript."""
-        transcript = hashlib.sha256(self.client_hello + records(self.plain[0])[0][1])
-        out = []
-        for message in flight:
-            if message[0] == HandshakeType.CERTIFICATE_VERIFY:
-                cv = decode_handshake(message)
-                assert isinstance(cv, CertificateVerify)
-                content = certificate_verify_input(transcript.digest(), server=True)
-                signature = sign(cv.algorithm, server_cert().private_key, content)
-                message = encode_handshake(CertificateVerify(cv.algorithm, signature))
-            elif message[0] == HandshakeType.FINISHED:
-                base = self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-                key = finished_key(SUITE.hash_name, base)
-                verify_data = finished_mac(SUITE.hash_name, key, transcript.digest())
-                message = bytes((HandshakeType.FINISHED,)) + len(verify_data).to_bytes(3, "big")
-                message += verify_data
-            transcript.update(message)
-            out.append(message)
-        return self.sealed(out)
-
-    def with_ee(self, *extensions: Extension) -> bytes:
-        """The flight with EncryptedExtensions carrying ``extensions`` besides its own."""
-        ee = self.decoded(HandshakeType.ENCRYPTED_EXTENSIONS)
-        return self.replaced(
-            HandshakeType.ENCRYPTED_EXTENSIONS,
-            EncryptedExtensions(extensions=(*ee.extensions, *extensions)),
-        )
-
-    def server_hello_with(self, *extensions: Extension, drop: tuple[type, ...] = ()) -> bytes:
-        """Only the ServerHello, with ``extensions`` added (or replacing their kind)."""
-        hello = self.server_hello
-        return hello_record(
-            hello, extensions=with_extensions(hello.extensions, *extensions, drop=drop)
-        )
-
-
-def retry_client() -> tuple[ClientConnection, ServerHello]:
-    """A client that offered an x25519 share, and the HelloRetryRequest for secp384r1."""
-    client = ClientConnection(client_config(groups=(X25519, SECP384R1)), "localhost")
-    server = ServerConnection(server_config(groups=(SECP384R1,)))
-    server.receive_data(client.data_to_send())
-    hrr = decode_handshake(records(server.data_to_send())[0][1])
-    assert isinstance(hrr, ServerHello) and hrr.is_hello_retry_request
-    return client, hrr
 
 
 def hrr_record(hrr: ServerHello, extensions: list[tuple[int, bytes]]) -> bytes:
@@ -527,7 +356,9 @@ def test_unknown_extension_on_the_server_certificate_is_unsupported_extension() 
         raw=b"",
     )
     rejects(
-        flight.client, flight.replaced(HandshakeType.CERTIFICATE, bad), ALERT.UNSUPPORTED_EXTENSION
+        flight.client,
+        flight.replaced_sealed(HandshakeType.CERTIFICATE, bad),
+        ALERT.UNSUPPORTED_EXTENSION,
     )
 
 
@@ -548,7 +379,7 @@ def test_request_context_in_a_handshake_certificate_request_aborts() -> None:
     flight = client_auth_flight()
     request = flight.decoded(HandshakeType.CERTIFICATE_REQUEST)
     bad = dataclasses.replace(request, certificate_request_context=b"request context", raw=b"")
-    error = aborts(flight.client, flight.replaced(HandshakeType.CERTIFICATE_REQUEST, bad))
+    error = aborts(flight.client, flight.replaced_sealed(HandshakeType.CERTIFICATE_REQUEST, bad))
     assert error.alert is ALERT.ILLEGAL_PARAMETER
 
 
@@ -563,7 +394,7 @@ def test_certificate_request_without_signature_algorithms_aborts() -> None:
         certificate_request_context=b"",
         extensions=(UnknownExtension(ext_type=0x1212, extension_data=b""),),
     )
-    error = aborts(flight.client, flight.replaced(HandshakeType.CERTIFICATE_REQUEST, bad))
+    error = aborts(flight.client, flight.replaced_sealed(HandshakeType.CERTIFICATE_REQUEST, bad))
     assert error.alert is ALERT.MISSING_EXTENSION
     assert request.extensions  # the original had its signature_algorithms
 
@@ -582,7 +413,7 @@ def test_unknown_extension_in_certificate_request_is_ignored() -> None:
     changed = CertificateRequest(b"", (*request.extensions, extra))
     edited = list(flight.flight)
     edited[at] = encode_handshake(changed)
-    events = flight.client.receive_data(flight.refinished(edited))
+    events = flight.client.receive_data(flight.sealed(flight.refinished(edited)))
     assert any(isinstance(e, HandshakeComplete) for e in events)
     sent = [decode_handshake(m) for m in certificate_messages(flight)]
     assert isinstance(sent[0], Certificate) and sent[0].certificate_list  # it answered
@@ -617,7 +448,9 @@ def test_empty_certificate_authorities_in_certificate_request_is_decode_error() 
     kept = tuple(e for e in request.extensions if e.ext_type != CERTIFICATE_AUTHORITIES_EXT)
     bad = CertificateRequest(b"", (*kept, empty))
     rejects(
-        flight.client, flight.replaced(HandshakeType.CERTIFICATE_REQUEST, bad), ALERT.DECODE_ERROR
+        flight.client,
+        flight.replaced_sealed(HandshakeType.CERTIFICATE_REQUEST, bad),
+        ALERT.DECODE_ERROR,
     )
 
 
@@ -735,7 +568,7 @@ def test_early_data_accepted_under_another_cipher_suite_is_illegal_parameter() -
     at = flight.find(HandshakeType.ENCRYPTED_EXTENSIONS)
     forged = encode_handshake(EncryptedExtensions((*ee.extensions, EarlyData())))
     bad = flight.sealed(
-        [*flight.flight[:at], forged, *flight.flight[at + 1 :]], TLS_CHACHA20_POLY1305_SHA256
+        [*flight.flight[:at], forged, *flight.flight[at + 1 :]], suite=TLS_CHACHA20_POLY1305_SHA256
     )
     rejects(flight.client, bad, ALERT.ILLEGAL_PARAMETER)
 
@@ -767,30 +600,6 @@ def test_tls12_server_hello_after_offering_early_data_fails() -> None:
 # == TLS 1.3: after the handshake ===============================================================
 
 
-@dataclasses.dataclass
-class Established:
-    """A client in APP_DATA and the secret the server's application records are sealed with."""
-
-    client: ClientConnection
-    server_sealer: Aead13Protector
-
-    @classmethod
-    def start(cls, **client_kwargs: Any) -> Established:
-        secrets: dict[str, bytes] = {}
-        config = client_config(keylog=keylog_into(secrets), **client_kwargs)
-        client = ClientConnection(config, "localhost")
-        pump(client, ServerConnection(server_config()))  # session_tickets=0: nothing sealed yet
-        assert client.state is ConnectionState.APP_DATA
-        return cls(client, sealer(secrets["SERVER_TRAFFIC_SECRET_0"]))
-
-    def handshake(self, message: object) -> bytes:
-        return self.server_sealer.seal(ContentType.HANDSHAKE, encode_handshake(message))  # type: ignore[arg-type]
-
-
-def ticket(lifetime: int = 3600, *extensions: Extension, value: bytes = b"ticket") -> object:
-    return NewSessionTicket(lifetime, 7, b"\x00", value, tuple(extensions))
-
-
 def test_change_cipher_spec_after_the_handshake_is_unexpected_message() -> None:
     """BoGo SendPostHandshakeChangeCipherSpec-TLS13: "remote error: unexpected message".
 
@@ -810,7 +619,7 @@ def test_duplicate_early_data_in_new_session_ticket_is_illegal_parameter() -> No
     extension block." (no alert named; BoGo's is illegal_parameter)."""
     conn = Established.start()
     early = EarlyData(max_early_data_size=16384)
-    rejects(conn.client, conn.handshake(ticket(3600, early, early)), ALERT.ILLEGAL_PARAMETER)
+    rejects(conn.client, conn.seal(ticket(3600, early, early)), ALERT.ILLEGAL_PARAMETER)
 
 
 def test_unknown_new_session_ticket_extension_is_ignored() -> None:
@@ -820,7 +629,7 @@ def test_unknown_new_session_ticket_extension_is_ignored() -> None:
     extensions.\""""
     conn = Established.start()
     custom = UnknownExtension(ext_type=0x1234, extension_data=b"1234")
-    events = conn.client.receive_data(conn.handshake(ticket(3600, custom)))
+    events = conn.client.receive_data(conn.seal(ticket(3600, custom)))
     assert [type(e) for e in events] == [SessionTicketReceived]
 
 
@@ -828,7 +637,7 @@ def test_empty_ticket_in_new_session_ticket_is_decode_error() -> None:
     """BoGo SendEmptySessionTicket, at TLS 1.3 (where RFC 8446 §4.6.1 has
     ``opaque ticket<1..2^16-1>``): a zero-length ticket cannot be decoded."""
     conn = Established.start()
-    rejects(conn.client, conn.handshake(ticket(3600, value=b"")), ALERT.DECODE_ERROR)
+    rejects(conn.client, conn.seal(ticket(3600, value=b"")), ALERT.DECODE_ERROR)
 
 
 @pytest.mark.parametrize(
@@ -845,7 +654,7 @@ def test_ticket_lifetime_is_honoured(delay: int, offered: bool) -> None:
     clock = Clock()
     store = InMemoryClientSessionStore()
     conn = Established.start(clock=clock, session_store=store)
-    conn.client.receive_data(conn.handshake(ticket(20)))
+    conn.client.receive_data(conn.seal(ticket(20)))
     assert len(store) == 1
     clock.now += delay
     hello = decode_handshake(

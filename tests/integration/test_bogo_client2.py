@@ -23,14 +23,27 @@ says so and the RFC is followed. An RFC rule we break is a strict xfail.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from memory_pair import pump
-from tls_fixtures import Clock, server_cert
+from server_flight import (
+    SUITE,
+    Established,
+    Flight13,
+    Handshake12,
+    client_config,
+    completes,
+    hello_record,
+    raw_sealed,
+    rejects,
+    retry_client,
+    sealer,
+    server_config,
+    ticket,
+)
+from tls_fixtures import Clock
 from tlsmachine import (
     AeadTicketSealer,
     AlertReceived,
@@ -46,32 +59,23 @@ from tlsmachine import (
 from tlsmachine.client_session import ClientSession
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519
 from tlsmachine.crypto.suites import (
-    TLS_AES_128_GCM_SHA256,
     TLS_AES_256_GCM_SHA384,
     TLS_CHACHA20_POLY1305_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    CipherSuite,
-    suite12_by_id,
 )
 from tlsmachine.enums import AlertDescription, ContentType, HandshakeType, ProtocolVersion
-from tlsmachine.errors import ProtocolError
 from tlsmachine.extensions import (
-    Extension,
     PreSharedKeyClientHello,
     PreSharedKeyServerHello,
     SessionTicket,
     UnknownExtension,
 )
-from tlsmachine.handshake12 import protectors
-from tlsmachine.keyschedule import hkdf_expand_label, traffic_key_iv
+from tlsmachine.keyschedule import hkdf_expand_label
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
-from tlsmachine.messages.tls13 import EncryptedExtensions, KeyUpdate, NewSessionTicket
-from tlsmachine.prf import verify_data
-from tlsmachine.record.protection import Aead13Protector
-from wire import APPLICATION_DATA, CCS, HANDSHAKE, messages, plaintext_alert, record, records
+from tlsmachine.messages.tls13 import KeyUpdate
+from wire import CCS, HANDSHAKE, messages, record, records
 
-SUITE = TLS_AES_128_GCM_SHA256
 ALERT = AlertDescription
 TLS12 = ProtocolVersion.TLS12
 SEVEN_DAYS = 604800
@@ -90,66 +94,7 @@ PSK_KEY_EXCHANGE_MODES_EXT = 45
 KEY_SHARE_EXT = 51
 RENEGOTIATION_INFO_EXT = 0xFF01
 
-# == helpers (compact copies of round 1's) =====================================================
-
-
-def keylog_into(secrets: dict[str, bytes]) -> Callable[[str], None]:
-    def keylog(line: str) -> None:
-        label, _, secret = line.split()
-        secrets[label] = bytes.fromhex(secret)
-
-    return keylog
-
-
-def sealer(secret: bytes, suite: CipherSuite = SUITE) -> Aead13Protector:
-    key, iv = traffic_key_iv(suite, secret)
-    return Aead13Protector(suite.aead(key), iv)
-
-
-def raw_sealed(secret: bytes, seq: int, inner: bytes, suite: CipherSuite = SUITE) -> bytes:
-    """A TLSCiphertext of any TLSInnerPlaintext ``inner``, no size check (RFC 8446 §5.2)."""
-    key, iv = traffic_key_iv(suite, secret)
-    nonce = (int.from_bytes(iv, "big") ^ seq).to_bytes(12, "big")
-    header = bytes((APPLICATION_DATA, 3, 3)) + (len(inner) + 16).to_bytes(2, "big")
-    return header + suite.aead(key).encrypt(nonce, inner, header)
-
-
-def client_config(**kwargs: Any) -> ClientConfig:
-    return ClientConfig(**{"verify_certificates": False, "cipher_suites": (SUITE,), **kwargs})
-
-
-def server_config(**kwargs: Any) -> ServerConfig:
-    return ServerConfig(**{"certificates": (server_cert(),), "session_tickets": 0, **kwargs})
-
-
-def rejects(
-    client: ClientConnection,
-    data: bytes,
-    alert: AlertDescription | None,
-    *,
-    plaintext: bool = False,
-) -> ProtocolError:
-    """``client`` aborts on ``data`` with ``alert`` (any fatal alert if ``None``)."""
-    with pytest.raises(ProtocolError) as info:
-        client.receive_data(data)
-    if alert is not None:
-        assert info.value.alert is alert, repr(info.value)
-    assert client.state is ConnectionState.FAILED
-    if plaintext:
-        assert client.data_to_send() == plaintext_alert(info.value.alert)
-    return info.value
-
-
-def completes(client: ClientConnection, data: bytes) -> HandshakeComplete:
-    events = client.receive_data(data)
-    done = [e for e in events if isinstance(e, HandshakeComplete)]
-    assert done, events
-    assert client.state is ConnectionState.APP_DATA
-    return done[0]
-
-
-def hello_record(hello: ServerHello, **changes: Any) -> bytes:
-    return record(HANDSHAKE, encode_handshake(dataclasses.replace(hello, raw=b"", **changes)))
+# == helpers (the shared ones are in tests/server_flight.py) ==================================
 
 
 def raw_ext(ext_type: int, data: bytes = b"") -> UnknownExtension:
@@ -162,108 +107,6 @@ def first_hello(client: ClientConnection) -> tuple[bytes, ClientHello]:
     hello = decode_handshake(raw)
     assert isinstance(hello, ClientHello)
     return raw, hello
-
-
-# -- TLS 1.3 ------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Flight13:
-    """A client and the first TLS 1.3 flight our server wrote to it, taken apart."""
-
-    client: ClientConnection
-    client_hello: bytes
-    server_hello: ServerHello
-    plain: list[bytes]
-    flight: list[bytes]
-    secrets: dict[str, bytes]
-    suite: CipherSuite
-
-    @classmethod
-    def start(
-        cls,
-        client: ClientConfig | None = None,
-        server: ServerConfig | None = None,
-        server_name: str = "localhost",
-        suite: CipherSuite = SUITE,
-    ) -> Flight13:
-        secrets: dict[str, bytes] = {}
-        conn = ClientConnection(client or client_config(), server_name)
-        srv = ServerConnection(
-            dataclasses.replace(server or server_config(), keylog=keylog_into(secrets))
-        )
-        hello, _ = first_hello(conn)
-        srv.receive_data(record(HANDSHAKE, hello))
-        out = srv.data_to_send()
-        plain, flight = [], []
-        opener = sealer(secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"], suite)
-        for content_type, body in records(out):
-            if content_type == APPLICATION_DATA:
-                header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-                inner_type, content = opener.open(header, body)
-                assert inner_type == ContentType.HANDSHAKE
-                flight += messages(bytes(content))
-            else:
-                plain.append(record(content_type, body))
-        server_hello = decode_handshake(records(plain[0])[0][1])
-        assert isinstance(server_hello, ServerHello)
-        return cls(conn, hello, server_hello, plain, flight, secrets, suite)
-
-    @property
-    def hs_secret(self) -> bytes:
-        return self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-
-    def find(self, msg_type: HandshakeType) -> int:
-        return next(i for i, m in enumerate(self.flight) if m[0] == msg_type)
-
-    def decoded(self, msg_type: HandshakeType) -> Any:
-        return decode_handshake(self.flight[self.find(msg_type)])
-
-    def sealed(self, flight: list[bytes], plain: list[bytes] | None = None) -> bytes:
-        protected = sealer(self.hs_secret, self.suite).seal(ContentType.HANDSHAKE, b"".join(flight))
-        return b"".join(self.plain if plain is None else plain) + protected
-
-    def with_ee(self, *extensions: Extension, replace: bool = False) -> bytes:
-        """The flight with EncryptedExtensions carrying ``extensions`` (besides its own)."""
-        ee = self.decoded(HandshakeType.ENCRYPTED_EXTENSIONS)
-        kept = () if replace else ee.extensions
-        flight = list(self.flight)
-        flight[self.find(HandshakeType.ENCRYPTED_EXTENSIONS)] = encode_handshake(
-            EncryptedExtensions(extensions=(*kept, *extensions))
-        )
-        return self.sealed(flight)
-
-    def server_hello_with(self, *extensions: Extension, **changes: Any) -> bytes:
-        hello = self.server_hello
-        return hello_record(hello, extensions=(*hello.extensions, *extensions), **changes)
-
-
-@dataclasses.dataclass
-class Established:
-    """A TLS 1.3 client in APP_DATA and the server's application-traffic sealer."""
-
-    client: ClientConnection
-    server_sealer: Aead13Protector
-    secrets: dict[str, bytes]
-
-    @classmethod
-    def start(cls, **client_kwargs: Any) -> Established:
-        secrets: dict[str, bytes] = {}
-        config = client_config(keylog=keylog_into(secrets), **client_kwargs)
-        client = ClientConnection(config, "localhost")
-        pump(client, ServerConnection(server_config()))  # session_tickets=0: nothing sealed yet
-        assert client.state is ConnectionState.APP_DATA
-        return cls(client, sealer(secrets["SERVER_TRAFFIC_SECRET_0"]), secrets)
-
-    def seal(self, message: object | bytes, content_type: int = ContentType.HANDSHAKE) -> bytes:
-        data = message if isinstance(message, bytes) else encode_handshake(message)  # type: ignore[arg-type]
-        return self.server_sealer.seal(content_type, data)
-
-
-def ticket(
-    lifetime: int = 3600, *extensions: Extension, value: bytes = b"ticket", age_add: int = 7
-) -> NewSessionTicket:
-    return NewSessionTicket(lifetime, age_add, b"\x00", value, tuple(extensions))
 
 
 def ticket_config(
@@ -298,88 +141,6 @@ def client12_config(**kwargs: Any) -> ClientConfig:
 
 def server12_config(**kwargs: Any) -> ServerConfig:
     return server_config(**{"groups": (SECP256R1,), **kwargs})
-
-
-@dataclasses.dataclass
-class Handshake12:
-    """A TLS 1.2 client, our server, and the server's flights, ready to be edited.
-
-    :meth:`start` stops after the server's first flight; :meth:`finish` hands the client its
-    first flight, passes the client's answer to the server and keeps the server's last flight
-    (``[NewSessionTicket], ChangeCipherSpec, Finished``), so a test can rebuild it."""
-
-    client: ClientConnection
-    server: ServerConnection
-    client_hello: bytes
-    flight: bytes
-    secrets: dict[str, bytes]
-    client_flight: bytes = b""
-    last: bytes = b""
-
-    @classmethod
-    def start(
-        cls, client: ClientConfig | None = None, server: ServerConfig | None = None
-    ) -> Handshake12:
-        secrets: dict[str, bytes] = {}
-        conn = ClientConnection(client or client12_config(), "localhost")
-        srv = ServerConnection(
-            dataclasses.replace(server or server12_config(), keylog=keylog_into(secrets))
-        )
-        hello = conn.data_to_send()
-        srv.receive_data(hello)
-        raw = next(m for t, b in records(hello) if t == HANDSHAKE for m in messages(b))
-        return cls(conn, srv, raw, srv.data_to_send(), secrets)
-
-    @property
-    def server_messages(self) -> list[bytes]:
-        return [m for t, b in records(self.flight) if t == HANDSHAKE for m in messages(b)]
-
-    @property
-    def server_hello(self) -> ServerHello:
-        hello = decode_handshake(self.server_messages[0], version=TLS12)
-        assert isinstance(hello, ServerHello)
-        return hello
-
-    def finish(self, flight: bytes | None = None) -> bytes:
-        self.client.receive_data(self.flight if flight is None else flight)
-        self.client_flight = self.client.data_to_send()
-        self.server.receive_data(self.client_flight)
-        self.last = self.server.data_to_send()
-        return self.last
-
-    @property
-    def suite(self) -> Any:
-        return suite12_by_id(self.server_hello.cipher_suite)
-
-    @property
-    def master(self) -> bytes:
-        return self.secrets["CLIENT_RANDOM"]
-
-    def keys(self) -> Any:
-        hello = decode_handshake(self.client_hello)
-        assert isinstance(hello, ClientHello)
-        return protectors(self.suite, self.master, hello.random, self.server_hello.random)
-
-    def client_messages(self) -> list[bytes]:
-        """The client's handshake messages, its Finished opened with its key."""
-        opener, out, protected = self.keys().client_write, [], False
-        for content_type, body in records(self.client_flight):
-            if content_type == CCS:
-                protected = True
-            elif content_type == HANDSHAKE and not protected:
-                out += messages(body)
-            elif content_type == HANDSHAKE:
-                header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-                out += messages(bytes(opener.open(header, body)[1]))
-        return out
-
-    def server_finished_message(self, *extra: bytes) -> bytes:
-        """The server's Finished over the transcript, with ``extra`` messages (e.g. a
-        NewSessionTicket) after the client's (RFC 5246 §7.4.9)."""
-        transcript = [self.client_hello, *self.server_messages, *self.client_messages(), *extra]
-        digest = hashlib.new(self.suite.hash_name, b"".join(transcript)).digest()
-        verify = verify_data(self.suite.hash_name, self.master, b"server finished", digest)
-        return bytes((HandshakeType.FINISHED,)) + len(verify).to_bytes(3, "big") + verify
 
 
 # == TLS 1.3: resumption =======================================================================
@@ -747,16 +508,6 @@ def test_tls13_change_cipher_spec_other_than_0x01_is_unexpected_message(content:
 # == TLS 1.3: HelloRetryRequest =================================================================
 
 
-def retry_client() -> tuple[ClientConnection, ServerHello]:
-    """A client that offered an x25519 share, and our HelloRetryRequest for secp384r1."""
-    client = ClientConnection(client_config(groups=(X25519, SECP384R1)), "localhost")
-    server = ServerConnection(server_config(groups=(SECP384R1,)))
-    server.receive_data(client.data_to_send())
-    hrr = decode_handshake(records(server.data_to_send())[0][1])
-    assert isinstance(hrr, ServerHello) and hrr.is_hello_retry_request
-    return client, hrr
-
-
 def test_hello_retry_request_without_key_share_or_cookie_is_illegal_parameter() -> None:
     """BoGo HelloRetryRequest-Empty-TLS13 (only supported_versions): ":EMPTY_HELLO_RETRY_REQUEST:"
     (BoGo's alert: illegal parameter).
@@ -873,7 +624,7 @@ def test_server_name_ack_with_data_aborts(version: str) -> None:
         kept = tuple(e for e in ee.extensions if e.ext_type != SERVER_NAME_EXT)
         rejects(flight.client, flight.with_ee(*kept, ack, replace=True), None)
     else:
-        hs = Handshake12.start()
+        hs = Handshake12.start(client12_config(), server12_config())
         hello = hs.server_hello
         kept = tuple(e for e in hello.extensions if e.ext_type != SERVER_NAME_EXT)
         rejects(hs.client, hello_record(hello, extensions=(*kept, ack)), None, plaintext=True)
@@ -976,8 +727,8 @@ def test_tls12_unrequested_server_hello_extension_is_unsupported_extension(
     RFC 5246 §7.4.1.4: "If a client receives an extension type in ServerHello that it did not
     request in the associated ClientHello, it MUST abort the handshake with an
     unsupported_extension fatal alert.\""""
-    hs = Handshake12.start()
-    offered = {e.ext_type for e in decode_handshake(hs.client_hello).extensions}
+    hs = Handshake12.start(client12_config(), server12_config())
+    offered = {e.ext_type for e in hs.client_hello.extensions}
     assert ext_type not in offered
     hello = hs.server_hello
     bad = hello_record(hello, extensions=(*hello.extensions, raw_ext(ext_type, data)))
@@ -991,7 +742,7 @@ def test_tls12_renegotiation_info_not_empty_is_handshake_failure() -> None:
     RFC 5746 §3.4: "The client MUST then verify that the length of the
     "renegotiated_connection" field is zero, and if it is not, MUST abort the handshake (by
     sending a fatal handshake_failure alert).\""""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hello = hs.server_hello
     kept = tuple(e for e in hello.extensions if e.ext_type != RENEGOTIATION_INFO_EXT)
     bad = raw_ext(RENEGOTIATION_INFO_EXT, b"\x0c" + bytes(12))
@@ -1011,7 +762,7 @@ def test_tls12_full_handshake_without_ems_when_required_is_handshake_failure() -
     the handshake if it does not wish to interoperate with legacy servers."; "we use the phrase
     "abort the handshake" as shorthand for terminating the handshake by sending a fatal
     "handshake_failure" alert."""
-    hs = Handshake12.start(client12_config(require_extended_master_secret=True))
+    hs = Handshake12.start(client12_config(require_extended_master_secret=True), server12_config())
     hello = hs.server_hello
     kept = tuple(e for e in hello.extensions if e.ext_type != EXTENDED_MASTER_SECRET_EXT)
     assert kept != hello.extensions
@@ -1055,8 +806,8 @@ def test_tls12_non_ems_session_is_not_offered_so_cannot_be_resumed() -> None:
         )
     )
     clock.now += 1
-    hs = Handshake12.start(client12_config(session_store=store, clock=clock))
-    offered = decode_handshake(hs.client_hello)
+    hs = Handshake12.start(client12_config(session_store=store, clock=clock), server12_config())
+    offered = hs.client_hello
     assert offered.legacy_session_id != session_id
     sent_ticket = offered.get(SessionTicket)
     assert sent_ticket is None or sent_ticket.ticket == b""
@@ -1083,7 +834,7 @@ def test_tls12_echoed_session_id_followed_by_a_full_handshake_is_unexpected_mess
     pump(ClientConnection(config, "localhost"), ServerConnection(server))
     clock.now += 1
     hs = Handshake12.start(config, dataclasses.replace(server, ticket_sealer=AeadTicketSealer()))
-    offered = decode_handshake(hs.client_hello)
+    offered = hs.client_hello
     assert offered.legacy_session_id
     echoed = hello_record(hs.server_hello, legacy_session_id_echo=offered.legacy_session_id)
     rest = b"".join(record(HANDSHAKE, m) for m in hs.server_messages[1:])
@@ -1143,7 +894,7 @@ def test_tls12_unannounced_new_session_ticket_is_unexpected_message() -> None:
 
     RFC 5077 §3.3: "This message MUST NOT be sent if the server did not include a
     SessionTicket extension in the ServerHello." RFC 5246 §7.2.2 unexpected_message."""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hs.finish()
     nst = bytes((HandshakeType.NEW_SESSION_TICKET,)) + (10).to_bytes(3, "big") + bytes(4)
     nst += b"\x00\x04tick"
@@ -1185,7 +936,7 @@ def test_tls12_application_data_between_ccs_and_finished_is_unexpected_message()
     RFC 5246 §7.4.9: "A Finished message is always sent immediately after a change cipher spec
     message to verify that the key exchange and authentication processes were successful."
     Application data there is an inappropriate message: §7.2.2 unexpected_message."""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hs.finish()
     keys = hs.keys()
     data = (
@@ -1202,7 +953,7 @@ def test_tls12_alert_between_ccs_and_finished_ends_the_handshake() -> None:
 
     RFC 5246 §7.2: "Upon transmission or receipt of a fatal alert message, both parties
     immediately close the connection." The alert is read under the new keys (§7.1)."""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hs.finish()
     alert = hs.keys().server_write.seal(ContentType.ALERT, bytes((2, ALERT.HANDSHAKE_FAILURE)))
     with pytest.raises(AlertReceived) as info:
@@ -1226,7 +977,7 @@ def test_tls12_hello_request_during_the_handshake_is_ignored() -> None:
     negotiating a session." and "HelloRequest messages MUST NOT be included in the message
     hashes that are maintained throughout the handshake and used in the Finished messages".
     """
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     flight = b"".join(
         record(HANDSHAKE, hello_request()) + record(HANDSHAKE, m) for m in hs.server_messages
     )
@@ -1240,7 +991,7 @@ def test_tls12_hello_request_after_the_handshake_is_not_fatal() -> None:
 
     RFC 5246 §7.4.1.1: "clients ... MAY simply ignore it or may, if it wishes, respond with a
     no_renegotiation alert"; §7.2.2: no_renegotiation: "This message is always a warning.\""""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hs.finish()
     completes(hs.client, hs.last)
     keys = hs.keys()
@@ -1264,7 +1015,7 @@ def test_tls12_hello_request_with_a_body_is_decode_error() -> None:
 
     RFC 5246 §7.4.1.1: ``struct { } HelloRequest;``: a body cannot be decoded -- §7.2.2
     decode_error: "the length of the message was incorrect"."""
-    hs = Handshake12.start()
+    hs = Handshake12.start(client12_config(), server12_config())
     hs.finish()
     completes(hs.client, hs.last)
     keys = hs.keys()

@@ -18,7 +18,6 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,6 +27,16 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from memory_pair import pump
 from pki import build_certificate, generate_key
+from server_flight import (
+    SUITE,
+    Flight13,
+    aborts,
+    client_config,
+    keylog_into,
+    opened,
+    sealer,
+    server_config,
+)
 from tls12_probe import GROUPS, POINT_FORMATS, RENEGO, SIGALGS
 from tls12_probe import Probe as Probe12
 from tls12_probe import client_hello as client_hello12
@@ -47,12 +56,10 @@ from tlsmachine import (
 )
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519
-from tlsmachine.crypto.signatures import certificate_verify_input, sign
 from tlsmachine.crypto.suites import (
     TLS_AES_128_GCM_SHA256,
     TLS_AES_256_GCM_SHA384,
     TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    CipherSuite,
 )
 from tlsmachine.enums import AlertDescription, ContentType, HandshakeType, ProtocolVersion
 from tlsmachine.errors import ProtocolError
@@ -69,7 +76,6 @@ from tlsmachine.extensions import (
     SignatureAlgorithms,
 )
 from tlsmachine.handshake12 import protectors
-from tlsmachine.keyschedule import finished_key, finished_mac, traffic_key_iv
 from tlsmachine.messages import HandshakeMessage, decode_handshake, encode_handshake
 from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls13 import (
@@ -79,36 +85,13 @@ from tlsmachine.messages.tls13 import (
     EncryptedExtensions,
 )
 from tlsmachine.prf import verify_data
-from tlsmachine.record.protection import Aead13Protector
 from wire import CCS, HANDSHAKE, messages, record, records
 
-SUITE = TLS_AES_128_GCM_SHA256
 ALERT = AlertDescription
 TLS12 = ProtocolVersion.TLS12
 EMS_EXT = 23
 
-# == helpers (compact copies of test_bogo_client.py / test_post_handshake_auth.py) ===========
-
-
-def keylog_into(secrets: dict[str, bytes]) -> Callable[[str], None]:
-    def keylog(line: str) -> None:
-        label, _, secret = line.split()
-        secrets[label] = bytes.fromhex(secret)
-
-    return keylog
-
-
-def sealer(secret: bytes, suite: CipherSuite = SUITE) -> Aead13Protector:
-    key, iv = traffic_key_iv(suite, secret)
-    return Aead13Protector(suite.aead(key), iv)
-
-
-def client_config(**kwargs: Any) -> ClientConfig:
-    return ClientConfig(**{"verify_certificates": False, "cipher_suites": (SUITE,), **kwargs})
-
-
-def server_config(**kwargs: Any) -> ServerConfig:
-    return ServerConfig(**{"certificates": (server_cert(),), "session_tickets": 0, **kwargs})
+# == helpers (the shared ones are in tests/server_flight.py) ==================================
 
 
 def of_type(events: list[Event], cls: type) -> list[Any]:
@@ -120,104 +103,8 @@ def complete(events: list[Event]) -> HandshakeComplete:
     return done  # type: ignore[no-any-return]
 
 
-def fails(conn: ClientConnection | ServerConnection, data: bytes) -> ProtocolError:
-    with pytest.raises(ProtocolError) as info:
-        conn.receive_data(data)
-    assert conn.state is ConnectionState.FAILED
-    return info.value
-
-
-def opened(secret: bytes, data: bytes, suite: CipherSuite = SUITE) -> list[tuple[int, bytes]]:
-    """The protected records of ``data`` (plaintext ones skipped), opened under ``secret``:
-    (inner content type, content) per record."""
-    opener, out = sealer(secret, suite), []
-    for content_type, body in records(data):
-        if content_type != ContentType.APPLICATION_DATA:
-            continue
-        header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-        inner_type, content = opener.open(header, body)
-        out.append((int(inner_type), bytes(content)))
-    return out
-
-
 def handshake_types(secret: bytes, data: bytes) -> list[int]:
     return [m[0] for t, c in opened(secret, data) if t == HANDSHAKE for m in messages(c)]
-
-
-@dataclasses.dataclass
-class Flight13:
-    """A client and the TLS 1.3 flight our server wrote to it, taken apart for editing."""
-
-    client: ClientConnection
-    server: ServerConnection
-    client_hello: bytes
-    plain: list[bytes]
-    flight: list[bytes]
-    secrets: dict[str, bytes]
-    suite: CipherSuite
-
-    @classmethod
-    def start(
-        cls, client: ClientConfig, server: ServerConfig, suite: CipherSuite = SUITE
-    ) -> Flight13:
-        secrets: dict[str, bytes] = {}
-        conn = ClientConnection(client, "localhost")
-        srv = ServerConnection(dataclasses.replace(server, keylog=keylog_into(secrets)))
-        hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-        srv.receive_data(record(HANDSHAKE, hello))
-        out = srv.data_to_send()
-        first = decode_handshake(records(out)[0][1])
-        if isinstance(first, ServerHello) and first.is_hello_retry_request:
-            conn.receive_data(out)
-            hello = next(body for t, body in records(conn.data_to_send()) if t == HANDSHAKE)
-            srv.receive_data(record(HANDSHAKE, hello))
-            out = srv.data_to_send()
-        plain = [record(t, b) for t, b in records(out) if t != ContentType.APPLICATION_DATA]
-        flight = [
-            m
-            for t, c in opened(secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"], out, suite)
-            for m in messages(c)
-        ]
-        return cls(conn, srv, hello, plain, flight, secrets, suite)
-
-    def find(self, msg_type: HandshakeType) -> int:
-        return next(i for i, m in enumerate(self.flight) if m[0] == msg_type)
-
-    def decoded(self, msg_type: HandshakeType) -> Any:
-        return decode_handshake(self.flight[self.find(msg_type)])
-
-    def sealed(self, flight: list[bytes], size: int = 2**14) -> bytes:
-        """``flight`` after the plaintext records, in protected records of ``size`` bytes."""
-        protector = sealer(self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"], self.suite)
-        data = b"".join(flight)
-        chunks = [data[i : i + size] for i in range(0, len(data), size)]
-        return b"".join(self.plain) + b"".join(
-            protector.seal(ContentType.HANDSHAKE, c) for c in chunks
-        )
-
-    def replaced(self, msg_type: HandshakeType, message: HandshakeMessage) -> list[bytes]:
-        flight = list(self.flight)
-        flight[self.find(msg_type)] = encode_handshake(message)
-        return flight
-
-    def refinished(self, flight: list[bytes], key: Any = None) -> list[bytes]:
-        """``flight`` with CertificateVerify and Finished made again over its transcript."""
-        name = self.suite.hash_name
-        transcript = hashlib.new(name, self.client_hello + records(self.plain[0])[0][1])
-        out = []
-        for message in flight:
-            if message[0] == HandshakeType.CERTIFICATE_VERIFY:
-                cv = decode_handshake(message)
-                content = certificate_verify_input(transcript.digest(), server=True)
-                signature = sign(cv.algorithm, key or server_cert().private_key, content)
-                message = encode_handshake(CertificateVerify(cv.algorithm, signature))
-            elif message[0] == HandshakeType.FINISHED:
-                base = self.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-                mac = finished_mac(name, finished_key(name, base), transcript.digest())
-                message = bytes((HandshakeType.FINISHED,)) + len(mac).to_bytes(3, "big") + mac
-            transcript.update(message)
-            out.append(message)
-        return out
 
 
 def ticket_client(
@@ -381,7 +268,7 @@ def test_early_data_accepted_under_another_alpn_is_illegal_parameter(
     ee = flight.decoded(HandshakeType.ENCRYPTED_EXTENSIONS)
     assert ee.get(EarlyData) is None  # our server itself rejects: the ALPN differs
     forged = EncryptedExtensions((*ee.extensions, EarlyData()))
-    error = fails(flight.client, flight.sealed(flight.replaced(ee_type(), forged)))
+    error = aborts(flight.client, flight.sealed(flight.replaced(ee_type(), forged)))
     assert error.alert is ALERT.ILLEGAL_PARAMETER
 
 
@@ -488,7 +375,7 @@ def test_bad_finished_after_accepted_early_data_is_decrypt_error() -> None:
     edited = list(flight.flight)
     at = flight.find(HandshakeType.FINISHED)
     edited[at] = edited[at][:-1] + bytes([edited[at][-1] ^ 1])
-    assert fails(flight.client, flight.sealed(edited)).alert is ALERT.DECRYPT_ERROR
+    assert aborts(flight.client, flight.sealed(edited)).alert is ALERT.DECRYPT_ERROR
 
 
 def test_early_data_may_follow_the_server_hello() -> None:
@@ -813,7 +700,7 @@ def answer_of(pair: Pair) -> tuple[bytes, list[bytes], Channel]:
 
 
 def server_refuses(pair: Pair, data: bytes, alert: AlertDescription) -> None:
-    assert fails(pair.server, data).alert is alert
+    assert aborts(pair.server, data).alert is alert
     with pytest.raises(AlertReceived) as info:
         pair.client.receive_data(pair.server.data_to_send())
     assert info.value.description == alert
@@ -1139,11 +1026,11 @@ def test_end_entity_certificate_not_first_is_refused(pki: Chains) -> None:
     certificate = flight.decoded(HandshakeType.CERTIFICATE)
     entries = certificate.certificate_list
     swapped = Certificate(b"", (entries[1], entries[0], *entries[2:]))
-    error = fails(
+    error = aborts(
         flight.client,
         flight.sealed(
             flight.refinished(
-                flight.replaced(HandshakeType.CERTIFICATE, swapped), certified.private_key
+                flight.replaced(HandshakeType.CERTIFICATE, swapped), key=certified.private_key
             )
         ),
     )
@@ -1175,7 +1062,7 @@ def test_client_refuses_a_protected_handshake_record_over_its_limit() -> None:
     protector = sealer(flight.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"])
     ee_record = protector.seal(ContentType.HANDSHAKE, flight.flight[at])
     big_record = protector.seal(ContentType.HANDSHAKE, rest)
-    error = fails(flight.client, b"".join(flight.plain) + ee_record + big_record)
+    error = aborts(flight.client, b"".join(flight.plain) + ee_record + big_record)
     assert error.alert is ALERT.RECORD_OVERFLOW
 
 
@@ -1210,7 +1097,7 @@ def test_client_refuses_an_application_record_over_its_limit(padding: int) -> No
     events = client.receive_data(fits)
     assert sum(len(e.data) for e in of_type(events, ApplicationData)) == 255 - padding
     over = protector.seal(ContentType.APPLICATION_DATA, bytes(256 - padding), padding=padding)
-    assert fails(client, over).alert is ALERT.RECORD_OVERFLOW
+    assert aborts(client, over).alert is ALERT.RECORD_OVERFLOW
 
 
 def test_client_keeps_to_a_small_server_limit_for_its_certificate() -> None:
