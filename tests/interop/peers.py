@@ -664,3 +664,74 @@ def cert_options(peers: Peers, leaf: str | None, flag: str = "--") -> list[str]:
         return []
     issued = peers.pki.leaves[leaf]
     return [f"{flag}cert", str(issued.chain_path), f"{flag}key", str(issued.key_path)]
+
+
+# -- peer programs that print JSON records --------------------------------------------------------
+
+
+def json_server_options(peers: Peers, leaves: Sequence[str], connections: int) -> list[str]:
+    """The options a JSON-record peer server takes from the test PKI: ``--cert``/``--key`` per
+    leaf, the CA (``--ca``, for client certificates) and ``--connections``."""
+    keys = [option for leaf in leaves for option in cert_options(peers, leaf)]
+    return [*keys, "--ca", str(peers.pki.ca_path), "--connections", str(connections)]
+
+
+def json_client_options(peers: Peers, ports: int | Sequence[int], leaf: str | None) -> list[str]:
+    """The options a JSON-record peer client takes: ``--port`` (comma-separated), the CA it
+    verifies the server against, and a client certificate (``None``: none)."""
+    port_list = [ports] if isinstance(ports, int) else list(ports)
+    ports_option = ",".join(map(str, port_list))
+    return ["--port", ports_option, "--ca", str(peers.pki.ca_path), *cert_options(peers, leaf)]
+
+
+@dataclass
+class JsonPeerServer:
+    """A running peer server that prints one JSON record per connection (see
+    :func:`json_records`); :meth:`results` waits for them."""
+
+    peer: PeerProcess
+    port: int
+    connections: int
+    timeout: float = 3 * TIMEOUT
+    """The bound of :meth:`results` unless it says otherwise."""
+
+    def results(self, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Its records of all its connections, once it has exited (bounded wait)."""
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while len(json_records(self.peer)) < self.connections and self.peer.proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.peer.name}: no records in {limit}s\n{self.describe()}")
+            time.sleep(0.02)
+        assert self.peer.wait(TIMEOUT) == 0, self.describe()
+        found = json_records(self.peer)
+        assert len(found) == self.connections, self.describe()
+        return found
+
+    @property
+    def log(self) -> str:
+        """What the peer wrote on stderr (its log)."""
+        return self.peer.stderr.decode("utf-8", "replace")
+
+    def describe(self) -> str:
+        return self.peer.describe()
+
+
+def json_server_listening(
+    peer: PeerProcess, connections: int, timeout: float = 3 * TIMEOUT
+) -> JsonPeerServer:
+    """The server ``peer``, once it printed ``{"event": "listening", "port": N}`` (bounded by
+    ``timeout``, which also bounds :meth:`JsonPeerServer.results`)."""
+    port = int(peer.wait_for(r'"event": "listening", "port": (\d+)', timeout).group(1))
+    return JsonPeerServer(peer, port, connections, timeout)
+
+
+def json_client_run(
+    peers: Peers, argv: Sequence[str], name: str, timeout: float = 3 * TIMEOUT
+) -> PeerProcess:
+    """Run a JSON-record peer client to its end: it must exit with status 0 after printing
+    ``{"event": "done"}`` (its records: :func:`json_records`)."""
+    peer = peers.start(argv, name)
+    assert peer.wait(timeout) == 0, peer.describe()
+    assert '{"event": "done"}' in peer.stdout.decode(), peer.describe()
+    return peer

@@ -1,14 +1,14 @@
 """Interop with Bouncy Castle's TLS (BCJSSE 1.72, Debian libbctls-java), both directions.
 
-BC runs in its own JVM: ``bc_peer/BcPeer.java`` (compiled once per session against the BC jars
-by the ``bc_classes`` fixture, ``bc_peer.py``) uses ``SSLContext.getInstance("TLS",
-BouncyCastleJsseProvider)`` with the BC provider for its crypto, so the handshake, the record
-layer and the cryptography are all BC's and none of the JDK's SunJSSE. It serves or makes
-several connections per run, since a JVM is slow to start (servers of one test start side by
-side), and prints one JSON record per connection: protocol, suite, ALPN, whether the session
-was resumed, the SNI names it was asked for, the peer's certificate, the bytes it received,
-whether the close was clean, or the error and the alert it sent or received. Each test checks
-both ends.
+BC runs in its own JVM: ``java_peer/TlsPeer.java`` (the JSSE tests' peer, compiled once per
+session, ``java_peer.py``), run with ``--provider bc`` and the BC jars on its classpath, uses
+``SSLContext.getInstance("TLS", BouncyCastleJsseProvider)`` with the BC provider for its
+crypto, so the handshake, the record layer and the cryptography are all BC's and none of the
+JDK's SunJSSE. It serves or makes several connections per run, since a JVM is slow to start
+(servers of one test start side by side), and prints one JSON record per connection:
+protocol, suite, ALPN, whether the session was resumed, the SNI names it was asked for, the
+peer's certificate, the bytes it received, whether the close was clean, or the error and the
+alert it sent or received. Each test checks both ends.
 
 Coverage: TLS 1.3 suites x groups (x25519, x448, P-256/384/521, ffdhe2048) x server
 certificates (ECDSA P-256/P-384, RSA with RSA-PSS, Ed25519), both ways; TLS 1.2 ECDHE-ECDSA
@@ -53,16 +53,29 @@ got a TCP reset and never read our alert (BC: "Broken pipe" instead of unknown_c
 
 from __future__ import annotations
 
-import hashlib
 import socket
-import threading
-from pathlib import Path
 from typing import Any
 
+import peer_checks
 import pytest
-from bc_peer import BouncyCastle, build, ok, payload
-from cryptography.hazmat.primitives.serialization import Encoding
+from java_peer import Java, compiled
 from matrix import TLS13_SUITES
+from peer_checks import (
+    LEAVES13,
+    KeyUpdatingServer,
+    cert_sha256,
+    dial_each,
+    dial_tls12_cases,
+    dial_tls13_cases,
+    echo,
+    echo_chunks,
+    info_of,
+    infos,
+    ok,
+    ours_with,
+    payload,
+    sha256,
+)
 from peers import (
     TIMEOUT,
     OurServer,
@@ -93,19 +106,11 @@ from tlsmachine.errors import (
     ProtocolVersionError,
     UnknownCA,
 )
-from tlsmachine.sockets import TLSServer, TLSSocket, connect
+from tlsmachine.sockets import TLSSocket, connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
 GROUPS13 = ["x25519", "x448", "secp256r1", "secp384r1", "secp521r1", "ffdhe2048"]
-LEAVES13 = {
-    # leaf -> the TLS 1.3 CertificateVerify scheme (RFC 8446 §4.2.3: RSA only with PSS; ECDSA
-    # curve and hash go together)
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "rsa-2048": "rsa_pss_rsae_sha256",
-    "ed25519": "ed25519",
-}
 CASES12 = [
     # (leaf, suite, group): every TLS 1.2 AEAD suite family BC and we share; for ECDSA leaves
     # the client lists the certificate's curve too (RFC 8422 §5.1)
@@ -126,69 +131,23 @@ MIB = 1 << 20
 # -- fixtures and helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def bc_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """BcPeer.java compiled once per session (javac or a BC jar missing: the tests fail)."""
-    return build(tmp_path_factory.mktemp("bc-peer"))
-
-
 @pytest.fixture
-def bc(peers: Peers, bc_classes: Path) -> BouncyCastle:
-    """Starts BCJSSE peers; the ``peers`` registry stops them at teardown."""
-    return BouncyCastle(peers, bc_classes)
-
-
-def echo(tls: TLSSocket, message: bytes) -> None:
-    tls.sendall(message)
-    assert read_exactly(tls, len(message)) == message
-
-
-def info_of(tls: TLSSocket) -> HandshakeComplete:
-    assert tls.handshake_info is not None
-    return tls.handshake_info
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def cert_sha256(peers: Peers, leaf: str) -> str:
-    return sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER))
+def bc(peers: Peers, tmp_path_factory: pytest.TempPathFactory) -> Java:
+    """Starts BCJSSE peers (TlsPeer.java with ``--provider bc``, compiled once per session;
+    javac or a BC jar missing: the tests fail); the ``peers`` registry stops them at teardown."""
+    return Java(peers, compiled(tmp_path_factory), provider="bc")
 
 
 def served(ours: OurServer, count: int = 1) -> list[ServedConnection]:
     """Our server's next ``count`` connections, each checked for errors and a clean close
     (BC's close_notify)."""
-    found = [ours.next_connection() for _ in range(count)]
-    for connection in found:
-        assert connection.error is None, repr(connection.error)
-        assert connection.info is not None
-        assert connection.clean_close, connection
-    return found
-
-
-def infos(connections: list[ServedConnection]) -> list[HandshakeComplete]:
-    return [c.info for c in connections if c.info is not None]
-
-
-def ours_with(peers: Peers, leaf: str = "ecdsa-p256", **kwargs: Any) -> OurServer:
-    config = ServerConfig(certificates=server_certificates(peers, leaf), **kwargs)
-    return peers.our_server(config)
+    return peer_checks.served(ours, count, clean_close=True)
 
 
 def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
-    """One connection of a matrix: its handshake info, or the error as text (so one failing
-    case does not hide the others, and the BC server moves on to its next connection). It
-    checks BC's close_notify after ours."""
-    try:
-        with dial(port, config) as tls:
-            echo(tls, message)
-            info = info_of(tls)
-        if not tls.clean_close:
-            return "no close_notify from BC"
-        return info
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+    """One connection of a matrix (:func:`peer_checks.try_dial`), checking BC's close_notify
+    after ours."""
+    return peer_checks.try_dial(port, config, message, closed_by="BC")
 
 
 def alert_name(description: int) -> str:
@@ -206,7 +165,7 @@ def failed(peer_error: type[BaseException], call: Any, *args: Any) -> BaseExcept
 # -- TLS 1.3: suites x groups x certificates ---------------------------------------------------
 
 
-def test_client_tls13_matrix_with_bc_servers(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_tls13_matrix_with_bc_servers(peers: Peers, bc: Java) -> None:
     """One BC server per certificate, each serving every suite with every group."""
     cases = [(suite, group) for suite in TLS13_SUITES for group in GROUPS13]
     servers = bc.servers(
@@ -216,16 +175,7 @@ def test_client_tls13_matrix_with_bc_servers(peers: Peers, bc: BouncyCastle) -> 
         )
     )
     for leaf, server in zip(LEAVES13, servers, strict=True):
-        seen: list[tuple[str | None, ...]] = []
-        for suite, group in cases:
-            config = client_config(
-                peers, cipher_suites=(suite,), groups=(group,), key_share_groups=(group,)
-            )
-            info = try_dial(server.port, config, f"{suite} {group}".encode())
-            if isinstance(info, str):
-                seen.append((suite, group, info))  # the error, in place of version and scheme
-            else:
-                seen.append((info.cipher_suite, info.group, info.version, info.signature_scheme))
+        seen = dial_tls13_cases(peers, server.port, cases, closed_by="BC")
         assert seen == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases], leaf
     for leaf, server in zip(LEAVES13, servers, strict=True):
         results = server.results()
@@ -242,7 +192,7 @@ def early_share(groups: list[str]) -> str:
     return next((g for g in ("x25519", "secp256r1") if g in groups), groups[0])
 
 
-def test_bc_client_tls13_matrix_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_tls13_matrix_with_server(peers: Peers, bc: Java) -> None:
     """One BC run: each certificate with each suite and group. Our servers take one group
     each, so BC's single key share (:func:`early_share`) gets a HelloRetryRequest for the
     others. BCJSSE offers only the ECDSA schemes of curves among its groups (in TLS 1.3 too),
@@ -286,7 +236,7 @@ def test_bc_client_tls13_matrix_with_server(peers: Peers, bc: BouncyCastle) -> N
 # -- TLS 1.2 -------------------------------------------------------------------------------------
 
 
-def test_client_tls12_suites_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_tls12_suites_with_bc_server(peers: Peers, bc: Java) -> None:
     leaves = list(dict.fromkeys(c[0] for c in CASES12))
     # one BC server per leaf, so that each case knows the certificate it gets
     started = bc.servers(
@@ -300,17 +250,8 @@ def test_client_tls12_suites_with_bc_server(peers: Peers, bc: BouncyCastle) -> N
         )
     )
     servers = dict(zip(leaves, started, strict=True))
-    seen: list[tuple[str | None, ...]] = []
-    for leaf, suite, group in CASES12:
-        groups = tuple(dict.fromkeys([group, *LEAF_CURVE.get(leaf, [])]))
-        config = client_config(
-            peers, max_version="TLSv1.2", tls12_cipher_suites=(suite,), groups=groups
-        )
-        info = try_dial(servers[leaf].port, config, suite.encode())
-        if isinstance(info, str):
-            seen.append((suite, group, info))
-        else:
-            seen.append((info.cipher_suite, info.group, info.version))
+    ports = {leaf: server.port for leaf, server in servers.items()}
+    seen = dial_tls12_cases(peers, ports, CASES12, LEAF_CURVE, closed_by="BC")
     assert seen == [(s, g, "TLSv1.2") for _, s, g in CASES12]
     for leaf, server in servers.items():
         results = server.results()
@@ -320,7 +261,7 @@ def test_client_tls12_suites_with_bc_server(peers: Peers, bc: BouncyCastle) -> N
         assert all(r["clean_close"] for r in results)
 
 
-def test_bc_client_tls12_suites_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_tls12_suites_with_server(peers: Peers, bc: Java) -> None:
     servers = [
         ours_with(peers, leaf, tls12_cipher_suites=(suite,), groups=(group,))
         for leaf, suite, group in CASES12
@@ -343,7 +284,7 @@ def test_bc_client_tls12_suites_with_server(peers: Peers, bc: BouncyCastle) -> N
 # -- resumption ----------------------------------------------------------------------------------
 
 
-def test_client_resumes_tls12_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_resumes_tls12_with_bc_server(peers: Peers, bc: Java) -> None:
     """TLS 1.2 session IDs, with extended master secret (RFC 7627: we require it, and keep no
     session without it)."""
     server = bc.server("--protocols", "TLSv1.2", connections=3)
@@ -353,11 +294,7 @@ def test_client_resumes_tls12_with_bc_server(peers: Peers, bc: BouncyCastle) -> 
         require_extended_master_secret=True,
         session_store=InMemoryClientSessionStore(),
     )
-    seen = []
-    for i in range(3):
-        with dial(server.port, config) as tls:
-            echo(tls, b"resume %d" % i)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, [b"resume %d" % i for i in range(3)])
     assert [(i.version, i.resumed) for i in seen] == [
         ("TLSv1.2", False),
         ("TLSv1.2", True),
@@ -373,7 +310,7 @@ def test_client_resumes_tls12_with_bc_server(peers: Peers, bc: BouncyCastle) -> 
     assert len({r["session_id"] for r in results}) == 1
 
 
-def test_bc_client_resumes_tls12_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_resumes_tls12_with_server(peers: Peers, bc: Java) -> None:
     config = ServerConfig(
         certificates=server_certificates(peers, "rsa-2048"), require_extended_master_secret=True
     )
@@ -394,17 +331,13 @@ def test_bc_client_resumes_tls12_with_server(peers: Peers, bc: BouncyCastle) -> 
     assert cached_sessions(config) >= 1
 
 
-def test_client_tls13_full_handshakes_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_tls13_full_handshakes_with_bc_server(peers: Peers, bc: Java) -> None:
     """BC 1.72's server issues no TLS 1.3 ticket: our client has nothing to offer, and makes a
     full handshake each time (no error)."""
     server = bc.server("--protocols", "TLSv1.3", connections=2)
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store)
-    seen = []
-    for message in (b"first", b"second"):
-        with dial(server.port, config) as tls:
-            echo(tls, message)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, (b"first", b"second"))
     assert [(i.version, i.resumed) for i in seen] == [("TLSv1.3", False), ("TLSv1.3", False)]
     assert [(ok(r)["resumed"], r["received"]) for r in server.results()] == [
         (False, "first"),
@@ -412,7 +345,7 @@ def test_client_tls13_full_handshakes_with_bc_server(peers: Peers, bc: BouncyCas
     ]
 
 
-def test_bc_client_tls13_ignores_tickets_from_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_tls13_ignores_tickets_from_server(peers: Peers, bc: Java) -> None:
     """Our server sends its NewSessionTickets; BC 1.72's client reads and drops them (it has no
     TLS 1.3 resumption) and makes a full handshake again, without an error either side."""
     ours = ours_with(peers, session_tickets=2)
@@ -427,7 +360,7 @@ def test_bc_client_tls13_ignores_tickets_from_server(peers: Peers, bc: BouncyCas
 # -- ALPN and SNI --------------------------------------------------------------------------------
 
 
-def test_client_alpn_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_alpn_with_bc_server(peers: Peers, bc: Java) -> None:
     server = bc.server("--alpn", "h2,http/1.1", connections=3)
     with dial(server.port, client_config(peers, alpn_protocols=("http/1.1", "h2"))) as tls:
         assert info_of(tls).alpn_protocol == "h2"  # the server's preference (RFC 7301 §3.2)
@@ -442,7 +375,7 @@ def test_client_alpn_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
     assert third["alert_sent"] == "no_application_protocol", third
 
 
-def test_bc_client_alpn_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_alpn_with_server(peers: Peers, bc: Java) -> None:
     matching = ours_with(peers, alpn_protocols=("http/1.1", "h2"))
     disjoint = ours_with(peers, alpn_protocols=("h3",))
     first, second = bc.client([matching.port, disjoint.port], "--alpn", "h2,http/1.1")
@@ -453,7 +386,7 @@ def test_bc_client_alpn_with_server(peers: Peers, bc: BouncyCastle) -> None:
     assert isinstance(disjoint.next_connection().error, NoApplicationProtocol)
 
 
-def test_client_sni_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_sni_with_bc_server(peers: Peers, bc: Java) -> None:
     """A host name goes in server_name; an IP address does not (RFC 6066 §3): BC's server
     sees none, while our client verifies the certificate's IP address SAN."""
     server = bc.server(connections=2)
@@ -471,7 +404,7 @@ def test_client_sni_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
     assert (ok(by_address)["sni"], by_address["received"]) == ([], "by address")
 
 
-def test_bc_client_sni_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_sni_with_server(peers: Peers, bc: Java) -> None:
     names: list[str | None] = []
 
     def note(name: str | None) -> None:
@@ -489,7 +422,7 @@ def test_bc_client_sni_with_server(peers: Peers, bc: BouncyCastle) -> None:
 # -- HelloRetryRequest ---------------------------------------------------------------------------
 
 
-def test_client_hello_retry_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_hello_retry_with_bc_server(peers: Peers, bc: Java) -> None:
     """BC wants secp384r1 (then ffdhe2048); we sent an x25519 share: a HelloRetryRequest, in
     middlebox compatibility mode (RFC 8446 D.4) and without."""
     # an RSA certificate: BCJSSE signs with ECDSA only on curves among its groups
@@ -518,7 +451,7 @@ def test_client_hello_retry_with_bc_server(peers: Peers, bc: BouncyCastle) -> No
         ]
 
 
-def test_bc_client_hello_retry_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_hello_retry_with_server(peers: Peers, bc: Java) -> None:
     """BC sends one key share, for x25519 (:func:`early_share`); we insist on secp384r1, then on
     ffdhe2048: a HelloRetryRequest each time, and BC's second ClientHello has the right share."""
     p384 = ours_with(peers, groups=("secp384r1", "x25519"), strict_group_preference=True)
@@ -536,7 +469,7 @@ def test_bc_client_hello_retry_with_server(peers: Peers, bc: BouncyCastle) -> No
 # -- client certificates -------------------------------------------------------------------------
 
 
-def test_client_certificates_to_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_certificates_to_bc_server(peers: Peers, bc: Java) -> None:
     cases = [
         (version, leaf)
         for version in ("TLSv1.3", "TLSv1.2")
@@ -557,7 +490,7 @@ def test_client_certificates_to_bc_server(peers: Peers, bc: BouncyCastle) -> Non
     ]
 
 
-def test_client_without_certificate_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_without_certificate_with_bc_server(peers: Peers, bc: Java) -> None:
     """need: BC refuses our empty Certificate with an alert (TLS 1.3 and 1.2); want: it goes
     on without one."""
     versions = ("TLSv1.3", "TLSv1.2")
@@ -580,7 +513,7 @@ def test_client_without_certificate_with_bc_server(peers: Peers, bc: BouncyCastl
     ]
 
 
-def test_bc_client_certificates_to_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_certificates_to_server(peers: Peers, bc: Java) -> None:
     """BC chooses its certificate for our CertificateRequest (TLS 1.3 and 1.2)."""
     anchors = {"client_cafile": str(peers.pki.ca_path), "client_auth": "required"}
     servers = [ours_with(peers, max_version=v, **anchors) for v in ("TLSv1.3", "TLSv1.2")]
@@ -593,7 +526,7 @@ def test_bc_client_certificates_to_server(peers: Peers, bc: BouncyCastle) -> Non
             assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
 
 
-def test_bc_client_without_certificate_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_without_certificate_with_server(peers: Peers, bc: Java) -> None:
     """Required: certificate_required in TLS 1.3 (RFC 8446 §4.4.2.4), handshake_failure in
     TLS 1.2 (RFC 5246 §7.4.6); optional: we go on without one."""
     anchors = {"client_cafile": str(peers.pki.ca_path)}
@@ -613,7 +546,7 @@ def test_bc_client_without_certificate_with_server(peers: Peers, bc: BouncyCastl
 # -- KeyUpdate (RFC 8446 §4.6.3) and large transfers -------------------------------------------
 
 
-def test_client_key_updates_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_key_updates_with_bc_server(peers: Peers, bc: Java) -> None:
     """We update our keys every 64 KiB of a 1 MiB echo, asking BC to update too: BC answers
     each request with its own KeyUpdate."""
     server = bc.server()
@@ -634,49 +567,8 @@ def test_client_key_updates_with_bc_server(peers: Peers, bc: BouncyCastle) -> No
     assert updates.count("receive") == 16  # BC's answers, one per request (each after an echo)
 
 
-class KeyUpdatingServer:
-    """Our TLSServer echoing, and updating its keys (asking the peer to update too) after
-    every ``every`` bytes; it records its events, what it received and its errors."""
-
-    def __init__(self, config: ServerConfig, every: int) -> None:
-        self.every = every
-        self.events: list[Event] = []
-        self.received = bytearray()
-        self.errors: list[BaseException] = []
-        self.clean_close: bool | None = None
-        self.done = threading.Event()
-        self.server = TLSServer(
-            config,
-            self._handle,
-            timeout=TIMEOUT,
-            on_event=self.events.append,
-            on_error=lambda _peer, exc: self.errors.append(exc),
-        )
-        self.port = self.server.address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handle(self, tls: TLSSocket) -> None:
-        try:
-            since = 0
-            while data := tls.recv():
-                self.received += data
-                tls.sendall(data)
-                since += len(data)
-                if since >= self.every:
-                    tls.key_update(request_peer=True)
-                    since = 0
-            self.clean_close = tls.clean_close
-        except Exception as exc:
-            self.errors.append(exc)
-        finally:
-            self.done.set()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.mark.parametrize("lockstep", [False, True], ids=["threads", "lockstep"])
-def test_key_updates_with_bc_client(peers: Peers, bc: BouncyCastle, lockstep: bool) -> None:
+def test_key_updates_with_bc_client(peers: Peers, bc: Java, lockstep: bool) -> None:
     """1 MiB from BC, echoed: our server updates its keys every 64 KiB and asks BC to update
     too; BC answers while it writes (a writer and a reader thread) or in one thread."""
     ours = KeyUpdatingServer(
@@ -695,7 +587,7 @@ def test_key_updates_with_bc_client(peers: Peers, bc: BouncyCastle, lockstep: bo
     assert updates.count("receive") >= 1  # BC's answers (one may cover several requests)
 
 
-def test_client_large_transfers_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_large_transfers_with_bc_server(peers: Peers, bc: Java) -> None:
     """1 MiB each way, in TLS 1.3 then TLS 1.2, and close_notify both ways."""
     versions = ("TLSv1.3", "TLSv1.2")
     server = bc.server(leaves=["rsa-2048"], connections=2)
@@ -703,10 +595,7 @@ def test_client_large_transfers_with_bc_server(peers: Peers, bc: BouncyCastle) -
     for version in versions:
         with dial(server.port, client_config(peers, max_version=version)) as tls:
             assert info_of(tls).version == version
-            for at in range(0, MIB, 256 * 1024):
-                chunk = data[at : at + 256 * 1024]
-                tls.sendall(chunk)
-                assert read_exactly(tls, len(chunk)) == chunk
+            echo_chunks(tls, data, 256 * 1024)
         assert tls.clean_close  # BC answered our close_notify with its own
     results = server.results()
     assert [(ok(r)["protocol"], r["received_length"], r["received_sha256"]) for r in results] == [
@@ -716,7 +605,7 @@ def test_client_large_transfers_with_bc_server(peers: Peers, bc: BouncyCastle) -
 
 
 @pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
-def test_bc_client_large_transfer_with_server(peers: Peers, bc: BouncyCastle, version: str) -> None:
+def test_bc_client_large_transfer_with_server(peers: Peers, bc: Java, version: str) -> None:
     ours = ours_with(peers, "rsa-2048")
     (result,) = bc.client(ours.port, "--protocols", version, "--size", str(MIB))
     assert (ok(result)["protocol"], result["received_sha256"]) == (version, sha256(payload(MIB)))
@@ -727,7 +616,7 @@ def test_bc_client_large_transfer_with_server(peers: Peers, bc: BouncyCastle, ve
 # -- failures: versions, suites, groups, certificates -------------------------------------------
 
 
-def test_client_negotiation_failures_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_negotiation_failures_with_bc_server(peers: Peers, bc: Java) -> None:
     """Each with the alert both ends saw: BC TLS 1.2 only and we TLS 1.3 only
     (protocol_version); no common TLS 1.3 suite, no common group, no common TLS 1.2 suite
     (handshake_failure)."""
@@ -774,7 +663,7 @@ def test_client_negotiation_failures_with_bc_server(peers: Peers, bc: BouncyCast
     ], records
 
 
-def test_client_version_downgrade_with_bc_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_version_downgrade_with_bc_server(peers: Peers, bc: Java) -> None:
     """BC 1.3-capable with us at most TLS 1.2: TLS 1.2 (BC's ServerHello carries the downgrade
     sentinel, RFC 8446 §4.1.3, which a TLS 1.2 client ignores); BC 1.2-only with us 1.3-capable:
     TLS 1.2 without the sentinel."""
@@ -791,7 +680,7 @@ def test_client_version_downgrade_with_bc_server(peers: Peers, bc: BouncyCastle)
         assert ok(server.results()[0])["protocol"] == "TLSv1.2"
 
 
-def test_bc_client_negotiation_failures_with_server(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_negotiation_failures_with_server(peers: Peers, bc: Java) -> None:
     ours12 = ours_with(peers, max_version="TLSv1.2")
     ours13 = ours_with(peers, cipher_suites=("TLS_CHACHA20_POLY1305_SHA256",))
     group = ours_with(peers, groups=("ffdhe2048",))
@@ -812,9 +701,7 @@ def test_bc_client_negotiation_failures_with_server(peers: Peers, bc: BouncyCast
     assert [i.version for i in infos(served(ours13) + served(ours12))] == ["TLSv1.2", "TLSv1.2"]
 
 
-def test_client_rejecting_bc_server_certificate_through_connect(
-    peers: Peers, bc: BouncyCastle
-) -> None:
+def test_client_rejecting_bc_server_certificate_through_connect(peers: Peers, bc: Java) -> None:
     """An untrusted BC server certificate: our connect() raises UnknownCA, and BC receives the
     unknown_ca alert we send. BC writes its flight one record at a time: closing the socket at
     once would answer the rest with a TCP reset, and BC would see a broken pipe instead of the
@@ -826,7 +713,7 @@ def test_client_rejecting_bc_server_certificate_through_connect(
     assert record.get("alert_received") == "unknown_ca", record
 
 
-def test_client_rejecting_bc_server_certificate(peers: Peers, bc: BouncyCastle) -> None:
+def test_client_rejecting_bc_server_certificate(peers: Peers, bc: Java) -> None:
     """The same through TLSSocket, closed with its lingering close after the failure: BC
     reads our unknown_ca (RFC 8446 §6.2)."""
     server = bc.server(leaves=["untrusted"], connections=2)
@@ -840,7 +727,7 @@ def test_client_rejecting_bc_server_certificate(peers: Peers, bc: BouncyCastle) 
     assert [r.get("alert_received") for r in server.results()] == ["unknown_ca"] * 2
 
 
-def test_bc_client_rejecting_server_certificate(peers: Peers, bc: BouncyCastle) -> None:
+def test_bc_client_rejecting_server_certificate(peers: Peers, bc: Java) -> None:
     """BC refuses our untrusted certificate with an alert, which our server reports."""
     ours = ours_with(peers, "untrusted")
     (result,) = bc.client(ours.port)

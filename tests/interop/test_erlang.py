@@ -43,22 +43,26 @@ No tlsmachine bugs were found with these tests.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+import peer_checks
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
-from erlang_peer import Erlang, ok, payload, received
+from erlang_peer import Erlang, received
 from matrix import TLS13_SUITES
-from peers import (
-    OurServer,
-    Peers,
-    ServedConnection,
-    client_config,
-    dial,
-    read_exactly,
-    server_certificates,
+from peer_checks import (
+    LEAVES13,
+    cert_sha256,
+    dial_each,
+    dial_tls13_cases,
+    echo,
+    echo_chunks,
+    info_of,
+    ok,
+    ours_with,
+    payload,
+    sha256,
 )
+from peers import OurServer, Peers, client_config, dial, server_certificates
 
 from tlsmachine import (
     AlertReceived,
@@ -66,7 +70,6 @@ from tlsmachine import (
     HandshakeComplete,
     InMemoryClientSessionStore,
     KeyUpdated,
-    ServerConfig,
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import (
@@ -77,18 +80,11 @@ from tlsmachine.errors import (
     ProtocolVersionError,
     UnknownCA,
 )
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
 GROUPS13 = ["x25519", "secp256r1", "secp384r1", "secp521r1", "x448", "ffdhe2048"]
-LEAVES13 = {
-    # leaf -> the TLS 1.3 CertificateVerify scheme (RFC 8446 §4.2.3)
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "rsa-2048": "rsa_pss_rsae_sha256",
-    "ed25519": "ed25519",
-}
 CASES12 = [
     # (leaf, curve, suite): OTP 25 has no x25519/x448 and no Ed25519 in TLS 1.2
     ("ecdsa-p256", "secp256r1", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
@@ -125,51 +121,16 @@ def erlang(peers: Peers) -> Erlang:
     return Erlang(peers)
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def cert_sha256(peers: Peers, leaf: str) -> str:
-    return sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER))
-
-
-def echo(tls: TLSSocket, message: bytes) -> None:
-    tls.sendall(message)
-    assert read_exactly(tls, len(message)) == message
-
-
-def info_of(tls: TLSSocket) -> HandshakeComplete:
-    assert tls.handshake_info is not None
-    return tls.handshake_info
-
-
-def ours_with(peers: Peers, leaf: str = "ecdsa-p256", **kwargs: Any) -> OurServer:
-    config = ServerConfig(certificates=server_certificates(peers, leaf), **kwargs)
-    return peers.our_server(config)
-
-
 def served(ours: OurServer, count: int = 1) -> list[HandshakeComplete]:
     """Our server's next ``count`` connections, each checked for errors and a clean close
     (OTP's close_notify), as handshake infos."""
-    found: list[ServedConnection] = [ours.next_connection() for _ in range(count)]
-    for connection in found:
-        assert connection.error is None, repr(connection.error)
-        assert connection.clean_close, connection
-    return [c.info for c in found if c.info is not None]
+    return peer_checks.infos(peer_checks.served(ours, count, clean_close=True))
 
 
 def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
-    """One connection of a matrix: its handshake info, or the error as text (one failing case
-    does not hide the others, and the OTP server moves on to its next connection); it checks
-    the echo and OTP's close_notify."""
-    try:
-        with dial(port, config) as tls:
-            echo(tls, message)
-            info = info_of(tls)
-        assert tls.clean_close
-        return info
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+    """One connection of a matrix (:func:`peer_checks.try_dial`), checking the echo and OTP's
+    close_notify."""
+    return peer_checks.try_dial(port, config, message, closed_by="OTP")
 
 
 def refused(port: int, config: ClientConfig, message: bytes = b"refused") -> AlertReceived:
@@ -194,16 +155,7 @@ def test_client_tls13_matrix_with_otp_server(peers: Peers, erlang: Erlang, leaf:
     server = erlang.server(
         "--versions", "1.3", "--groups", ALL_GROUPS, leaf=leaf, connections=len(cases)
     )
-    seen: list[tuple[str | None, ...]] = []
-    for suite, group in cases:
-        config = client_config(
-            peers, cipher_suites=(suite,), groups=(group,), key_share_groups=(group,)
-        )
-        info = try_dial(server.port, config, f"{suite} {group}".encode())
-        if isinstance(info, str):
-            seen.append((suite, group, info))
-        else:
-            seen.append((info.cipher_suite, info.group, info.version, info.signature_scheme))
+    seen = dial_tls13_cases(peers, server.port, cases, closed_by="OTP")
     assert seen == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases]
     results = server.results()
     assert [(ok(r)["protocol"], r["cipher_suite"], received(r)) for r in results] == [
@@ -321,11 +273,7 @@ def test_client_tls12_without_ems_is_not_resumed_with_otp_server(
     keep no such session (RFC 7627 §5.3), so the second connection is a full handshake."""
     server = erlang.server("--versions", "1.2", connections=2)
     config = client_config(peers, session_store=InMemoryClientSessionStore())
-    seen = []
-    for message in (b"first", b"second"):
-        with dial(server.port, config) as tls:
-            echo(tls, message)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, (b"first", b"second"))
     assert [(i.version, i.resumed) for i in seen] == [("TLSv1.2", False), ("TLSv1.2", False)]
     assert [(ok(r)["resumed"], received(r)) for r in server.results()] == [
         (False, b"first"),
@@ -359,11 +307,7 @@ def test_client_resumes_with_otp_server(peers: Peers, erlang: Erlang, tickets: s
     config = client_config(
         peers, signature_schemes=CLASSIC_SCHEMES, session_store=InMemoryClientSessionStore()
     )
-    seen = []
-    for i in range(3):
-        with dial(server.port, config) as tls:
-            echo(tls, b"resume %d" % i)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, [b"resume %d" % i for i in range(3)])
     assert [(i.version, i.resumed, i.signature_scheme) for i in seen] == [
         ("TLSv1.3", False, "ecdsa_secp256r1_sha256"),
         ("TLSv1.3", True, None),
@@ -410,11 +354,7 @@ def test_client_hello_retry_with_otp_server(peers: Peers, erlang: Erlang, compat
         signature_schemes=CLASSIC_SCHEMES,
         session_store=InMemoryClientSessionStore(),
     )
-    seen = []
-    for message in (b"retry", b"retry again"):
-        with dial(server.port, config) as tls:
-            echo(tls, message)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, (b"retry", b"retry again"))
     assert [(i.group, i.hello_retry, i.resumed) for i in seen] == [
         ("secp384r1", True, False),
         ("secp384r1", True, True),
@@ -607,12 +547,7 @@ def test_client_key_updates_with_otp_server(peers: Peers, erlang: Erlang) -> Non
     events: list[Any] = []
     data = payload(MIB)
     with dial(server.port, client_config(peers), on_event=events.append) as tls:
-        for i, at in enumerate(range(0, MIB, 65536)):
-            chunk = data[at : at + 65536]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
-            if i % 4 == 0:
-                tls.key_update(request_peer=True)
+        echo_chunks(tls, data, 65536, update_every=4)
     assert tls.clean_close
     (record,) = server.results()
     assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
@@ -643,10 +578,7 @@ def test_client_large_transfer_with_otp_server(peers: Peers, erlang: Erlang, ver
     data = payload(MIB)
     with dial(server.port, client_config(peers)) as tls:
         assert info_of(tls).version == f"TLSv{version}"
-        for at in range(0, MIB, 256 * 1024):
-            chunk = data[at : at + 256 * 1024]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
+        echo_chunks(tls, data, 256 * 1024)
     assert tls.clean_close  # OTP answered our close_notify with its own
     (record,) = server.results()
     assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))

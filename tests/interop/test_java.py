@@ -37,38 +37,32 @@ KeyUpdate tests write and read in one thread).
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from pathlib import Path
-from typing import Any
-
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
-from java_peer import Java, build, ok, payload
-from peers import (
-    TIMEOUT,
-    OurServer,
-    Peers,
-    ServedConnection,
-    client_config,
-    dial,
-    read_exactly,
-    server_certificates,
+from java_peer import Java, compiled
+from peer_checks import LEAVES13 as SCHEMES13
+from peer_checks import (
+    KeyUpdatingServer,
+    cert_sha256,
+    dial_each,
+    dial_tls12_cases,
+    dial_tls13_cases,
+    echo,
+    echo_chunks,
+    info_of,
+    infos,
+    ok,
+    ours_with,
+    payload,
+    served,
+    sha256,
+    try_dial,
 )
+from peers import TIMEOUT, Peers, client_config, dial, server_certificates
 from tls12_peers import cached_sessions
 
-from tlsmachine import (
-    AlertReceived,
-    ClientConfig,
-    Event,
-    HandshakeComplete,
-    InMemoryClientSessionStore,
-    KeyUpdated,
-    ServerConfig,
-)
+from tlsmachine import AlertReceived, Event, InMemoryClientSessionStore, KeyUpdated, ServerConfig
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import CertificateRequired, NoApplicationProtocol, ProtocolVersionError
-from tlsmachine.sockets import TLSServer, TLSSocket
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -78,14 +72,8 @@ GROUPS13 = ["x25519", "secp256r1", "secp384r1", "secp521r1", "x448"]
 (JDK-8328046, fixed in later JDKs), where RFC 8446 §7.4.1 keeps them, so about one handshake
 in 256 derives other keys ("Tag mismatch"); our side of that rule is checked in memory (the
 tlsfuzzer dhe-shared-secret-padding replay) and against the other peers' FFDHE."""
-LEAVES13 = {
-    # leaf -> the TLS 1.3 CertificateVerify scheme (RFC 8446 §4.2.3: RSA only with PSS; ECDSA
-    # curve and hash go together)
-    "rsa-2048": "rsa_pss_rsae_sha256",
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "ed25519": "ed25519",
-}
+LEAVES13 = {leaf: SCHEMES13[leaf] for leaf in ("rsa-2048", "ecdsa-p256", "ecdsa-p384", "ed25519")}
+"""Leaf -> its TLS 1.3 CertificateVerify scheme (:data:`peer_checks.LEAVES13`), in test order."""
 CASES12 = [
     # (leaf, suite, group): every TLS 1.2 AEAD suite family JSSE and we share; for ECDSA leaves
     # the client lists the certificate's curve too (RFC 8422 §5.1: JSSE checks it)
@@ -105,63 +93,11 @@ MIB = 1 << 20
 # -- fixtures and helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def java_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TlsPeer.java compiled once per session (javac missing: the tests fail)."""
-    return build(tmp_path_factory.mktemp("java-peer"))
-
-
 @pytest.fixture
-def java(peers: Peers, java_classes: Path) -> Java:
-    """Starts JSSE peers; the ``peers`` registry stops them at teardown."""
-    return Java(peers, java_classes)
-
-
-def echo(tls: TLSSocket, message: bytes) -> None:
-    tls.sendall(message)
-    assert read_exactly(tls, len(message)) == message
-
-
-def info_of(tls: TLSSocket) -> HandshakeComplete:
-    assert tls.handshake_info is not None
-    return tls.handshake_info
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def cert_sha256(peers: Peers, leaf: str) -> str:
-    return sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER))
-
-
-def served(ours: OurServer, count: int = 1) -> list[ServedConnection]:
-    """Our server's next ``count`` connections, each checked for errors."""
-    found = [ours.next_connection() for _ in range(count)]
-    for connection in found:
-        assert connection.error is None, repr(connection.error)
-        assert connection.info is not None
-    return found
-
-
-def infos(connections: list[ServedConnection]) -> list[HandshakeComplete]:
-    return [c.info for c in connections if c.info is not None]
-
-
-def ours_with(peers: Peers, leaf: str = "ecdsa-p256", **kwargs: Any) -> OurServer:
-    config = ServerConfig(certificates=server_certificates(peers, leaf), **kwargs)
-    return peers.our_server(config)
-
-
-def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
-    """One connection of a matrix: its handshake info, or the error as text (so one failing
-    case does not hide the others, and the JSSE server moves on to its next connection)."""
-    try:
-        with dial(port, config) as tls:
-            echo(tls, message)
-            return info_of(tls)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+def java(peers: Peers, tmp_path_factory: pytest.TempPathFactory) -> Java:
+    """Starts JSSE peers (TlsPeer.java, compiled once per session: javac missing, the tests
+    fail); the ``peers`` registry stops them at teardown."""
+    return Java(peers, compiled(tmp_path_factory))
 
 
 # -- TLS 1.3: suites x groups x certificates ---------------------------------------------------
@@ -171,16 +107,7 @@ def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComple
 def test_client_tls13_matrix_with_jsse_server(peers: Peers, java: Java, leaf: str) -> None:
     cases = [(suite, group) for suite in SUITES13 for group in GROUPS13]
     server = java.server("--protocols", "TLSv1.3", leaves=[leaf], connections=len(cases))
-    seen: list[tuple[str | None, ...]] = []
-    for suite, group in cases:
-        config = client_config(
-            peers, cipher_suites=(suite,), groups=(group,), key_share_groups=(group,)
-        )
-        info = try_dial(server.port, config, f"{suite} {group}".encode())
-        if isinstance(info, str):
-            seen.append((suite, group, info))  # the error, in place of version and scheme
-        else:
-            seen.append((info.cipher_suite, info.group, info.version, info.signature_scheme))
+    seen = dial_tls13_cases(peers, server.port, cases)
     assert seen == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases]
     results = server.results()
     assert [(ok(r)["protocol"], r["cipher_suite"], r["received"]) for r in results] == [
@@ -230,17 +157,8 @@ def test_client_tls12_suites_with_jsse_server(peers: Peers, java: Java) -> None:
         )
         for leaf in leaves
     }
-    seen: list[tuple[str | None, ...]] = []
-    for leaf, suite, group in CASES12:
-        groups = tuple(dict.fromkeys([group, *LEAF_CURVE.get(leaf, [])]))
-        config = client_config(
-            peers, max_version="TLSv1.2", tls12_cipher_suites=(suite,), groups=groups
-        )
-        info = try_dial(servers[leaf].port, config, suite.encode())
-        if isinstance(info, str):
-            seen.append((suite, group, info))
-        else:
-            seen.append((info.cipher_suite, info.group, info.version))
+    ports = {leaf: server.port for leaf, server in servers.items()}
+    seen = dial_tls12_cases(peers, ports, CASES12, LEAF_CURVE)
     assert seen == [(s, g, "TLSv1.2") for _, s, g in CASES12]
     for leaf, server in servers.items():
         results = server.results()
@@ -301,11 +219,7 @@ def test_client_resumes_with_jsse_server(peers: Peers, java: Java, version: str)
     ours_max, protocols, extra = VERSIONS[version]
     server = java.server("--protocols", protocols, *extra, connections=3)
     config = client_config(peers, max_version=ours_max, session_store=InMemoryClientSessionStore())
-    seen = []
-    for i in range(3):
-        with dial(server.port, config) as tls:
-            echo(tls, b"resume %d" % i)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, [b"resume %d" % i for i in range(3)])
     assert [(i.version, i.resumed) for i in seen] == [
         (protocols, False),
         (protocols, True),
@@ -474,11 +388,7 @@ def test_client_hello_retry_with_jsse_server(peers: Peers, java: Java, compat: b
         middlebox_compatibility=compat,
         session_store=InMemoryClientSessionStore(),
     )
-    seen = []
-    for message in (b"retry", b"retry again"):
-        with dial(server.port, config) as tls:
-            echo(tls, message)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, (b"retry", b"retry again"))
     assert [(i.group, i.hello_retry, i.resumed) for i in seen] == [
         ("secp384r1", True, False),
         ("secp384r1", True, True),
@@ -515,56 +425,12 @@ def test_client_key_updates_with_jsse_server(peers: Peers, java: Java) -> None:
     events: list[Event] = []
     data = payload(MIB)
     with dial(server.port, client_config(peers), on_event=events.append) as tls:
-        for i, at in enumerate(range(0, MIB, 65536)):
-            chunk = data[at : at + 65536]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
-            if i % 4 == 0:
-                tls.key_update(request_peer=True)
+        echo_chunks(tls, data, 65536, update_every=4)
     (result,) = server.results()
     assert (ok(result)["received_length"], result["received_sha256"]) == (MIB, sha256(data))
     assert result["clean_close"]
     updates = [e for e in events if isinstance(e, KeyUpdated)]
     assert len(updates) >= 16  # JSSE's own (1 MiB / 64 KiB) and its answers to ours
-
-
-class KeyUpdatingServer:
-    """Our TLSServer echoing, and updating its keys (asking the peer to update too) after
-    every ``every`` bytes; it records the events of its connections and their errors."""
-
-    def __init__(self, config: ServerConfig, every: int) -> None:
-        self.every = every
-        self.events: list[Event] = []
-        self.received = bytearray()
-        self.errors: list[BaseException] = []
-        self.done = threading.Event()
-        self.server = TLSServer(
-            config,
-            self._handle,
-            timeout=TIMEOUT,
-            on_event=self.events.append,
-            on_error=lambda _peer, exc: self.errors.append(exc),
-        )
-        self.port = self.server.address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handle(self, tls: TLSSocket) -> None:
-        try:
-            since = 0
-            while data := tls.recv():
-                self.received += data
-                tls.sendall(data)
-                since += len(data)
-                if since >= self.every:
-                    tls.key_update(request_peer=True)
-                    since = 0
-        except Exception as exc:
-            self.errors.append(exc)
-        finally:
-            self.done.set()
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.mark.parametrize("jsse_updates", [False, True], ids=["ours", "both"])
@@ -623,10 +489,7 @@ def test_client_large_transfer_with_jsse_server(peers: Peers, java: Java, versio
     data = payload(MIB)
     with dial(server.port, client_config(peers)) as tls:
         assert info_of(tls).version == version
-        for at in range(0, MIB, 256 * 1024):
-            chunk = data[at : at + 256 * 1024]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
+        echo_chunks(tls, data, 256 * 1024)
     (result,) = server.results()
     assert (ok(result)["received_length"], result["received_sha256"]) == (MIB, sha256(data))
     assert result["clean_close"]

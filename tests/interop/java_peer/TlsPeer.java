@@ -1,52 +1,72 @@
 /*
- * A JSSE (the JDK's own TLS, SunJSSE) peer for tlsmachine's interop tests: JDK only, compiled
- * at test time by tests/interop/java_peer.py and run as
+ * A Java TLS peer for tlsmachine's interop tests, with one of two providers:
+ *
+ * - --provider jsse (the default): the JDK's own TLS, SunJSSE; JDK only;
+ * - --provider bc: Bouncy Castle's BCJSSE provider over BC's own TLS protocol code, with the BC
+ *   provider for its crypto. Both are loaded by reflection, so this file compiles with the JDK
+ *   alone; a BC run needs the jars (bcprov, bctls, bcutil) on the classpath.
+ *
+ * It is compiled at test time by tests/interop/java_peer.py and run as
  *
  *   java -cp DIR TlsPeer server --cert CHAIN.pem --key KEY.pem [options]
- *   java -cp DIR TlsPeer client --port N[,N...] [options]
+ *   java -cp DIR:bcprov.jar:bctls.jar:bcutil.jar TlsPeer client --provider bc --port N [options]
  *
  * It prints one JSON object per line on stdout:
  *
  *   {"event": "listening", "port": N}    a server listens on 127.0.0.1 (port 0 at bind time)
- *   {"event": "connection", ...}         per connection: what JSSE negotiated (protocol, suite,
- *                                        ALPN, session id, resumed, peer certificate), what it
- *                                        received, whether the peer closed with close_notify,
- *                                        or the error it ran into ("error")
+ *   {"event": "connection", ...}         per connection: what the provider negotiated (protocol,
+ *                                        suite, ALPN, session id, resumed, peer certificate;
+ *                                        with BC the SNI names the server was asked for), what
+ *                                        it received, whether the peer closed with
+ *                                        close_notify, or the error it ran into ("error"; with
+ *                                        BC also "alert_sent" / "alert_received": the TLS alert
+ *                                        BC sent or received, by its RFC name)
  *   {"event": "done"}                    at the end
  *
  * A server serves --connections connections one after the other, echoing until the client's
  * close_notify, then closes with its own. A client makes --connections connections to each
- * port with one SSLContext (so JSSE offers the session of the previous one: a TLS 1.3 ticket,
- * a TLS 1.2 session ID or ticket), sends --message (or --size bytes) from a writer thread while
- * it reads the echo, then half-closes (close_notify) and reads to the peer's close_notify.
- * JSSE has no isResumed(): "resumed" is true when the session was created before the
- * handshake began (a resumed session keeps the creation time of the one it resumes).
+ * port with one SSLContext (so the provider offers the session of the previous one: with JSSE a
+ * TLS 1.3 ticket, a TLS 1.2 session ID or ticket; with BCJSSE a TLS 1.2 session ID), sends
+ * --message (or --size bytes) from a writer thread while it reads the echo, then closes. JSSE
+ * half-closes (close_notify) and reads to the peer's close_notify; BCJSSE has no half-close
+ * (its shutdownOutput() closes TCP without a close_notify), so close() sends close_notify and
+ * closes. Neither has isResumed(): "resumed" is true when the session was created before the
+ * handshake began (a resumed session keeps the creation time of the one it resumes). BCJSSE
+ * 1.72 exports no keying material after the handshake (it clears the secrets when the
+ * handshake completes), and JSSE 17 has no exporter API, so there is no exporter here.
  *
  * Options:
+ *   --provider jsse|bc    the TLS provider (default jsse)
  *   --cert PEM --key PEM  a certificate chain and its PKCS#8 key (repeatable: several chains)
  *   --ca PEM              trust anchors; a client verifies the server's name --host (HTTPS
  *                         identification), a server verifies client certificates
  *   --protocols A,B       SSLParameters.setProtocols (TLSv1.3, TLSv1.2)
  *   --suites A,B          SSLParameters.setCipherSuites (IANA names); a client may take
  *                         several, one list per round of connections (see runClient)
- *   --groups A,B          the jdk.tls.namedGroups system property (set before JSSE loads)
+ *   --groups A,B          the jdk.tls.namedGroups system property: JSSE reads it once, when
+ *                         its classes load (it is set before); BCJSSE when an SSLContext is
+ *                         initialised, so a BC client may take several, one per round (a new
+ *                         SSLContext for each)
  *   --alpn A,B            SSLParameters.setApplicationProtocols
  *   --client-auth need|want|none
  *   --connections N       (default 1)
  *   --message TEXT        what a client sends (default "hello")
  *   --size N              a client sends N bytes of (i % 251) instead
- *   --key-limit N         jdk.tls.keyLimits: JSSE sends a KeyUpdate after N bytes per key
+ *   --key-limit N         JSSE: jdk.tls.keyLimits: JSSE sends a KeyUpdate after N bytes per key
  *   --host NAME           client: SNI and the name to verify (default localhost)
+ *   --no-sni              client: send no server_name extension (still verify --host)
  *   --lockstep            client: write 16 KiB, read its echo, and so on, in one thread
- *   --renegotiate         client: startHandshake() again after the echo, then "again"
+ *   --renegotiate         JSSE client: startHandshake() again after the echo, then "again"
  *   --fresh               client: a new SSLContext per connection (no resumption)
- *   --no-tickets          jdk.tls.server/client.enableSessionTicketExtension=false
+ *   --no-tickets          JSSE: jdk.tls.server/client.enableSessionTicketExtension=false
  *   --timeout MS          socket timeout (default 10000)
  */
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.reflect.Method;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -57,6 +77,7 @@ import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.Security;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
@@ -73,6 +94,8 @@ import java.util.Map;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIMatcher;
+import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -80,21 +103,34 @@ import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.StandardConstants;
 import javax.net.ssl.TrustManagerFactory;
 
 public final class TlsPeer {
+    private static final List<String> FLAGS =
+            List.of("--no-tickets", "--fresh", "--lockstep", "--renegotiate", "--no-sni");
+
     private final Map<String, List<String>> opts = new HashMap<>();
     private int timeout = 10000;
 
+    /** --provider bc: the BC provider (crypto) and BCJSSE over it; both null for JSSE. */
+    private Provider bc;
+    private Provider bcjsse;
+    /** --provider bc: BC's TlsFatalAlertReceived and TlsFatalAlert, AlertDescription.getName. */
+    private Class<?> alertReceived;
+    private Class<?> alertSent;
+    private Method alertName;
+
     public static void main(String[] args) {
         if (args.length < 1) {
-            System.err.println("usage: TlsPeer server|client [options]");
+            System.err.println("usage: TlsPeer server|client [--provider jsse|bc] [options]");
             System.exit(2);
         }
         TlsPeer peer = new TlsPeer();
         int status;
         try {
             peer.parse(args);
+            peer.loadProvider();
             peer.configureProperties();
             status = args[0].equals("server") ? peer.serve() : peer.runClient();
         } catch (Exception e) {
@@ -102,7 +138,6 @@ public final class TlsPeer {
             record.put("event", "fatal");
             record.put("error", describe(e));
             emit(record);
-            e.printStackTrace();
             status = 1;
         }
         emit(Map.of("event", "done"));
@@ -110,7 +145,7 @@ public final class TlsPeer {
         System.exit(status);
     }
 
-    // -- options -----------------------------------------------------------------------------
+    // -- options and the provider ------------------------------------------------------------
 
     private void parse(String[] args) {
         for (int i = 1; i < args.length; i++) {
@@ -119,7 +154,7 @@ public final class TlsPeer {
                 throw new IllegalArgumentException("unexpected argument " + name);
             }
             String value = "true";
-            if (!List.of("--no-tickets", "--fresh", "--lockstep", "--renegotiate").contains(name)) {
+            if (!FLAGS.contains(name)) {
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException(name + " needs a value");
                 }
@@ -144,8 +179,32 @@ public final class TlsPeer {
                 .toArray(String[]::new);
     }
 
+    /** --provider bc: BC's classes, by reflection (JSSE runs need no BC jar), first in line. */
+    private void loadProvider() throws Exception {
+        String provider = opt("provider", "jsse");
+        if (provider.equals("jsse")) {
+            return;
+        }
+        if (!provider.equals("bc")) {
+            throw new IllegalArgumentException("--provider jsse|bc, not " + provider);
+        }
+        bc = (Provider) Class.forName("org.bouncycastle.jce.provider.BouncyCastleProvider")
+                .getConstructor().newInstance();
+        bcjsse = (Provider) Class.forName("org.bouncycastle.jsse.provider.BouncyCastleJsseProvider")
+                .getConstructor(Provider.class).newInstance(bc);
+        Security.insertProviderAt(bc, 1);
+        Security.insertProviderAt(bcjsse, 2);
+        alertReceived = Class.forName("org.bouncycastle.tls.TlsFatalAlertReceived");
+        alertSent = Class.forName("org.bouncycastle.tls.TlsFatalAlert");
+        alertName = Class.forName("org.bouncycastle.tls.AlertDescription")
+                .getMethod("getName", short.class);
+    }
+
     /** System and security properties JSSE reads once, when its classes load: set them first. */
     private void configureProperties() {
+        if (bc != null) {
+            return;  // BCJSSE reads jdk.tls.namedGroups per SSLContext (see context)
+        }
         String groups = opt("groups", null);
         if (groups != null) {
             System.setProperty("jdk.tls.namedGroups", groups);
@@ -181,12 +240,16 @@ public final class TlsPeer {
         return blocks;
     }
 
-    private static PrivateKey loadKey(String path) throws Exception {
+    private PrivateKey loadKey(String path) throws Exception {
         byte[] der = pemBlocks(path, "PRIVATE KEY").get(0);
+        String[] algorithms = bc == null ? new String[] {"RSA", "EC", "EdDSA", "RSASSA-PSS"}
+                : new String[] {"RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS"};
         Exception last = null;
-        for (String algorithm : new String[] {"RSA", "EC", "EdDSA", "RSASSA-PSS"}) {
+        for (String algorithm : algorithms) {
             try {
-                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+                KeyFactory factory = bc == null ? KeyFactory.getInstance(algorithm)
+                        : KeyFactory.getInstance(algorithm, bc);
+                return factory.generatePrivate(new PKCS8EncodedKeySpec(der));
             } catch (Exception e) {
                 last = e;
             }
@@ -194,15 +257,29 @@ public final class TlsPeer {
         throw new IllegalArgumentException("cannot load the key " + path, last);
     }
 
-    private static Certificate[] loadCerts(String path) throws Exception {
-        CertificateFactory factory = CertificateFactory.getInstance("X.509");
+    private Certificate[] loadCerts(String path) throws Exception {
+        CertificateFactory factory = bc == null ? CertificateFactory.getInstance("X.509")
+                : CertificateFactory.getInstance("X.509", bc);
         try (InputStream in = Files.newInputStream(Paths.get(path))) {
             Collection<? extends Certificate> certs = factory.generateCertificates(in);
             return certs.toArray(new Certificate[0]);
         }
     }
 
-    private SSLContext context() throws Exception {
+    /** An empty PKCS#12 store (the BC provider's, with BC). */
+    private KeyStore emptyStore() throws Exception {
+        KeyStore store = bc == null ? KeyStore.getInstance("PKCS12")
+                : KeyStore.getInstance("PKCS12", bc);
+        store.load(null, null);
+        return store;
+    }
+
+    /** A context of the provider; with BC, ``groups`` (if any) becomes jdk.tls.namedGroups
+     * first (JSSE has read it once already: see configureProperties). */
+    private SSLContext context(String groups) throws Exception {
+        if (bc != null && groups != null) {
+            System.setProperty("jdk.tls.namedGroups", groups);
+        }
         KeyManagerFactory kmf = null;
         List<String> certs = all("cert");
         List<String> keys = all("key");
@@ -210,31 +287,51 @@ public final class TlsPeer {
             throw new IllegalArgumentException("--cert and --key must come in pairs");
         }
         if (!certs.isEmpty()) {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
+            KeyStore store = emptyStore();
             char[] password = "interop".toCharArray();
             for (int i = 0; i < certs.size(); i++) {
                 store.setKeyEntry("key" + i, loadKey(keys.get(i)), password, loadCerts(certs.get(i)));
             }
-            kmf = KeyManagerFactory.getInstance("PKIX");
+            kmf = bcjsse == null ? KeyManagerFactory.getInstance("PKIX")
+                    : KeyManagerFactory.getInstance("PKIX", bcjsse);
             kmf.init(store, password);
         }
         TrustManagerFactory tmf = null;
         String ca = opt("ca", null);
         if (ca != null) {
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
+            KeyStore trust = emptyStore();
             Certificate[] anchors = loadCerts(ca);
             for (int i = 0; i < anchors.length; i++) {
                 trust.setCertificateEntry("ca" + i, anchors[i]);
             }
-            tmf = TrustManagerFactory.getInstance("PKIX");
+            tmf = bcjsse == null ? TrustManagerFactory.getInstance("PKIX")
+                    : TrustManagerFactory.getInstance("PKIX", bcjsse);
             tmf.init(trust);
         }
-        SSLContext ctx = SSLContext.getInstance("TLS");
+        SSLContext ctx = bcjsse == null ? SSLContext.getInstance("TLS")
+                : SSLContext.getInstance("TLS", bcjsse);
         ctx.init(kmf == null ? null : kmf.getKeyManagers(),
                 tmf == null ? null : tmf.getTrustManagers(), null);
         return ctx;
+    }
+
+    /** BC: what the last ClientHello's server_name asked for (the server's SNI matcher). */
+    private final List<String> requestedNames = new ArrayList<>();
+
+    /** Accepts any host name, noting it for the connection's record. */
+    private final class NotingMatcher extends SNIMatcher {
+        NotingMatcher() {
+            super(StandardConstants.SNI_HOST_NAME);
+        }
+
+        @Override
+        public boolean matches(SNIServerName name) {
+            synchronized (requestedNames) {
+                requestedNames.add(name instanceof SNIHostName
+                        ? ((SNIHostName) name).getAsciiName() : name.toString());
+            }
+            return true;
+        }
     }
 
     private void applyParameters(SSLParameters params, boolean server) {
@@ -256,10 +353,17 @@ public final class TlsPeer {
             if (auth.equals("want")) {
                 params.setWantClientAuth(true);
             }
+            if (bc != null) {
+                params.setSNIMatchers(List.of(new NotingMatcher()));
+            }
         } else {
             params.setEndpointIdentificationAlgorithm("HTTPS");
-            // JSSE sends SNI by itself only for names with a dot: not for "localhost"
-            params.setServerNames(List.of(new SNIHostName(opt("host", "localhost"))));
+            if (opts.containsKey("no-sni")) {
+                params.setServerNames(List.of());
+            } else {
+                // JSSE sends SNI by itself only for names with a dot: not for "localhost"
+                params.setServerNames(List.of(new SNIHostName(opt("host", "localhost"))));
+            }
         }
     }
 
@@ -285,6 +389,16 @@ public final class TlsPeer {
         }
         if (value instanceof Number || value instanceof Boolean) {
             return value.toString();
+        }
+        if (value instanceof List) {
+            StringBuilder out = new StringBuilder("[");
+            for (Object item : (List<?>) value) {
+                if (out.length() > 1) {
+                    out.append(", ");
+                }
+                out.append(json(item));
+            }
+            return out.append(']').toString();
         }
         StringBuilder out = new StringBuilder("\"");
         for (char c : value.toString().toCharArray()) {
@@ -315,6 +429,29 @@ public final class TlsPeer {
         return out.toString();
     }
 
+    /** The error, and with BC the TLS alert it sent or received with it (its RFC name). */
+    private void putError(Map<String, Object> record, Throwable e) {
+        record.put("error", describe(e));
+        if (bc == null) {
+            return;
+        }
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            String key = alertReceived.isInstance(cause) ? "alert_received"
+                    : alertSent.isInstance(cause) ? "alert_sent" : null;
+            if (key != null) {
+                try {
+                    Object alert = cause.getClass().getMethod("getAlertDescription").invoke(cause);
+                    record.putIfAbsent(key, alertName.invoke(null, alert));
+                } catch (ReflectiveOperationException failure) {
+                    record.putIfAbsent(key, describe(failure));
+                }
+            }
+            if (cause == cause.getCause()) {
+                break;
+            }
+        }
+    }
+
     private static String hex(byte[] bytes) {
         StringBuilder out = new StringBuilder();
         for (byte b : bytes) {
@@ -327,7 +464,7 @@ public final class TlsPeer {
         return hex(MessageDigest.getInstance("SHA-256").digest(data));
     }
 
-    /** What JSSE negotiated on this socket's session. */
+    /** What the provider negotiated on this socket's session. */
     private Map<String, Object> describe(SSLSocket socket, int index, long started)
             throws Exception {
         SSLSession session = socket.getSession();
@@ -338,14 +475,25 @@ public final class TlsPeer {
         record.put("cipher_suite", session.getCipherSuite());
         String alpn = socket.getApplicationProtocol();
         record.put("alpn", alpn == null || alpn.isEmpty() ? null : alpn);
-        String id = hex(session.getId());
-        record.put("session_id", id);
+        record.put("session_id", hex(session.getId()));
         record.put("creation_time", session.getCreationTime());
-        // JSSE has no isResumed(): a full handshake makes a new session, created during the
-        // handshake; a resumed one keeps the creation time of the session it resumes (a TLS
-        // 1.2 cached session or ticket; TLS 1.3 copies it from the ticket's session), which is
+        // no isResumed(): a full handshake makes a new session, created during the handshake;
+        // a resumed one keeps the creation time of the session it resumes (a TLS 1.2 cached
+        // session or ticket; JSSE's TLS 1.3 copies it from the ticket's session), which is
         // older than the start of this handshake
         record.put("resumed", session.getCreationTime() < started);
+        if (bc != null) {
+            if (socket.getUseClientMode()) {
+                record.put("sni", null);
+            } else {
+                // BCJSSE's established session has no getRequestedServerNames() (it throws
+                // UnsupportedOperationException): the server's SNI matcher noted the names
+                synchronized (requestedNames) {
+                    record.put("sni", new ArrayList<>(requestedNames));
+                    requestedNames.clear();
+                }
+            }
+        }
         try {
             Certificate[] peer = session.getPeerCertificates();
             X509Certificate leaf = (X509Certificate) peer[0];
@@ -371,7 +519,7 @@ public final class TlsPeer {
     // -- server ------------------------------------------------------------------------------
 
     private int serve() throws Exception {
-        SSLContext ctx = context();
+        SSLContext ctx = context(opt("groups", null));
         int connections = Integer.parseInt(opt("connections", "1"));
         try (SSLServerSocket listener = (SSLServerSocket) ctx.getServerSocketFactory()
                 .createServerSocket()) {
@@ -393,11 +541,14 @@ public final class TlsPeer {
                 try {
                     accepted = (SSLSocket) listener.accept();
                 } catch (java.net.SocketTimeoutException e) {
-                    record.put("error", describe(e));
+                    putError(record, e);
                     emit(record);
                     return 1;  // nobody came: no point waiting for the others
                 }
                 try (SSLSocket socket = accepted) {
+                    synchronized (requestedNames) {
+                        requestedNames.clear();
+                    }
                     socket.setSoTimeout(timeout);
                     try {
                         long started = System.currentTimeMillis();
@@ -414,11 +565,11 @@ public final class TlsPeer {
                         }
                         record.put("clean_close", true);  // read() == -1: close_notify
                     } catch (Exception e) {
-                        record.put("error", describe(e));
+                        putError(record, e);
                     }
                     putReceived(record, received.toByteArray());
                 } catch (Exception e) {
-                    record.put("error", describe(e));
+                    putError(record, e);
                 }
                 emit(record);
             }
@@ -441,12 +592,13 @@ public final class TlsPeer {
     }
 
     /**
-     * The plan: --port (comma-separated) and --suites (repeatable) are zipped, the shorter
-     * list cycling, over max(ports, suite lists) rounds; each round makes --connections
-     * connections one after the other (the later ones resume the earlier session).
+     * The plan: --port (comma-separated), --suites and --groups (both repeatable) are zipped,
+     * the shorter lists cycling, over the longest list's rounds; each round makes --connections
+     * connections one after the other with one SSLContext (the later ones resume the earlier
+     * session), a new context per round when --groups has several values (BC only: see
+     * --groups).
      */
     private int runClient() throws Exception {
-        SSLContext ctx = context();
         String host = opt("host", "localhost");
         int connections = Integer.parseInt(opt("connections", "1"));
         boolean fresh = opts.containsKey("fresh");
@@ -454,59 +606,67 @@ public final class TlsPeer {
         String[] ports = split(opt("port", "0"));
         List<String> suitesList = all("suites").isEmpty() ? Arrays.asList((String) null)
                 : all("suites");
-        int rounds = Math.max(ports.length, suitesList.size());
-        List<Object[]> plan = new ArrayList<>();
+        List<String> groupsList = all("groups").isEmpty() ? Arrays.asList((String) null)
+                : all("groups");
+        int rounds = Math.max(ports.length, Math.max(suitesList.size(), groupsList.size()));
+        SSLContext ctx = context(groupsList.get(0));
+        int index = 0;
         for (int r = 0; r < rounds; r++) {
-            for (int k = 0; k < connections; k++) {
-                plan.add(new Object[] {
-                    Integer.parseInt(ports[r % ports.length]), suitesList.get(r % suitesList.size())
-                });
+            int port = Integer.parseInt(ports[r % ports.length]);
+            String suites = suitesList.get(r % suitesList.size());
+            if (groupsList.size() > 1 && r > 0) {
+                ctx = context(groupsList.get(r % groupsList.size()));
             }
-        }
-        for (int i = 0; i < plan.size(); i++) {
-            int port = (Integer) plan.get(i)[0];
-            String suites = (String) plan.get(i)[1];
-            if (fresh && i > 0) {
-                ctx = context();  // no session to offer: a full handshake every time
-            }
-            SSLSocketFactory factory = ctx.getSocketFactory();
-            Map<String, Object> record = new LinkedHashMap<>();
-            record.put("event", "connection");
-            record.put("index", i);
-            ByteArrayOutputStream received = new ByteArrayOutputStream();
-            try (Socket raw = new Socket()) {
-                raw.setSoTimeout(timeout);
-                raw.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), timeout);
-                // layered over a TCP socket to 127.0.0.1, named host (SNI, verification and the
-                // session cache key: resumption needs the same host and port)
-                try (SSLSocket socket = (SSLSocket) factory.createSocket(raw, host, port, true)) {
-                    SSLParameters params = socket.getSSLParameters();
-                    applyParameters(params, false);
-                    if (suites != null) {
-                        params.setCipherSuites(split(suites));
-                    }
-                    socket.setSSLParameters(params);
-                    socket.setSoTimeout(timeout);
-                    try {
-                        long started = System.currentTimeMillis();
-                        socket.startHandshake();
-                        record = describe(socket, i, started);
-                        exchange(socket, message, received, record);
-                    } catch (Exception e) {
-                        record.put("error", describe(e));
-                    }
-                    putReceived(record, received.toByteArray());
+            for (int k = 0; k < connections; k++, index++) {
+                if (fresh && index > 0) {
+                    ctx = context(groupsList.get(r % groupsList.size()));  // no session to offer
                 }
-            } catch (Exception e) {
-                record.put("error", describe(e));
+                emit(connect(ctx.getSocketFactory(), host, port, suites, message, index));
             }
-            record.put("port", port);
-            emit(record);
         }
         return 0;
     }
 
-    /** Write ``message`` from a thread while reading its echo; half-close; read to EOF. */
+    private Map<String, Object> connect(SSLSocketFactory factory, String host, int port,
+            String suites, byte[] message, int index) {
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("event", "connection");
+        record.put("index", index);
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        try (Socket raw = new Socket()) {
+            raw.setSoTimeout(timeout);
+            raw.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), timeout);
+            // layered over a TCP socket to 127.0.0.1, named host (SNI, verification and the
+            // session cache key: resumption needs the same host and port)
+            try (SSLSocket socket = (SSLSocket) factory.createSocket(raw, host, port, true)) {
+                SSLParameters params = socket.getSSLParameters();
+                applyParameters(params, false);
+                if (suites != null) {
+                    params.setCipherSuites(split(suites));
+                }
+                socket.setSSLParameters(params);
+                socket.setSoTimeout(timeout);
+                try {
+                    long started = System.currentTimeMillis();
+                    socket.startHandshake();
+                    record = describe(socket, index, started);
+                    exchange(socket, message, received, record);
+                } catch (Exception e) {
+                    putError(record, e);
+                }
+                putReceived(record, received.toByteArray());
+            }  // close(): BCJSSE sends close_notify here (JSSE has sent it in exchange)
+        } catch (Exception e) {
+            putError(record, e);
+        }
+        record.put("port", port);
+        return record;
+    }
+
+    /**
+     * Write ``message`` from a thread while reading its echo (or in lockstep, one thread); then
+     * with JSSE half-close and read to EOF (BCJSSE closes in connect: it has no half-close).
+     */
     private void exchange(SSLSocket socket, byte[] message, ByteArrayOutputStream received,
             Map<String, Object> record) throws Exception {
         OutputStream out = socket.getOutputStream();
@@ -523,39 +683,42 @@ public final class TlsPeer {
                 while (received.size() < want) {
                     int n = in.read(buf);
                     if (n < 0) {
+                        if (bc != null) {
+                            throw new EOFException("closed after " + received.size());
+                        }
                         break;
                     }
                     received.write(buf, 0, n);
                 }
             }
-        }
-        Throwable[] writeError = new Throwable[1];
-        Thread writer = new Thread(() -> {
-            try {
-                for (int at = 0; at < message.length; at += 16384) {
-                    out.write(message, at, Math.min(16384, message.length - at));
+        } else {
+            Throwable[] writeError = new Throwable[1];
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int at = 0; at < message.length; at += 16384) {
+                        out.write(message, at, Math.min(16384, message.length - at));
+                    }
+                    out.flush();
+                } catch (Throwable e) {
+                    writeError[0] = e;
                 }
-                out.flush();
-            } catch (Throwable e) {
-                writeError[0] = e;
-            }
-        });
-        writer.setDaemon(true);
-        if (!opts.containsKey("lockstep")) {
+            });
+            writer.setDaemon(true);
             writer.start();
-        }
-        while (received.size() < message.length) {
-            int n = in.read(buf);
-            if (n < 0) {
-                break;
+            while (received.size() < message.length) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                received.write(buf, 0, n);
             }
-            received.write(buf, 0, n);
-        }
-        if (writer.isAlive()) {
             writer.join(timeout);
+            if (writeError[0] != null) {
+                throw new Exception("write failed: " + describe(writeError[0]), writeError[0]);
+            }
         }
-        if (writeError[0] != null) {
-            throw new Exception("write failed: " + describe(writeError[0]), writeError[0]);
+        if (bc != null) {
+            return;
         }
         if (opts.containsKey("renegotiate")) {
             // a second startHandshake(): TLS 1.2 renegotiation (a new ClientHello), TLS 1.3 a
