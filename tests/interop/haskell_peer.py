@@ -18,21 +18,30 @@ and whether the close was clean, or the failure (``error``, ``alert``, ``alert_r
 * :func:`build_haskell_peer` compiles it (bounded);
 * :class:`Haskell` starts ``tls`` servers and clients through the ``peers`` registry, which
   stops them at teardown;
-* :func:`ok`, :func:`received`, :func:`payload` and :func:`failed_with` read the records.
+* :func:`received` and :func:`failed_with` read the records (``ok`` and ``payload``, shared
+  with the other JSON-record peers, are in ``peer_checks.py``).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, PeerProcess, Peers, cert_options, tool
-from peers import json_records as records
+from peers import (
+    TIMEOUT,
+    JsonPeerServer,
+    Peers,
+    json_client_options,
+    json_client_run,
+    json_records,
+    json_server_listening,
+    json_server_options,
+    tool,
+)
 
 SOURCE = Path(__file__).with_name("haskell_peer") / "TlsPeer.hs"
 BUILD_TIMEOUT = 50.0
@@ -65,12 +74,6 @@ def build_haskell_peer(work: Path) -> Path:
     return binary
 
 
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that ``tls`` saw no error on that connection."""
-    assert "error" not in record, record
-    return record
-
-
 def received(record: dict[str, Any]) -> bytes:
     """The bytes the Haskell peer received (in full up to 64 KiB; else see
     ``received_sha256``)."""
@@ -78,39 +81,10 @@ def received(record: dict[str, Any]) -> bytes:
     return bytes.fromhex(record["received"])
 
 
-def payload(size: int) -> bytes:
-    """What ``TlsPeer client --size N`` sends: bytes ``i mod 251``."""
-    return bytes(i % 251 for i in range(size))
-
-
 def failed_with(record: dict[str, Any], alert: str, *, received_alert: bool) -> None:
     """A record of a connection that ended with ``alert``, sent (``received_alert=False``) or
     received by ``tls``."""
     assert (record.get("alert"), record.get("alert_received")) == (alert, received_alert), record
-
-
-@dataclass
-class HaskellServer:
-    """A running ``tls`` server; :meth:`results` waits for its records."""
-
-    peer: PeerProcess
-    port: int
-    connections: int
-
-    def results(self, timeout: float = 2 * TIMEOUT) -> list[dict[str, Any]]:
-        """Its records of all its connections, once it has exited (bounded wait)."""
-        deadline = time.monotonic() + timeout
-        while len(records(self.peer)) < self.connections and self.peer.proc.poll() is None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"tls server: no records in {timeout}s\n{self.describe()}")
-            time.sleep(0.02)
-        assert self.peer.wait(TIMEOUT) == 0, self.describe()
-        found = records(self.peer)
-        assert len(found) == self.connections, self.describe()
-        return found
-
-    def describe(self) -> str:
-        return self.peer.describe()
 
 
 @dataclass
@@ -122,14 +96,13 @@ class Haskell:
 
     def server(
         self, *options: str, leaf: str = "ecdsa-p256", connections: int = 1
-    ) -> HaskellServer:
+    ) -> JsonPeerServer:
         """A ``tls`` echo server on 127.0.0.1 (port 0) serving ``connections`` connections; it
         trusts the test CA for client certificates (asked for with ``--client-auth``)."""
-        argv = [str(self.binary), "server", *cert_options(self.peers, leaf)]
-        argv += ["--ca", str(self.peers.pki.ca_path), "--connections", str(connections)]
-        peer = self.peers.start([*argv, *options], "Haskell tls server")
-        port = int(peer.wait_for(r'"event": "listening", "port": (\d+)').group(1))
-        return HaskellServer(peer, port, connections)
+        server_options = json_server_options(self.peers, [leaf], connections)
+        argv = [str(self.binary), "server", *server_options, *options]
+        peer = self.peers.start(argv, "Haskell tls server")
+        return json_server_listening(peer, connections, 2 * TIMEOUT)
 
     def client(
         self,
@@ -140,10 +113,6 @@ class Haskell:
     ) -> list[dict[str, Any]]:
         """Run a ``tls`` client to its end, verifying the server ("localhost") against the
         test CA; its records, one per connection."""
-        port_list = [ports] if isinstance(ports, int) else list(ports)
-        argv = [str(self.binary), "client", "--port", ",".join(map(str, port_list))]
-        argv += ["--ca", str(self.peers.pki.ca_path), *cert_options(self.peers, leaf)]
-        peer = self.peers.start([*argv, *options], "Haskell tls client")
-        assert peer.wait(timeout) == 0, peer.describe()
-        assert '{"event": "done"}' in peer.stdout.decode(), peer.describe()
-        return records(peer)
+        client_options = json_client_options(self.peers, ports, leaf)
+        argv = [str(self.binary), "client", *client_options, *options]
+        return json_records(json_client_run(self.peers, argv, "Haskell tls client", timeout))

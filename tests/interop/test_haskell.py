@@ -39,22 +39,27 @@ No tlsmachine bugs were found with these tests.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
+import peer_checks
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
-from haskell_peer import Haskell, build_haskell_peer, failed_with, ok, payload, received
-from peers import (
-    OurServer,
-    Peers,
-    ServedConnection,
-    client_config,
-    dial,
-    read_exactly,
-    server_certificates,
+from haskell_peer import Haskell, build_haskell_peer, failed_with, received
+from peer_checks import (
+    LEAVES13,
+    cert_sha256,
+    dial_each,
+    dial_tls12_cases,
+    dial_tls13_cases,
+    echo,
+    echo_chunks,
+    info_of,
+    ok,
+    ours_with,
+    payload,
+    sha256,
 )
+from peers import OurServer, Peers, client_config, dial, read_exactly, server_certificates
 
 from tlsmachine import (
     AlertReceived,
@@ -62,7 +67,6 @@ from tlsmachine import (
     HandshakeComplete,
     InMemoryClientSessionStore,
     KeyUpdated,
-    ServerConfig,
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import (
@@ -73,7 +77,7 @@ from tlsmachine.errors import (
     ProtocolVersionError,
     UnknownCA,
 )
-from tlsmachine.sockets import TLSSocket, connect
+from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -84,13 +88,6 @@ SUITES13 = [
     "TLS_AES_128_CCM_SHA256",
 ]
 GROUPS13 = ["x25519", "x448", "secp256r1", "secp384r1", "secp521r1", "ffdhe2048"]
-OUR_SCHEMES = {
-    # our server's leaf -> its TLS 1.3 CertificateVerify scheme (RFC 8446 §4.2.3)
-    "ecdsa-p256": "ecdsa_secp256r1_sha256",
-    "ecdsa-p384": "ecdsa_secp384r1_sha384",
-    "rsa-2048": "rsa_pss_rsae_sha256",
-    "ed25519": "ed25519",
-}
 THEIR_SCHEMES = {
     # tls's leaf -> its scheme: tls signs ECDSA with P-256 only, and RSA-PSS with SHA-512 when
     # the client allows it (ours lists rsa_pss_rsae_sha256 first; the server chooses)
@@ -111,12 +108,14 @@ CASES12 = [
     ("rsa-2048", "ffdhe3072", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
     ("rsa-2048", "ffdhe2048", "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
 ]
+LEAF_CURVES = {"ecdsa-p256": ["secp256r1"]}
+"""The curves a TLS 1.2 client offers after a case's group, by leaf (RFC 8422 §5.1)."""
 MIB = 1 << 20
 
 
 def groups12(leaf: str, group: str) -> tuple[str, ...]:
     """What a TLS 1.2 client of a :data:`CASES12` case offers: ``group`` first."""
-    return (group, "secp256r1") if leaf == "ecdsa-p256" and group != "secp256r1" else (group,)
+    return tuple(dict.fromkeys([group, *LEAF_CURVES.get(leaf, [])]))
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------
@@ -134,50 +133,16 @@ def haskell(peers: Peers, tlspeer: Path) -> Haskell:
     return Haskell(peers, tlspeer)
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def cert_sha256(peers: Peers, leaf: str) -> str:
-    return sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER))
-
-
-def echo(tls: TLSSocket, message: bytes) -> None:
-    tls.sendall(message)
-    assert read_exactly(tls, len(message)) == message
-
-
-def info_of(tls: TLSSocket) -> HandshakeComplete:
-    assert tls.handshake_info is not None
-    return tls.handshake_info
-
-
-def ours_with(peers: Peers, leaf: str = "ecdsa-p256", **kwargs: Any) -> OurServer:
-    config = ServerConfig(certificates=server_certificates(peers, leaf), **kwargs)
-    return peers.our_server(config)
-
-
 def served(ours: OurServer, count: int = 1) -> list[HandshakeComplete]:
     """Our server's next ``count`` connections, each checked for errors and a clean close
     (the Haskell client's close_notify), as handshake infos."""
-    found: list[ServedConnection] = [ours.next_connection() for _ in range(count)]
-    for connection in found:
-        assert connection.error is None, repr(connection.error)
-        assert connection.clean_close, connection
-    return [c.info for c in found if c.info is not None]
+    return peer_checks.infos(peer_checks.served(ours, count, clean_close=True))
 
 
 def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
-    """One connection of a matrix: its handshake info, or the error as text (one failing case
-    does not hide the others); it checks the echo and the server's close_notify."""
-    try:
-        with dial(port, config) as tls:
-            echo(tls, message)
-            info = info_of(tls)
-        assert tls.clean_close
-        return info
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+    """One connection of a matrix (:func:`peer_checks.try_dial`), checking the echo and tls's
+    close_notify."""
+    return peer_checks.try_dial(port, config, message, closed_by="tls")
 
 
 def refused(port: int, config: ClientConfig, message: bytes = b"refused") -> AlertReceived:
@@ -198,16 +163,7 @@ def summary(record: dict[str, Any]) -> tuple[Any, ...]:
 def test_client_tls13_matrix_with_haskell_server(peers: Peers, haskell: Haskell, leaf: str) -> None:
     cases = [(suite, group) for suite in SUITES13 for group in GROUPS13]
     server = haskell.server("--versions", "1.3", leaf=leaf, connections=len(cases))
-    seen: list[tuple[Any, ...]] = []
-    for suite, group in cases:
-        config = client_config(
-            peers, cipher_suites=(suite,), groups=(group,), key_share_groups=(group,)
-        )
-        info = try_dial(server.port, config, f"{suite} {group}".encode())
-        if isinstance(info, str):
-            seen.append((suite, group, info))
-        else:
-            seen.append((info.cipher_suite, info.group, info.version, info.signature_scheme))
+    seen = dial_tls13_cases(peers, server.port, cases, closed_by="tls")
     assert seen == [(s, g, "TLSv1.3", THEIR_SCHEMES[leaf]) for s, g in cases]
     results = server.results()
     assert [(summary(r), received(r), r["clean_close"]) for r in results] == [
@@ -222,7 +178,7 @@ def test_haskell_client_tls13_matrix_with_server(
 ) -> None:
     """One run per group (the Haskell client offers that group only), one of our servers per
     suite, the certificates taking turns."""
-    leaves = list(OUR_SCHEMES)
+    leaves = list(LEAVES13)
     ours = [
         ours_with(peers, leaves[i % 4], cipher_suites=(suite,)) for i, suite in enumerate(SUITES13)
     ]
@@ -240,7 +196,7 @@ def test_haskell_client_tls13_matrix_with_server(
         assert (info.cipher_suite, info.group, info.signature_scheme, info.hello_retry) == (
             SUITES13[i],
             group,
-            OUR_SCHEMES[leaves[i % 4]],
+            LEAVES13[leaves[i % 4]],
             False,
         )
 
@@ -257,16 +213,10 @@ def test_client_tls12_with_haskell_server(peers: Peers, haskell: Haskell) -> Non
         )
         for leaf in dict.fromkeys(c[0] for c in CASES12)
     }
-    seen = []
-    for leaf, group, suite in CASES12:
-        config = client_config(
-            peers, max_version="TLSv1.2", tls12_cipher_suites=(suite,), groups=groups12(leaf, group)
-        )
-        info = try_dial(servers[leaf].port, config, suite.encode())
-        seen.append(
-            info if isinstance(info, str) else (info.version, info.cipher_suite, info.group)
-        )
-    assert seen == [("TLSv1.2", s, g) for _, g, s in CASES12]
+    ports = {leaf: server.port for leaf, server in servers.items()}
+    cases = [(leaf, suite, group) for leaf, group, suite in CASES12]
+    seen = dial_tls12_cases(peers, ports, cases, LEAF_CURVES, closed_by="tls")
+    assert seen == [(s, g, "TLSv1.2") for _, g, s in CASES12]
     for leaf, server in servers.items():
         assert [(summary(r), r["ems"], received(r)) for r in server.results()] == [
             (("TLSv1.2", s, g, False), True, s.encode()) for lf, g, s in CASES12 if lf == leaf
@@ -319,11 +269,7 @@ def test_client_resumes_with_haskell_server(peers: Peers, haskell: Haskell, vers
     the session ID, with the extended master secret (RFC 7627 §5.3)."""
     server = haskell.server("--versions", version, connections=3)
     config = client_config(peers, session_store=InMemoryClientSessionStore())
-    seen = []
-    for i in range(3):
-        with dial(server.port, config) as tls:
-            echo(tls, b"resume %d" % i)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, [b"resume %d" % i for i in range(3)])
     scheme = "ecdsa_secp256r1_sha256" if version == "1.3" else None
     assert [(i.version, i.resumed) for i in seen] == [
         (f"TLSv{version}", False),
@@ -369,11 +315,7 @@ def test_client_hello_retry_with_haskell_server(peers: Peers, haskell: Haskell) 
         key_share_groups=("x25519",),
         session_store=InMemoryClientSessionStore(),
     )
-    seen = []
-    for message in (b"retry", b"retry again"):
-        with dial(server.port, config) as tls:
-            echo(tls, message)
-            seen.append(info_of(tls))
+    seen = dial_each(server.port, config, (b"retry", b"retry again"))
     assert [(i.group, i.hello_retry, i.resumed) for i in seen] == [
         ("secp384r1", True, False),
         ("secp384r1", True, True),
@@ -548,14 +490,7 @@ def test_client_early_data_to_haskell_server(peers: Peers, haskell: Haskell) -> 
     config = client_config(peers, session_store=store, early_data=True)
     accepted = []
     for message in (b"first", b"then"):
-        with connect(
-            "127.0.0.1",
-            server.port,
-            config=config,
-            server_hostname="localhost",
-            timeout=10,
-            early_data=b"early ",
-        ) as tls:
+        with dial(server.port, config, early_data=b"early ") as tls:
             if info_of(tls).early_data_accepted:
                 assert read_exactly(tls, 6) == b"early "  # the echo of our 0-RTT data
             else:
@@ -604,12 +539,7 @@ def test_client_key_updates_with_haskell_server(peers: Peers, haskell: Haskell) 
     events: list[Any] = []
     data = payload(MIB)
     with dial(server.port, client_config(peers), on_event=events.append) as tls:
-        for i, at in enumerate(range(0, MIB, 65536)):
-            chunk = data[at : at + 65536]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
-            if i % 4 == 0:
-                tls.key_update(request_peer=True)
+        echo_chunks(tls, data, 65536, update_every=4)
     assert tls.clean_close
     (record,) = server.results()
     assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
@@ -640,10 +570,7 @@ def test_client_large_transfer_with_haskell_server(
     data = payload(MIB)
     with dial(server.port, client_config(peers)) as tls:
         assert info_of(tls).version == f"TLSv{version}"
-        for at in range(0, MIB, 256 * 1024):
-            chunk = data[at : at + 256 * 1024]
-            tls.sendall(chunk)
-            assert read_exactly(tls, len(chunk)) == chunk
+        echo_chunks(tls, data, 256 * 1024)
     assert tls.clean_close  # tls answered our close_notify with its own
     (record,) = server.results()
     assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
