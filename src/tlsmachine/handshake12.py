@@ -172,6 +172,14 @@ def install_keys(out: Output, keys: Protectors12, *, client: bool, direction: st
         out.read_protector(keys.server_write if client else keys.client_write)
 
 
+def dh_public12(public: bytes) -> bytes:
+    """A DH public value (dh_Ys, dh_Yc) as TLS 1.2 sends it: an unsigned integer without
+    leading zero octets (RFC 5246 §4: "leading zero octets are not required"), as OpenSSL and
+    Go send it. TLS 1.3 pads it to the prime's length (RFC 8446 §4.2.8.1); Haskell's tls 1.5
+    derives a wrong premaster secret from a padded TLS 1.2 dh_Yc (1 handshake in 256)."""
+    return public.lstrip(b"\x00")
+
+
 def dh_premaster(secret: bytes) -> bytes:
     """RFC 5246 §8.1.2: the DH premaster secret has its leading zero bytes stripped (unlike
     TLS 1.3, RFC 8446 §7.4.1, which keeps it padded to the prime's length)."""

@@ -53,9 +53,11 @@ from tlsmachine.crypto.groups import (
     X448,
     X25519,
     Group,
+    PrivateKeyShare,
 )
 from tlsmachine.crypto.suites import (
     TLS12_SUITES,
+    TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
     TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -1199,3 +1201,32 @@ def test_tls12_session_state_round_trips() -> None:
         server_name=b"localhost",
     )
     assert Tls12Session.parse(session.serialize()) == session
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_dh_public_values_go_without_leading_zeros(side: str) -> None:
+    """RFC 5246 §4: DH values are "represented as unsigned integers (i.e., leading zero octets
+    are not required ...)": TLS 1.2 sends dh_Yc and dh_Ys minimal, as OpenSSL and Go do (TLS
+    1.3 pads them, RFC 8446 §4.2.8.1). Haskell's tls 1.5 got a wrong premaster secret from a
+    padded dh_Yc, one handshake in 256. A private exponent of 100 gives the public value
+    2^100: 13 bytes, not 256."""
+
+    def small(group: Group) -> PrivateKeyShare:
+        return group.from_private_bytes((100).to_bytes(1, "big"))
+
+    factory = {"key_share_factory": small}
+    client_config = client12(
+        tls12_cipher_suites=(TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,),
+        groups=(FFDHE2048,),
+        trace_handshake=True,
+        **(factory if side == "client" else {}),
+    )
+    server_config = server_with("rsa-2048", **(factory if side == "server" else {}))
+    run = connect(client_config, server_config)
+    assert run.client_done.group == run.server_done.group == "ffdhe2048"
+    if side == "client":
+        public = run.message("client", "client_key_exchange").dh_public()
+    else:
+        public = run.message("client", "server_key_exchange").dhe().ys
+    assert public == (1 << 100).to_bytes(13, "big")
+    assert_data_flows(run.client, run.server)

@@ -36,6 +36,7 @@ from ..handshake12 import (
     Agreed12,
     derive_master_secret,
     dh_premaster,
+    dh_public12,
     finished,
     install_keys,
     log_master_secret,
@@ -172,7 +173,8 @@ class ExpectServerKeyExchange:
         premaster = dh_premaster(shared) if isinstance(group, FFDHEGroup) else shared
         hs.transcript.update(ske.raw)
         dhe = isinstance(group, FFDHEGroup)
-        exchange = KeyExchange12(group.name, share.public_bytes, premaster, scheme, dhe)
+        public = dh_public12(share.public_bytes) if dhe else share.public_bytes
+        exchange = KeyExchange12(group.name, public, premaster, scheme, dhe)
         return ExpectCertificateRequestOrServerHelloDone(hs, self.chain, exchange)
 
 

@@ -19,7 +19,7 @@ from ..extensions import (
     RenegotiationInfo,
     SessionTicket,
 )
-from ..handshake12 import server_key_exchange_input
+from ..handshake12 import dh_public12, server_key_exchange_input
 from ..machine import Output
 from ..messages.hello import ClientHello, ServerHello
 from ..messages.tls12 import (
@@ -109,7 +109,8 @@ def server_key_exchange(
     """Our (EC)DHE parameters signed over both randoms (RFC 5246 §7.4.3, RFC 8422 §5.4)."""
     group = choice.group
     if isinstance(group, FFDHEGroup):
-        params = dhe_params(group.p.to_bytes(group.prime_len, "big"), b"\x02", share.public_bytes)
+        prime = group.p.to_bytes(group.prime_len, "big")
+        params = dhe_params(prime, b"\x02", dh_public12(share.public_bytes))
     else:
         params = ecdhe_params(group.id, share.public_bytes)
     content = server_key_exchange_input(client_random, server_random, params)
