@@ -17,11 +17,10 @@ sent; a configuration it refuses gives ``{"event": "setup", "error": ...}`` and 
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, PeerProcess, Peers, cert_options, tool
+from peers import TIMEOUT, PeerProcess, Peers, build_c_peer, cert_options
 from peers import json_records as records
 
 PEER_SOURCE = Path(__file__).with_name("bearssl_peer") / "peer.c"
@@ -39,19 +38,14 @@ SEND_FATAL_ALERT = 512
 
 def build_bearssl_peer(work: Path) -> Path:
     """Compile the peer into ``work`` (a fresh temporary directory); the binary's path."""
-    binary = work / "bearssl-peer"
-    argv = [tool("gcc"), "-O1", "-Wall", "-Werror", "-o", str(binary), str(PEER_SOURCE)]
-    try:
-        result = subprocess.run(
-            [*argv, "-lbearssl"], cwd=work, capture_output=True, text=True, timeout=BUILD_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"gcc did not finish in {BUILD_TIMEOUT}s") from None
-    assert result.returncode == 0, (
-        f"building the BearSSL peer failed (`make peers` installs gcc and libbearssl-dev):\n"
-        f"{result.stdout}\n{result.stderr}"
+    return build_c_peer(
+        PEER_SOURCE,
+        work / "bearssl-peer",
+        ["-lbearssl"],
+        "building the BearSSL peer failed (`make peers` installs gcc and libbearssl-dev)",
+        timeout=BUILD_TIMEOUT,
+        cwd=work,
     )
-    return binary
 
 
 # -- running the peer ------------------------------------------------------------------------------

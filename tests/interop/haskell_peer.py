@@ -81,12 +81,6 @@ def received(record: dict[str, Any]) -> bytes:
     return bytes.fromhex(record["received"])
 
 
-def failed_with(record: dict[str, Any], alert: str, *, received_alert: bool) -> None:
-    """A record of a connection that ended with ``alert``, sent (``received_alert=False``) or
-    received by ``tls``."""
-    assert (record.get("alert"), record.get("alert_received")) == (alert, received_alert), record
-
-
 @dataclass
 class Haskell:
     """Starts ``tls`` peers (the binary built once per session) through ``peers``."""

@@ -15,11 +15,10 @@ refuses gives ``{"event": "setup", "error": ...}`` and exit status 2.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import PeerProcess, Peers, cert_options, tool
+from peers import PeerProcess, Peers, build_c_peer, cert_options
 from peers import json_records as records
 
 PEER_SOURCE = Path(__file__).with_name("mbedtls_peer") / "peer.c"
@@ -30,20 +29,14 @@ BUILD_TIMEOUT = 60.0
 
 def build_mbedtls_peer(work: Path) -> Path:
     """Compile the peer into ``work`` (a fresh temporary directory); the binary's path."""
-    binary = work / "mbedtls-peer"
-    argv = [tool("gcc"), "-O1", "-Wall", "-Werror", "-o", str(binary), str(PEER_SOURCE)]
-    argv += ["-lmbedtls", "-lmbedx509", "-lmbedcrypto"]
-    try:
-        result = subprocess.run(
-            argv, cwd=work, capture_output=True, text=True, timeout=BUILD_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"gcc did not finish in {BUILD_TIMEOUT}s") from None
-    assert result.returncode == 0, (
-        f"building the Mbed TLS peer failed (`make peers` installs gcc and libmbedtls-dev):\n"
-        f"{result.stdout}\n{result.stderr}"
+    return build_c_peer(
+        PEER_SOURCE,
+        work / "mbedtls-peer",
+        ["-lmbedtls", "-lmbedx509", "-lmbedcrypto"],
+        "building the Mbed TLS peer failed (`make peers` installs gcc and libmbedtls-dev)",
+        timeout=BUILD_TIMEOUT,
+        cwd=work,
     )
-    return binary
 
 
 # -- running the peer ------------------------------------------------------------------------------

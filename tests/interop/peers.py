@@ -69,6 +69,27 @@ def tool(name: str) -> str:
     return path
 
 
+def build_c_peer(
+    source: Path,
+    binary: Path,
+    libraries: Sequence[str],
+    failure: str,
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+) -> Path:
+    """Compile a C peer program with ``gcc -O1 -Wall -Werror`` and link it with ``libraries``
+    (``-l...`` options); ``binary``, or an assertion failing with ``failure`` (what went wrong
+    and how to install what is missing) and gcc's output."""
+    argv = [tool("gcc"), "-O1", "-Wall", "-Werror", "-o", str(binary), str(source), *libraries]
+    try:
+        result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"gcc did not finish in {timeout}s") from None
+    assert result.returncode == 0, f"{failure}:\n{result.stdout}\n{result.stderr}"
+    return binary
+
+
 def free_port() -> int:
     """A TCP port that was free on 127.0.0.1 a moment ago (for peers that cannot use port 0)."""
     with socket.socket() as s:

@@ -43,8 +43,6 @@ No tlsmachine bugs were found with these tests.
 
 from __future__ import annotations
 
-from typing import Any
-
 import peer_checks
 import pytest
 from erlang_peer import Erlang, received
@@ -52,35 +50,48 @@ from matrix import TLS13_SUITES
 from peer_checks import (
     LEAVES13,
     cert_sha256,
+    check_client_alpn,
+    check_client_anonymous,
+    check_client_auth_refusals,
+    check_client_certificates,
+    check_client_key_updates,
+    check_client_sni,
+    check_no_common_refusals,
+    check_untrusted_by_peer,
+    check_untrusted_peer_server,
+    check_version_refusals,
+    client_auth_servers,
     dial_each,
     dial_tls13_cases,
     echo,
     echo_chunks,
+    failed_with,
     info_of,
+    key_updates,
+    no_common_configs,
+    no_common_peer_servers,
+    no_common_servers,
     ok,
     ours_with,
     payload,
+    refused,
+    served_cleanly,
     sha256,
+    version_servers,
 )
-from peers import OurServer, Peers, client_config, dial, server_certificates
+from peers import Peers, client_config, dial
 
 from tlsmachine import (
-    AlertReceived,
     ClientConfig,
     HandshakeComplete,
     InMemoryClientSessionStore,
-    KeyUpdated,
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import (
-    CertificateRequired,
     DecryptError,
     HandshakeFailure,
     NoApplicationProtocol,
-    ProtocolVersionError,
-    UnknownCA,
 )
-from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -121,29 +132,10 @@ def erlang(peers: Peers) -> Erlang:
     return Erlang(peers)
 
 
-def served(ours: OurServer, count: int = 1) -> list[HandshakeComplete]:
-    """Our server's next ``count`` connections, each checked for errors and a clean close
-    (OTP's close_notify), as handshake infos."""
-    return peer_checks.infos(peer_checks.served(ours, count, clean_close=True))
-
-
 def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
     """One connection of a matrix (:func:`peer_checks.try_dial`), checking the echo and OTP's
     close_notify."""
     return peer_checks.try_dial(port, config, message, closed_by="OTP")
-
-
-def refused(port: int, config: ClientConfig, message: bytes = b"refused") -> AlertReceived:
-    """Our client's connection that OTP must end with a fatal alert (during the handshake, or
-    right after it in TLS 1.3, for a client certificate)."""
-    with pytest.raises(AlertReceived) as caught, dial(port, config) as tls:
-        echo(tls, message)
-    return caught.value
-
-
-def failed_with(record: dict[str, Any], alert: str, *, received_alert: bool) -> None:
-    """An OTP record of a connection that ended with ``alert``, sent or received by OTP."""
-    assert (record.get("alert"), record.get("alert_received")) == (alert, received_alert), record
 
 
 # -- TLS 1.3: suites x groups x certificates ---------------------------------------------------
@@ -177,7 +169,7 @@ def test_otp_client_tls13_matrix_with_server(peers: Peers, erlang: Erlang, group
         ("TLSv1.3", suite, cert_sha256(peers, leaf)) for suite, leaf in cases
     ]
     assert all(received(r) == group.encode() and r["resumed"] is False for r in run.records)
-    seen = [served(ours)[0] for ours in servers]
+    seen = [served_cleanly(ours)[0] for ours in servers]
     assert [(i.cipher_suite, i.group, i.signature_scheme) for i in seen] == [
         (suite, group, LEAVES13[leaf]) for suite, leaf in cases
     ]
@@ -202,7 +194,7 @@ def test_rsa_pss_scheme_chosen_by_signature_algorithms(
     sigalgs = f"{scheme},ecdsa_secp256r1_sha256"
     (record,) = erlang.client(ours.port, "--versions", "1.3", "--sigalgs", sigalgs).records
     assert ok(record)["peer_cert_sha256"] == cert_sha256(peers, "rsa-2048")
-    (info,) = served(ours)
+    (info,) = served_cleanly(ours)
     assert info.signature_scheme == scheme
 
 
@@ -248,7 +240,7 @@ def test_otp_client_tls12_suites_with_server(peers: Peers, erlang: Erlang) -> No
     assert [(ok(r)["protocol"], r["cipher_suite"], r["peer_cert_sha256"]) for r in run.records] == [
         ("TLSv1.2", suite, cert_sha256(peers, leaf)) for leaf, _, suite in CASES12
     ]
-    seen = [served(ours)[0] for ours in servers]
+    seen = [served_cleanly(ours)[0] for ours in servers]
     assert [(i.version, i.cipher_suite, i.group) for i in seen] == [
         ("TLSv1.2", s, g) for _, g, s in CASES12
     ]
@@ -292,7 +284,7 @@ def test_otp_client_tls12_without_ems_is_not_resumed_by_server(
         ("TLSv1.2", False),
         ("TLSv1.2", False),
     ]
-    assert [(i.version, i.resumed) for i in served(ours, 2)] == [
+    assert [(i.version, i.resumed) for i in served_cleanly(ours, 2)] == [
         ("TLSv1.2", False),
         ("TLSv1.2", False),
     ]
@@ -329,7 +321,7 @@ def test_otp_client_resumes_with_server(peers: Peers, erlang: Erlang) -> None:
         ("TLSv1.3", True),
         ("TLSv1.3", True),
     ]
-    seen = served(ours, 3)
+    seen = served_cleanly(ours, 3)
     assert [(i.resumed, i.signature_scheme) for i in seen] == [
         (False, "rsa_pss_rsae_sha256"),
         (True, None),
@@ -375,7 +367,7 @@ def test_otp_client_hello_retry_with_server(peers: Peers, erlang: Erlang) -> Non
         (False, b"hello"),
         (True, b"hello"),
     ]
-    assert [(i.group, i.hello_retry, i.resumed) for i in served(ours, 2)] == [
+    assert [(i.group, i.hello_retry, i.resumed) for i in served_cleanly(ours, 2)] == [
         ("secp384r1", True, False),
         ("secp384r1", True, True),
     ]
@@ -393,7 +385,7 @@ def test_tls13_only_otp_client_binder_after_hello_retry_is_refused(
     first, second = erlang.client(ours.port, *options, "--connections", "2").records
     assert (ok(first)["resumed"], received(first)) == (False, b"hello")
     failed_with(second, "decrypt_error", received_alert=True)
-    (info,) = served(ours)
+    (info,) = served_cleanly(ours)
     assert (info.group, info.hello_retry, info.resumed) == ("secp384r1", True, False)
     assert isinstance(ours.next_connection().error, DecryptError)
 
@@ -402,18 +394,7 @@ def test_tls13_only_otp_client_binder_after_hello_retry_is_refused(
 
 
 def test_client_alpn_with_otp_server(peers: Peers, erlang: Erlang) -> None:
-    server = erlang.server("--alpn", "h2,http/1.1", connections=3)
-    with dial(server.port, client_config(peers, alpn_protocols=("http/1.1", "h2"))) as tls:
-        assert info_of(tls).alpn_protocol == "h2"  # the server's preference (RFC 7301 §3.2)
-        echo(tls, b"alpn")
-    with dial(server.port, client_config(peers)) as tls:
-        assert info_of(tls).alpn_protocol is None
-        echo(tls, b"no alpn")
-    alert = refused(server.port, client_config(peers, alpn_protocols=("h3",)))
-    assert alert.description == AlertDescription.NO_APPLICATION_PROTOCOL
-    first, second, third = server.results()
-    assert (ok(first)["alpn"], ok(second)["alpn"]) == ("h2", None)
-    failed_with(third, "no_application_protocol", received_alert=False)
+    check_client_alpn(peers, erlang.server("--alpn", "h2,http/1.1", connections=3))
 
 
 def test_otp_client_alpn_with_server(peers: Peers, erlang: Erlang) -> None:
@@ -422,7 +403,7 @@ def test_otp_client_alpn_with_server(peers: Peers, erlang: Erlang) -> None:
     first, second = erlang.client([matching.port, disjoint.port], "--alpn", "h2,http/1.1").records
     assert ok(first)["alpn"] == "http/1.1"
     failed_with(second, "no_application_protocol", received_alert=True)
-    (info,) = served(matching)
+    (info,) = served_cleanly(matching)
     assert info.alpn_protocol == "http/1.1"
     assert isinstance(disjoint.next_connection().error, NoApplicationProtocol)
 
@@ -430,16 +411,7 @@ def test_otp_client_alpn_with_server(peers: Peers, erlang: Erlang) -> None:
 def test_client_sni_with_otp_server(peers: Peers, erlang: Erlang) -> None:
     """A host name goes in server_name (RFC 6066 §3); an IP address does not, and the
     certificate is then checked against its IP address SAN."""
-    server = erlang.server(connections=2)
-    with dial(server.port, client_config(peers)) as tls:
-        echo(tls, b"named")
-    with connect(
-        "127.0.0.1", server.port, config=client_config(peers), server_hostname="127.0.0.1"
-    ) as tls:
-        echo(tls, b"by address")
-    first, second = server.results()
-    assert (ok(first)["sni"], received(first)) == ("localhost", b"named")
-    assert (ok(second)["sni"], received(second)) == (None, b"by address")
+    check_client_sni(peers, erlang.server(connections=2), received)
 
 
 def test_otp_client_sni_with_server(peers: Peers, erlang: Erlang) -> None:
@@ -448,31 +420,14 @@ def test_otp_client_sni_with_server(peers: Peers, erlang: Erlang) -> None:
         erlang.client(ours.port, "--sni", sni).records[0] for sni in ("localhost", "none")
     )
     assert ok(named)["peer_cert_sha256"] == ok(unnamed)["peer_cert_sha256"]
-    assert [i.server_name for i in served(ours, 2)] == ["localhost", None]
+    assert [i.server_name for i in served_cleanly(ours, 2)] == ["localhost", None]
 
 
 # -- client certificates -------------------------------------------------------------------------
 
 
 def test_client_certificates_to_otp_server(peers: Peers, erlang: Erlang) -> None:
-    cases = [("1.3", leaf) for leaf in ("rsa-2048", "ecdsa-p384", "ed25519")]
-    cases += [("1.2", leaf) for leaf in ("rsa-2048", "ecdsa-p256")]
-    servers = {
-        v: erlang.server(
-            "--versions", v, "--client-auth", "required", connections=sum(c[0] == v for c in cases)
-        )
-        for v in ("1.3", "1.2")
-    }
-    seen = []
-    for version, leaf in cases:
-        config = client_config(peers, certificates=server_certificates(peers, leaf))
-        info = try_dial(servers[version].port, config, leaf.encode())
-        seen.append(info if isinstance(info, str) else info.version)
-    assert seen == [f"TLSv{v}" for v, _ in cases]
-    for version, server in servers.items():
-        assert [(ok(r)["peer_cert_sha256"], received(r)) for r in server.results()] == [
-            (cert_sha256(peers, leaf), leaf.encode()) for v, leaf in cases if v == version
-        ]
+    check_client_certificates(peers, erlang.server, received, closed_by="OTP")
 
 
 def test_client_without_certificate_with_otp_server(peers: Peers, erlang: Erlang) -> None:
@@ -487,10 +442,7 @@ def test_client_without_certificate_with_otp_server(peers: Peers, erlang: Erlang
     assert alert12.description == AlertDescription.HANDSHAKE_FAILURE
     failed_with(required13.results()[0], "certificate_required", received_alert=False)
     failed_with(required12.results()[0], "handshake_failure", received_alert=False)
-    with dial(optional.port, client_config(peers)) as tls:
-        echo(tls, b"anonymous")
-    (record,) = optional.results()
-    assert (ok(record)["peer_cert_sha256"], received(record)) == (None, b"anonymous")
+    check_client_anonymous(peers, optional, received)
 
 
 @pytest.mark.parametrize("leaf", ["rsa-2048", "ecdsa-p384", "ed25519"])
@@ -505,7 +457,7 @@ def test_otp_client_certificates_to_server(peers: Peers, erlang: Erlang, leaf: s
         ("TLSv1.3", True),
     ]
     cert = peers.pki.leaves[leaf].cert
-    assert [(i.resumed, i.peer_certificates[0]) for i in served(ours13, 2)] == [
+    assert [(i.resumed, i.peer_certificates[0]) for i in served_cleanly(ours13, 2)] == [
         (False, cert),
         (True, cert),
     ]
@@ -513,15 +465,12 @@ def test_otp_client_certificates_to_server(peers: Peers, erlang: Erlang, leaf: s
         ours12 = ours_with(peers, max_version="TLSv1.2", **anchors)
         (record,) = erlang.client(ours12.port, "--versions", "1.2", leaf=leaf).records
         assert ok(record)["protocol"] == "TLSv1.2"
-        (info,) = served(ours12)
+        (info,) = served_cleanly(ours12)
         assert info.peer_certificates[0] == cert
 
 
 def test_otp_client_without_certificate_with_server(peers: Peers, erlang: Erlang) -> None:
-    anchors = {"client_cafile": str(peers.pki.ca_path)}
-    required13 = ours_with(peers, client_auth="required", **anchors)
-    required12 = ours_with(peers, client_auth="required", max_version="TLSv1.2", **anchors)
-    optional = ours_with(peers, client_auth="optional", **anchors)
+    required13, required12, optional = client_auth_servers(peers)
     ports = [required13.port, required12.port, optional.port]
     run = erlang.client(ports)
     first, second, third = run.records
@@ -531,10 +480,7 @@ def test_otp_client_without_certificate_with_server(peers: Peers, erlang: Erlang
     assert "received SERVER ALERT: Fatal - Certificate required" in run.log
     failed_with(second, "handshake_failure", received_alert=True)
     assert received(ok(third)) == b"hello"
-    assert isinstance(required13.next_connection().error, CertificateRequired)
-    assert isinstance(required12.next_connection().error, HandshakeFailure)
-    (info,) = served(optional)
-    assert info.peer_certificates == ()
+    check_client_auth_refusals(required13, required12, optional)
 
 
 # -- KeyUpdate (RFC 8446 §4.6.3) and large transfers -------------------------------------------
@@ -543,20 +489,9 @@ def test_otp_client_without_certificate_with_server(peers: Peers, erlang: Erlang
 def test_client_key_updates_with_otp_server(peers: Peers, erlang: Erlang) -> None:
     """We update our keys (asking OTP to update too) every 256 KiB; OTP updates its own (and
     asks us to) after each 64 KiB it echoes, while 1 MiB goes through."""
-    server = erlang.server("--versions", "1.3", "--key-update-every", "65536")
-    events: list[Any] = []
-    data = payload(MIB)
-    with dial(server.port, client_config(peers), on_event=events.append) as tls:
-        echo_chunks(tls, data, 65536, update_every=4)
-    assert tls.clean_close
-    (record,) = server.results()
-    assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
-    assert record["key_updates"] == 16
-    # OTP's 16 updates, ours (4), and the answers to each side's requests; RFC 8446 §4.6.3
-    # lets an answer cover several requests received while its sender was silent
-    updates = [e.direction for e in events if isinstance(e, KeyUpdated)]
-    assert updates.count("receive") >= 16
-    assert updates.count("send") >= 16
+    check_client_key_updates(
+        peers, erlang.server("--versions", "1.3", "--key-update-every", "65536")
+    )
 
 
 @pytest.mark.parametrize("kind", ["write", "read_write"])
@@ -568,7 +503,7 @@ def test_otp_client_key_update_with_server(peers: Peers, erlang: Erlang, kind: s
     assert (received(ok(record)), record["key_updates"]) == (b"againagain", 1)
     connection = ours.next_connection()
     assert (connection.error, connection.received) == (None, b"againagain")
-    updates = [e.direction for e in connection.events if isinstance(e, KeyUpdated)]
+    updates = key_updates(connection.events)
     assert updates == (["receive", "send"] if kind == "read_write" else ["receive"])
 
 
@@ -618,45 +553,21 @@ def test_client_version_negotiation_with_otp_server(peers: Peers, erlang: Erlang
 
 
 def test_otp_client_version_negotiation_with_server(peers: Peers, erlang: Erlang) -> None:
-    ours13 = ours_with(peers)
-    ours12 = ours_with(peers, max_version="TLSv1.2")
-    only13 = ours_with(peers, min_version="TLSv1.3")
+    ours13, ours12, only13 = servers = version_servers(peers)
     # OTP 1.3-capable with our TLS 1.2 server: no downgrade sentinel (we are not 1.3-capable
     # there), so OTP goes on (RFC 8446 §4.1.3)
     first, second = erlang.client([ours13.port, ours12.port]).records
     assert (ok(first)["protocol"], ok(second)["protocol"]) == ("TLSv1.3", "TLSv1.2")
     (too_new,) = erlang.client(ours12.port, "--versions", "1.3").records
     (too_old,) = erlang.client(only13.port, "--versions", "1.2").records
-    failed_with(too_new, "protocol_version", received_alert=True)
-    failed_with(too_old, "protocol_version", received_alert=True)
-    assert [i.version for i in served(ours13)] == ["TLSv1.3"]
-    assert [i.version for i in served(ours12)] == ["TLSv1.2"]
-    assert isinstance(ours12.next_connection().error, ProtocolVersionError)
-    assert isinstance(only13.next_connection().error, ProtocolVersionError)
+    check_version_refusals(too_new, too_old, servers)
 
 
 def test_client_no_common_suite_or_group_with_otp_server(peers: Peers, erlang: Erlang) -> None:
     """OTP refuses a ClientHello without a common suite or group with insufficient_security
     (RFC 8446 §4.1.1 allows it besides handshake_failure; OTP says so in TLS 1.2 as well)."""
-    server13 = erlang.server(
-        "--versions",
-        "1.3",
-        "--suites",
-        "TLS_CHACHA20_POLY1305_SHA256",
-        "--groups",
-        "secp384r1",
-        connections=2,
-    )
-    server12 = erlang.server(
-        "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
-    )
-    no_suite = client_config(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
-    no_group = client_config(peers, groups=("x25519", "secp256r1"))
-    no_suite12 = client_config(
-        peers,
-        max_version="TLSv1.2",
-        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
-    )
+    server13, server12 = no_common_peer_servers(erlang.server)
+    no_suite, no_group, no_suite12 = no_common_configs(peers)
     assert refused(server13.port, no_suite).description == AlertDescription.INSUFFICIENT_SECURITY
     assert refused(server13.port, no_group).description == AlertDescription.INSUFFICIENT_SECURITY
     assert refused(server12.port, no_suite12).description == AlertDescription.INSUFFICIENT_SECURITY
@@ -668,13 +579,7 @@ def test_client_no_common_suite_or_group_with_otp_server(peers: Peers, erlang: E
 
 def test_otp_client_no_common_suite_or_group_with_server(peers: Peers, erlang: Erlang) -> None:
     """Our server refuses with handshake_failure (RFC 8446 §4.1.1, RFC 5246 §7.4.1.3)."""
-    aes13 = ours_with(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
-    p384 = ours_with(peers, groups=("secp384r1",))
-    aes12 = ours_with(
-        peers,
-        max_version="TLSv1.2",
-        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
-    )
+    aes13, p384, aes12 = no_common_servers(peers)
     (no_suite,) = erlang.client(
         aes13.port, "--versions", "1.3", "--suites", "TLS_CHACHA20_POLY1305_SHA256"
     ).records
@@ -682,23 +587,14 @@ def test_otp_client_no_common_suite_or_group_with_server(peers: Peers, erlang: E
     (no_suite12,) = erlang.client(
         aes12.port, "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
     ).records
-    for record in (no_suite, no_group, no_suite12):
-        failed_with(record, "handshake_failure", received_alert=True)
-    for ours in (aes13, p384, aes12):
-        assert isinstance(ours.next_connection().error, HandshakeFailure)
+    check_no_common_refusals((no_suite, no_group, no_suite12), (aes13, p384, aes12))
 
 
 def test_untrusted_certificates_both_ways(peers: Peers, erlang: Erlang) -> None:
     """A self-signed server certificate: we send unknown_ca (RFC 8446 §6.2); OTP sends
     bad_certificate for a self-signed one (its "selfsigned_peer"); each side reports the
     other's."""
-    server = erlang.server(leaf="untrusted")
-    with pytest.raises(UnknownCA, match="self-signed and not trusted"):
-        dial(server.port, client_config(peers))
-    failed_with(server.results()[0], "unknown_ca", received_alert=True)
+    check_untrusted_peer_server(peers, erlang.server(leaf="untrusted"))
     ours = ours_with(peers, "untrusted")
     (record,) = erlang.client(ours.port).records
-    failed_with(record, "bad_certificate", received_alert=False)
-    error = ours.next_connection().error
-    assert isinstance(error, AlertReceived), repr(error)
-    assert error.description == AlertDescription.BAD_CERTIFICATE
+    check_untrusted_by_peer(ours, record, "bad_certificate", AlertDescription.BAD_CERTIFICATE)

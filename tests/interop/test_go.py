@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
 from go_peer import (
     EXPORTER_LABEL,
     build_go_peer,
@@ -51,7 +50,16 @@ from go_peer import (
     received,
     records,
 )
-from matrix import ECDHE_CASES12, TLS13_SCHEMES, case_id, rotated_cases13
+from matrix import ECDHE_CASES12, case_id, rotated_cases13
+from peer_checks import (
+    cert_sha256,
+    check_handshake,
+    check_scheme,
+    check_transfer,
+    dial_echoing,
+    echo_chunks,
+    key_updates,
+)
 from peers import (
     TIMEOUT,
     OurServer,
@@ -68,7 +76,6 @@ from tlsmachine import (
     AlertReceived,
     Event,
     InMemoryClientSessionStore,
-    KeyUpdated,
     ServerConfig,
     ServerConnection,
 )
@@ -120,31 +127,11 @@ def check_exporter(theirs: object, ours: str | None) -> None:
         assert theirs == ours
 
 
-def sha256(peers: Peers, leaf: str) -> str:
-    return hashlib.sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER)).hexdigest()
-
-
-def check_scheme(leaf: str, scheme: str | None, version: str = "TLSv1.3") -> None:
-    """The server's signature scheme fits its certificate."""
-    assert scheme is not None
-    if leaf == "rsa-2048":
-        prefix = "rsa_pss_rsae_" if version == "TLSv1.3" else "rsa_"  # no PKCS#1 in 1.3
-        assert scheme.startswith(prefix), scheme
-    elif version == "TLSv1.3" or leaf == "ed25519":
-        assert scheme == TLS13_SCHEMES[leaf], scheme
-    else:
-        assert scheme.startswith("ecdsa_"), scheme  # TLS 1.2: the hash is not bound to the curve
-
-
 def go_served(peers: Peers, context: bytes | None = None, **settings: Any) -> OurServer:
     """Our echo server with the ECDSA P-256 certificate unless ``certificates`` are given; it
     exports with ``context`` (default: none)."""
     settings.setdefault("certificates", server_certificates(peers, "ecdsa-p256"))
     return exporting_server(peers, ServerConfig(**settings), context)
-
-
-def key_updates(events: list[Event]) -> list[str]:
-    return [e.direction for e in events if isinstance(e, KeyUpdated)]
 
 
 # -- TLS 1.3 full handshakes ---------------------------------------------------------------------
@@ -158,12 +145,8 @@ def test_client_tls13_with_go_server(
     config = client_config(peers, cipher_suites=(suite,), key_share_groups=(group,))
     message = b"hello crypto/tls, " * 1000  # two records each way
     with dial(port, config) as tls:
-        info = tls.handshake_info
-        assert info is not None
-        assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, group)
+        info = check_handshake(peers, tls, leaf, "TLSv1.3", suite, group)
         assert (info.hello_retry, info.resumed) == (False, False)
-        check_scheme(leaf, info.signature_scheme)
-        assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
         tls.sendall(message)
         assert read_exactly(tls, len(message)) == message
         ours = exporter(tls)
@@ -188,7 +171,10 @@ def test_go_client_tls13_with_server(
     (record,) = go_client(peers, gopeer, ours.port, *options)
     ok(record)
     assert (record["version"], record["cipher_suite"]) == ("TLSv1.3", suite)
-    assert (record["peer_subject"], record["peer_cert_sha256"]) == (SUBJECT, sha256(peers, leaf))
+    assert (record["peer_subject"], record["peer_cert_sha256"]) == (
+        SUBJECT,
+        cert_sha256(peers, leaf),
+    )
     assert received(record) == b"x" * 20000
     assert record["clean_close"] is True  # our close_notify answered Go's
     served = ours.next_exported()
@@ -214,11 +200,7 @@ def test_client_tls12_with_go_server(
     options = ["-max", "1.2", "-ciphers", suite, "-curves", group]
     server, port = go_server(peers, gopeer, *options, leaf=leaf)
     with dial(port, client_config(peers)) as tls:
-        info = tls.handshake_info
-        assert info is not None
-        assert (info.version, info.cipher_suite, info.group) == ("TLSv1.2", suite, group)
-        check_scheme(leaf, info.signature_scheme, "TLSv1.2")
-        assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
+        check_handshake(peers, tls, leaf, "TLSv1.2", suite, group)
         tls.sendall(b"hello over TLS 1.2")
         assert read_exactly(tls, 18) == b"hello over TLS 1.2"
         ours = exporter(tls)
@@ -242,7 +224,7 @@ def test_go_client_tls12_with_server(
     (record,) = go_client(peers, gopeer, ours.port, *options)
     ok(record)
     assert (record["version"], record["cipher_suite"]) == ("TLSv1.2", suite)
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert received(record) == b"twelve"
     assert record["clean_close"] is True
     served = ours.next_exported()
@@ -290,12 +272,7 @@ def test_client_resumes_through_a_hello_retry_with_go_server(peers: Peers, gopee
     config = client_config(
         peers, session_store=InMemoryClientSessionStore(), key_share_groups=("x25519",)
     )
-    infos = []
-    for _ in range(2):
-        with dial(port, config) as tls:
-            tls.sendall(b"retry")
-            assert read_exactly(tls, 5) == b"retry"
-            infos.append(tls.handshake_info)
+    infos = dial_echoing(port, config, b"retry", 2)
     assert [(i.hello_retry, i.resumed, i.group) for i in infos if i] == [
         (True, False, "secp256r1"),
         (True, True, "secp256r1"),
@@ -340,12 +317,7 @@ def test_client_tls12_without_ems_is_not_resumed_with_go_server(
     server, port = go_server(peers, gopeer, *options)
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store)
-    infos = []
-    for _ in range(2):
-        with dial(port, config) as tls:
-            tls.sendall(b"twelve")
-            assert read_exactly(tls, 6) == b"twelve"
-            infos.append(tls.handshake_info)
+    infos = dial_echoing(port, config, b"twelve", 2)
     assert [i.resumed for i in infos if i] == [False, False]
     assert [ok(r)["did_resume"] for r in server_records(server, 2)] == [False, False]
 
@@ -506,7 +478,10 @@ def test_client_certificate_to_go_server(
         assert read_exactly(tls, 8) == b"it is me"
     (record,) = server_records(server)
     ok(record)  # Go verified our chain and our CertificateVerify
-    assert (record["peer_subject"], record["peer_cert_sha256"]) == (SUBJECT, sha256(peers, leaf))
+    assert (record["peer_subject"], record["peer_cert_sha256"]) == (
+        SUBJECT,
+        cert_sha256(peers, leaf),
+    )
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
@@ -750,16 +725,10 @@ def test_client_large_transfer_with_go_server(peers: Peers, gopeer: Path) -> Non
     payload = bytes(range(251)) * (MIB // 251 + 1)
     payload = payload[:MIB]
     chunk = 65536  # read each chunk's echo before sending more: neither side's buffers fill
-    echoed = bytearray()
     with dial(port, client_config(peers)) as tls:
-        for start in range(0, MIB, chunk):
-            tls.sendall(payload[start : start + chunk])
-            echoed += read_exactly(tls, chunk)
-    assert bytes(echoed) == payload
+        echo_chunks(tls, payload, chunk)
     (record,) = server_records(server)
-    assert ok(record)["received_len"] == MIB
-    assert record["received_sha256"] == hashlib.sha256(payload).hexdigest()
-    assert record["clean_close"] is True
+    check_transfer(ok(record), payload)
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
@@ -768,9 +737,7 @@ def test_go_client_large_transfer_with_server(peers: Peers, gopeer: Path, versio
     options = ["-message", "0123456789abcdef", "-size", str(MIB), "-max", version, "-no-cache"]
     (record,) = go_client(peers, gopeer, ours.port, *options)  # writes while it reads
     payload = (b"0123456789abcdef" * (MIB // 16))[:MIB]
-    assert ok(record)["received_len"] == MIB
-    assert record["received_sha256"] == hashlib.sha256(payload).hexdigest()
-    assert record["clean_close"] is True
+    check_transfer(ok(record), payload)
     served = ours.next_exported()
     assert served.received == payload
     assert served.clean_close is True
@@ -785,11 +752,7 @@ def test_client_large_transfer_tls_versions_with_go_server(
     payload = bytes(range(256)) * (MIB // 256)
     with dial(port, client_config(peers)) as tls:
         assert tls.version() == f"TLSv{version}"
-        echoed = bytearray()
-        for start in range(0, MIB, 4 * 65536):
-            tls.sendall(payload[start : start + 4 * 65536])
-            echoed += read_exactly(tls, 4 * 65536)
-        assert bytes(echoed) == payload
+        echo_chunks(tls, payload, 4 * 65536)
     (record,) = server_records(server)
     assert ok(record)["received_sha256"] == hashlib.sha256(payload).hexdigest()
 

@@ -44,40 +44,52 @@ from typing import Any
 
 import peer_checks
 import pytest
-from haskell_peer import Haskell, build_haskell_peer, failed_with, received
+from haskell_peer import Haskell, build_haskell_peer, received
 from peer_checks import (
     LEAVES13,
     cert_sha256,
+    check_client_alpn,
+    check_client_anonymous,
+    check_client_auth_refusals,
+    check_client_certificates,
+    check_client_key_updates,
+    check_client_sni,
+    check_no_common_refusals,
+    check_untrusted_by_peer,
+    check_untrusted_peer_server,
+    check_version_refusals,
+    client_auth_servers,
     dial_each,
     dial_tls12_cases,
     dial_tls13_cases,
     echo,
     echo_chunks,
+    failed_with,
     info_of,
+    key_updates,
+    no_common_configs,
+    no_common_peer_servers,
+    no_common_servers,
     ok,
     ours_with,
     payload,
+    refused,
+    served_cleanly,
     sha256,
+    version_servers,
 )
-from peers import OurServer, Peers, client_config, dial, read_exactly, server_certificates
+from peers import Peers, client_config, dial, read_exactly
 
 from tlsmachine import (
-    AlertReceived,
     ClientConfig,
     HandshakeComplete,
     InMemoryClientSessionStore,
-    KeyUpdated,
 )
 from tlsmachine.enums import AlertDescription
 from tlsmachine.errors import (
-    CertificateRequired,
-    HandshakeFailure,
     InsufficientSecurity,
     NoApplicationProtocol,
-    ProtocolVersionError,
-    UnknownCA,
 )
-from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -133,23 +145,10 @@ def haskell(peers: Peers, tlspeer: Path) -> Haskell:
     return Haskell(peers, tlspeer)
 
 
-def served(ours: OurServer, count: int = 1) -> list[HandshakeComplete]:
-    """Our server's next ``count`` connections, each checked for errors and a clean close
-    (the Haskell client's close_notify), as handshake infos."""
-    return peer_checks.infos(peer_checks.served(ours, count, clean_close=True))
-
-
 def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComplete | str:
     """One connection of a matrix (:func:`peer_checks.try_dial`), checking the echo and tls's
     close_notify."""
     return peer_checks.try_dial(port, config, message, closed_by="tls")
-
-
-def refused(port: int, config: ClientConfig, message: bytes = b"refused") -> AlertReceived:
-    """Our client's connection that ``tls`` must end with a fatal alert."""
-    with pytest.raises(AlertReceived) as caught, dial(port, config) as tls:
-        echo(tls, message)
-    return caught.value
 
 
 def summary(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -192,7 +191,7 @@ def test_haskell_client_tls13_matrix_with_server(
         cert_sha256(peers, leaves[i % 4]) for i in range(len(SUITES13))
     ]
     for i, server in enumerate(ours):
-        (info,) = served(server)
+        (info,) = served_cleanly(server)
         assert (info.cipher_suite, info.group, info.signature_scheme, info.hello_retry) == (
             SUITES13[i],
             group,
@@ -233,7 +232,7 @@ def test_haskell_client_tls12_with_server(peers: Peers, haskell: Haskell) -> Non
         (record,) = haskell.client(
             ours.port, "--versions", "1.2", "--groups", offered, "--suites", suite
         )
-        (info,) = served(ours)
+        (info,) = served_cleanly(ours)
         assert (info.version, info.cipher_suite) == ("TLSv1.2", suite)
         assert info.group in offered.split(",")  # our server's preference among them
         assert (summary(record), record["ems"], received(record)) == (
@@ -298,7 +297,7 @@ def test_haskell_client_resumes_with_server(peers: Peers, haskell: Haskell, vers
         (f"TLSv{version}", True, True),
     ]
     assert run[0]["peer_cert_sha256"] == cert_sha256(peers, "rsa-2048")
-    assert [i.resumed for i in served(ours, 3)] == [False, True, True]
+    assert [i.resumed for i in served_cleanly(ours, 3)] == [False, True, True]
 
 
 # -- HelloRetryRequest (RFC 8446 §4.1.4) ---------------------------------------------------------
@@ -339,7 +338,7 @@ def test_haskell_client_hello_retry_with_server(peers: Peers, haskell: Haskell) 
         ("secp384r1", True, False),
         ("secp384r1", False, True),
     ]
-    assert [(i.group, i.hello_retry, i.resumed) for i in served(ours, 2)] == [
+    assert [(i.group, i.hello_retry, i.resumed) for i in served_cleanly(ours, 2)] == [
         ("secp384r1", True, False),
         ("secp384r1", False, True),
     ]
@@ -349,18 +348,7 @@ def test_haskell_client_hello_retry_with_server(peers: Peers, haskell: Haskell) 
 
 
 def test_client_alpn_with_haskell_server(peers: Peers, haskell: Haskell) -> None:
-    server = haskell.server("--alpn", "h2,http/1.1", connections=3)
-    with dial(server.port, client_config(peers, alpn_protocols=("http/1.1", "h2"))) as tls:
-        assert info_of(tls).alpn_protocol == "h2"  # the server's preference (RFC 7301 §3.2)
-        echo(tls, b"alpn")
-    with dial(server.port, client_config(peers)) as tls:
-        assert info_of(tls).alpn_protocol is None
-        echo(tls, b"no alpn")
-    alert = refused(server.port, client_config(peers, alpn_protocols=("h3",)))
-    assert alert.description == AlertDescription.NO_APPLICATION_PROTOCOL
-    first, second, third = server.results()
-    assert (ok(first)["alpn"], ok(second)["alpn"]) == ("h2", None)
-    failed_with(third, "no_application_protocol", received_alert=False)
+    check_client_alpn(peers, haskell.server("--alpn", "h2,http/1.1", connections=3))
 
 
 def test_haskell_client_alpn_with_server(peers: Peers, haskell: Haskell) -> None:
@@ -371,54 +359,28 @@ def test_haskell_client_alpn_with_server(peers: Peers, haskell: Haskell) -> None
     )
     assert ok(first)["alpn"] == "http/1.1"
     failed_with(second, "no_application_protocol", received_alert=True)
-    (info,) = served(matching)
+    (info,) = served_cleanly(matching)
     assert info.alpn_protocol == "http/1.1"
     assert isinstance(disjoint.next_connection().error, NoApplicationProtocol)
 
 
 def test_client_sni_with_haskell_server(peers: Peers, haskell: Haskell) -> None:
     """A host name goes in server_name (RFC 6066 §3); an IP address does not."""
-    server = haskell.server(connections=2)
-    with dial(server.port, client_config(peers)) as tls:
-        echo(tls, b"named")
-    with connect(
-        "127.0.0.1", server.port, config=client_config(peers), server_hostname="127.0.0.1"
-    ) as tls:
-        echo(tls, b"by address")
-    first, second = server.results()
-    assert (ok(first)["sni"], received(first)) == ("localhost", b"named")
-    assert (ok(second)["sni"], received(second)) == (None, b"by address")
+    check_client_sni(peers, haskell.server(connections=2), received)
 
 
 def test_haskell_client_sni_with_server(peers: Peers, haskell: Haskell) -> None:
     ours = ours_with(peers)
     named, unnamed = (haskell.client(ours.port, "--sni", sni)[0] for sni in ("localhost", "none"))
     assert ok(named)["peer_cert_sha256"] == ok(unnamed)["peer_cert_sha256"]
-    assert [i.server_name for i in served(ours, 2)] == ["localhost", None]
+    assert [i.server_name for i in served_cleanly(ours, 2)] == ["localhost", None]
 
 
 # -- client certificates -------------------------------------------------------------------------
 
 
 def test_client_certificates_to_haskell_server(peers: Peers, haskell: Haskell) -> None:
-    cases = [("1.3", leaf) for leaf in ("rsa-2048", "ecdsa-p384", "ed25519")]
-    cases += [("1.2", leaf) for leaf in ("rsa-2048", "ecdsa-p256")]
-    servers = {
-        v: haskell.server(
-            "--versions", v, "--client-auth", "required", connections=sum(c[0] == v for c in cases)
-        )
-        for v in ("1.3", "1.2")
-    }
-    seen = []
-    for version, leaf in cases:
-        config = client_config(peers, certificates=server_certificates(peers, leaf))
-        info = try_dial(servers[version].port, config, leaf.encode())
-        seen.append(info if isinstance(info, str) else info.version)
-    assert seen == [f"TLSv{v}" for v, _ in cases]
-    for version, server in servers.items():
-        assert [(ok(r)["peer_cert_sha256"], received(r)) for r in server.results()] == [
-            (cert_sha256(peers, leaf), leaf.encode()) for v, leaf in cases if v == version
-        ]
+    check_client_certificates(peers, haskell.server, received, closed_by="tls")
 
 
 def test_client_without_certificate_with_haskell_server(peers: Peers, haskell: Haskell) -> None:
@@ -433,10 +395,7 @@ def test_client_without_certificate_with_haskell_server(peers: Peers, haskell: H
     assert alert12.description == AlertDescription.CERTIFICATE_REQUIRED
     failed_with(required13.results()[0], "certificate_required", received_alert=False)
     failed_with(required12.results()[0], "certificate_required", received_alert=False)
-    with dial(optional.port, client_config(peers)) as tls:
-        echo(tls, b"anonymous")
-    (record,) = optional.results()
-    assert (ok(record)["peer_cert_sha256"], received(record)) == (None, b"anonymous")
+    check_client_anonymous(peers, optional, received)
 
 
 @pytest.mark.parametrize("leaf", list(THEIR_SCHEMES))
@@ -451,32 +410,26 @@ def test_haskell_client_certificates_to_server(peers: Peers, haskell: Haskell, l
         ("TLSv1.3", True),
     ]
     cert = peers.pki.leaves[leaf].cert
-    assert [(i.resumed, i.peer_certificates[0]) for i in served(ours13, 2)] == [
+    assert [(i.resumed, i.peer_certificates[0]) for i in served_cleanly(ours13, 2)] == [
         (False, cert),
         (True, cert),
     ]
     ours12 = ours_with(peers, max_version="TLSv1.2", **anchors)
     (record,) = haskell.client(ours12.port, "--versions", "1.2", leaf=leaf)
     assert ok(record)["version"] == "TLSv1.2"
-    (info,) = served(ours12)
+    (info,) = served_cleanly(ours12)
     assert info.peer_certificates[0] == cert
 
 
 def test_haskell_client_without_certificate_with_server(peers: Peers, haskell: Haskell) -> None:
-    anchors = {"client_cafile": str(peers.pki.ca_path)}
-    required13 = ours_with(peers, client_auth="required", **anchors)
-    required12 = ours_with(peers, client_auth="required", max_version="TLSv1.2", **anchors)
-    optional = ours_with(peers, client_auth="optional", **anchors)
+    required13, required12, optional = client_auth_servers(peers)
     first, second, third = haskell.client(
         [required13.port, required12.port, optional.port], "--resume", "no"
     )
     failed_with(first, "certificate_required", received_alert=True)
     failed_with(second, "handshake_failure", received_alert=True)
     assert received(ok(third)) == b"hello"
-    assert isinstance(required13.next_connection().error, CertificateRequired)
-    assert isinstance(required12.next_connection().error, HandshakeFailure)
-    (info,) = served(optional)
-    assert info.peer_certificates == ()
+    check_client_auth_refusals(required13, required12, optional)
 
 
 # -- 0-RTT (RFC 8446 §2.3, §4.2.10) --------------------------------------------------------------
@@ -535,18 +488,9 @@ def test_haskell_client_early_data_to_server(peers: Peers, haskell: Haskell) -> 
 def test_client_key_updates_with_haskell_server(peers: Peers, haskell: Haskell) -> None:
     """We update our keys (asking tls to update too) every 256 KiB; tls updates its own (and
     asks us to) after each 64 KiB it echoes, while 1 MiB goes through."""
-    server = haskell.server("--versions", "1.3", "--key-update-every", "65536")
-    events: list[Any] = []
-    data = payload(MIB)
-    with dial(server.port, client_config(peers), on_event=events.append) as tls:
-        echo_chunks(tls, data, 65536, update_every=4)
-    assert tls.clean_close
-    (record,) = server.results()
-    assert (ok(record)["received_length"], record["received_sha256"]) == (MIB, sha256(data))
-    assert record["key_updates"] == 16
-    updates = [e.direction for e in events if isinstance(e, KeyUpdated)]
-    assert updates.count("receive") >= 16
-    assert updates.count("send") >= 16
+    check_client_key_updates(
+        peers, haskell.server("--versions", "1.3", "--key-update-every", "65536")
+    )
 
 
 @pytest.mark.parametrize("kind", ["oneway", "twoway"])
@@ -558,7 +502,7 @@ def test_haskell_client_key_update_with_server(peers: Peers, haskell: Haskell, k
     assert (received(ok(record)), record["key_updates"]) == (b"againagain", 1)
     connection = ours.next_connection()
     assert (connection.error, connection.received) == (None, b"againagain")
-    updates = [e.direction for e in connection.events if isinstance(e, KeyUpdated)]
+    updates = key_updates(connection.events)
     assert updates == (["receive", "send"] if kind == "twoway" else ["receive"])
 
 
@@ -617,43 +561,19 @@ def test_client_version_negotiation_with_haskell_server(peers: Peers, haskell: H
 
 
 def test_haskell_client_version_negotiation_with_server(peers: Peers, haskell: Haskell) -> None:
-    ours13 = ours_with(peers)
-    ours12 = ours_with(peers, max_version="TLSv1.2")
-    only13 = ours_with(peers, min_version="TLSv1.3")
+    ours13, ours12, only13 = servers = version_servers(peers)
     first, second = haskell.client([ours13.port, ours12.port], "--resume", "no")
     assert (ok(first)["version"], ok(second)["version"]) == ("TLSv1.3", "TLSv1.2")
     (too_new,) = haskell.client(ours12.port, "--versions", "1.3")
     (too_old,) = haskell.client(only13.port, "--versions", "1.2")
-    failed_with(too_new, "protocol_version", received_alert=True)
-    failed_with(too_old, "protocol_version", received_alert=True)
-    assert [i.version for i in served(ours13)] == ["TLSv1.3"]
-    assert [i.version for i in served(ours12)] == ["TLSv1.2"]
-    assert isinstance(ours12.next_connection().error, ProtocolVersionError)
-    assert isinstance(only13.next_connection().error, ProtocolVersionError)
+    check_version_refusals(too_new, too_old, servers)
 
 
 def test_client_no_common_suite_or_group_with_haskell_server(
     peers: Peers, haskell: Haskell
 ) -> None:
-    server13 = haskell.server(
-        "--versions",
-        "1.3",
-        "--suites",
-        "TLS_CHACHA20_POLY1305_SHA256",
-        "--groups",
-        "secp384r1",
-        connections=2,
-    )
-    server12 = haskell.server(
-        "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
-    )
-    no_suite = client_config(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
-    no_group = client_config(peers, groups=("x25519", "secp256r1"))
-    no_suite12 = client_config(
-        peers,
-        max_version="TLSv1.2",
-        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
-    )
+    server13, server12 = no_common_peer_servers(haskell.server)
+    no_suite, no_group, no_suite12 = no_common_configs(peers)
     for port, config in ((server13.port, no_suite), (server13.port, no_group)):
         assert refused(port, config).description == AlertDescription.HANDSHAKE_FAILURE
     assert refused(server12.port, no_suite12).description == AlertDescription.HANDSHAKE_FAILURE
@@ -667,13 +587,7 @@ def test_haskell_client_no_common_suite_or_group_with_server(
     peers: Peers, haskell: Haskell
 ) -> None:
     """Our server refuses with handshake_failure (RFC 8446 §4.1.1, RFC 5246 §7.4.1.3)."""
-    aes13 = ours_with(peers, cipher_suites=("TLS_AES_128_GCM_SHA256",))
-    p384 = ours_with(peers, groups=("secp384r1",))
-    aes12 = ours_with(
-        peers,
-        max_version="TLSv1.2",
-        tls12_cipher_suites=("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",),
-    )
+    aes13, p384, aes12 = no_common_servers(peers)
     (no_suite,) = haskell.client(
         aes13.port, "--versions", "1.3", "--suites", "TLS_CHACHA20_POLY1305_SHA256"
     )
@@ -681,22 +595,13 @@ def test_haskell_client_no_common_suite_or_group_with_server(
     (no_suite12,) = haskell.client(
         aes12.port, "--versions", "1.2", "--suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
     )
-    for record in (no_suite, no_group, no_suite12):
-        failed_with(record, "handshake_failure", received_alert=True)
-    for ours in (aes13, p384, aes12):
-        assert isinstance(ours.next_connection().error, HandshakeFailure)
+    check_no_common_refusals((no_suite, no_group, no_suite12), (aes13, p384, aes12))
 
 
 def test_untrusted_certificates_both_ways(peers: Peers, haskell: Haskell) -> None:
     """A self-signed server certificate: we send unknown_ca (RFC 8446 §6.2), and so does tls;
     each side reports the other's."""
-    server = haskell.server(leaf="untrusted")
-    with pytest.raises(UnknownCA, match="self-signed and not trusted"):
-        dial(server.port, client_config(peers))
-    failed_with(server.results()[0], "unknown_ca", received_alert=True)
+    check_untrusted_peer_server(peers, haskell.server(leaf="untrusted"))
     ours = ours_with(peers, "untrusted")
     (record,) = haskell.client(ours.port)
-    failed_with(record, "unknown_ca", received_alert=False)
-    error = ours.next_connection().error
-    assert isinstance(error, AlertReceived), repr(error)
-    assert error.description == AlertDescription.UNKNOWN_CA
+    check_untrusted_by_peer(ours, record, "unknown_ca", AlertDescription.UNKNOWN_CA)

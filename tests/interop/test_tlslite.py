@@ -24,7 +24,6 @@ Where tlslite-ng 0.8.2 itself falls short (found while writing these tests):
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import sys
 from collections.abc import Sequence
@@ -32,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
 from matrix import case_id
+from peer_checks import cert_sha256, dial_echoing, key_updates
 from peers import (
     TIMEOUT,
     PeerProcess,
@@ -53,7 +52,6 @@ from tlsmachine import (
     Event,
     ExternalPsk,
     InMemoryClientSessionStore,
-    KeyUpdated,
     ServerConfig,
     ServerConnection,
     SessionTicketReceived,
@@ -145,10 +143,6 @@ def ok(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def sha256(peers: Peers, leaf: str) -> str:
-    return hashlib.sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER)).hexdigest()
-
-
 def exporter(tls: TLSSocket) -> str:
     return tls.export_keying_material(EXPORTER_LABEL, 32).hex()
 
@@ -203,7 +197,7 @@ def test_tlslite_client_tls13_with_server(peers: Peers, leaf: str, group: str, s
     ok(record)
     assert (record["version"], record["cipher_suite"], record["group"]) == ("TLS 1.3", suite, group)
     check_scheme(leaf, record["signature_scheme"])
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert bytes.fromhex(record["received"]) == b"x" * 20000
     assert record["clean_close"] is True  # our close_notify answered tlslite-ng's
     assert record["tickets"] == 2  # ServerConfig.session_tickets
@@ -261,7 +255,7 @@ def test_tlslite_client_tls12_with_server(peers: Peers, leaf: str, group: str, s
     assert (record["version"], record["cipher_suite"], record["group"]) == ("TLS 1.2", suite, group)
     assert record["extended_master_secret"] is True
     check_scheme(leaf, record["signature_scheme"])
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert bytes.fromhex(record["received"]) == b"twelve"
     assert record["clean_close"] is True
     served = ours.next_connection()
@@ -506,7 +500,7 @@ def test_server_sni_picks_the_virtual_host_for_tlslite_client(peers: Peers) -> N
     ours = peers.our_server(config)
     for name, leaf in (("rsa.test", "rsa-2048"), ("ecdsa.test", "ecdsa-p256")):
         (record,) = tlslite_client(peers, ours.port, "--server-name", name)
-        assert ok(record)["peer_cert_sha256"] == sha256(peers, leaf)
+        assert ok(record)["peer_cert_sha256"] == cert_sha256(peers, leaf)
         served = ours.next_connection()
         assert served.info is not None
         assert served.info.server_name == name
@@ -528,7 +522,9 @@ def test_client_certificate_to_tlslite_server(peers: Peers, version: str, leaf: 
         tls.sendall(b"it is me")
         assert read_exactly(tls, 8) == b"it is me"
     (record,) = server_records(server)
-    assert ok(record)["peer_cert_sha256"] == sha256(peers, leaf)  # our CertificateVerify passed
+    assert ok(record)["peer_cert_sha256"] == cert_sha256(
+        peers, leaf
+    )  # our CertificateVerify passed
 
 
 @pytest.mark.parametrize(("version", "leaf"), [("tls1.3", "ecdsa-p256"), ("tls1.2", "rsa-2048")])
@@ -598,7 +594,7 @@ def test_client_post_handshake_auth_with_tlslite_server(peers: Peers) -> None:
     (record,) = server_records(server)
     ok(record)
     assert record["peer_cert_sha256"] is None  # nothing in the handshake (RFC 8446 §4.6.2)
-    assert record["final_peer_cert_sha256"] == sha256(peers, "rsa-2048")
+    assert record["final_peer_cert_sha256"] == cert_sha256(peers, "rsa-2048")
 
 
 def serve_one(
@@ -638,10 +634,6 @@ def test_server_post_handshake_auth_with_tlslite_client(peers: Peers) -> None:
 
 
 # -- KeyUpdate (RFC 8446 §4.6.3) -----------------------------------------------------------------
-
-
-def key_updates(events: list[Event]) -> list[str]:
-    return [e.direction for e in events if isinstance(e, KeyUpdated)]
 
 
 def test_client_key_update_with_tlslite_server(peers: Peers) -> None:
@@ -750,7 +742,7 @@ def test_tlslite_client_more_certificates_with_server(peers: Peers, leaf: str, s
     ours = peers.our_server(ServerConfig(certificates=server_certificates(peers, leaf)))
     (record,) = tlslite_client(peers, ours.port)
     assert ok(record)["signature_scheme"] == scheme
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     served = ours.next_connection()
     assert served.info is not None
     assert served.info.signature_scheme == scheme
@@ -905,12 +897,7 @@ def test_client_resumes_through_a_hello_retry_with_tlslite_server(peers: Peers) 
     HelloRetryRequest (RFC 8446 §4.2.11.2), so tlslite-ng checks our binder over it."""
     server, port = tlslite_server(peers, "--groups", "secp256r1", "--connections", "2")
     config = client_config(peers, session_store=InMemoryClientSessionStore())
-    infos = []
-    for _ in range(2):
-        with dial(port, config) as tls:
-            tls.sendall(b"retry")
-            assert read_exactly(tls, 5) == b"retry"
-            infos.append(tls.handshake_info)
+    infos = dial_echoing(port, config, b"retry", 2)
     assert [(i.hello_retry, i.resumed) for i in infos if i] == [(True, False), (True, True)]
     assert [ok(r)["resumed"] for r in server_records(server, 2)] == [False, True]
 
@@ -935,12 +922,7 @@ def test_client_resumes_with_psk_ke_with_tlslite_server(peers: Peers) -> None:
     server, port = tlslite_server(peers, "--connections", "2")
     store = InMemoryClientSessionStore()
     config = client_config(peers, session_store=store, psk_modes=("psk_ke",))
-    infos = []
-    for _ in range(2):
-        with dial(port, config) as tls:
-            tls.sendall(b"psk_ke")
-            assert read_exactly(tls, 6) == b"psk_ke"
-            infos.append(tls.handshake_info)
+    infos = dial_echoing(port, config, b"psk_ke", 2)
     second = infos[1]
     assert second is not None
     assert (second.resumed, second.group) == (True, None)  # no (EC)DHE (RFC 8446 §4.2.9)

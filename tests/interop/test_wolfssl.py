@@ -42,8 +42,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
-from matrix import ECDHE_CASES12, TLS13_SCHEMES, case_id, rotated_cases13
+from matrix import ECDHE_CASES12, case_id, rotated_cases13
+from peer_checks import (
+    cert_sha256,
+    check_handshake,
+    check_scheme,
+    check_transfer,
+    dial_echoing,
+    echo_chunks,
+    key_updates,
+)
 from peers import (
     TIMEOUT,
     OurServer,
@@ -74,7 +82,6 @@ from tlsmachine import (
     Event,
     HandshakeMessageTraced,
     InMemoryClientSessionStore,
-    KeyUpdated,
     ServerConfig,
     ServerConnection,
 )
@@ -134,22 +141,6 @@ def exporter(tls: TLSSocket) -> str:
     return tls.export_keying_material(EXPORTER_LABEL.encode(), 32).hex()
 
 
-def sha256(peers: Peers, leaf: str) -> str:
-    return hashlib.sha256(peers.pki.leaves[leaf].cert.public_bytes(Encoding.DER)).hexdigest()
-
-
-def check_scheme(leaf: str, scheme: str | None, version: str = "TLSv1.3") -> None:
-    """The server's signature scheme fits its certificate."""
-    assert scheme is not None
-    if leaf == "rsa-2048":
-        prefix = "rsa_pss_rsae_" if version == "TLSv1.3" else "rsa_"  # no PKCS#1 in 1.3
-        assert scheme.startswith(prefix), scheme
-    elif version == "TLSv1.3" or leaf == "ed25519":
-        assert scheme == TLS13_SCHEMES[leaf], scheme
-    else:
-        assert scheme.startswith("ecdsa_"), scheme  # TLS 1.2: the hash is not bound to the curve
-
-
 def subject(leaf: str) -> str | None:
     """The subject wolfSSL prints for a leaf: none for Ed25519, which this build verifies but
     does not turn into an X509 object (wolfSSL_get_peer_certificate and the chain give none)."""
@@ -169,10 +160,6 @@ def traced(events: list[Event], direction: str) -> list[object]:
         for e in events
         if isinstance(e, HandshakeMessageTraced) and e.direction == direction
     ]
-
-
-def key_updates(events: list[Event]) -> list[str]:
-    return [e.direction for e in events if isinstance(e, KeyUpdated)]
 
 
 def test_wolfssl_build_features(wolfpeer: Path) -> None:
@@ -195,12 +182,8 @@ def test_client_tls13_with_wolfssl_server(
     config = client_config(peers, cipher_suites=(suite,), key_share_groups=(grp,))
     message = b"hello wolfSSL, " * 1200  # two records each way
     with dial(port, config) as tls:
-        info = tls.handshake_info
-        assert info is not None
-        assert (info.version, info.cipher_suite, info.group) == ("TLSv1.3", suite, grp)
+        info = check_handshake(peers, tls, leaf, "TLSv1.3", suite, grp)
         assert (info.hello_retry, info.resumed) == (False, False)
-        check_scheme(leaf, info.signature_scheme)
-        assert info.peer_certificates[0] == peers.pki.leaves[leaf].cert
         tls.sendall(message)
         assert read_exactly(tls, len(message)) == message
         ours = exporter(tls)
@@ -230,7 +213,7 @@ def test_wolfssl_client_tls13_with_server(
     (record,) = wolfssl_client(peers, wolfpeer, ours.port, *options, "--message", "x" * 20000)
     ok(record)  # wolfSSL verified our chain and CertificateVerify
     assert (record["version"], record["cipher_iana"]) == ("TLSv1.3", suite)
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert record.get("peer_subject") == subject(leaf)
     assert received(record) == b"x" * 20000
     assert record["clean_close"] is True
@@ -280,7 +263,7 @@ def test_wolfssl_client_tls12_with_server(
     options = ["--max", "1.2", "--ciphers", WOLFSSL12[suite]]
     (record,) = wolfssl_client(peers, wolfpeer, ours.port, *options)
     assert (ok(record)["version"], record["cipher_iana"]) == ("TLSv1.2", suite)
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert (received(record), record["clean_close"]) == (b"hello", True)
     served = ours.next_exported()
     assert served.info is not None
@@ -414,12 +397,7 @@ def test_client_resumes_through_a_hello_retry_with_wolfssl_server(
     config = client_config(
         peers, session_store=InMemoryClientSessionStore(), key_share_groups=("x25519",)
     )
-    infos = []
-    for _ in range(2):
-        with dial(port, config) as tls:
-            tls.sendall(b"retry")
-            assert read_exactly(tls, 5) == b"retry"
-            infos.append(tls.handshake_info)
+    infos = dial_echoing(port, config, b"retry", 2)
     assert [(i.hello_retry, i.resumed, i.group) for i in infos if i] == [
         (True, False, "secp384r1"),
         (True, True, "secp384r1"),
@@ -563,7 +541,7 @@ def test_client_certificate_to_wolfssl_server(
         ours = exporter(tls)
     (record,) = server_records(server)
     ok(record)  # wolfSSL verified our chain and our CertificateVerify
-    assert record["peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert record.get("peer_subject") == subject(leaf)
     assert record["exporter"] == ours
 
@@ -711,7 +689,7 @@ def test_client_answers_wolfssl_servers_post_handshake_request(
     (record,) = server_records(server)
     assert (ok(record)["pha_request"], received(record)) == (1, b"beforeafter")
     assert "peer_cert_sha256" not in record  # nothing asked in the handshake
-    assert record["pha_peer_cert_sha256"] == sha256(peers, leaf)
+    assert record["pha_peer_cert_sha256"] == cert_sha256(peers, leaf)
     assert (record["exporter"], record["clean_close"]) == (ours, True)
 
 
@@ -1020,17 +998,11 @@ def test_client_large_transfer_with_wolfssl_server(
     server, port = wolfssl_server(peers, wolfpeer, "--max", version)
     payload = (bytes(range(251)) * (MIB // 251 + 1))[:MIB]
     chunk = 4 * 65536  # read each chunk's echo before sending more: neither side's buffers fill
-    echoed = bytearray()
     with dial(port, client_config(peers)) as tls:
         assert tls.version() == f"TLSv{version}"
-        for start in range(0, MIB, chunk):
-            tls.sendall(payload[start : start + chunk])
-            echoed += read_exactly(tls, chunk)
-    assert bytes(echoed) == payload
+        echo_chunks(tls, payload, chunk)
     (record,) = server_records(server)
-    assert ok(record)["received_len"] == MIB
-    assert record["received_sha256"] == hashlib.sha256(payload).hexdigest()
-    assert record["clean_close"] is True
+    check_transfer(ok(record), payload)
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
@@ -1041,9 +1013,7 @@ def test_wolfssl_client_large_transfer_with_server(
     options = ["--message", "0123456789abcdef", "--size", str(MIB), "--max", version]
     (record,) = wolfssl_client(peers, wolfpeer, ours.port, *options)
     payload = (b"0123456789abcdef" * (MIB // 16))[:MIB]
-    assert ok(record)["received_len"] == MIB
-    assert record["received_sha256"] == hashlib.sha256(payload).hexdigest()
-    assert record["clean_close"] is True
+    check_transfer(ok(record), payload)
     served = ours.next_exported()
     assert served.received == payload
     assert served.clean_close is True

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, cert_options, tool
+from peers import TIMEOUT, OurServer, PeerProcess, Peers, build_c_peer, cert_options
 from peers import json_records as records
 
 from tlsmachine import ServerConfig
@@ -42,19 +42,13 @@ CURVES = {
 
 def build_wolfssl_peer(work: Path) -> Path:
     """Compile the peer into ``work`` (a fresh temporary directory); the binary's path."""
-    binary = work / "wolfssl-peer"
-    argv = [tool("gcc"), "-O1", "-Wall", "-Werror", "-o", str(binary), str(PEER_SOURCE)]
-    try:
-        result = subprocess.run(
-            [*argv, "-lwolfssl"], capture_output=True, text=True, timeout=BUILD_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"gcc did not finish in {BUILD_TIMEOUT}s") from None
-    assert result.returncode == 0, (
-        f"compiling the wolfSSL peer failed (libwolfssl-dev missing? `make peers`):\n"
-        f"{result.stdout}\n{result.stderr}"
+    return build_c_peer(
+        PEER_SOURCE,
+        work / "wolfssl-peer",
+        ["-lwolfssl"],
+        "compiling the wolfSSL peer failed (libwolfssl-dev missing? `make peers`)",
+        timeout=BUILD_TIMEOUT,
     )
-    return binary
 
 
 def features(binary: Path) -> dict[str, Any]:
