@@ -335,7 +335,8 @@ class Probe:
             dhe = self.ske.dhe()
             group = ffdhe_by_prime(int.from_bytes(dhe.p, "big"))
             share = group.generate()
-            secret = dh_premaster(share.exchange(dhe.ys))
+            # dh_Ys comes without leading zero octets (RFC 5246 §4); the group wants it padded.
+            secret = dh_premaster(share.exchange(dhe.ys.rjust(group.prime_len, b"\x00")))
             body = struct.pack(">H", len(share.public_bytes)) + share.public_bytes
         message = handshake(HandshakeType.CLIENT_KEY_EXCHANGE, body)
         self.derive(secret, message)
