@@ -11,6 +11,10 @@ DENO_PEER_VERSION := 2.9.6
 DENO_PEER := .peers/deno/node_modules/@deno/linux-x64-glibc/deno
 BUN_PEER_VERSION := 1.4.5
 BUN_PEER := .peers/bun/node_modules/@oven/bun-linux-x64/bin/bun
+# The sslyze scanner (its own OpenSSL builds, through nassl) in a venv of its own: it pins an
+# older cryptography than ours
+SSLYZE_VERSION := 6.3.1
+SSLYZE := .peers/sslyze/bin/sslyze
 
 .PHONY: demo test lint typecheck unit peers bench clean
 
@@ -32,7 +36,7 @@ demo: $(STAMP)
 # unless we are root (then join the wireshark group to capture).
 # The post-quantum peers: pyOpenSSL comes with the dev extras (pyproject.toml), Node.js 24 (its
 # OpenSSL 3.5 has the ML-KEM hybrids; the system's Node is older) from the npm registry.
-peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER)
+peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER) $(SSLYZE)
 	@command -v openssl >/dev/null 2>&1 && command -v gnutls-serv >/dev/null 2>&1 \
 	  && command -v tshark >/dev/null 2>&1 && command -v tstclnt >/dev/null 2>&1 \
 	  && command -v go >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 \
@@ -73,6 +77,12 @@ $(DENO_PEER): $(NODE_PEER)
 	@npm install --prefix .peers/deno --no-save --no-audit --no-fund --ignore-scripts \
 	  --loglevel=error @deno/linux-x64-glibc@$(DENO_PEER_VERSION) >/dev/null
 	@$@ --version >/dev/null || { echo "$@ does not run"; exit 1; }
+
+$(SSLYZE):
+	@echo "installing sslyze $(SSLYZE_VERSION) into .peers/sslyze"
+	@$(PYTHON) -m venv .peers/sslyze
+	@.peers/sslyze/bin/pip install -q sslyze==$(SSLYZE_VERSION)
+	@$@ --help >/dev/null || { echo "$@ does not run"; exit 1; }
 
 $(BUN_PEER): $(NODE_PEER)
 	@echo "installing Bun $(BUN_PEER_VERSION) (BoringSSL) into .peers/bun"
