@@ -89,7 +89,7 @@ def serve(peers: Peers) -> tuple[PeerProcess, int]:
     return server, int(server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
 
 
-def testssl(peers: Peers, port: int, report: Path, *checks: str) -> dict[str, dict[str, str]]:
+def run_testssl(peers: Peers, port: int, report: Path, *checks: str) -> dict[str, dict[str, str]]:
     """Run testssl.sh with ``checks`` and return its findings by id."""
     argv = [tool("testssl"), "--quiet", "--warnings", "off", "--color", "0", "--nodns", "min"]
     argv += [*checks, "--jsonfile", str(report), f"127.0.0.1:{port}"]
@@ -106,7 +106,7 @@ def test_testssl_finds_only_tls12_and_tls13_and_no_vulnerability(
     peers: Peers, tmp_path: Path
 ) -> None:
     server, port = serve(peers)
-    findings = testssl(peers, port, tmp_path / "testssl.json", "--protocols", "--vulnerable")
+    findings = run_testssl(peers, port, tmp_path / "testssl.json", "--protocols", "--vulnerable")
     offered = {name: findings[name]["finding"] for name in ("SSLv2", "SSLv3", "TLS1", "TLS1_1")}
     assert all(text.startswith("not offered") for text in offered.values()), offered
     assert findings["TLS1_2"]["finding"] == "offered"
@@ -121,7 +121,7 @@ def test_testssl_finds_only_tls12_and_tls13_and_no_vulnerability(
     assert "Traceback" not in server.output, server.describe()
 
 
-def sslyze(peers: Peers, port: int, report: Path) -> dict[str, dict[str, object]]:
+def run_sslyze(peers: Peers, port: int, report: Path) -> dict[str, dict[str, object]]:
     """Run sslyze's checks (:data:`SSLYZE_CHECKS`) and return its results by scan command."""
     assert SSLYZE.exists(), f"{SSLYZE} is missing: run `make peers`"
     argv = [str(SSLYZE), "--quiet", *SSLYZE_CHECKS, "--json_out", str(report)]
@@ -147,7 +147,7 @@ def test_sslyze_sees_our_suites_groups_resumption_and_early_data(
     peers: Peers, tmp_path: Path
 ) -> None:
     server, port = serve(peers)
-    results = sslyze(peers, port, tmp_path / "sslyze.json")
+    results = run_sslyze(peers, port, tmp_path / "sslyze.json")
     for old in ("ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1"):
         assert accepted(results[f"{old}_cipher_suites"]) == set(), old
     assert accepted(results["tls_1_2_cipher_suites"]) == {s.name for s in DEFAULT_TLS12_SUITES}
