@@ -219,7 +219,8 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         """The early exporter (RFC 8446 §7.5), from the early exporter master secret.
 
         Available once a PSK was offered with 0-RTT (client) or accepted with it (server), also
-        after the handshake; it lacks forward secrecy and replay protection (§8), like 0-RTT.
+        after the handshake; on the client it ends when the server refuses the 0-RTT data (the
+        server then has none). It lacks forward secrecy and replay protection (§8), like 0-RTT.
         """
         if self._early_exporter is None:
             raise UsageError("no early exporter: 0-RTT was not offered or not accepted")

@@ -140,6 +140,9 @@ class ConnectionApplying(_ConnectionParts):
             if stage == "rejected":
                 # §4.2.10: the data was not processed; the application decides what to resend.
                 self._events.append(EarlyDataRejected(data=b"".join(sent)))
+                # §7.5: the early exporter serves 0-RTT data; the server that refused it has
+                # none (nor, after a refused ticket, the PSK to make one)
+                self._early_exporter = None
 
     def _install_keys(self, action: InstallKeys) -> None:
         suite = action.suite

@@ -167,6 +167,26 @@ def test_server_without_early_data_rejects_and_the_client_gets_its_data_back(
     assert b"".join(e.data for e in of_type(server_events, ApplicationData)) == rejected.data
 
 
+@pytest.mark.parametrize("rejection", ["early data refused", "ticket refused"])
+def test_early_exporter_ends_with_rejected_early_data(setup: Setup, rejection: str) -> None:
+    """The client's early exporter serves its 0-RTT data (RFC 8446 §7.5: "SHOULD be used for
+    exporters used ... in 0-RTT data"). Once the server has refused that data, the value
+    protects nothing: the server has no early exporter then, so the client has none either,
+    rather than a value the server never computed (after a refused ticket, it cannot)."""
+    sealer = AeadTicketSealer() if rejection == "ticket refused" else setup.server.ticket_sealer
+    refusing = dataclasses.replace(setup.server, max_early_data_size=0, ticket_sealer=sealer)
+    client, server = setup.connect(server=refusing)
+    client.send_early_data(b"x")
+    during = client.export_early_keying_material("EXPORTER-test", 32)  # while sending 0-RTT
+    assert len(during) == 32
+    client_events, _ = pump(client, server)
+    assert of_type(client_events, EarlyDataRejected)
+    assert complete(client_events).resumed is (rejection == "early data refused")
+    for conn in (client, server):
+        with pytest.raises(UsageError, match="early exporter"):
+            conn.export_early_keying_material("EXPORTER-test", 32)
+
+
 def test_rejection_by_hello_retry_request_skips_plaintext_epoch_records(setup: Setup) -> None:
     # The client's share is x25519; a server that wants only secp384r1 asks again (§4.2.10).
     retry = dataclasses.replace(setup.server, groups=(SECP384R1,))
