@@ -233,9 +233,10 @@ class ConnectionReceiving(_ConnectionParts):
             else:
                 self.state = ConnectionState.PEER_CLOSED
         elif alert.description == AlertDescription.USER_CANCELED or (
-            tls12 and alert.level == AlertLevel.WARNING
+            alert.level == AlertLevel.WARNING and (tls12 or self._version_open())
         ):
-            # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection.
+            # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection;
+            # nor does one before the version is decided, which a TLS 1.2 server sent.
             self._count_idle_record(warning=True)
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
@@ -247,6 +248,12 @@ class ConnectionReceiving(_ConnectionParts):
                 alert.description,
                 f"peer sent alert {name} at warning level: an error all the same (RFC 8446 §6)",
             )
+
+    def _version_open(self) -> bool:
+        """Whether the handshake state has yet to learn the version (a client waiting for the
+        first ServerHello: ``version_open``)."""
+        version_open: bool = getattr(self._handshake, "version_open", False)
+        return version_open
 
     def _receive_change_cipher_spec(self, payload: bytes) -> None:
         if self._trace:

@@ -95,6 +95,13 @@ class ExpectServerHello:
     session12: ClientSession | None = None
     """A TLS 1.2 session offered for resumption (RFC 5246 §7.4.1.2, RFC 5077 §3.4)."""
 
+    @property
+    def version_open(self) -> bool:
+        """No ServerHello or HelloRetryRequest yet: the version is not decided, so a warning
+        alert now comes from a server of TLS 1.2 or older (TLS 1.3 has none but closure
+        alerts, RFC 8446 §6), e.g. the warning unrecognized_name of RFC 6066 §3."""
+        return self.hello_retry is None
+
     @classmethod
     def start(cls, config: ClientConfig, server_name: str | None, out: Output) -> ExpectServerHello:
         tls13 = config.max_version >= ProtocolVersion.TLS13
