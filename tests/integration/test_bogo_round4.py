@@ -45,6 +45,7 @@ from server_flight import (
     completes,
     frame,
     hello_record,
+    opened,
     rejects,
     retry_flight,
     rsa_cert,
@@ -169,18 +170,6 @@ def send_first_hello(client: ClientConnection, server: ServerConnection) -> byte
 def next_traffic_secret(secret: bytes) -> bytes:
     """application_traffic_secret_N+1 for SHA-256 suites (RFC 8446 §7.2)."""
     return hkdf_expand_label("sha256", secret, b"traffic upd", b"", 32)
-
-
-def opened_messages(data: bytes, secret: bytes) -> list[tuple[int, bytes]]:
-    """The protected records of ``data`` opened under ``secret``: (inner type, content)."""
-    opener, out = sealer(secret), []
-    for content_type, body in records(data):
-        if content_type != APPLICATION_DATA:
-            continue
-        header = bytes((content_type, 3, 3)) + len(body).to_bytes(2, "big")
-        inner_type, content = opener.open(header, body)
-        out.append((int(inner_type), bytes(content)))
-    return out
 
 
 def sv_ext(*versions: int) -> tuple[int, bytes]:
@@ -484,7 +473,7 @@ def test_five_key_update_requests_are_answered_before_the_next_data() -> None:
     ours = conn.secrets["CLIENT_TRAFFIC_SECRET_0"]
     answers = 0
     for content_type, body in sent:
-        ((inner, content),) = opened_messages(record(content_type, body), ours)
+        ((inner, content),) = opened(ours, record(content_type, body))
         if inner == ContentType.HANDSHAKE:
             assert content == encode_handshake(KeyUpdate(0))
             answers += 1
@@ -877,9 +866,7 @@ def test_tls13_client_without_a_scheme_for_its_key_sends_an_empty_certificate() 
     changed = CertificateRequest(b"", with_extensions(request.extensions, rsa_only))
     edited = flight.refinished(flight.replaced(HT.CERTIFICATE_REQUEST, changed))
     completes(flight.client, flight.sealed(edited))
-    sent = opened_messages(
-        flight.client.data_to_send(), flight.secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"]
-    )
+    sent = opened(flight.secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"], flight.client.data_to_send())
     answer = [
         m for inner, content in sent if inner == ContentType.HANDSHAKE for m in messages(content)
     ]
