@@ -87,6 +87,8 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         self._ccs_received = 0
         self._idle_records = 0  # see ConnectionReceiving._count_idle_record
         self._idle_warnings = 0
+        # a warning alert received before the version was decided (ConnectionReceiving)
+        self._open_version_warning: int | None = None
         self._peer_finished = False
         self._peer_closed = False
         # 0-RTT (RFC 8446 §4.2.10): bytes that may still be sent (client) or received (server)

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         _ccs_received: int
         _idle_records: int
         _idle_warnings: int
+        _open_version_warning: int | None
         _peer_finished: bool
         _peer_closed: bool
         _early_data_room: int
@@ -192,6 +193,8 @@ class ConnectionReceiving(_ConnectionParts):
             self._handshake = self._handshake.handle(msg, out)
             self._apply(out)
             version = self._version
+            if self._open_version_warning is not None and not self._version_open():
+                self._settle_version_warning(version)
         self._fast_read = self._read_epoch == "application" and buffer.empty
 
     def _receive_early_data(self, payload: bytes) -> None:
@@ -235,8 +238,11 @@ class ConnectionReceiving(_ConnectionParts):
         elif alert.description == AlertDescription.USER_CANCELED or (
             alert.level == AlertLevel.WARNING and (tls12 or self._version_open())
         ):
-            # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection;
-            # nor does one before the version is decided, which a TLS 1.2 server sent.
+            # RFC 5246 §7.2: TLS 1.2 warnings (e.g. no_renegotiation) do not end the connection.
+            # Before the ServerHello the version is open: the ServerHello settles whether this
+            # one was a TLS 1.2 warning or a TLS 1.3 error alert (_settle_version_warning).
+            if not tls12 and alert.description != AlertDescription.USER_CANCELED:
+                self._open_version_warning = alert.description
             self._count_idle_record(warning=True)
             self._events.append(WarningAlertReceived(description=alert.description))
         else:
@@ -254,6 +260,19 @@ class ConnectionReceiving(_ConnectionParts):
         first ServerHello: ``version_open``)."""
         version_open: bool = getattr(self._handshake, "version_open", False)
         return version_open
+
+    def _settle_version_warning(self, version: ProtocolVersion) -> None:
+        """The version is decided; judge the warning alert that came before it. From a TLS 1.2
+        server it was a warning (RFC 5246 §7.2), e.g. the unrecognized_name of RFC 6066 §3;
+        from a TLS 1.3 one an error alert, "regardless of the AlertLevel" (RFC 8446 §6.2)."""
+        description, self._open_version_warning = self._open_version_warning, None
+        if description is not None and version != ProtocolVersion.TLS12:
+            name = name_of(AlertDescription, description).lower()
+            raise AlertReceived(
+                description,
+                f"peer sent alert {name} at warning level, then TLS 1.3: an error all the same "
+                "(RFC 8446 §6.2)",
+            )
 
     def _receive_change_cipher_spec(self, payload: bytes) -> None:
         if self._trace:

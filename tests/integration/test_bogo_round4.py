@@ -1032,11 +1032,11 @@ def test_warning_unrecognized_name_before_a_tls12_server_hello(client_max: str) 
     its ServerHello; the shim goes on, also when it could do TLS 1.3.
 
     RFC 5246 §7.2: "If an alert with a level of warning is sent and received, generally the
-    connection can continue normally". Before the ServerHello the version is not decided, and
-    a warning alert then comes from a TLS 1.2 (or older) server: TLS 1.3 has no warning alerts
-    but closure ones (RFC 8446 §6). RFC 6066 §3 leaves the client free ("the client's behavior
-    in response to warning-level alerts is unpredictable"); going on is what OpenSSL's and
-    BoringSSL's clients do with servers that send it (e.g. an SNI name no virtual host has)."""
+    connection can continue normally". Before the ServerHello the version is not decided; a
+    TLS 1.2 ServerHello makes the alert a TLS 1.2 warning. RFC 6066 §3 leaves the client free
+    ("the client's behavior in response to warning-level alerts is unpredictable"); going on
+    is what OpenSSL's and BoringSSL's clients do with servers that send it (e.g. for an SNI
+    name no virtual host has)."""
     hs = Handshake12.start(
         ClientConfig(
             verify_certificates=False, groups=(SECP256R1,), max_version=ProtocolVersion[client_max]
@@ -1048,6 +1048,27 @@ def test_warning_unrecognized_name_before_a_tls12_server_hello(client_max: str) 
     assert WarningAlertReceived(description=AD.UNRECOGNIZED_NAME) in events
     hs.server.receive_data(hs.client.data_to_send())  # ClientKeyExchange .. Finished
     completes(hs.client, hs.server.data_to_send())
+
+
+@pytest.mark.parametrize("answer", ["ServerHello", "HelloRetryRequest"])
+def test_warning_alert_before_a_tls13_server_hello_is_an_error_alert(answer: str) -> None:
+    """The other side of SendSNIWarningAlert: the warning came before a TLS 1.3 ServerHello
+    (tlslite-ng's server does this) or HelloRetryRequest. Once that says TLS 1.3, the alert
+    was an error alert, "regardless of the AlertLevel in the message" (RFC 8446 §6.2)."""
+    warning = record(ALERT, bytes((1, AD.UNRECOGNIZED_NAME)))
+    if answer == "ServerHello":
+        flight = Flight13.start()
+        client, data = flight.client, flight.sealed(flight.flight)
+    else:
+        client = ClientConnection(client_config(groups=(X25519, SECP384R1)), "localhost")
+        server = ServerConnection(server_config(groups=(SECP384R1,)))
+        server.receive_data(client.data_to_send())
+        data = server.data_to_send()
+    assert WarningAlertReceived(description=AD.UNRECOGNIZED_NAME) in client.receive_data(warning)
+    with pytest.raises(AlertReceived) as info:
+        client.receive_data(data)
+    assert info.value.description == AD.UNRECOGNIZED_NAME
+    assert client.state is ConnectionState.FAILED
 
 
 def test_tls13_client_refuses_a_warning_alert_after_hello_retry_request() -> None:

@@ -457,8 +457,10 @@ def test_server_alpn_mismatch_with_tlslite_client(peers: Peers) -> None:
 
 def test_client_stops_at_tlslite_servers_unrecognized_name_warning(peers: Peers) -> None:
     """A tlslite-ng server expecting another name sends a *warning* unrecognized_name before
-    its ServerHello (RFC 6066 §3 advises against it). Offering TLS 1.3, where every alert but
-    close_notify and user_canceled is an error whatever its level (RFC 8446 §6), we stop."""
+    its ServerHello (RFC 6066 §3 advises against it), then a TLS 1.3 ServerHello. In TLS 1.3
+    every alert but close_notify and user_canceled is an error whatever its level (RFC 8446
+    §6.2): once the ServerHello says TLS 1.3, we stop. (From a TLS 1.2 server the warning is
+    just reported: the next test.)"""
     server, port = tlslite_server(peers, "--sni", "other.example")
     with pytest.raises(AlertReceived) as caught:
         dial(port, client_config(peers))

@@ -98,8 +98,8 @@ class ExpectServerHello:
     @property
     def version_open(self) -> bool:
         """No ServerHello or HelloRetryRequest yet: the version is not decided, so a warning
-        alert now comes from a server of TLS 1.2 or older (TLS 1.3 has none but closure
-        alerts, RFC 8446 §6), e.g. the warning unrecognized_name of RFC 6066 §3."""
+        alert now (e.g. the unrecognized_name of RFC 6066 §3) is judged once it is: a warning
+        in TLS 1.2, an error alert in TLS 1.3 (RFC 8446 §6.2)."""
         return self.hello_retry is None
 
     @classmethod
