@@ -170,9 +170,10 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         if not self._close_sent:
             self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
             self._close_sent = True
-            if isinstance(self._handshake, Traffic13):
-                # RFC 8446 §6.1: nothing follows our close_notify, not even post-handshake
-                # answers (a KeyUpdate for update_requested, a client Certificate).
+            if isinstance(self._handshake, Traffic13 | Traffic12):
+                # RFC 8446 §6.1, RFC 5246 §7.2.1: nothing follows our close_notify, not even
+                # post-handshake answers (a KeyUpdate for update_requested, a client
+                # Certificate, a no_renegotiation warning).
                 self._handshake = self._handshake.closed()
         peer_done = self._peer_closed or self.state is ConnectionState.PEER_CLOSED
         self.state = (

@@ -11,7 +11,7 @@ extended master secret (RFC 7627 §5.4).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .crypto.suites import CipherSuite12
 from .enums import AlertDescription
@@ -35,6 +35,13 @@ class Traffic12:
     """RFC 7627: the master secret covers the session hash; without it, no exporter (§5.4)."""
     forget_session: Callable[[], None] | None = field(default=None, repr=False)
     """Server: drops this connection's session from the session cache."""
+    write_closed: bool = False
+    """Our close_notify is out: "the sender will not send any more messages on this
+    connection" (RFC 5246 §7.2.1), not even a no_renegotiation warning (see :meth:`closed`)."""
+
+    def closed(self) -> Traffic12:
+        """This state once our close_notify is out (see :attr:`write_closed`)."""
+        return replace(self, write_closed=True)
 
     def invalidate_session(self) -> None:
         """RFC 5246 §7.2.2: a connection ended by a fatal alert must not be resumed; the
@@ -45,7 +52,8 @@ class Traffic12:
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic12:
         renegotiation = HelloRequest if self.is_client else ClientHello
         if isinstance(msg, renegotiation):
-            out.warning_alert(AlertDescription.NO_RENEGOTIATION)
+            if not self.write_closed:
+                out.warning_alert(AlertDescription.NO_RENEGOTIATION)
             return self
         raise unexpected(msg, self)
 
