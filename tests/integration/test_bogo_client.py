@@ -243,20 +243,32 @@ def test_offered_alpn_in_server_hello_is_illegal_parameter() -> None:
 
 
 @pytest.mark.parametrize(
+    "client_min", [ProtocolVersion.TLS12, ProtocolVersion.TLS13], ids=["offered", "not-offered"]
+)
+@pytest.mark.parametrize(
     ("ext_type", "data"),
     [(EXTENDED_MASTER_SECRET_EXT, b""), (RENEGOTIATION_INFO_EXT, b"\x00")],
     ids=["EMS-Forbidden-TLS13", "RenegotiationInfo-Forbidden-TLS13"],
 )
-def test_tls12_extension_in_a_tls13_server_hello_aborts(ext_type: int, data: bytes) -> None:
+def test_tls12_extension_in_a_tls13_server_hello_aborts(
+    ext_type: int, data: bytes, client_min: ProtocolVersion
+) -> None:
     """BoGo EMS-Forbidden-TLS13 / RenegotiationInfo-Forbidden-TLS13 (the server negotiates
     them at TLS 1.3): ":ERROR_PARSING_EXTENSION:" (alert not checked).
 
     RFC 8446 §4.1.3: the TLS 1.3 ServerHello "MUST only include extensions which are required
-    to establish the cryptographic context and negotiate the protocol version"; these TLS 1.2
-    extensions are not in the §4.2 table, and we answer unsupported_extension."""
-    flight = Flight13.start()
+    to establish the cryptographic context and negotiate the protocol version". A client that
+    can do TLS 1.2 sent these, so knows them: "an extension which it recognizes and which is
+    not specified for the message in which it appears" is illegal_parameter (§4.2). A TLS
+    1.3-only client did not send them: a response without the request is unsupported_extension
+    (§4.2)."""
+    flight = Flight13.start(client_config(min_version=client_min))
+    offered = {e.ext_type for e in decode_handshake(flight.client_hello).extensions}
+    assert (ext_type in offered) is (client_min == ProtocolVersion.TLS12)
     bad = flight.server_hello_with(UnknownExtension(ext_type=ext_type, extension_data=data))
-    assert aborts(flight.client, bad).alert is ALERT.UNSUPPORTED_EXTENSION
+    tls12_capable = client_min == ProtocolVersion.TLS12
+    expected = ALERT.ILLEGAL_PARAMETER if tls12_capable else ALERT.UNSUPPORTED_EXTENSION
+    assert aborts(flight.client, bad).alert is expected
 
 
 # == TLS 1.3: EncryptedExtensions ==============================================================

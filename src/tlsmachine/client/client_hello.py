@@ -19,6 +19,7 @@ from ..crypto.groups import Group, PrivateKeyShare
 from ..crypto.kem import KEMGroup
 from ..crypto.signatures import tls12_advertised
 from ..enums import CipherSuiteId, ExtensionType, ProtocolVersion
+from ..errors import IllegalParameter, UnsupportedExtension
 from ..extensions import (
     ApplicationLayerProtocolNegotiation,
     EcPointFormats,
@@ -36,7 +37,9 @@ from ..extensions import (
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
+    UnknownExtension,
     encode_extensions,
+    extension_name,
 )
 from ..messages import HEADER_SIZE
 from ..messages.framing import frame_handshake
@@ -266,3 +269,22 @@ def initial_shares(config: ClientConfig, groups: tuple[Group, ...]) -> tuple[Pri
         return group.generate(classical.get(group.ecdh) if group.ecdh is not None else None)
 
     return tuple(share(g) for g in groups)
+
+
+def check_extension_answer(message: str, ext: Extension, offered: bool, allowed: bool) -> None:
+    """One extension of a server message, against what we sent (RFC 8446 §4.2).
+
+    A response to an extension the client did not send is unsupported_extension. One the
+    client sent, so knows, that ``message`` may not carry (e.g. the TLS 1.2 ec_point_formats
+    in a TLS 1.3 EncryptedExtensions) is illegal_parameter: "an extension which it recognizes
+    and which is not specified for the message in which it appears".
+    """
+    if not offered:
+        raise UnsupportedExtension(
+            f"{message} carries extension {ext.ext_type}, which the client did not offer"
+        )
+    if not allowed or isinstance(ext, UnknownExtension):
+        raise IllegalParameter(
+            f"{message} carries {extension_name(ext.ext_type)}, which is not specified for it "
+            "(RFC 8446 §4.2)"
+        )

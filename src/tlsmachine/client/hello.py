@@ -21,7 +21,6 @@ from ..errors import (
     MissingExtension,
     ProtocolVersionError,
     UnexpectedMessage,
-    UnsupportedExtension,
 )
 from ..extensions import (
     Cookie,
@@ -37,7 +36,6 @@ from ..extensions import (
     SignatureAlgorithms,
     SupportedVersionsClientHello,
     SupportedVersionsServerHello,
-    UnknownExtension,
 )
 from ..keyschedule import EarlySecret
 from ..machine import Output, derive_handshake_traffic, expect
@@ -45,7 +43,7 @@ from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, ServerHello
 from ..session import ClientSession
 from ..transcript import TranscriptHash
-from .client_hello import build_client_hello, initial_shares
+from .client_hello import build_client_hello, check_extension_answer, initial_shares
 from .client_hello import sni_host_name as sni_host_name
 from .offer import (
     OfferedPsk,
@@ -198,13 +196,14 @@ class ExpectServerHello:
             raise IllegalParameter(
                 f"server chose cipher suite 0x{hello.cipher_suite:04x}, not offered"
             )
-        allowed = _HRR_EXTENSIONS if hello.is_hello_retry_request else _SERVER_HELLO_EXTENSIONS
+        retry = hello.is_hello_retry_request
+        allowed = _HRR_EXTENSIONS if retry else _SERVER_HELLO_EXTENSIONS
+        sent = {e.ext_type for e in self.client_hello.extensions}
         for ext in hello.extensions:
-            unoffered_psk = isinstance(ext, PreSharedKeyServerHello) and not self.psks
-            if isinstance(ext, UnknownExtension) or ext.ext_type not in allowed or unoffered_psk:
-                raise UnsupportedExtension(
-                    f"ServerHello carries extension {ext.ext_type}, which the client did not offer"
-                )
+            # RFC 8446 §4.2: the cookie is the one extension an HRR may carry unasked
+            unasked = retry and ext.ext_type == ExtensionType.COOKIE
+            ours = ext.ext_type in sent or unasked
+            check_extension_answer("ServerHello", ext, ours, ext.ext_type in allowed)
         # RFC 8446 §4.1.4: the ServerHello after HRR keeps the HRR's suite and version.
         if self.hello_retry is not None and hello.cipher_suite != self.hello_retry.cipher_suite:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest")

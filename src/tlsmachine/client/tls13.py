@@ -27,7 +27,6 @@ from ..extensions import (
     EarlyData,
     RecordSizeLimit,
     SignatureAlgorithms,
-    UnknownExtension,
 )
 from ..keyschedule import HandshakeSecret, finished_mac
 from ..machine import (
@@ -54,7 +53,7 @@ from ..traffic13 import SessionContext, Traffic13
 from ..transcript import TranscriptHash
 from ..verify import parse_certificate_chain
 from .certificate import answer_certificate_request
-from .client_hello import sni_host_name
+from .client_hello import check_extension_answer, sni_host_name
 from .post_handshake_auth import ClientPostHandshakeAuth
 
 
@@ -127,11 +126,11 @@ class ExpectEncryptedExtensions:
         ee = expect(msg, EncryptedExtensions, self)
         alpn: str | None = None
         for ext in ee.extensions:
-            # RFC 8446 §4.2: a response to an extension we did not offer -> unsupported_extension.
-            if isinstance(ext, UnknownExtension) or not self.hs.offered(ext.ext_type):
-                raise UnsupportedExtension(
-                    f"EncryptedExtensions carries extension {ext.ext_type}, not offered"
-                )
+            # the extension types EncryptedExtensions may carry are decoded; the others we
+            # offered stay UnknownExtension (a TLS 1.3 type in the wrong message fails earlier)
+            check_extension_answer(
+                "EncryptedExtensions", ext, self.hs.offered(ext.ext_type), allowed=True
+            )
             if isinstance(ext, ApplicationLayerProtocolNegotiation):
                 chosen = ext.protocol_name_list[0]
                 offered = [p.encode() for p in self.hs.config.alpn_protocols]
