@@ -20,8 +20,16 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, PeerProcess, Peers, build_c_peer, cert_options
-from peers import json_records as records
+from peers import (
+    TIMEOUT,
+    PeerProcess,
+    Peers,
+    build_c_peer,
+    program_client,
+    program_server,
+    record_ok,
+    record_received,
+)
 
 PEER_SOURCE = Path(__file__).with_name("bearssl_peer") / "peer.c"
 EXPORTER_LABEL = "EXPORTER-tlsmachine-interop"
@@ -55,10 +63,7 @@ def bearssl_server(
     peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
 ) -> tuple[PeerProcess, int]:
     """BearSSL serving (echo) on 127.0.0.1:0; it exits after its ``--connections``."""
-    argv = [str(binary), "server", *cert_options(peers, leaf), "--ca", str(peers.pki.ca_path)]
-    peer = peers.start([*argv, *options], "BearSSL server")
-    port = int(peer.wait_for(r'"event": "listening", "port": (\d+)').group(1))
-    return peer, port
+    return program_server(peers, binary, "BearSSL", *options, leaf=leaf)
 
 
 def bearssl_client(
@@ -70,22 +75,11 @@ def bearssl_client(
     timeout: float = TIMEOUT,
 ) -> list[dict[str, Any]]:
     """Run BearSSL as a client to the end; its records, one per connection."""
-    argv = [str(binary), "client", "--port", str(port), "--ca", str(peers.pki.ca_path)]
-    peer = peers.start([*argv, *cert_options(peers, leaf), *options], "BearSSL client")
-    assert peer.wait(timeout) == 0, peer.describe()
-    return records(peer)
+    return program_client(peers, binary, "BearSSL", port, *options, leaf=leaf, timeout=timeout)
 
 
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that BearSSL saw no error on that connection."""
-    assert "error" not in record, record
-    return record
-
-
-def received(record: dict[str, Any]) -> bytes:
-    """The bytes the BearSSL peer received (printed in full up to 64 KiB)."""
-    assert "received" in record, record
-    return bytes.fromhex(record["received"])
+ok = record_ok  # the record of a connection without an error
+received = record_received  # the bytes the peer received
 
 
 def received_digest(record: dict[str, Any]) -> tuple[int, str]:

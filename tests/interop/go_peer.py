@@ -20,8 +20,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, cert_options, tool
-from peers import json_records as records
+from peers import (
+    TIMEOUT,
+    OurServer,
+    PeerProcess,
+    Peers,
+    program_client,
+    program_server,
+    record_ok,
+    record_received,
+    tool,
+)
 
 from tlsmachine import ServerConfig
 
@@ -75,10 +84,7 @@ def go_server(
     peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
 ) -> tuple[PeerProcess, int]:
     """crypto/tls serving (echo) on 127.0.0.1:0; it exits after its ``-n`` connections."""
-    argv = [str(binary), "server", *cert_options(peers, leaf, "-"), "-ca", str(peers.pki.ca_path)]
-    peer = peers.start([*argv, *options], "Go crypto/tls server")
-    port = int(peer.wait_for(r'"event":"listening","port":(\d+)').group(1))
-    return peer, port
+    return program_server(peers, binary, "Go crypto/tls", *options, leaf=leaf, flag="-")
 
 
 def go_client(
@@ -90,22 +96,12 @@ def go_client(
     timeout: float = TIMEOUT,
 ) -> list[dict[str, Any]]:
     """Run crypto/tls as a client to the end; its records, one per connection."""
-    argv = [str(binary), "client", "-port", str(port), "-ca", str(peers.pki.ca_path)]
-    peer = peers.start([*argv, *cert_options(peers, leaf, "-"), *options], "Go crypto/tls client")
-    assert peer.wait(timeout) == 0, peer.describe()
-    return records(peer)
+    name = "Go crypto/tls"
+    return program_client(peers, binary, name, port, *options, leaf=leaf, timeout=timeout, flag="-")
 
 
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that crypto/tls saw no error on that connection."""
-    assert "error" not in record, record
-    return record
-
-
-def received(record: dict[str, Any]) -> bytes:
-    """The bytes the Go peer received (printed in full up to 64 KiB; see ``received_sha256``)."""
-    assert "received" in record, record
-    return bytes.fromhex(record["received"])
+ok = record_ok  # the record of a connection without an error
+received = record_received  # the bytes the peer received
 
 
 # -- our server for Go clients ---------------------------------------------------------------------

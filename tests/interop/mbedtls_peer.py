@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from peers import PeerProcess, Peers, build_c_peer, cert_options
-from peers import json_records as records
+from peers import PeerProcess, Peers, build_c_peer, program_client, program_server, record_ok
 
 PEER_SOURCE = Path(__file__).with_name("mbedtls_peer") / "peer.c"
 EXPORTER_LABEL = b"EXPORTER-tlsmachine-interop"
@@ -46,25 +45,14 @@ def mbedtls_server(
     peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
 ) -> tuple[PeerProcess, int]:
     """Mbed TLS serving (echo) on 127.0.0.1; it exits after ``--connections`` connections."""
-    argv = [str(binary), "server", *cert_options(peers, leaf)]
-    argv += ["--ca", str(peers.pki.ca_path), *options]
-    peer = peers.start(argv, "Mbed TLS server")
-    port = int(peer.wait_for(r'"event": "listening", "port": (\d+)').group(1))
-    return peer, port
+    return program_server(peers, binary, "Mbed TLS", *options, leaf=leaf)
 
 
 def mbedtls_client(
     peers: Peers, binary: Path, port: int, *options: str, leaf: str | None = None
 ) -> list[dict[str, Any]]:
     """Run Mbed TLS as a client to the end; its records, one per connection."""
-    argv = [str(binary), "client", "--port", str(port)]
-    argv += ["--ca", str(peers.pki.ca_path), *cert_options(peers, leaf), *options]
-    peer = peers.start(argv, "Mbed TLS client")
-    assert peer.wait() == 0, peer.describe()
-    return records(peer)
+    return program_client(peers, binary, "Mbed TLS", port, *options, leaf=leaf)
 
 
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that Mbed TLS saw no error on that connection."""
-    assert "error" not in record, record
-    return record
+ok = record_ok  # the record of a connection without an error

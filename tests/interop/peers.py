@@ -747,6 +747,49 @@ def json_server_listening(
     return JsonPeerServer(peer, port, connections, timeout)
 
 
+def record_ok(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, after checking that the peer saw no error on that connection."""
+    assert "error" not in record, record
+    return record
+
+
+def record_received(record: dict[str, Any]) -> bytes:
+    """The bytes a peer program received (its record prints them in hex, in full up to
+    64 KiB)."""
+    assert "received" in record, record
+    return bytes.fromhex(record["received"])
+
+
+def program_server(
+    peers: Peers, binary: Path, name: str, *options: str, leaf: str = "ecdsa-p256", flag: str = "--"
+) -> tuple[PeerProcess, int]:
+    """A peer program (Go, wolfSSL, Mbed TLS, BearSSL) serving (echo) on 127.0.0.1:0 with a
+    test-PKI ``leaf`` and the CA; it exits after its connections. Options are spelt with
+    ``flag`` (Go's: ``-``)."""
+    argv = [str(binary), "server", *cert_options(peers, leaf, flag), f"{flag}ca"]
+    peer = peers.start([*argv, str(peers.pki.ca_path), *options], f"{name} server")
+    port = int(peer.wait_for(r'"event": ?"listening", ?"port": ?(\d+)').group(1))
+    return peer, port
+
+
+def program_client(
+    peers: Peers,
+    binary: Path,
+    name: str,
+    port: int,
+    *options: str,
+    leaf: str | None = None,
+    timeout: float = TIMEOUT,
+    flag: str = "--",
+) -> list[dict[str, Any]]:
+    """Run a peer program as a client of 127.0.0.1:``port`` to its end (exit status 0); its
+    records, one per connection."""
+    argv = [str(binary), "client", f"{flag}port", str(port), f"{flag}ca", str(peers.pki.ca_path)]
+    peer = peers.start([*argv, *cert_options(peers, leaf, flag), *options], f"{name} client")
+    assert peer.wait(timeout) == 0, peer.describe()
+    return json_records(peer)
+
+
 def json_client_run(
     peers: Peers, argv: Sequence[str], name: str, timeout: float = 3 * TIMEOUT
 ) -> PeerProcess:

@@ -51,7 +51,6 @@ from bearssl_peer import (
     ok,
     received,
     received_digest,
-    records,
 )
 from cryptography.hazmat.primitives.serialization import Encoding
 from peers import (
@@ -66,6 +65,7 @@ from peers import (
     server_certificates,
     server_records,
 )
+from peers import json_records as records
 from tls12_peers import cached_sessions, group, suite12
 
 from tlsmachine import AlertReceived, CertifiedKey, InMemoryClientSessionStore, ServerConfig

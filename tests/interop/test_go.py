@@ -48,7 +48,6 @@ from go_peer import (
     go_server,
     ok,
     received,
-    records,
 )
 from matrix import ECDHE_CASES12, case_id, rotated_cases13
 from peer_checks import (
@@ -71,6 +70,7 @@ from peers import (
     server_certificates,
     server_records,
 )
+from peers import json_records as records
 
 from tlsmachine import (
     AlertReceived,

@@ -30,20 +30,20 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mbedtls_peer import (
     EXPORTER_LABEL,
     build_mbedtls_peer,
-    cert_options,
     mbedtls_client,
     mbedtls_server,
     ok,
-    records,
 )
 from peers import (
     Peers,
+    cert_options,
     client_config,
     dial,
     read_exactly,
     server_certificates,
     server_records,
 )
+from peers import json_records as records
 from tls12_peers import cached_sessions, group, suite12
 
 from tlsmachine import (

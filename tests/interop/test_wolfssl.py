@@ -57,22 +57,22 @@ from peers import (
     OurServer,
     PeerProcess,
     Peers,
+    cert_options,
     client_config,
     dial,
     read_exactly,
     server_certificates,
     server_records,
 )
+from peers import json_records as records
 from wolfssl_peer import (
     EXPORTER_LABEL,
     build_wolfssl_peer,
-    cert_options,
     exporting_server,
     features,
     group,
     ok,
     received,
-    records,
     wolfssl_client,
     wolfssl_server,
 )

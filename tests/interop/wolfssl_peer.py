@@ -20,8 +20,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from peers import TIMEOUT, OurServer, PeerProcess, Peers, build_c_peer, cert_options
-from peers import json_records as records
+from peers import (
+    TIMEOUT,
+    OurServer,
+    PeerProcess,
+    Peers,
+    build_c_peer,
+    program_client,
+    program_server,
+    record_ok,
+    record_received,
+)
 
 from tlsmachine import ServerConfig
 
@@ -69,11 +78,8 @@ def wolfssl_server(
     peers: Peers, binary: Path, *options: str, leaf: str = "ecdsa-p256"
 ) -> tuple[PeerProcess, int]:
     """wolfSSL serving (echo) on 127.0.0.1:0; it exits after its ``--connections``."""
-    argv = [str(binary), "server", *cert_options(peers, leaf), "--ca", str(peers.pki.ca_path)]
-    argv += ["--exporter", EXPORTER_LABEL]
-    peer = peers.start([*argv, *options], "wolfSSL server")
-    port = int(peer.wait_for(r'"event":"listening","port":(\d+)').group(1))
-    return peer, port
+    exporter = ("--exporter", EXPORTER_LABEL)
+    return program_server(peers, binary, "wolfSSL", *exporter, *options, leaf=leaf)
 
 
 def wolfssl_client(
@@ -85,23 +91,14 @@ def wolfssl_client(
     timeout: float = TIMEOUT,
 ) -> list[dict[str, Any]]:
     """Run wolfSSL as a client to the end; its records, one per connection."""
-    argv = [str(binary), "client", "--port", str(port), "--ca", str(peers.pki.ca_path)]
-    argv += ["--exporter", EXPORTER_LABEL, *cert_options(peers, leaf)]
-    peer = peers.start([*argv, *options], "wolfSSL client")
-    assert peer.wait(timeout) == 0, peer.describe()
-    return records(peer)
+    exporter = ("--exporter", EXPORTER_LABEL)
+    return program_client(
+        peers, binary, "wolfSSL", port, *exporter, *options, leaf=leaf, timeout=timeout
+    )
 
 
-def ok(record: dict[str, Any]) -> dict[str, Any]:
-    """``record``, after checking that wolfSSL saw no error on that connection."""
-    assert "error" not in record, record
-    return record
-
-
-def received(record: dict[str, Any]) -> bytes:
-    """The bytes the wolfSSL peer received (printed in full up to 64 KiB)."""
-    assert "received" in record, record
-    return bytes.fromhex(record["received"])
+ok = record_ok  # the record of a connection without an error
+received = record_received  # the bytes the peer received
 
 
 def group(record: dict[str, Any]) -> str | None:
