@@ -113,7 +113,7 @@ class ConnectionApplying(_ConnectionParts):
                     self._keylog(line)
             elif isinstance(action, RecordSizeLimits):
                 records.send_limit = action.send
-                records.receive_limit = min(action.receive, records.receive_limit)
+                records.agree_receive_limit(min(action.receive, records.receive_limit))
             elif isinstance(action, EmitEvent):
                 self._emit(action.event)
             elif isinstance(action, EarlyDataStage):

@@ -1052,8 +1052,7 @@ def test_client_refuses_a_protected_handshake_record_over_its_limit() -> None:
     were set in the handshake that produces the keys that are used to protect those records"
     -- the handshake keys come from this handshake, so once EncryptedExtensions has agreed the
     limit, the rest of the server's encrypted flight is bound by it too ("the protected
-    handshake message" is named in §4). (A first record holding EncryptedExtensions itself is
-    left alone: the client cannot know the limit applies before reading it.)"""
+    handshake message" is named in §4)."""
     flight = Flight13.start(client_config(record_size_limit=256), server_config())
     at = flight.find(ee_type())
     assert flight.decoded(ee_type()).get(RecordSizeLimit) is not None
@@ -1064,6 +1063,34 @@ def test_client_refuses_a_protected_handshake_record_over_its_limit() -> None:
     big_record = protector.seal(ContentType.HANDSHAKE, rest)
     error = aborts(flight.client, b"".join(flight.plain) + ee_record + big_record)
     assert error.alert is ALERT.RECORD_OVERFLOW
+
+
+@pytest.mark.parametrize("echoed", [True, False], ids=["agreed", "not-agreed"])
+def test_client_holds_the_record_carrying_encrypted_extensions_to_its_limit(echoed: bool) -> None:
+    """RFC 8449 §4: "A TLS endpoint that receives a record larger than its advertised limit
+    MUST generate a fatal "record_overflow" alert". A server that answers record_size_limit in
+    EncryptedExtensions knew the client's limit when it sealed the record carrying that answer,
+    so the client holds that record to the limit too, once it has read the answer. A server
+    that does not answer never agreed ("If this extension is not negotiated, endpoints can send
+    records of any size permitted by the protocol"): the same record is then fine."""
+    flight = Flight13.start(client_config(record_size_limit=256), server_config())
+    sent = messages(b"".join(flight.flight))  # whole messages: the server cut them at 256
+    at = next(i for i, m in enumerate(sent) if m[0] == ee_type())
+    ee = decode_handshake(sent[at])
+    assert ee.get(RecordSizeLimit) is not None
+    if not echoed:
+        kept = [e for e in ee.extensions if not isinstance(e, RecordSizeLimit)]
+        sent[at] = encode_handshake(EncryptedExtensions(tuple(kept)))
+        sent = flight.refinished(sent)
+    whole = b"".join(sent[at:])  # EncryptedExtensions .. Finished in ONE record
+    assert len(whole) + 1 > 256
+    protector = sealer(flight.secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"])
+    data = b"".join(flight.plain) + protector.seal(ContentType.HANDSHAKE, whole)
+    if echoed:
+        assert aborts(flight.client, data).alert is ALERT.RECORD_OVERFLOW
+    else:
+        flight.client.receive_data(data)
+        assert flight.client.state is ConnectionState.APP_DATA
 
 
 def test_our_server_keeps_to_the_clients_limit_during_the_handshake() -> None:

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ..enums import ContentType
-from ..errors import UsageError
+from ..errors import RecordOverflow, UsageError
 from .layer_receive import RecordReceiver, _type_name
 from .protection import (
     MAX_CIPHERTEXT,
@@ -126,6 +126,7 @@ class RecordLayer(RecordReceiver):
         """Open the following records with ``protector`` (new keys, sequence number 0)."""
         self._read = protector
         self._open = protector.open
+        self._largest_opened = 0
         self._read_protected = protector.protected
         # TLS 1.2: every record type is protected, under its own type (RFC 5246 §6.2.3.3)
         self._read_tls12 = protector.protected and not protector.inner_content_type
@@ -161,6 +162,22 @@ class RecordLayer(RecordReceiver):
             raise ValueError(f"receive_limit must be in 64..2^14+1, got {limit} (RFC 8449 §4)")
         self._receive_limit = limit
         self._update_max_protected()
+
+    def agree_receive_limit(self, limit: int) -> None:
+        """Lower :attr:`receive_limit` to ``limit`` now that the peer has agreed to it.
+
+        RFC 8449 §4: "A TLS endpoint that receives a record larger than its advertised limit
+        MUST generate a fatal "record_overflow" alert". A TLS 1.3 server answers in
+        EncryptedExtensions, which arrives already protected: the server knew our limit when
+        it sealed that record (and any before it under the same keys), so they are held to it
+        too, after the fact. Raises :class:`~tlsmachine.errors.RecordOverflow`.
+        """
+        self.receive_limit = limit
+        if self._read_protected and self._largest_opened > self._max_protected:
+            raise RecordOverflow(
+                f"a protected record of {self._largest_opened} bytes came before the peer agreed"
+                f" to our record_size_limit of {limit} (RFC 8449 §4)"
+            )
 
     @property
     def send_limit(self) -> int:

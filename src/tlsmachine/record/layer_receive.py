@@ -116,6 +116,7 @@ class RecordReceiver:
         "_fast_header",
         "_fast_length",
         "_fast_size",
+        "_largest_opened",
         "_rbuf",
         "_rpos",
         "allow_plaintext_alerts",
@@ -127,6 +128,7 @@ class RecordReceiver:
     _fast_length: int
     _fast_header: bytes
     _fast_size: int
+    _largest_opened: int  # the longest protected fragment next_record opened under this key
     allow_plaintext_alerts: bool
     skip_early_data: int
     # the read side, set by RecordLayer.set_read_protector and the receive_limit setter
@@ -217,6 +219,8 @@ class RecordReceiver:
             if content_type == _APPLICATION_DATA or self._read_tls12:
                 view = memoryview(buf)  # no copy of the fragment on its way to the AEAD
                 record = self._open(view[pos : pos + 5], view[pos + 5 : end])
+                if length > self._largest_opened:  # see RecordLayer.agree_receive_limit
+                    self._largest_opened = length
                 if record[0] != _APPLICATION_DATA:
                     self._check_inner(*record)
             else:  # plaintext: anything before protection, or change_cipher_spec (App. D.4)
