@@ -421,15 +421,16 @@ def test_fallback_scsv_to_tls12_on_a_tls12_server_is_accepted(place: int) -> Non
 
 
 @pytest.mark.parametrize("place", [0, 1, 2])
-def test_fallback_scsv_to_tls11_is_inappropriate_fallback(place: int) -> None:
+def test_fallback_scsv_to_tls11_is_protocol_version(place: int) -> None:
     """tlsfuzzer test-fallback-scsv "FALLBACK - hello TLSv1.1 - pos N" and "FALLBACK - record
-    TLSv1.1 hello TLSv1.1 - pos N": inappropriate_fallback. RFC 7507 §3 requires it when our
-    highest version is above the client's, "unless it responds with a fatal protocol_version
-    alert because the version ... is unsupported": both answers are allowed, tlsfuzzer
-    expects inappropriate_fallback."""
+    TLSv1.1 hello TLSv1.1 - pos N" expect inappropriate_fallback, which RFC 7507 §3 allowed
+    beside protocol_version ("unless it responds with a fatal protocol_version alert because the
+    version ... is unsupported"). RFC 8996 obsoletes RFC 7507 and leaves one answer, §5: "Any
+    party receiving a Hello message with the protocol version set to {03,02} MUST respond with
+    a "protocol_version" alert message and close the connection." (tlsfuzzer asks the older RFC.)"""
     suites = [EMPTY_RENEGOTIATION_INFO_SCSV, ECDSA_GCM]
     suites.insert(place, FALLBACK_SCSV)
-    refused(Probe().hello(client_hello(suites, version=0x0302)), AD.INAPPROPRIATE_FALLBACK)
+    refused(Probe().hello(client_hello(suites, version=0x0302)), AD.PROTOCOL_VERSION)
 
 
 def test_tls11_hello_without_fallback_scsv_is_protocol_version() -> None:

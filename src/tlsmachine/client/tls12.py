@@ -75,6 +75,10 @@ _SERVER_HELLO_EXTENSIONS = frozenset(
         ExtensionType.RECORD_SIZE_LIMIT,
     }
 )
+# Offered, not defined for a TLS 1.2 ServerHello (RFC 8422 §5.2), sent by some servers anyway:
+# ignored rather than refused (no RFC asks the client to abort; BoGo SupportedCurves-ServerHello-
+# TLS12 wants it tolerated).
+_IGNORED_IN_SERVER_HELLO = frozenset({ExtensionType.SUPPORTED_GROUPS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ def _check_server_extensions(client_hello: ClientHello, hello: ServerHello) -> N
     renegotiation_info (RFC 5746 §3.4), uncompressed points among the formats (RFC 8422)."""
     offered = {e.ext_type for e in client_hello.extensions}
     for ext in hello.extensions:
+        if ext.ext_type in _IGNORED_IN_SERVER_HELLO and ext.ext_type in offered:
+            continue
         if (
             isinstance(ext, UnknownExtension)
             or ext.ext_type not in _SERVER_HELLO_EXTENSIONS

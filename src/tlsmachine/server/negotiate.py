@@ -48,7 +48,9 @@ def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersi
     supported_versions, when present, is all that counts (its legacy_version is 0x0303);
     without it the client speaks TLS 1.2 or older, by legacy_version. Below TLS 1.2 (RFC 8996)
     or outside our range: protocol_version. TLS_FALLBACK_SCSV from a client that could have
-    offered more than it did while we support more: inappropriate_fallback (RFC 7507 §3).
+    offered more than it did while we support more: inappropriate_fallback (RFC 7507 §3), but
+    never for a TLS 1.0 or 1.1 hello, which RFC 8996 §4-§5 (obsoleting RFC 7507) answers with
+    protocol_version only.
     """
     if hello.legacy_version <= _SSL3:
         # RFC 8446 Appendix D.5: a hello with legacy_version 0x0300 or below MUST be answered
@@ -72,9 +74,12 @@ def negotiate_version(config: ServerConfig, hello: ClientHello) -> ProtocolVersi
     fallback = CipherSuiteId.TLS_FALLBACK_SCSV in hello.cipher_suites
     if version is None:
         names = ", ".join(f"0x{v:04x}" for v in offered) or f"0x{hello.legacy_version:04x}"
-        if fallback and max(offered, default=hello.legacy_version) < config.max_version:
-            # RFC 7507 §3 allows protocol_version here too; inappropriate_fallback says more
-            # (what tlsfuzzer's test-fallback-scsv expects of a TLS 1.2+ server)
+        highest = max(offered, default=hello.legacy_version)
+        if fallback and ProtocolVersion.TLS12 <= highest < config.max_version:
+            # RFC 7507 §3 allows protocol_version here too; inappropriate_fallback says more.
+            # Not below TLS 1.2: RFC 8996 §5, "Any party receiving a Hello message with the
+            # protocol version set to {03,02} MUST respond with a "protocol_version" alert"
+            # (§4 likewise for {03,01}), whatever tlsfuzzer's and BoGo's fallback tests expect.
             raise InappropriateFallback(f"client signals a fallback to {names}")
         raise ProtocolVersionError(
             f"client offers TLS versions {names}; we accept "
