@@ -92,6 +92,8 @@ class TLSObject(ConnectionInfo):
 
     def read(self, size: int = 1024, buffer: bytearray | memoryview | None = None) -> bytes | int:
         """Up to ``size`` bytes of application data (into ``buffer``: returns the count)."""
+        if buffer is None and size == 0:
+            return b""  # as ssl: nothing asked, nothing waited for
         if self.connection.handshake_info is None:
             self.do_handshake()
         if buffer is not None and size <= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import io
 import socket
 import ssl
@@ -192,6 +193,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
 
     def sendall(self, data: ReadableBuffer) -> None:
         """Encrypt and send all of ``data``."""
+        self._check_open()
         self.do_handshake()
         self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
@@ -201,6 +203,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
 
     def send(self, data: ReadableBuffer) -> int:
         """Encrypt and send up to 64 KiB of ``data``; returns how many bytes were consumed."""
+        self._check_open()
         self.do_handshake()
         self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
@@ -223,6 +226,9 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
             raise ValueError("non-zero flags are not allowed in recv() on a TLSSocket")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        self._check_open()
+        if bufsize == 0:
+            return b""  # as ssl: nothing asked, nothing waited for
         self.do_handshake()
         if not self._pending and self._deferred_error is not None:
             error, self._deferred_error = self._deferred_error, None
@@ -248,10 +254,10 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
 
     def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = 0, flags: int = 0) -> int:
         """Read into ``buffer`` (up to ``nbytes``, default its size); returns the count."""
+        if nbytes is not None and nbytes < 0:
+            raise ValueError("negative buffersize in recv_into")
         with memoryview(buffer) as view, view.cast("B") as target:
-            size = nbytes or target.nbytes
-            if size > target.nbytes:
-                raise ValueError("nbytes is greater than the length of the buffer")
+            size = min(nbytes, target.nbytes) if nbytes else target.nbytes  # as ssl: clamped
             data = self.recv(size, flags)
             target[: len(data)] = data
         return len(data)
@@ -336,6 +342,12 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        """After :meth:`close` (and the files of :meth:`makefile`), I/O fails as on a closed
+        :class:`socket.socket` or :class:`ssl.SSLSocket`: ``OSError(EBADF)``."""
+        if self.socket.fileno() == -1:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+
     def _check_deferred_error(self) -> None:
         """A read already ended the connection with an error (kept for the recv() after the
         data that came before it): sending fails with that error, the peer's real reason."""
@@ -385,7 +397,8 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         data = self._recv_raw(deadline)
         if not data:
             if self.connection.handshake_info is None:
-                raise TLSError("connection closed by peer during handshake")
+                # an ssl.SSLEOFError too (an OSError), as ssl raises
+                raise RaggedEOFError("connection closed by peer during handshake")
             if self.clean_close is None:
                 self.clean_close = False
             return
