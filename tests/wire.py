@@ -40,3 +40,15 @@ def messages(fragment: bytes) -> list[bytes]:
         out.append(fragment[:end])
         fragment = fragment[end:]
     return out
+
+
+def plaintext_messages(flight: bytes) -> list[bytes]:
+    """The handshake messages of ``flight`` before its ChangeCipherSpec, if any (a TLS 1.2
+    flight: what follows the CCS is encrypted)."""
+    out: list[bytes] = []
+    for content_type, fragment in records(flight):
+        if content_type == CCS:
+            break
+        if content_type == HANDSHAKE:
+            out += messages(fragment)
+    return out

@@ -99,7 +99,7 @@ from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls12 import CertificateRequest12, ServerKeyExchange
 from tlsmachine.messages.tls13 import CertificateRequest
 from tlsmachine.prf import verify_data
-from wire import APPLICATION_DATA, CCS, HANDSHAKE, messages, record, records
+from wire import APPLICATION_DATA, CCS, HANDSHAKE, messages, plaintext_messages, record, records
 
 AD = AlertDescription
 HT = HandshakeType
@@ -164,17 +164,6 @@ def completed(events: list[Any]) -> HandshakeComplete:
     done = [e for e in events if isinstance(e, HandshakeComplete)]
     assert len(done) == 1, events
     return done[0]
-
-
-def first_flight12(data: bytes) -> list[bytes]:
-    """Our client's plaintext handshake messages (those before its ChangeCipherSpec)."""
-    out: list[bytes] = []
-    for content_type, body in records(data):
-        if content_type == CCS:
-            break
-        if content_type == HANDSHAKE:
-            out += messages(body)
-    return out
 
 
 def new_session_ticket_flight(kind: str) -> tuple[Handshake12, bytes]:
@@ -935,7 +924,7 @@ def test_tls12_client_signs_with_the_scheme_the_server_listed_for_its_key() -> N
     listed = tuple(s for s in REQUESTED if s != S.RSA_PSS_RSAE_SHA384)
     changed = dataclasses.replace(request, supported_signature_algorithms=listed, raw=b"")
     answer = hs.answer(hs.replaced(HT.CERTIFICATE_REQUEST, encode_handshake(changed)))
-    sent = first_flight12(answer)
+    sent = plaintext_messages(answer)
     assert [m[0] for m in sent] == [
         HT.CERTIFICATE,
         HT.CLIENT_KEY_EXCHANGE,
@@ -1011,7 +1000,7 @@ def test_tls12_server_hello_without_extensions_is_accepted(block: bytes) -> None
     answer = hs.answer(hs.replaced(HT.SERVER_HELLO, bare))
     assert hs.client.state is ConnectionState.HANDSHAKING
     assert [t for t, _ in records(answer)] == [HANDSHAKE, CCS, HANDSHAKE]
-    assert [m[0] for m in first_flight12(answer)] == [HT.CLIENT_KEY_EXCHANGE]
+    assert [m[0] for m in plaintext_messages(answer)] == [HT.CLIENT_KEY_EXCHANGE]
 
 
 def test_tls12_server_hello_with_supported_groups_is_tolerated() -> None:
@@ -1028,7 +1017,7 @@ def test_tls12_server_hello_with_supported_groups_is_tolerated() -> None:
     with_groups = frame(HT.SERVER_HELLO, body[:end] + len(block).to_bytes(2, "big") + block)
     answer = hs.answer(hs.replaced(HT.SERVER_HELLO, with_groups))
     assert hs.client.state is ConnectionState.HANDSHAKING
-    assert [m[0] for m in first_flight12(answer)] == [HT.CLIENT_KEY_EXCHANGE]
+    assert [m[0] for m in plaintext_messages(answer)] == [HT.CLIENT_KEY_EXCHANGE]
     hs = Handshake12.start(client12(), server12())
     block = body[end + 2 :] + b"\x00\x0f\x00\x01\x01"  # heartbeat: not offered
     unoffered = frame(HT.SERVER_HELLO, body[:end] + len(block).to_bytes(2, "big") + block)

@@ -53,7 +53,13 @@ from tlsmachine.handshake12 import server_key_exchange_input
 from tlsmachine.messages import decode_handshake, encode_handshake
 from tlsmachine.messages.hello import ClientHello, ServerHello
 from tlsmachine.messages.tls12 import ClientKeyExchange, ServerKeyExchange, dhe_params
-from wire import ALERT, CCS, HANDSHAKE, messages, plaintext_alert, record, records
+from wire import (
+    ALERT,
+    HANDSHAKE,
+    plaintext_alert,
+    plaintext_messages,
+    record,
+)
 
 TLS12 = ProtocolVersion.TLS12
 CLOSE_NOTIFY_RECORD = bytes((ALERT, 3, 3, 0, 2, 1, AlertDescription.CLOSE_NOTIFY))
@@ -66,17 +72,6 @@ CLOSE_NOTIFY_RECORD = bytes((ALERT, 3, 3, 0, 2, 1, AlertDescription.CLOSE_NOTIFY
 def rsa_cert() -> CertifiedKey:
     """An RSA certificate for the DHE_RSA suites (made once: RSA key generation is slow)."""
     return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
-
-
-def plaintext_messages(flight: bytes) -> list[bytes]:
-    """The handshake messages of ``flight`` before its ChangeCipherSpec, if any."""
-    out: list[bytes] = []
-    for content_type, fragment in records(flight):
-        if content_type == CCS:
-            break
-        if content_type == HANDSHAKE:
-            out += messages(fragment)
-    return out
 
 
 def find(flight: bytes, msg_type: int) -> Any:
