@@ -173,7 +173,7 @@ class RecordLayer(RecordReceiver):
         too, after the fact. Raises :class:`~tlsmachine.errors.RecordOverflow`.
         """
         self.receive_limit = limit
-        if self._read_protected and self._largest_opened > self._max_protected:
+        if self._largest_opened > self._max_protected:  # 0 until a protected record opened
             raise RecordOverflow(
                 f"a protected record of {self._largest_opened} bytes came before the peer agreed"
                 f" to our record_size_limit of {limit} (RFC 8449 §4)"
