@@ -500,6 +500,17 @@ def test_ffdhe_share_out_of_bounds_is_illegal_parameter(value: str) -> None:
     rejects(flight.client, flight.server_hello_with(share), ALERT.ILLEGAL_PARAMETER)
 
 
+def test_ffdhe_share_without_its_leading_zero_octet_is_illegal_parameter() -> None:
+    """A valid Y below 256**255 sent in 255 octets (Erlang/OTP 25's server does this one time in
+    256). RFC 8446 §4.2.8.1: Y is "encoded as a big-endian integer and padded to the left with
+    zeros to the size of p in bytes"; OpenSSL 3.0 refuses it with illegal_parameter too."""
+    flight = Flight13.start(client_config(groups=(FFDHE2048,)), server_config(groups=(FFDHE2048,)))
+    y = (FFDHE2048.p >> 16).to_bytes(256, "big")
+    assert y[0] == 0
+    share = KeyShareServerHello(KeyShareEntry(FFDHE2048.id, y[1:]))
+    rejects(flight.client, flight.server_hello_with(share), ALERT.ILLEGAL_PARAMETER)
+
+
 # == client/tls13/rfc8446/Certificate, CertificateVerify =======================================
 
 

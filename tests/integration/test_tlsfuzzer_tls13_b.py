@@ -896,6 +896,8 @@ def _ffdhe_share(group: Group, kind: str) -> tuple[KeyShareEntry, ...]:
     values = {
         "right-0-padded": good.key_exchange + b"\x00",
         "right-truncated": good.key_exchange[:-1],
+        # a valid Y below 256**(size-1), its leading zero octet dropped (OTP 25 sends these)
+        "leading-zero-dropped": b"\x01" + good.key_exchange[2:],
         "from-other-group": share(FFDHE3072 if group is FFDHE2048 else FFDHE2048).key_exchange,
         "0-as-one-byte": b"\x00",
         "0": bytes(size),
@@ -916,6 +918,7 @@ def _ffdhe_share(group: Group, kind: str) -> tuple[KeyShareEntry, ...]:
         "duplicated",
         "right-0-padded",
         "right-truncated",
+        "leading-zero-dropped",
         "from-other-group",
         "0-as-one-byte",
         "0",
@@ -928,9 +931,10 @@ def _ffdhe_share(group: Group, kind: str) -> tuple[KeyShareEntry, ...]:
 def test_bad_ffdhe_key_share_is_illegal_parameter(group: Group, kind: str) -> None:
     """test-tls13-ffdhe-groups: "<g> - duplicated key share entry", "right 0-padded",
     "right-truncated", "key share from other group", "0 as one byte", "0/1/all bits set/p-1/p
-    as key share". RFC 8446 §4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values for
-    the same group"; §4.2.8.1: the share is Y "left-padded with zeros up to the size of the
-    prime"; RFC 7919 §5.1 (1 < Y < p-1); §6: illegal_parameter."""
+    as key share", and a valid Y without its leading zero octet (Erlang/OTP 25). RFC 8446
+    §4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values for the same group";
+    §4.2.8.1: the share is Y "left-padded with zeros up to the size of the prime"; RFC 7919
+    §5.1 (1 < Y < p-1); §6: illegal_parameter."""
     message = hello(groups=(group.id,), shares=_ffdhe_share(group, kind))
     assert refused(rsa_server(), encoded(message)) is AlertDescription.ILLEGAL_PARAMETER
 

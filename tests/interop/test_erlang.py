@@ -35,6 +35,11 @@ What OTP 25 does not do, and so is not tested:
 * a passive ``ssl:recv`` now and then misses a close_notify that arrives just after OTP's
   ``ssl:send`` (it waits for its timeout; OpenSSL's close_notify too): the peer reads in
   ``{active, once}`` mode, which sees it at once;
+* OTP 25 sends its TLS 1.3 ffdhe key share without leading zero octets (255 bytes for
+  ffdhe2048, one time in 256) where RFC 8446 §4.2.8.1 pads Y "to the left with zeros to the
+  size of p in bytes". We refuse it with illegal_parameter, as OpenSSL 3.0 does ("bad
+  ecpoint"), so the TLS 1.3 matrices run a case that failed on exactly that refusal again,
+  with fresh key shares (``again_if_unpadded``);
 * ``ssl:recv`` says ``closed`` for a close_notify and for a bare TCP close alike, so the clean
   close is checked on our side only (OTP closes with close_notify, and answers ours).
 
@@ -42,6 +47,10 @@ No tlsmachine bugs were found with these tests.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
 
 import peer_checks
 import pytest
@@ -138,18 +147,57 @@ def try_dial(port: int, config: ClientConfig, message: bytes) -> HandshakeComple
     return peer_checks.try_dial(port, config, message, closed_by="OTP")
 
 
+Outcome = Any
+"""One case's outcome in a matrix: what each side saw."""
+UNPADDED_SHARE = re.compile(r"ffdhe\d+ key share: (\d+) bytes, expected (\d+)")
+
+
+def unpadded_share(error: object) -> bool:
+    """Whether our side's ``error`` is the refusal of an ffdhe key share that came without its
+    leading zero octets (RFC 8446 §4.2.8.1), as OTP 25 sends one time in 256 (module
+    docstring)."""
+    found = UNPADDED_SHARE.search(str(error)) if error is not None else None
+    return found is not None and int(found[1]) < int(found[2])
+
+
+def again_if_unpadded(
+    run: Callable[[list[int]], list[tuple[Outcome, bool]]], count: int, attempts: int = 4
+) -> list[Outcome]:
+    """Each of ``count`` cases' outcome. ``run(indices)`` runs those cases, saying for each
+    whether it failed on OTP's unpadded ffdhe share only; those cases run again (with new key
+    shares), up to ``attempts`` times in all, and the last outcome counts."""
+    outcomes: dict[int, Outcome] = {}
+    pending = list(range(count))
+    for _ in range(attempts):
+        if not pending:
+            break
+        ran = run(pending)
+        assert len(ran) == len(pending)
+        outcomes.update((i, outcome) for i, (outcome, _) in zip(pending, ran, strict=True))
+        pending = [i for i, (_, unpadded) in zip(pending, ran, strict=True) if unpadded]
+    return [outcomes[i] for i in range(count)]
+
+
 # -- TLS 1.3: suites x groups x certificates ---------------------------------------------------
 
 
 @pytest.mark.parametrize("leaf", list(LEAVES13))
 def test_client_tls13_matrix_with_otp_server(peers: Peers, erlang: Erlang, leaf: str) -> None:
     cases = [(suite, group) for suite in TLS13_SUITES for group in GROUPS13]
-    server = erlang.server(
-        "--versions", "1.3", "--groups", ALL_GROUPS, leaf=leaf, connections=len(cases)
-    )
-    seen = dial_tls13_cases(peers, server.port, cases, closed_by="OTP")
-    assert seen == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases]
-    results = server.results()
+
+    def run(indices: list[int]) -> list[tuple[Outcome, bool]]:
+        subset = [cases[i] for i in indices]
+        server = erlang.server(
+            "--versions", "1.3", "--groups", ALL_GROUPS, leaf=leaf, connections=len(subset)
+        )
+        seen = dial_tls13_cases(peers, server.port, subset, closed_by="OTP")
+        results = server.results()
+        assert len(results) == len(seen)
+        return [((s, r), unpadded_share(s[-1])) for s, r in zip(seen, results, strict=True)]
+
+    outcomes = again_if_unpadded(run, len(cases))
+    assert [seen for seen, _ in outcomes] == [(s, g, "TLSv1.3", LEAVES13[leaf]) for s, g in cases]
+    results = [result for _, result in outcomes]
     assert [(ok(r)["protocol"], r["cipher_suite"], received(r)) for r in results] == [
         ("TLSv1.3", s, f"{s} {g}".encode()) for s, g in cases
     ]
@@ -162,14 +210,23 @@ def test_otp_client_tls13_matrix_with_server(peers: Peers, erlang: Erlang, group
     certificates, one server of ours per (suite, certificate)."""
     cases = [(suite, leaf) for suite in TLS13_SUITES for leaf in LEAVES13]
     servers = [ours_with(peers, leaf, cipher_suites=(suite,)) for suite, leaf in cases]
-    run = erlang.client(
-        [s.port for s in servers], "--versions", "1.3", "--groups", group, "--message", group
-    )
-    assert [(ok(r)["protocol"], r["cipher_suite"], r["peer_cert_sha256"]) for r in run.records] == [
+
+    def run(indices: list[int]) -> list[tuple[Outcome, bool]]:
+        ports = [servers[i].port for i in indices]
+        otp = erlang.client(ports, "--versions", "1.3", "--groups", group, "--message", group)
+        assert len(otp.records) == len(indices)
+        served = [servers[i].next_connection() for i in indices]
+        return [((r, c), unpadded_share(c.error)) for r, c in zip(otp.records, served, strict=True)]
+
+    outcomes = again_if_unpadded(run, len(cases))
+    records = [record for record, _ in outcomes]
+    assert [(ok(r)["protocol"], r["cipher_suite"], r["peer_cert_sha256"]) for r in records] == [
         ("TLSv1.3", suite, cert_sha256(peers, leaf)) for suite, leaf in cases
     ]
-    assert all(received(r) == group.encode() and r["resumed"] is False for r in run.records)
-    seen = [served_cleanly(ours)[0] for ours in servers]
+    assert all(received(r) == group.encode() and r["resumed"] is False for r in records)
+    served = [connection for _, connection in outcomes]
+    assert [(c.error, c.clean_close) for c in served] == [(None, True)] * len(cases)
+    seen = [c.info for c in served if c.info is not None]
     assert [(i.cipher_suite, i.group, i.signature_scheme) for i in seen] == [
         (suite, group, LEAVES13[leaf]) for suite, leaf in cases
     ]
