@@ -27,6 +27,7 @@ from cryptography.x509.verification import Subject
 
 from .certs import MIN_RSA_BITS, public_key_problem
 from .errors import (
+    BadCertificate,
     ConfigurationError,
     UnsupportedCertificate,
 )
@@ -264,6 +265,14 @@ def ca_issuers_url(cert: x509.Certificate) -> str | None:
         ):
             return location.value
     return None
+
+
+def name_mismatch_error(subject: Subject, leaf: x509.Certificate) -> BadCertificate:
+    """The leaf is not for ``subject``: bad_certificate, with :func:`name_mismatch`'s message
+    and ssl's ``verify_code`` (OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, 62, or
+    X509_V_ERR_IP_ADDRESS_MISMATCH, 64)."""
+    code = 64 if isinstance(subject, x509.IPAddress) else 62
+    return BadCertificate(name_mismatch(subject, leaf), verify_code=code)
 
 
 def name_mismatch(subject: Subject, leaf: x509.Certificate) -> str:

@@ -70,6 +70,7 @@ from .ssl_names import HAS_NPN as HAS_NPN
 from .ssl_names import HAS_SNI as HAS_SNI
 from .ssl_names import OP_NO_COMPRESSION as OP_NO_COMPRESSION
 from .ssl_names import OP_NO_TICKET as OP_NO_TICKET
+from .ssl_names import CertificateError as CertificateError
 from .ssl_names import HAS_SSLv2 as HAS_SSLv2
 from .ssl_names import HAS_SSLv3 as HAS_SSLv3
 from .ssl_names import HAS_TLSv1 as HAS_TLSv1
@@ -82,6 +83,7 @@ from .ssl_names import OP_NO_TLSv1 as OP_NO_TLSv1
 from .ssl_names import OP_NO_TLSv1_1 as OP_NO_TLSv1_1
 from .ssl_names import OP_NO_TLSv1_2 as OP_NO_TLSv1_2
 from .ssl_names import OP_NO_TLSv1_3 as OP_NO_TLSv1_3
+from .ssl_names import SSLCertVerificationError as SSLCertVerificationError
 from .ssl_names import SSLEOFError as SSLEOFError
 from .ssl_names import SSLError as SSLError
 from .ssl_names import SSLSocket as SSLSocket
@@ -123,7 +125,7 @@ def _alert_error(description: int, name: str | None) -> ProtocolError:
     stack: list[type[ProtocolError]] = [ProtocolError]
     while stack:
         cls = stack.pop()
-        if cls.alert == description and cls is not ProtocolError:
+        if vars(cls).get("alert") == description and cls is not ProtocolError:  # not a base
             return cls(message)
         stack += cls.__subclasses__()
     return HandshakeFailure(f"{message} (alert {description}; sent as handshake_failure)")

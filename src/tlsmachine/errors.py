@@ -6,6 +6,7 @@ Code raises the most specific :class:`ProtocolError` where it detects a problem;
 
 from __future__ import annotations
 
+import ssl as _ssl
 from typing import ClassVar
 
 from .enums import AlertDescription
@@ -101,40 +102,70 @@ class DecryptError(ProtocolError):
     alert = AlertDescription.DECRYPT_ERROR
 
 
-class BadCertificate(ProtocolError):
-    """A certificate was corrupt or its signature did not verify (§6.2)."""
+class CertificateVerificationError(ProtocolError, _ssl.SSLCertVerificationError):
+    """The peer's certificate failed our check: the base of the certificate alerts (§6.2).
+
+    Also :class:`ssl.SSLCertVerificationError` (an ``OSError`` and a ``ValueError``), so that
+    code written for :mod:`ssl` treats it alike: ``except ssl.SSLCertVerificationError``,
+    ``urlopen()`` wrapping it in ``URLError``, asyncio's handshake-failure report. As there,
+    ``verify_code`` is OpenSSL's ``X509_V_ERR_*`` number closest to the failure (each
+    subclass has a default), ``verify_message`` says what was wrong (here our full message),
+    and ``reason`` is ``"CERTIFICATE_VERIFY_FAILED"``.
+    """
+
+    library = "SSL"
+    reason = "CERTIFICATE_VERIFY_FAILED"
+    verify_code: int = 1  # X509_V_ERR_UNSPECIFIED
+
+    def __init__(self, message: str, *, verify_code: int | None = None) -> None:
+        super().__init__(message)
+        if verify_code is not None:
+            self.verify_code = verify_code
+        self.verify_message = message
+
+    def __str__(self) -> str:
+        return self.verify_message  # not ssl.SSLError's "('message',)" for an error it did not fill
+
+
+class BadCertificate(CertificateVerificationError):
+    """A certificate was corrupt, its signature did not verify, or it is for another name
+    (§6.2)."""
 
     alert = AlertDescription.BAD_CERTIFICATE
 
 
-class UnsupportedCertificate(ProtocolError):
-    """A certificate was of an unsupported type (§6.2)."""
+class UnsupportedCertificate(CertificateVerificationError):
+    """A certificate was of an unsupported type or not for this use (§6.2)."""
 
     alert = AlertDescription.UNSUPPORTED_CERTIFICATE
+    verify_code = 26  # X509_V_ERR_INVALID_PURPOSE
 
 
-class CertificateExpired(ProtocolError):
+class CertificateExpired(CertificateVerificationError):
     """A certificate has expired or is not yet valid (§6.2)."""
 
     alert = AlertDescription.CERTIFICATE_EXPIRED
+    verify_code = 10  # X509_V_ERR_CERT_HAS_EXPIRED (9: not yet valid)
 
 
-class CertificateRevoked(ProtocolError):
+class CertificateRevoked(CertificateVerificationError):
     """A certificate was revoked by its signer (§6.2)."""
 
     alert = AlertDescription.CERTIFICATE_REVOKED
+    verify_code = 23  # X509_V_ERR_CERT_REVOKED
 
 
-class CertificateUnknown(ProtocolError):
-    """A certificate was unacceptable for another reason, e.g. the wrong host name (§6.2)."""
+class CertificateUnknown(CertificateVerificationError):
+    """A certificate was unacceptable for another reason (§6.2)."""
 
     alert = AlertDescription.CERTIFICATE_UNKNOWN
 
 
-class UnknownCA(ProtocolError):
+class UnknownCA(CertificateVerificationError):
     """The certificate chain does not lead to a trusted anchor (§6.2)."""
 
     alert = AlertDescription.UNKNOWN_CA
+    verify_code = 20  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
 
 
 class AccessDenied(ProtocolError):
@@ -197,8 +228,7 @@ class ConnectionClosedError(UsageError):
 
 # -- non-blocking I/O (tlsmachine.context): also ssl's own classes, so code ported from ssl that
 # catches ssl.SSLWantReadError / ssl.SSLWantWriteError (asyncio's SSL transport among it) keeps
-# working unchanged. Only these two classes need ssl: the import stays next to them.
-import ssl as _ssl  # noqa: E402
+# working unchanged.
 
 
 class WantReadError(TLSError, _ssl.SSLWantReadError):

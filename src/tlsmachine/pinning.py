@@ -21,13 +21,12 @@ from .cert_facts import (
     check_leaf_usable,
     describe,
     format_utc,
-    name_mismatch,
+    name_mismatch_error,
     server_name_subject,
     subject_alt_names,
 )
 from .certs import certificate_sha256, spki_sha256
 from .errors import (
-    BadCertificate,
     CertificateExpired,
     CertificateRequired,
     ConfigurationError,
@@ -86,7 +85,7 @@ class PinnedCertificate:
         if self.check_hostname and server_name is not None:
             subject = server_name_subject(server_name)
             if not _name_matches(subject, chain[0]):
-                raise BadCertificate(name_mismatch(subject, chain[0]))
+                raise name_mismatch_error(subject, chain[0])
 
     def verify_client(self, chain: Chain, now: dt.datetime) -> None:
         """Accept a client's chain if its leaf matches a pin."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ssl
 
 from .enums import AlertDescription
-from .errors import TLSError, WantReadError, WantWriteError
+from .errors import CertificateVerificationError, TLSError, WantReadError, WantWriteError
 from .tls_socket import RaggedEOFError, TLSSocket
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "OP_NO_TICKET",
     "PROTOCOL_TLS_CLIENT",
     "PROTOCOL_TLS_SERVER",
+    "CertificateError",
     "HAS_SSLv2",
     "HAS_SSLv3",
     "HAS_TLSv1",
@@ -43,6 +44,7 @@ __all__ = [
     "OP_NO_TLSv1_2",
     "OP_NO_TLSv1_3",
     "Purpose",
+    "SSLCertVerificationError",
     "SSLEOFError",
     "SSLError",
     "SSLSocket",
@@ -81,6 +83,9 @@ SSLError = TLSError
 SSLWantReadError = WantReadError
 SSLWantWriteError = WantWriteError
 SSLEOFError = RaggedEOFError
+SSLCertVerificationError = CertificateError = CertificateVerificationError
+"""The certificate alerts' base class (UnknownCA, CertificateExpired, BadCertificate, ...),
+itself an ``ssl.SSLCertVerificationError``: ``verify_code``/``verify_message`` as in ssl."""
 SSLZeroReturnError = ssl.SSLZeroReturnError
 """Never raised: a read after the peer's close_notify returns ``b""``, as ssl's sockets do."""
 SSLSocket = TLSSocket

@@ -33,7 +33,7 @@ from .cert_facts import (
     key_description,
     key_usage,
     key_usages_text,
-    name_mismatch,
+    name_mismatch_error,
     oid_name,
     oid_name_and_number,
     signature_name,
@@ -91,13 +91,18 @@ class Diagnosis:
         reason = _ENCOUNTERED.sub("", reason).removeprefix("candidates exhausted: ")
         leaf = self.leaf
         if "not valid at validation time" in reason:
-            return CertificateExpired(self.validity(culprit))
+            message, not_yet = self.validity(culprit)
+            # ssl's verify_code: X509_V_ERR_CERT_NOT_YET_VALID (9) or _CERT_HAS_EXPIRED (10)
+            return CertificateExpired(message, verify_code=9 if not_yet else 10)
         if "no matching subjectAltName" in reason and self.subject is not None:
-            return BadCertificate(name_mismatch(self.subject, leaf))
+            return name_mismatch_error(self.subject, leaf)
         if "max depth" in reason and self.anchor is not None:
             return UnknownCA(self.too_long(self.anchor))
         if "no interior errors" in reason or "max depth" in reason:
-            return UnknownCA(self.unknown_ca())
+            # ssl's verify_code: X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT (18) for a self-signed
+            # leaf, else X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY (UnknownCA's default)
+            code = 18 if leaf.issuer == leaf.subject else None
+            return UnknownCA(self.unknown_ca(), verify_code=code)
         if "cA must be asserted" in reason and leaf.issuer != leaf.subject:
             return UnknownCA(self.not_a_ca(reason))
         if "Forbidden signature algorithm" in reason:
@@ -139,8 +144,9 @@ class Diagnosis:
 
     # --- the failures -------------------------------------------------------------------------
 
-    def validity(self, culprit: x509.Certificate | None) -> str:
-        """Which certificate is outside its validity period (RFC 5280 §4.1.2.5), its dates."""
+    def validity(self, culprit: x509.Certificate | None) -> tuple[str, bool]:
+        """Which certificate is outside its validity period (RFC 5280 §4.1.2.5), its dates;
+        and whether it is not valid yet (rather than expired)."""
         issuers = {c.issuer for c in self.chain}
         related = [a for a in self.trust.certificates if a.subject in issuers]
         ordered = [*([culprit] if culprit else []), *self.path, *self.issuers, *self.chain]
@@ -151,15 +157,18 @@ class Diagnosis:
                 f"now {now}; valid from {format_utc(nb)} to {format_utc(na)}; {self.where(cert)}"
             )
             if self.now > na:
-                return (
-                    f"{self.name(cert)} expired on {format_utc(na)} ({dates}): {_renew(self, cert)}"
-                )
+                renew = _renew(self, cert)
+                return f"{self.name(cert)} expired on {format_utc(na)} ({dates}): {renew}", False
             if self.now < nb:
                 return (
                     f"{self.name(cert)} is not valid before {format_utc(nb)} ({dates}): check that"
-                    " this machine's clock is right; if it is, the certificate is not in force yet"
+                    " this machine's clock is right; if it is, the certificate is not in force yet",
+                    True,
                 )
-        return f"a certificate of the chain for {certificate_label(self.leaf)!r} is not valid now"
+        return (
+            f"a certificate of the chain for {certificate_label(self.leaf)!r} is not valid now",
+            False,
+        )
 
     def unknown_ca(self) -> str:
         """No path to a trust anchor: self-signed, missing intermediate, or unknown issuer."""

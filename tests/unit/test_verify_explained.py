@@ -1229,3 +1229,36 @@ def test_server_rejecting_a_client_certificate_sends_the_alert(tree: pki.TestPKI
     with pytest.raises(AlertReceived) as received:
         client.receive_data(server.data_to_send())
     assert received.value.description == AlertDescription.CERTIFICATE_EXPIRED
+
+
+# --- ssl's verify_code: OpenSSL's X509_V_ERR_* number for each failure ----------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "verify_code"),
+    [
+        ("expired", 10),  # X509_V_ERR_CERT_HAS_EXPIRED
+        ("not-yet-valid", 9),  # X509_V_ERR_CERT_NOT_YET_VALID
+        ("host-name", 62),  # X509_V_ERR_HOSTNAME_MISMATCH
+        ("ip-address", 64),  # X509_V_ERR_IP_ADDRESS_MISMATCH
+        ("self-signed", 18),  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+        ("missing-intermediate", 20),  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    ],
+)
+def test_verify_code_is_openssls_number_for_the_failure(
+    tree: pki.TestPKI, verifier: DefaultVerifier, case: str, verify_code: int
+) -> None:
+    """The error is also an ``ssl.SSLCertVerificationError``: code ported from ssl that reads
+    ``verify_code`` sees the number OpenSSL reports for the same failure."""
+    chain, name = {
+        "expired": (tree.expired.chain, "localhost"),
+        "not-yet-valid": (tree.not_yet_valid.chain, "localhost"),
+        "host-name": (tree.leaves["ecdsa-p256"].chain, "www.example.com"),
+        "ip-address": (tree.other_host.chain, "192.0.2.7"),
+        "self-signed": (tree.untrusted.chain, "localhost"),
+        "missing-intermediate": (tree.leaves["ecdsa-p256"].chain[:1], "localhost"),
+    }[case]
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        verifier.verify_server(list(chain), name, tree.now)
+    assert info.value.verify_code == verify_code
+    assert info.value.verify_message == str(info.value)
