@@ -24,6 +24,7 @@ __all__ = [
     "ClientSession",
     "ClientSessionStore",
     "InMemoryClientSessionStore",
+    "OfferedSessionStore",
 ]
 
 _SESSION_FORMAT = 1
@@ -285,3 +286,23 @@ class InMemoryClientSessionStore:
                 return session
         self._sessions.pop(server_name, None)
         return None
+
+
+class OfferedSessionStore:
+    """A store that offers one given session: ssl's explicit reuse (``wrap_socket(session=)``,
+    ``SSLSocket.session = ...``). Tickets received go on to ``then`` (the store the config had),
+    if any; the socket keeps the newest one as its ``session`` either way."""
+
+    def __init__(self, session: ClientSession, then: ClientSessionStore | None = None) -> None:
+        self.session = session
+        self.then = then
+
+    def put(self, session: ClientSession) -> None:
+        if self.then is not None:
+            self.then.put(session)
+
+    def get(self, server_name: str, now: float) -> ClientSession | None:
+        session = self.session
+        if session.server_name != server_name or session.expired(now):
+            return None
+        return session

@@ -142,6 +142,13 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         events, self._events = self._events, []
         return events
 
+    def bytes_to_record_end(self) -> int:
+        """How many more received bytes complete the record in progress (a header's 5 when
+        none is): what an adapter reads when it must leave the bytes after a record in the
+        transport, as ``ssl``'s ``unwrap()`` leaves the cleartext that follows the peer's
+        close_notify in the socket."""
+        return self._records.bytes_to_record_end
+
     def take_events(self) -> list[Event]:
         """The events not yet returned by :meth:`receive_data`, in order.
 

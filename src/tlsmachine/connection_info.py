@@ -7,12 +7,14 @@ and the BIO-based :class:`~tlsmachine.context.TLSObject`, so the two cannot answ
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal, overload
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .client import ClientConnection
+from .client_session import OfferedSessionStore
 from .config_values import openssl_name
 from .connection import Connection
 from .crypto.suites import TLS12_SUITES
@@ -51,7 +53,9 @@ class ConnectionInfo:
     _pending: bytearray
     """Application data received and not yet read."""
     clean_close: bool | None
-    session: ClientSession | None
+    _session: ClientSession | None = None
+    _io_begun = False
+    """Set when the core's first bytes (a client's ClientHello) were taken to be sent."""
     on_event: Callable[[Event], None] | None
     early_data_received = 0
     """Server: bytes of 0-RTT data received; they start the stream the application reads."""
@@ -72,11 +76,43 @@ class ConnectionInfo:
             elif isinstance(event, ConnectionClosed):
                 self.clean_close = True
             elif isinstance(event, SessionTicketReceived):
-                self.session = event.session
+                self._session = event.session
             elif isinstance(event, ClientCertificateReceived):
                 self._peer_chain = event.certificates
             if self.on_event is not None:
                 self.on_event(event)
+
+    def _data_to_send(self) -> bytes:
+        """The core's bytes to send; from the first call on, the handshake has begun."""
+        self._io_begun = True
+        return self.connection.data_to_send()
+
+    @property
+    def session(self) -> ClientSession | None:
+        """Client: the newest session (ticket) the server sent, to resume with in a later
+        connection (``wrap_socket(session=...)``, or this attribute of a new socket); before the
+        handshake, the session assigned to be offered."""
+        return self._session
+
+    @session.setter
+    def session(self, session: ClientSession) -> None:
+        """As :attr:`ssl.SSLSocket.session`: offer ``session`` in this client's handshake
+        (RFC 8446 §4.2.11), which must not have begun. Tickets received still go to the
+        config's session store, if it has one."""
+        conn = self.connection
+        if not isinstance(conn, ClientConnection):
+            raise ValueError("cannot set a session on a server-side connection")
+        if not isinstance(session, ClientSession):
+            raise TypeError(f"session must be a ClientSession, not {type(session).__name__}")
+        if self._io_begun:
+            raise ValueError("cannot set the session once the handshake has begun")
+        config = conn.config
+        store = config.session_store
+        if isinstance(store, OfferedSessionStore):  # wrap_socket(session=...), or set before
+            store = store.then
+        offered = replace(config, session_store=OfferedSessionStore(session, store))
+        self.connection = ClientConnection(offered, server_name=conn.server_name)
+        self._session = session
 
     @property
     def handshake_info(self) -> HandshakeComplete | None:

@@ -12,6 +12,7 @@ wrapping and ssl's SNI callback.
 
 from __future__ import annotations
 
+from .client_session import OfferedSessionStore
 from .config import ClientConfig, ServerConfig, ServerNameCallback
 from .context_settings import ContextSettings
 from .context_trust import AnyName as _AnyName
@@ -22,25 +23,6 @@ from .ssl_names import CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, OP_NO_TICKET
 from .verify import CertificateVerifier
 
 __all__ = ["ContextConfigs"]
-
-
-# -- resumption ----------------------------------------------------------------------------
-
-
-class _OfferedSession:
-    """A one-session store: what ``wrap_socket(session=...)`` offers (ssl's explicit reuse)."""
-
-    def __init__(self, session: ClientSession) -> None:
-        self.session = session
-
-    def put(self, session: ClientSession) -> None:
-        """Tickets received are kept on the socket (``tls.session``), not here."""
-
-    def get(self, server_name: str, now: float) -> ClientSession | None:
-        session = self.session
-        if session.server_name != server_name or session.expired(now):
-            return None
-        return session
 
 
 class ContextConfigs(ContextSettings):
@@ -81,7 +63,7 @@ class ContextConfigs(ContextSettings):
             max_version=high,
             certificates=certificates,
             post_handshake_auth=bool(self.post_handshake_auth and certificates),
-            session_store=None if session is None else _OfferedSession(session),
+            session_store=None if session is None else OfferedSessionStore(session),
             keylog=self._keylog,
         )
 

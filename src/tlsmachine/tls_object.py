@@ -16,7 +16,6 @@ from .errors import AlertReceived, ProtocolError, WantReadError, WantWriteError
 from .events import (
     Event,
 )
-from .session import ClientSession
 from .tls_socket import RaggedEOFError
 
 if TYPE_CHECKING:
@@ -70,8 +69,6 @@ class TLSObject(ConnectionInfo):
         self.context = context
         self.clean_close: bool | None = None
         """None while open; True after the peer's close_notify; False after a bare EOF."""
-        self.session: ClientSession | None = None
-        """The newest session (ticket) the server sent: resume with ``wrap_bio(session=)``."""
         self.on_event: Callable[[Event], None] | None = None
         self._pending = bytearray()
         self._unsent = bytearray()  # ours, not yet taken by the outgoing BIO
@@ -126,7 +123,8 @@ class TLSObject(ConnectionInfo):
         return len(payload)
 
     def unwrap(self) -> None:
-        """Send close_notify and wait (WantReadError) for the peer's (RFC 8446 §6.1)."""
+        """Send close_notify and wait (WantReadError) for the peer's (RFC 8446 §6.1); what
+        follows the peer's close_notify stays in ``incoming``."""
         conn = self.connection
         handshaking = conn.handshake_info is None
         conn.close()
@@ -135,7 +133,7 @@ class TLSObject(ConnectionInfo):
         if handshaking or conn.state in (ConnectionState.SHUTDOWN, ConnectionState.FAILED):
             return
         if self.clean_close is None:
-            self._pump()
+            self._pump(exact=True)
         if self.clean_close is None:
             if self.incoming.eof:
                 raise RaggedEOFError("EOF without close_notify")
@@ -153,10 +151,16 @@ class TLSObject(ConnectionInfo):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Feed everything ``incoming`` holds to the core; queue our answers."""
-        while data := self.incoming.read():
-            self._take_events(self._guard(self.connection.receive_data, data))
+    def _pump(self, *, exact: bool = False) -> None:
+        """Feed everything ``incoming`` holds to the core; queue our answers. ``exact``: record
+        by record, up to the peer's close_notify, leaving what follows it in ``incoming`` (as
+        ssl's ``unwrap()`` does)."""
+        conn = self.connection
+        while self.clean_close is None or not exact:
+            data = self.incoming.read(conn.bytes_to_record_end()) if exact else self.incoming.read()
+            if not data:
+                return
+            self._take_events(self._guard(conn.receive_data, data))
             self._queue()
 
     def _guard(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -169,7 +173,7 @@ class TLSObject(ConnectionInfo):
             raise
 
     def _queue(self) -> None:
-        self._unsent += self.connection.data_to_send()
+        self._unsent += self._data_to_send()
         self._drain()
 
     def _drain(self) -> bool:

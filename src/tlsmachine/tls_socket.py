@@ -27,7 +27,6 @@ from .events import (
     Event,
     HandshakeComplete,
 )
-from .session import ClientSession
 from .socket_io import TLSSocketIO
 from .tls_socket_close import _READ_SIZE, TLSSocketClosing
 
@@ -87,8 +86,6 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         """The :class:`tlsmachine.context.Context` that made this socket, if any."""
         self.clean_close: bool | None = None
         """None while open; True after the peer's close_notify; False after a bare EOF."""
-        self.session: ClientSession | None = None
-        """The newest session (ticket) the server sent: resume with ``wrap_socket(session=)``."""
         self._pending = bytearray()
         self._deferred_error: TLSError | None = None
         """An error that ended a read which also brought application data: raised by the
@@ -360,7 +357,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         return data
 
     def _flush(self) -> None:
-        data = self.connection.data_to_send()
+        data = self._data_to_send()
         if data:
             self.socket.sendall(data)
 
@@ -378,23 +375,25 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         timeout = self.socket.gettimeout()
         return None if not timeout else time.monotonic() + timeout
 
-    def _recv_raw(self, deadline: float | None) -> bytes:
-        """One socket read that ends by ``deadline`` (None: the socket's own behaviour)."""
+    def _recv_raw(self, deadline: float | None, size: int = _READ_SIZE) -> bytes:
+        """One socket read of at most ``size`` bytes that ends by ``deadline`` (None: the
+        socket's own behaviour)."""
         if deadline is None:
-            return self.socket.recv(_READ_SIZE)
+            return self.socket.recv(size)
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("timed out")
         saved = self.socket.gettimeout()
         self.socket.settimeout(left)
         try:
-            return self.socket.recv(_READ_SIZE)
+            return self.socket.recv(size)
         finally:
             self.socket.settimeout(saved)
 
-    def _read(self, deadline: float | None = None) -> None:
-        """One socket read fed to the core, its events dispatched, our answers flushed."""
-        data = self._recv_raw(deadline)
+    def _read(self, deadline: float | None = None, size: int = _READ_SIZE) -> None:
+        """One socket read (at most ``size`` bytes) fed to the core, its events dispatched,
+        our answers flushed."""
+        data = self._recv_raw(deadline, size)
         if not data:
             if self.connection.handshake_info is None:
                 # an ssl.SSLEOFError too (an OSError), as ssl raises

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         def peer_closed(self) -> bool: ...
         def _take_events(self, events: list[Event]) -> None: ...
         def _flush(self) -> None: ...
-        def _read(self, deadline: float | None = None) -> None: ...
+        def _read(self, deadline: float | None = None, size: int = _READ_SIZE) -> None: ...
         def _guard(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 else:
@@ -74,8 +74,10 @@ class TLSSocketClosing(_TLSSocketParts):
         self.socket.shutdown(how)
 
     def unwrap(self, timeout: float | None = None) -> socket.socket:
-        """Send close_notify, wait for the peer's (bounded), return the plain socket."""
-        self._shutdown_tls(timeout)
+        """Send close_notify, wait for the peer's (bounded), return the plain socket. Reads
+        record by record meanwhile, so that what the peer sends in clear after its
+        close_notify stays in the socket, as with ssl."""
+        self._shutdown_tls(timeout, exact=True)
         self._closed = True
         return self.socket
 
@@ -115,7 +117,7 @@ class TLSSocketClosing(_TLSSocketParts):
                 self.socket.shutdown(socket.SHUT_RDWR)
             self.socket.close()
 
-    def _shutdown_tls(self, timeout: float | None) -> None:
+    def _shutdown_tls(self, timeout: float | None, *, exact: bool = False) -> None:
         conn = self.connection
         if conn.state is ConnectionState.IDLE:
             return  # nothing was ever exchanged (e.g. a wrapped listening socket)
@@ -142,8 +144,8 @@ class TLSSocketClosing(_TLSSocketParts):
         try:
             with contextlib.suppress(OSError, TLSError):
                 self._flush()
-                while not self.peer_closed:
-                    self._read(deadline)  # application data still arriving is dropped (§6.1)
+                while not self.peer_closed:  # application data still arriving is dropped (§6.1)
+                    self._read(deadline, conn.bytes_to_record_end() if exact else _READ_SIZE)
         finally:
             with contextlib.suppress(OSError):
                 self.socket.settimeout(saved)
@@ -164,6 +166,8 @@ class TLSSocketClosing(_TLSSocketParts):
                     if not data:
                         break
                     self._take_events(self._guard(self.connection.receive_data, data))
+            except TLSError:
+                raise  # what the peer said, or what was wrong with it, rather than the pipe
             except OSError:
                 pass  # nothing more to read: the OS error below says what happened
             finally:

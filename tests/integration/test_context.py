@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 import pki
 import tlsmachine.context as tssl
+from tlsmachine import ClientConfig, ClientConnection, InMemoryClientSessionStore
 from tlsmachine.context import Context, TLSObject, create_default_context
 from tlsmachine.enums import AlertDescription, ProtocolVersion
 from tlsmachine.errors import (
@@ -833,6 +834,70 @@ def test_session_resumption_with_tls_session(test_pki: pki.TestPKI) -> None:
             assert tls.recv() == b"AGAIN\n"
             assert tls.session_reused is True
         assert server.join() == (b"again\n", True)
+
+
+def bio_session(client: TLSObject, server: TLSObject, bios: list[ssl.MemoryBIO]) -> Any:
+    """Finish the handshake of a BIO pair and read the server's tickets: the client's
+    ``session``."""
+    handshake_bios(client, server, bios)
+    server.write(b"tickets before this")
+    pump(bios[3], bios[0])  # server out -> client in
+    assert client.read(100) == b"tickets before this"
+    return client.session
+
+
+def test_session_attribute_is_offered_when_set_before_the_handshake(
+    test_pki: pki.TestPKI,
+) -> None:
+    """ssl.SSLSocket.session / SSLObject.session: assigned before the handshake, the session is
+    offered (RFC 8446 §4.2.11); afterwards, or on a server, assigning it is a ValueError, and
+    anything but a session a TypeError, as in ssl."""
+    server_ctx, client_ctx = server_context(test_pki), client_context(test_pki)
+    client, server, bios = bio_pair(server_ctx, client_ctx)
+    session = bio_session(client, server, bios)
+    assert session is not None and client.session_reused is False
+    with pytest.raises(ValueError, match="handshake has begun"):
+        client.session = session
+    with pytest.raises(ValueError, match="server-side"):
+        server.session = session
+
+    client, server, bios = bio_pair(server_ctx, client_ctx)
+    assert client.session is None
+    with pytest.raises(TypeError):
+        client.session = b"not a session"  # type: ignore[assignment]
+    client.session = session
+    assert client.session is session
+    handshake_bios(client, server, bios)
+    assert client.session_reused is True and server.session_reused is True
+    with pytest.raises(ValueError, match="handshake has begun"):
+        client.session = session
+
+
+def test_session_attribute_keeps_the_configs_session_store(test_pki: pki.TestPKI) -> None:
+    """A native TLSObject whose config has a session store: the assigned session is offered,
+    and the tickets of that connection still go into the store."""
+    server_ctx = server_context(test_pki)
+    store = InMemoryClientSessionStore()
+    config = ClientConfig(cadata=test_pki.ca_pem, session_store=store)
+
+    def native_pair() -> tuple[TLSObject, TLSObject, list[ssl.MemoryBIO]]:
+        c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+        client = TLSObject(ClientConnection(config, server_name="localhost"), c_in, c_out)
+        server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+        return client, server, [c_in, c_out, s_in, s_out]
+
+    client, server, bios = native_pair()
+    session = bio_session(client, server, bios)
+    assert session is not None and len(store) == 2  # the server's default: two tickets
+    while store.get("localhost", 0.0) is not None:  # empty it
+        pass
+    assert len(store) == 0
+    client, server, bios = native_pair()
+    client.session = session
+    handshake_bios(client, server, bios)
+    assert client.session_reused is True
+    bio_session(client, server, bios)
+    assert len(store) == 2
 
 
 def test_context_changes_apply_to_later_connections_only(test_pki: pki.TestPKI) -> None:

@@ -9,11 +9,11 @@ tests), so both runs face an identical counterpart. Each run gets a fresh server
 What docs/ssl-compat.md says differs on purpose is not asserted as parity: non-blocking
 ``TLSSocket`` (``setblocking(False)``), ``close()``/``shutdown()`` sending close_notify,
 ``send()`` consuming at most 64 KiB, ``wrap_socket()`` sharing instead of detaching the socket,
-``tls-unique``, the exception classes of handshake failures (``TLSError`` subclasses, not
-``OSError``), and the server's cipher suite preference. Where tlsmachine differs from ssl
-without the docs saying so, the test still asserts ssl's behaviour and is marked
-``xfail(strict=True, raises=ParityMismatch)``: a baseline assertion about ssl itself failing
-is a real failure, not an expected one.
+``tls-unique``, the exception classes of handshake failures other than certificate checks
+(``TLSError`` subclasses, not ``OSError``), and the server's cipher suite preference. Where
+tlsmachine differs from ssl without the docs saying so, the test still asserts ssl's behaviour
+and is marked ``xfail(strict=True, raises=ParityMismatch)``: a baseline assertion about ssl
+itself failing is a real failure, not an expected one.
 """
 
 from __future__ import annotations
@@ -670,13 +670,6 @@ def test_unwrap_then_plaintext_both_ways(parity_pki: pki.TestPKI) -> None:
     assert runs["tlsmachine"].server_results == [b"plain from the client"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ParityMismatch,
-    reason="plaintext that arrives in the same TCP segment as the peer's close_notify is "
-    "swallowed by TLSSocket.unwrap() (it reads 64 KiB at a time and the core drops bytes "
-    "after close_notify); OpenSSL reads record by record and leaves it in the socket",
-)
 def test_unwrap_keeps_plaintext_right_behind_close_notify(parity_pki: pki.TestPKI) -> None:
     def handler(raw: socket.socket, ctx: ssl.SSLContext) -> bytes:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -701,6 +694,38 @@ def test_unwrap_keeps_plaintext_right_behind_close_notify(parity_pki: pki.TestPK
     assert runs["ssl"].result == {"unwrap": True, "plaintext": b"plain\n"}
     assert runs["ssl"].server_results == [b"thanks\n"]
     assert_parity(runs["ssl"].result, runs["tlsmachine"].result)
+
+
+def test_bio_unwrap_leaves_what_follows_close_notify_in_the_incoming_bio(
+    parity_pki: pki.TestPKI,
+) -> None:
+    """SSLObject.unwrap() in memory, against a stdlib server SSLObject: the server's
+    close_notify and cleartext behind it arrive in one write to the client's incoming BIO;
+    unwrap() consumes the record and leaves the cleartext there."""
+
+    def scenario(mod: ModuleType) -> dict[str, object]:
+        server_ctx = stdlib_server_context(parity_pki)
+        c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+        client = client_context(mod, parity_pki).wrap_bio(c_in, c_out, server_hostname="localhost")
+        server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+        for _ in range(10):
+            for end in (client, server):
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    end.do_handshake()
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+        with contextlib.suppress(ssl.SSLWantReadError):
+            client.unwrap()  # our close_notify
+        s_in.write(c_out.read())
+        with contextlib.suppress(ssl.SSLZeroReturnError):
+            server.read(10)
+        server.unwrap()
+        c_in.write(s_out.read() + b"plain\n")
+        return {"unwrap": attempt(client.unwrap), "left in the BIO": c_in.read()}
+
+    reference = scenario(ssl)
+    assert reference == {"unwrap": None, "left in the BIO": b"plain\n"}
+    assert_parity(reference, scenario(tssl))
 
 
 # -- after close, context manager ----------------------------------------------------------------
@@ -774,13 +799,6 @@ def test_resumption_with_session_argument(parity_pki: pki.TestPKI) -> None:
     assert runs["ssl"].server_results == runs["tlsmachine"].server_results == [False, True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ParityMismatch,
-    reason="ssl offers a session assigned to SSLSocket.session before the handshake and "
-    "refuses one after it (ValueError); on TLSSocket `session` is a plain attribute, so the "
-    "assignment is silently ignored (no resumption) and accepted after the handshake",
-)
 def test_resumption_by_assigning_the_session_attribute(parity_pki: pki.TestPKI) -> None:
     def scenario(mod: ModuleType, port: int) -> dict[str, object]:
         ctx = client_context(mod, parity_pki)
@@ -921,25 +939,29 @@ def test_verification_failures_close_the_socket_and_send_the_same_alert(
     assert_parity(server_saw["ssl"], server_saw["tlsmachine"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ParityMismatch,
-    reason="`import tlsmachine.context as ssl` has no SSLCertVerificationError: an "
-    "`except ssl.SSLCertVerificationError` clause raises AttributeError when a certificate "
-    "fails (and nothing carries verify_code/verify_message)",
+@pytest.mark.parametrize(
+    ("failure", "verify_code"),
+    [("name-mismatch", 62), ("untrusted", 20)],  # X509_V_ERR_HOSTNAME_MISMATCH, _UNABLE_TO_GET_..
 )
 def test_ported_except_clause_for_certificate_verification_errors(
-    parity_pki: pki.TestPKI,
+    parity_pki: pki.TestPKI, failure: str, verify_code: int
 ) -> None:
     def ported(mod: ModuleType, port: int) -> dict[str, object]:
+        if failure == "untrusted":
+            ctx, name = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT), "localhost"  # trusts no CA
+        else:
+            ctx, name = client_context(mod, parity_pki), "other.example"
         with connected(port) as raw:
             try:
-                client_context(mod, parity_pki).wrap_socket(raw, server_hostname="other.example")
+                ctx.wrap_socket(raw, server_hostname=name)
             except mod.SSLCertVerificationError as exc:
                 return {
                     "caught": True,
-                    "verify_code is an int": isinstance(exc.verify_code, int),
+                    "a CertificateError too": isinstance(exc, mod.CertificateError),
+                    "an OSError": isinstance(exc, OSError),
+                    "verify_code": exc.verify_code,
                     "verify_message is a str": isinstance(exc.verify_message, str),
+                    "reason": exc.reason,
                 }
         return {"caught": False}
 
@@ -949,8 +971,11 @@ def test_ported_except_clause_for_certificate_verification_errors(
     runs = run_both(parity_pki, over_tls(lambda tls: tls.recv(10)), scenario)
     assert runs["ssl"].result == {
         "caught": True,
-        "verify_code is an int": True,
+        "a CertificateError too": True,
+        "an OSError": True,
+        "verify_code": verify_code,
         "verify_message is a str": True,
+        "reason": "CERTIFICATE_VERIFY_FAILED",
     }
     assert_parity(runs["ssl"].result, runs["tlsmachine"].result)
 
@@ -1217,12 +1242,6 @@ def test_http_client_keep_alive_and_urlopen(parity_pki: pki.TestPKI) -> None:
     assert_parity(reference, seen["tlsmachine"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ParityMismatch,
-    reason="urlopen() wraps ssl's certificate failure (an OSError) in URLError; our UnknownCA "
-    "is no OSError, so it escapes urllib unwrapped and `except URLError` misses it",
-)
 def test_urlopen_reports_a_certificate_failure_as_urlerror(parity_pki: pki.TestPKI) -> None:
     seen: dict[str, object] = {}
     with https_server(parity_pki) as port:

@@ -770,3 +770,23 @@ def test_without_skipping_early_records_are_errors() -> None:
     _, reader, _ = pair()
     with pytest.raises(BadRecordMac):
         read_all(reader, early_records(1, 10))
+
+
+def test_bytes_to_record_end_reads_exactly_up_to_each_record_boundary() -> None:
+    """Fed exactly bytes_to_record_end bytes at a time, a reader never takes a byte of what
+    follows the records (the cleartext ssl's unwrap() leaves in the socket)."""
+    writer, reader, _ = pair()
+    for text in (b"one", b"two" * 3000, b""):
+        writer.write(ContentType.APPLICATION_DATA, text or b"x")
+    wire = writer.data_to_send() + b"cleartext after the records"
+    assert reader.bytes_to_record_end == 5  # a header, when nothing is here
+    offset, records = 0, []
+    while len(records) < 3:
+        want = reader.bytes_to_record_end
+        assert want > 0
+        chunk = wire[offset : offset + min(want, 7)]  # also in pieces smaller than asked
+        offset += len(chunk)
+        records += read_all(reader, chunk)
+    assert [content for _, content in records] == [b"one", b"two" * 3000, b"x"]
+    assert wire[offset:] == b"cleartext after the records"
+    assert reader.bytes_to_record_end == 5

@@ -142,6 +142,17 @@ class RecordReceiver:
         """Received bytes not yet consumed by :meth:`next_record`."""
         return len(self._rbuf) - self._rpos
 
+    @property
+    def bytes_to_record_end(self) -> int:
+        """How many more bytes complete the record in progress (the 5-byte header's rest when
+        not even that is here): a reader that must not read past a record boundary reads at
+        most this many (RFC 8446 §5.1 framing)."""
+        buf, pos = self._rbuf, self._rpos
+        have = len(buf) - pos
+        if have < 5:
+            return 5 - have
+        return max(5 + int.from_bytes(buf[pos + 3 : pos + 5], "big") - have, 0)
+
     def feed(self, data: BytesLike) -> None:
         """Append received bytes; then drain :meth:`next_record` until it returns ``None``."""
         buf = self._rbuf
