@@ -40,13 +40,8 @@ class ContextConfigs(ContextSettings):
         self, server_hostname: str | None, session: ClientSession | None
     ) -> ClientConfig:
         verify = self._verify_mode != CERT_NONE
-        if verify and not server_hostname:
-            if self._check_hostname:
-                raise ConfigurationError("check_hostname requires server_hostname")
-            raise ConfigurationError(
-                "server_hostname is required when certificates are verified (a tlsmachine "
-                "limitation); pass it, or set verify_mode = CERT_NONE"
-            )
+        if verify and self._check_hostname and not server_hostname:
+            raise ConfigurationError("check_hostname requires server_hostname")
         verifier: CertificateVerifier | None = None
         if verify:
             verifier = self._trust() if self._check_hostname else _AnyName(self._trust())

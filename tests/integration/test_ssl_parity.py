@@ -287,6 +287,35 @@ def test_connection_facts_before_and_after_a_deferred_handshake(
     assert_parity(reference, runs["tlsmachine"].result)
 
 
+def test_chain_verified_without_server_hostname_when_check_hostname_is_off(
+    parity_pki: pki.TestPKI,
+) -> None:
+    """CERT_REQUIRED with check_hostname off needs no server_hostname: the chain is verified
+    (an untrusted one still fails) and no name is checked."""
+
+    def scenario(mod: ModuleType, port: int) -> dict[str, object]:
+        ctx = client_context(mod, parity_pki)
+        ctx.check_hostname = False
+        with connected(port) as raw, ctx.wrap_socket(raw) as tls:
+            tls.sendall(b"ping")
+            seen: dict[str, object] = {
+                "echo": tls.recv(100),
+                "server_hostname": tls.server_hostname,
+                "subject": tls.getpeercert()["subject"],
+            }
+        untrusted = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+        untrusted.check_hostname = False
+        with connected(port) as raw:
+            seen["untrusted"] = attempt(lambda: untrusted.wrap_socket(raw))
+        return seen
+
+    runs = run_both(parity_pki, over_tls(echo), scenario, connections=2)
+    reference = runs["ssl"].result
+    assert reference["echo"] == b"ping" and reference["server_hostname"] is None
+    assert isinstance(reference["untrusted"], ssl.SSLCertVerificationError)
+    assert_parity(reference, runs["tlsmachine"].result)
+
+
 def test_cert_none_reports_an_empty_getpeercert_dict(parity_pki: pki.TestPKI) -> None:
     def scenario(mod: ModuleType, port: int) -> dict[str, object]:
         ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
