@@ -133,7 +133,7 @@ class TLSObject(ConnectionInfo):
         if handshaking or conn.state in (ConnectionState.SHUTDOWN, ConnectionState.FAILED):
             return
         if self.clean_close is None:
-            self._pump(exact=True)
+            self._pump_to_close_notify()
         if self.clean_close is None:
             if self.incoming.eof:
                 raise RaggedEOFError("EOF without close_notify")
@@ -151,13 +151,18 @@ class TLSObject(ConnectionInfo):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _pump(self, *, exact: bool = False) -> None:
-        """Feed everything ``incoming`` holds to the core; queue our answers. ``exact``: record
-        by record, up to the peer's close_notify, leaving what follows it in ``incoming`` (as
-        ssl's ``unwrap()`` does)."""
+    def _pump(self) -> None:
+        """Feed everything ``incoming`` holds to the core; queue our answers."""
+        while data := self.incoming.read():
+            self._take_events(self._guard(self.connection.receive_data, data))
+            self._queue()
+
+    def _pump_to_close_notify(self) -> None:
+        """:meth:`_pump` record by record, up to the peer's close_notify, leaving what
+        follows it in ``incoming`` (as ssl's ``unwrap()`` does)."""
         conn = self.connection
-        while self.clean_close is None or not exact:
-            data = self.incoming.read(conn.bytes_to_record_end()) if exact else self.incoming.read()
+        while self.clean_close is None:
+            data = self.incoming.read(max(conn.bytes_to_record_end(), 1))
             if not data:
                 return
             self._take_events(self._guard(conn.receive_data, data))

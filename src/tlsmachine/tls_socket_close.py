@@ -145,7 +145,8 @@ class TLSSocketClosing(_TLSSocketParts):
             with contextlib.suppress(OSError, TLSError):
                 self._flush()
                 while not self.peer_closed:  # application data still arriving is dropped (§6.1)
-                    self._read(deadline, conn.bytes_to_record_end() if exact else _READ_SIZE)
+                    size = max(conn.bytes_to_record_end(), 1) if exact else _READ_SIZE
+                    self._read(deadline, size)  # recv(0) would read as the peer's EOF
         finally:
             with contextlib.suppress(OSError):
                 self.socket.settimeout(saved)
