@@ -438,6 +438,16 @@ class Established:
 
 # -- TLS 1.2 -----------------------------------------------------------------------------------
 
+TLS12_FIRST_FLIGHT: tuple[tuple[HandshakeType, bool, str], ...] = (
+    (HandshakeType.SERVER_HELLO, False, "ServerHello"),
+    (HandshakeType.CERTIFICATE, False, "ServerCertificate"),
+    (HandshakeType.SERVER_KEY_EXCHANGE, False, "ServerKeyExchange"),
+    (HandshakeType.CERTIFICATE_REQUEST, True, "CertificateRequest"),
+    (HandshakeType.SERVER_HELLO_DONE, False, "ServerHelloDone"),
+)
+"""The messages of our TLS 1.2 server's first flight (RFC 5246 §7.3): type, whether the
+server must ask for a client certificate to send it, and BoGo's name for it."""
+
 
 @dataclasses.dataclass
 class Handshake12:

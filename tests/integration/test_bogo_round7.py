@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 import tls12_probe
 import tls13_probe
+from server_flight import TLS12_FIRST_FLIGHT as FIRST_FLIGHT12
 from server_flight import (
     Flight13,
     Handshake12,
@@ -185,11 +186,7 @@ def server12(**kwargs: object) -> ServerConfig:
 
 
 TLS12_FIRST_FLIGHT = [
-    pytest.param(HT.SERVER_HELLO, False, id="ServerHello-TLS"),
-    pytest.param(HT.CERTIFICATE, False, id="ServerCertificate-TLS"),
-    pytest.param(HT.SERVER_KEY_EXCHANGE, False, id="ServerKeyExchange-TLS"),
-    pytest.param(HT.CERTIFICATE_REQUEST, True, id="CertificateRequest-TLS"),
-    pytest.param(HT.SERVER_HELLO_DONE, False, id="ServerHelloDone-TLS"),
+    pytest.param(msg_type, auth, id=f"{name}-TLS") for msg_type, auth, name in FIRST_FLIGHT12
 ]
 
 

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from memory_pair import pump
 from server_flight import (
+    TLS12_FIRST_FLIGHT,
     Established,
     Flight13,
     Handshake12,
@@ -221,11 +222,8 @@ def test_tls13_client_refuses_a_server_hello_of_an_unknown_type() -> None:
 
 
 TLS12_WRONG_TYPE = [
-    pytest.param(HT.SERVER_HELLO, False, id="WrongMessageType-ServerHello"),
-    pytest.param(HT.CERTIFICATE, False, id="WrongMessageType-ServerCertificate"),
-    pytest.param(HT.SERVER_KEY_EXCHANGE, False, id="WrongMessageType-ServerKeyExchange"),
-    pytest.param(HT.CERTIFICATE_REQUEST, True, id="WrongMessageType-CertificateRequest"),
-    pytest.param(HT.SERVER_HELLO_DONE, False, id="WrongMessageType-ServerHelloDone"),
+    pytest.param(msg_type, auth, id=f"WrongMessageType-{name}")
+    for msg_type, auth, name in TLS12_FIRST_FLIGHT
 ]
 
 
