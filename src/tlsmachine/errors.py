@@ -16,8 +16,14 @@ class TLSError(Exception):
     """Base class of everything tlsmachine raises."""
 
 
-class ConfigurationError(TLSError):
-    """An invalid configuration, detected at construction time (no alert is sent)."""
+class ConfigurationError(TLSError, ValueError):
+    """An invalid configuration, detected at construction time (no alert is sent).
+
+    Also a :class:`ValueError`, which is what :mod:`ssl` raises for bad settings
+    (``verify_mode = CERT_NONE`` while ``check_hostname`` is on, ``server_hostname`` on a
+    server-side wrap, an unknown curve name). So code written for :mod:`ssl` that catches
+    ``ValueError`` around :mod:`tlsmachine.context` catches it too.
+    """
 
 
 class UsageError(TLSError):

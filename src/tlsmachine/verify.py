@@ -280,6 +280,8 @@ class DefaultVerifier:
             return
         try:
             verifier = self._builder(now).build_server_verifier(subject)
+        except ConfigurationError:  # a ValueError too (no system trust store): keep it as is
+            raise
         except ValueError as exc:  # pyca's own check of the reference identity
             raise ConfigurationError(f"server name {server_name!r} is not usable: {exc}") from None
         path = self._run(lambda: verifier.verify(chain[0], list(chain[1:])), chain, now, subject)
