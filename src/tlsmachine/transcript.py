@@ -39,6 +39,14 @@ def _new_hash(hash_name: str) -> _Hash:
     return constructor() if constructor is not None else hashlib.new(hash_name)
 
 
+def hash_of(hash_name: str, data: bytes) -> bytes:
+    """``Hash(data)``: the transcript hash of a single message, e.g. a truncated ClientHello
+    for its PSK binders (RFC 8446 §4.2.11.2) or ClientHello1 for 0-RTT keys (§7.1)."""
+    h = _new_hash(hash_name)
+    h.update(data)
+    return h.digest()
+
+
 def message_hash(digest: bytes) -> bytes:
     """The synthetic ``message_hash`` handshake message carrying ``Hash(ClientHello1)``.
 

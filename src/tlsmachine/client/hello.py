@@ -9,7 +9,6 @@ sends the second ClientHello, accepts a PSK and starts 0-RTT. The first ClientHe
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 
 from ..config import ClientConfig
@@ -42,7 +41,7 @@ from ..machine import Output, derive_handshake_traffic, expect
 from ..messages import HandshakeMessage, encode_handshake
 from ..messages.hello import ClientHello, ServerHello
 from ..session import ClientSession
-from ..transcript import TranscriptHash
+from ..transcript import TranscriptHash, hash_of
 from .client_hello import build_client_hello, check_extension_answer, initial_shares
 from .client_hello import sni_host_name as sni_host_name
 from .offer import (
@@ -372,7 +371,7 @@ def _start_early_data(hello: ClientHello, raw: bytes, session: ClientSession, ou
     if suite is None:  # early_data_allowed() let only our own suites through
         raise ValueError(f"session for unknown cipher suite 0x{session.cipher_suite:04x}")
     early = EarlySecret.from_psk(suite.hash_name, session.psk)
-    th = hashlib.new(suite.hash_name, raw).digest()
+    th = hash_of(suite.hash_name, raw)
     secret = early.client_early_traffic_secret(th)
     exporter = early.early_exporter_master_secret(th)
     out.log_secret("CLIENT_EARLY_TRAFFIC_SECRET", hello.random, secret)

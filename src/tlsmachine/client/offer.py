@@ -6,7 +6,6 @@ ClientHello up to the binders (§4.2.11.2), so padding is settled first and the 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +26,7 @@ from ..messages import encode_handshake
 from ..messages.framing import frame_handshake
 from ..messages.hello import ClientHello
 from ..session import ClientSession
+from ..transcript import hash_of
 
 
 def pad_client_hello(hello: ClientHello) -> tuple[ClientHello, bytes]:
@@ -206,7 +206,7 @@ def offer_psks(
     binders = []
     for p in psks:
         if binder_transcript_hash is None:
-            transcript_hash = hashlib.new(p.hash_name, truncated).digest()
+            transcript_hash = hash_of(p.hash_name, truncated)
         else:
             transcript_hash = binder_transcript_hash(truncated)
         binder_key = p.early_secret.binder_key(external=p.external)
@@ -216,6 +216,16 @@ def offer_psks(
     extensions = (
         *(e for e in hello.extensions if not isinstance(e, _REPLACED)),
         *added,
-        replace(psk, binders=tuple(binders)),
+        PreSharedKeyClientHello(identities=identities, binders=tuple(binders)),
     )
-    return replace(hello, extensions=extensions, raw=raw), raw
+    # the constructor, not dataclasses.replace(): a third of the cost, on every resumption
+    offered = ClientHello(
+        hello.legacy_version,
+        hello.random,
+        hello.legacy_session_id,
+        hello.cipher_suites,
+        hello.legacy_compression_methods,
+        extensions,
+        raw,
+    )
+    return offered, raw

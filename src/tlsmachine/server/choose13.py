@@ -9,7 +9,6 @@ counterpart is :mod:`tlsmachine.server.choose12`; the states that use both are i
 from __future__ import annotations
 
 import functools
-import hashlib
 
 from ..config import ServerConfig
 from ..crypto.groups import Group
@@ -26,6 +25,7 @@ from ..extensions import (
     SupportedVersionsClientHello,
 )
 from ..messages.hello import ClientHello
+from ..transcript import hash_of
 from .negotiate import choose_alpn, server_name_of
 from .psk import AcceptedPsk, accept_psk
 from .tls13 import Choice, ServerTemplate, Signer
@@ -57,10 +57,6 @@ def check_tls13_hello(hello: ClientHello) -> None:
         raise MissingExtension("ClientHello has one of supported_groups and key_share (§9.2)")
 
 
-def _hash(hash_name: str, data: bytes) -> bytes:
-    return hashlib.new(hash_name, data).digest()
-
-
 def choose_suite_and_psk(
     config: ServerConfig, hello: ClientHello
 ) -> tuple[CipherSuite, AcceptedPsk | None]:
@@ -78,7 +74,7 @@ def choose_suite_and_psk(
         if suite.hash_name in tried:
             continue
         tried.add(suite.hash_name)
-        psk = accept_psk(config, hello, suite, name, functools.partial(_hash, suite.hash_name))
+        psk = accept_psk(config, hello, suite, name, functools.partial(hash_of, suite.hash_name))
         if psk is not None or hello.get(PreSharedKeyClientHello) is None:
             return suite, psk
     return common[0], None

@@ -155,9 +155,9 @@ class ExpectClientHello:
         if not early and hello.get(EarlyData) is not None:
             out.early_data("skipping", early_data_skip_limit(config))  # §4.2.10
         offer = Offer(config, hello, share, transcript)
-        return send_server_flight(
-            offer, replace(choice, early_data=early), hello_retry=False, ccs_sent=False, out=out
-        )
+        if early:
+            choice = replace(choice, early_data=True)
+        return send_server_flight(offer, choice, hello_retry=False, ccs_sent=False, out=out)
 
     def _hello_retry(
         self,
