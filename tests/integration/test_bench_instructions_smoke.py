@@ -9,13 +9,13 @@ intends (the child fails otherwise) and yield positive counts that add up.
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from bench_script import quick_json_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "instructions.py"
@@ -88,16 +88,7 @@ def test_output_without_totals_is_an_error() -> None:
 
 @pytest.mark.timeout(600)
 def test_quick_run_counts_both_sides() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", "--only", "bulk-aes-128-gcm"],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    (row,) = json.loads(proc.stdout)["results"]
+    (row,) = quick_json_report("instructions.py", "--only", "bulk-aes-128-gcm")["results"]
     assert row["name"] == "bulk-aes-128-gcm"
     assert row["per"] == "record"
     for side in ("stdlib", "tlsmachine"):

@@ -8,12 +8,13 @@ and the four ratios.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bench_script import quick_json_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "pq.py"
@@ -31,16 +32,7 @@ def _positive(value: object) -> bool:
 
 @pytest.mark.timeout(300)
 def test_quick_json_report_has_every_side_and_ratio() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report = quick_json_report("pq.py", timeout=240)
     sides = report["sides"]
     assert set(sides) == SIDES
     for name, side in sides.items():

@@ -7,16 +7,12 @@ cases, that every handshake really resumed and brought the next one's ticket.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "run.py"
+from bench_script import quick_json_report
+
 CASES = {
     "handshake-ecdsa-p256",
     "handshake-rsa-2048",
@@ -34,16 +30,7 @@ def _positive(value: object) -> bool:
 
 @pytest.mark.timeout(600)
 def test_quick_json_report_has_every_figure() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report = quick_json_report("run.py")
     results = {r["name"]: r for r in report["results"]}
     assert set(results) == CASES
     for name, row in results.items():
@@ -85,16 +72,7 @@ def _assert_every_handshake_resumed(row: dict[str, Any]) -> None:
 def test_record_floor_quick_json_measures_every_side() -> None:
     """``benchmarks/record_floor.py``: the four sides move all their records (the script fails
     otherwise) and the TLS ones negotiate the intended suite, one process per suite."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "record_floor.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    results = {r["case"]: r for r in json.loads(proc.stdout)}
+    results = {r["case"]: r for r in quick_json_report("record_floor.py", timeout=240)}
     assert set(results) == {"bulk-aes-128-gcm", "bulk-chacha20-poly1305"}
     for name, row in results.items():
         assert set(row["mb_per_s"]) == {"stdlib", "tlsmachine", "aead", "floor"}

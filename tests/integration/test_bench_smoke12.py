@@ -4,15 +4,10 @@ resumed and kept its session. No timing assertions."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "run.py"
+from bench_script import quick_json_report
+
 CASES = {
     "tls12-handshake-ecdsa-p256": "full",
     "tls12-handshake-rsa-2048": "full",
@@ -23,16 +18,8 @@ CASES = {
 
 @pytest.mark.timeout(600)
 def test_tls12_cases_report_every_figure() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", "--only", *CASES],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    results = {r["name"]: r for r in json.loads(proc.stdout)["results"]}
+    report = quick_json_report("run.py", "--only", *CASES)
+    results = {r["name"]: r for r in report["results"]}
     assert set(results) == set(CASES)
     for name, mode in CASES.items():
         row = results[name]
