@@ -144,9 +144,12 @@ class Aead13Protector:
         version: int = TLS12,
     ) -> None:
         """Append the record's header and encrypted_record to ``out`` (see :meth:`seal`)."""
-        # TLSInnerPlaintext = content || type || zeros[padding]: the one copy of the content.
+        # TLSInnerPlaintext = content || type || zeros[padding]: the one copy of the content
+        # (bytes + bytes where it can: cheaper than building a tuple for join).
         if padding:
             inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
+        elif type(data) is bytes:
+            inner = data + _TYPE_BYTE[content_type]
         else:
             inner = b"".join((data, _TYPE_BYTE[content_type]))
         inner_len = len(inner)
