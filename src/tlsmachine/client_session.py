@@ -16,6 +16,7 @@ from typing import Protocol
 
 from .codec import Reader, Writer
 from .errors import ConfigurationError, DecodeError
+from .fast_init import fast_init
 from .session_codec import MAX_TICKET_LIFETIME, read_certificate_chain, write_certificate_chain
 
 __all__ = [
@@ -46,6 +47,7 @@ Appendix F.1.4 suggests 24 hours, as a stolen master secret is good until the se
 retired (RFC 5077 §3.3 lets a client delete a ticket earlier)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClientSession:
     """A session the client can resume, with what it needs to do so.

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .fast_init import fast_init
+
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -20,6 +22,7 @@ class Event:
     """Base class of all events."""
 
 
+@fast_init
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HandshakeComplete(Event):
     """The handshake finished; application data may flow in both directions."""
@@ -159,6 +162,7 @@ class RecordTraced(Event):
     """Under which keys it travels, as for :class:`HandshakeMessageTraced`."""
 
 
+@fast_init
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SessionTicketReceived(Event):
     """The server sent a NewSessionTicket (RFC 8446 §4.6.1); ``session`` can resume later."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from .crypto.suites import CipherSuite12
 from .errors import DecodeError, DecryptError
 from .events import HandshakeComplete
+from .fast_init import fast_init
 from .machine import Output, scheme_name
 from .messages.tls13 import Finished
 from .prf import extended_master_secret, key_block, master_secret, verify_data
@@ -78,6 +79,7 @@ def derive_master_secret(
     return master_secret(suite.hash_name, premaster, client_random, server_random)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Protectors12:
     """The record protectors of one connection, from the key block (RFC 5246 §6.3)."""
@@ -86,6 +88,7 @@ class Protectors12:
     server_write: Aead12Protector = field(repr=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Agreed12:
     """What both sides of a TLS 1.2 handshake agreed: the master secret and the protectors, and

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from .crypto.suites import CipherSuite
 from .errors import DecryptError
+from .fast_init import fast_init
 
 _ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
     "sha256": hashes.SHA256(),
@@ -172,6 +173,7 @@ class _Stage:
         return self._derive_secret(b"derived", _EMPTY_HASH[self.hash_name])
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EarlySecret(_Stage):
     """Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1).
@@ -224,6 +226,7 @@ def _no_psk_early_secret(hash_name: str) -> EarlySecret:
     return EarlySecret(hash_name, hkdf_extract(hash_name, zeros, zeros))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HandshakeSecret(_Stage):
     """Handshake Secret (RFC 8446 §7.1): handshake traffic secrets and the master secret."""
@@ -242,6 +245,7 @@ class HandshakeSecret(_Stage):
         return MasterSecret(self.hash_name, hkdf_extract(self.hash_name, self._next_salt(), zeros))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MasterSecret(_Stage):
     """Master Secret (RFC 8446 §7.1): application traffic, exporter and resumption secrets."""

@@ -20,6 +20,7 @@ from .crypto.signatures import (
 from .enums import HandshakeType, SignatureScheme, name_of
 from .errors import DecodeError, IllegalParameter, UnexpectedMessage
 from .events import Event
+from .fast_init import fast_init
 from .keyschedule import HandshakeSecret, check_finished_mac, handshake_traffic_keys
 from .messages import decode_handshake, encode_handshake
 from .messages.tls13 import CertificateVerify, Finished
@@ -255,6 +256,7 @@ def out_of_order(state: object, msg_type: int) -> UnexpectedMessage | None:
     return UnexpectedMessage(f"{got} is not allowed in state {type(state).__name__}")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HandshakeTrafficKeys:
     """One direction's handshake traffic secret, its key and IV, and its Finished key."""

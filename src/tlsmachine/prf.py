@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hmac as pyca_hmac
 
 from .crypto.suites import CipherSuite12
 from .errors import UsageError
+from .fast_init import fast_init
 
 __all__ = [
     "CLIENT_FINISHED",
@@ -147,6 +148,7 @@ def extended_master_secret(hash_name: str, pre_master_secret: bytes, session_has
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeyBlock:
     """The record keys of a TLS 1.2 AEAD suite, cut from the key block (RFC 5246 §6.3).

@@ -34,6 +34,7 @@ from .client_session import (
 )
 from .codec import Reader, Writer
 from .errors import ConfigurationError, DecodeError
+from .fast_init import fast_init
 from .session_codec import MAX_TICKET_LIFETIME, read_certificate_chain, write_certificate_chain
 
 __all__ = [
@@ -60,6 +61,7 @@ TICKET_KEY_ID_LENGTH = 4
 _NONCE_LENGTH = 12
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TicketState:
     """The resumption state a server keeps in a ticket (RFC 8446 §4.6.1, §4.2.11)."""

@@ -17,6 +17,7 @@ from typing import Protocol
 from .codec import Reader, Writer
 from .enums import ProtocolVersion
 from .errors import ConfigurationError, DecodeError
+from .fast_init import fast_init
 from .session import TicketSealer, read_certificate_chain, write_certificate_chain
 
 MASTER_SECRET_LENGTH = 48
@@ -27,6 +28,7 @@ _FORMAT = 0x12
 _VERSION = ProtocolVersion.TLS12.value
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Tls12Session:
     """A resumable TLS 1.2 session: what the server caches by session ID or seals into an

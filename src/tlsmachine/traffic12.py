@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from .crypto.suites import CipherSuite12
 from .enums import AlertDescription
 from .errors import UsageError
+from .fast_init import fast_init
 from .machine import Output, unexpected
 from .messages import ClientHello, HandshakeMessage
 from .messages.tls12 import HelloRequest
 from .prf import export_keying_material12
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Traffic12:
     """Handshake done; application data flows (RFC 5246 §7.3; APP_DATA)."""

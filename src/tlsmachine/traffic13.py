@@ -19,6 +19,7 @@ from .enums import KeyUpdateRequest
 from .errors import UsageError
 from .events import KeyUpdated, SessionTicketReceived
 from .extensions import EarlyData
+from .fast_init import fast_init
 from .keyschedule import export_keying_material, next_traffic_secret, resumption_psk
 from .machine import Output, unexpected
 from .messages import HandshakeMessage
@@ -26,6 +27,7 @@ from .messages.tls13 import KeyUpdate, NewSessionTicket
 from .session import MAX_TICKET_LIFETIME, ClientSession
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionContext:
     """What the client remembers a ticket with: the name it is for, the ALPN, its clock."""
@@ -57,6 +59,7 @@ class PostHandshakeAuth(Protocol):
         ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Traffic13:
     """Handshake done; application data flows (RFC 8446 Appendix A, CONNECTED)."""

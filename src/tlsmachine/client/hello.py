@@ -36,6 +36,7 @@ from ..extensions import (
     SupportedVersionsClientHello,
     SupportedVersionsServerHello,
 )
+from ..fast_init import fast_init
 from ..keyschedule import EarlySecret
 from ..machine import Output, derive_handshake_traffic, expect
 from ..messages import HandshakeMessage, encode_handshake
@@ -71,6 +72,7 @@ _HRR_EXTENSIONS = frozenset(
 _SSL3 = 0x0300
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectServerHello:
     """Client sent ClientHello; waiting for ServerHello or HelloRetryRequest (RFC 8446 §4.1.3)."""

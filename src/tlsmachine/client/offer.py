@@ -21,6 +21,7 @@ from ..extensions import (
     PskKeyExchangeModes,
     encode_extensions,
 )
+from ..fast_init import fast_init
 from ..keyschedule import EarlySecret, finished_verify_data, hash_len
 from ..messages import encode_handshake
 from ..messages.framing import frame_handshake
@@ -96,6 +97,7 @@ def session_hash_name(session: ClientSession) -> str:
     return suite.hash_name
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OfferedPsk:
     """One identity of our pre_shared_key offer (RFC 8446 §4.2.11): a ticket or external."""

@@ -40,6 +40,7 @@ from ..extensions import (
     SessionTicket,
     UnknownExtension,
 )
+from ..fast_init import fast_init
 from ..handshake12 import Agreed12, Transcript12, log_master_secret, protectors
 from ..machine import Output
 from ..messages.hello import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello
@@ -81,6 +82,7 @@ _SERVER_HELLO_EXTENSIONS = frozenset(
 _IGNORED_IN_SERVER_HELLO = frozenset({ExtensionType.SUPPORTED_GROUPS})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Client12:
     """What the client knows after the TLS 1.2 ServerHello."""

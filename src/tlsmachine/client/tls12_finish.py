@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..enums import HandshakeType, ProtocolVersion
 from ..events import SessionTicketReceived
+from ..fast_init import fast_init
 from ..handshake12 import Agreed12, check_finished, finished, handshake_complete, install_keys
 from ..machine import Output, expect
 from ..messages import HandshakeMessage
@@ -48,6 +49,7 @@ class ExpectNewSessionTicket:
         return ExpectChangeCipherSpec(self.hs, self.agreed, ticket)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectChangeCipherSpec:
     """Waiting for the server's ChangeCipherSpec (RFC 5246 §7.1): its keys apply from the next
@@ -65,6 +67,7 @@ class ExpectChangeCipherSpec:
         return ExpectServerFinished(self.hs, self.agreed, self.ticket)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectServerFinished:
     """Waiting for the server's Finished (RFC 5246 §7.4.9)."""

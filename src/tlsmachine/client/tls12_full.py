@@ -32,6 +32,7 @@ from ..errors import (
     UnsupportedCertificate,
 )
 from ..extensions import CertificateAuthorities
+from ..fast_init import fast_init
 from ..handshake12 import (
     Agreed12,
     derive_master_secret,
@@ -80,6 +81,7 @@ def _check_server_key(suite: CipherSuite12, leaf: x509.Certificate) -> None:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectServerCertificate:
     """Waiting for the server's Certificate (RFC 5246 §7.4.2)."""
@@ -137,6 +139,7 @@ def _server_group(
     return ffdhe, public, dhe.params, dhe.algorithm, dhe.signature
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectServerKeyExchange:
     """Waiting for ServerKeyExchange (RFC 5246 §7.4.3, RFC 8422 §5.4)."""
@@ -178,6 +181,7 @@ class ExpectServerKeyExchange:
         return ExpectCertificateRequestOrServerHelloDone(hs, self.chain, exchange)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeyExchange12:
     """Our side of the (EC)DHE exchange, computed when the ServerKeyExchange arrived."""
@@ -189,6 +193,7 @@ class KeyExchange12:
     dhe: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectCertificateRequestOrServerHelloDone:
     """Waiting for CertificateRequest or ServerHelloDone (RFC 5246 §7.4.4, §7.4.5)."""

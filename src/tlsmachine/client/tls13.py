@@ -28,6 +28,7 @@ from ..extensions import (
     RecordSizeLimit,
     SignatureAlgorithms,
 )
+from ..fast_init import fast_init
 from ..keyschedule import HandshakeSecret, finished_mac
 from ..machine import (
     Output,
@@ -67,6 +68,7 @@ class EarlyDataOffer:
     handshake_write_keys: tuple[bytes, bytes] = field(repr=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClientHandshake:
     """What the client knows once the ServerHello fixed the keys (RFC 8446 §7.1)."""
@@ -104,6 +106,7 @@ class ClientHandshake:
         return any(e.ext_type == ext_type for e in self.client_hello.extensions)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Negotiated:
     """Results of EncryptedExtensions."""
@@ -112,6 +115,7 @@ class Negotiated:
     early_data_accepted: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectEncryptedExtensions:
     """Waiting for EncryptedExtensions (RFC 8446 §4.3.1)."""
@@ -179,6 +183,7 @@ def _early_data_answer(hs: ClientHandshake, accepted: bool, alpn: str | None, ou
     return True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectCertificateOrCertificateRequest:
     """Waiting for the server's Certificate, or a CertificateRequest first (§4.3.2, §4.4.2)."""
@@ -248,6 +253,7 @@ def _server_certificate(
     return ExpectCertificateVerify(hs, negotiated, request, chain)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectCertificateVerify:
     """Waiting for the server's CertificateVerify (RFC 8446 §4.4.3)."""
@@ -270,6 +276,7 @@ class ExpectCertificateVerify:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectFinished:
     """Waiting for the server's Finished (RFC 8446 §4.4.4); then the client's second flight."""

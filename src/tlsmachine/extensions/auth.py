@@ -11,6 +11,7 @@ from typing import ClassVar, Self
 
 from ..codec import Reader, Writer
 from ..enums import ExtensionType
+from ..fast_init import fast_init
 from .base import ExtensionContext, _items
 
 # --- signature_algorithms, signature_algorithms_cert (RFC 8446 §4.2.3) ------------------------
@@ -38,6 +39,7 @@ class _SignatureSchemeList:
         w.u16_list(2, self.schemes)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SignatureAlgorithms(_SignatureSchemeList):
     """signature_algorithms: the schemes accepted in CertificateVerify (RFC 8446 §4.2.3)."""

@@ -16,6 +16,7 @@ from typing import ClassVar, Self
 from ..codec import Reader, Writer
 from ..enums import ExtensionType
 from ..errors import DecodeError, IllegalParameter
+from ..fast_init import fast_init
 from .base import _CH, ExtensionContext, _items
 
 # --- server_name, ALPN, record_size_limit, padding (RFC 6066, 7301, 8449, 7685) ---------------
@@ -25,6 +26,7 @@ from .base import _CH, ExtensionContext, _items
 _PRINTABLE_ASCII = bytes(range(0x21, 0x7F))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServerName:
     """server_name, RFC 6066 §3::
@@ -139,6 +141,7 @@ class RecordSizeLimit:
         w.u16(self.record_size_limit)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Padding:
     """padding, RFC 7685 §3: ``extension_data`` is ``length`` zero bytes.
@@ -161,6 +164,7 @@ class Padding:
 # --- supported_groups, supported_versions (RFC 8446 §4.2.7, §4.2.1) ---------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SupportedGroups:
     """supported_groups, RFC 8446 §4.2.7::
@@ -181,6 +185,7 @@ class SupportedGroups:
         w.u16_list(2, self.groups)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SupportedVersionsClientHello:
     """supported_versions in a ClientHello, RFC 8446 §4.2.1::
@@ -205,6 +210,7 @@ class SupportedVersionsClientHello:
         w.u16_list(1, self.versions)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SupportedVersionsServerHello:
     """supported_versions in a ServerHello or HelloRetryRequest, RFC 8446 §4.2.1::
@@ -231,6 +237,7 @@ class SupportedVersionsServerHello:
 # --- key_share (RFC 8446 §4.2.8) --------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeyShareEntry:
     """RFC 8446 §4.2.8::
@@ -254,6 +261,7 @@ class KeyShareEntry:
         w.opaque(2, self.key_exchange)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeyShareClientHello:
     """key_share in a ClientHello, RFC 8446 §4.2.8::
@@ -284,6 +292,7 @@ class KeyShareClientHello:
         w.end_vector(start, 2)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeyShareServerHello:
     """key_share in a ServerHello, RFC 8446 §4.2.8::

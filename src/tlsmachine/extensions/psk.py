@@ -10,11 +10,13 @@ from typing import ClassVar, Self
 from ..codec import Reader, Writer
 from ..enums import ExtensionType
 from ..errors import IllegalParameter
+from ..fast_init import fast_init
 from .base import _NST, ExtensionContext, _items
 
 # --- psk_key_exchange_modes (RFC 8446 §4.2.9) -------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PskKeyExchangeModes:
     """psk_key_exchange_modes, RFC 8446 §4.2.9::
@@ -39,6 +41,7 @@ class PskKeyExchangeModes:
 # --- pre_shared_key, early_data (RFC 8446 §4.2.11, §4.2.10) -----------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PskIdentity:
     """RFC 8446 §4.2.11::
@@ -66,6 +69,7 @@ def _binder(r: Reader) -> bytes:
     return r.opaque(1, min=32, what="PskBinderEntry")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PreSharedKeyClientHello:
     """pre_shared_key in a ClientHello, RFC 8446 §4.2.11::
@@ -110,6 +114,7 @@ class PreSharedKeyClientHello:
         w.end_vector(start, 2)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PreSharedKeyServerHello:
     """pre_shared_key in a ServerHello, RFC 8446 §4.2.11::

@@ -12,12 +12,14 @@ from typing import ClassVar, Self
 
 from ..codec import Reader, Writer
 from ..enums import ExtensionType
+from ..fast_init import fast_init
 from .base import ExtensionContext
 
 #: ECPointFormat uncompressed (RFC 8422 §5.1.2): the only format left.
 EC_POINT_FORMAT_UNCOMPRESSED = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EcPointFormats:
     """ec_point_formats, RFC 8422 §5.1.2::
@@ -46,6 +48,7 @@ class EcPointFormats:
         w.opaque(1, self.formats)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExtendedMasterSecret:
     """extended_master_secret, RFC 7627 §5.1: "The extension_data field of this extension SHALL
@@ -61,6 +64,7 @@ class ExtendedMasterSecret:
         """The extension_data is empty."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionTicket:
     """session_ticket, RFC 5077 §3.2: "The extension_data field of SessionTicket extension
@@ -80,6 +84,7 @@ class SessionTicket:
         w.bytes(self.ticket)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RenegotiationInfo:
     """renegotiation_info, RFC 5746 §3.2::

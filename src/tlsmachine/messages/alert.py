@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Self
 
 from ..errors import DecodeError
+from ..fast_init import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Alert:
     """RFC 8446 §6::

@@ -30,6 +30,7 @@ from ..extensions import (
     read_extension_block,
     serialize_extensions,
 )
+from ..fast_init import fast_init
 from .framing import encode_handshake, frame_handshake
 
 _E = TypeVar("_E")
@@ -45,6 +46,7 @@ DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClientHello:
     """RFC 8446 §4.1.2::
@@ -128,6 +130,7 @@ class ClientHello:
         return dataclasses.replace(self, extensions=(*self.extensions[:-1], new_psk), raw=b"")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServerHello:
     """RFC 8446 §4.1.3 (also the HelloRetryRequest, §4.1.4)::

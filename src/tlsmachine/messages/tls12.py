@@ -23,6 +23,7 @@ from typing import ClassVar, Self
 
 from ..codec import Reader, Writer
 from ..enums import HandshakeType
+from ..fast_init import fast_init
 from .tls12_key_exchange import (
     EC_CURVE_TYPE_NAMED_CURVE,
     ClientKeyExchange,
@@ -74,6 +75,7 @@ class HelloRequest:
         """The body is empty."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Certificate12:
     """RFC 5246 §7.4.2 (also the client's Certificate, §7.4.6)::
@@ -162,6 +164,7 @@ class CertificateRequest12:
         w.end_vector(start, 2)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServerHelloDone:
     """RFC 5246 §7.4.5: ``struct { } ServerHelloDone;``"""

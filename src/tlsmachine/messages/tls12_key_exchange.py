@@ -18,6 +18,7 @@ from typing import ClassVar, Self
 from ..codec import Reader, Writer
 from ..enums import HandshakeType
 from ..errors import IllegalParameter
+from ..fast_init import fast_init
 
 #: ECCurveType named_curve (RFC 8422 §5.4): the only one left (explicit curves, 1 and 2, are
 #: deprecated).
@@ -27,6 +28,7 @@ EC_CURVE_TYPE_NAMED_CURVE = 3
 # --- ServerKeyExchange (RFC 5246 §7.4.3, RFC 8422 §5.4) ----------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EcdheServerKeyExchange:
     """The body of an ECDHE ServerKeyExchange, RFC 8422 §5.4::
@@ -144,6 +146,7 @@ def dhe_params(p: bytes, g: bytes, ys: bytes) -> bytes:
     return w.getvalue()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServerKeyExchange:
     """RFC 5246 §7.4.3, RFC 8422 §5.4: ``params`` then ``signed_params``, whose form depends on
@@ -204,6 +207,7 @@ class ServerKeyExchange:
 # --- ClientKeyExchange (RFC 5246 §7.4.7, RFC 8422 §5.7) ----------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClientKeyExchange:
     """RFC 5246 §7.4.7: ``exchange_keys``, whose form depends on the negotiated key exchange.

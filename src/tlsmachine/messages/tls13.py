@@ -20,11 +20,13 @@ from ..extensions import (
     parse_extensions,
     serialize_extensions,
 )
+from ..fast_init import fast_init
 from .framing import frame_handshake
 
 _E = TypeVar("_E")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EncryptedExtensions:
     """RFC 8446 §4.3.1::
@@ -52,6 +54,7 @@ class EncryptedExtensions:
         return find_extension(self.extensions, cls)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertificateEntry:
     """RFC 8446 §4.4.2 (X509 certificate type only; RawPublicKey is not supported)::
@@ -78,6 +81,7 @@ class CertificateEntry:
         serialize_extensions(w, self.extensions)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Certificate:
     """RFC 8446 §4.4.2::
@@ -142,6 +146,7 @@ class CertificateRequest:
         return find_extension(self.extensions, cls)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertificateVerify:
     """RFC 8446 §4.4.3::
@@ -169,6 +174,7 @@ class CertificateVerify:
         w.opaque(2, self.signature)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finished:
     """RFC 8446 §4.4.4 (the length, Hash.length, is checked by the state machine)::
@@ -190,6 +196,7 @@ class Finished:
         w.bytes(self.verify_data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NewSessionTicket:
     """RFC 8446 §4.6.1::

@@ -28,6 +28,7 @@ from ..crypto.suites import CipherSuite12
 from ..enums import NamedGroup
 from ..errors import HandshakeFailure, InsufficientSecurity
 from ..extensions import SignatureAlgorithms, SupportedGroups
+from ..fast_init import fast_init
 from ..messages.hello import ClientHello
 
 _CURVES = {
@@ -48,6 +49,7 @@ class Signer12:
     """The NamedGroup of an ECDSA key's curve: the client must list it (RFC 8422 §4)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Choice12:
     suite: CipherSuite12

@@ -32,6 +32,7 @@ from ..extensions import (
     SupportedVersionsServerHello,
     UnknownExtension,
 )
+from ..fast_init import fast_init
 from ..machine import Output, expect
 from ..messages import HandshakeMessage
 from ..messages.hello import HELLO_RETRY_REQUEST_RANDOM, ClientHello, ServerHello
@@ -122,6 +123,7 @@ def _check_repeated_psks(first: ClientHello, hello: ClientHello, choice: Choice)
         raise IllegalParameter("second ClientHello offers PSKs the first did not (§4.1.2)")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectClientHello:
     """Waiting for the first ClientHello (RFC 8446 §4.1.2)."""

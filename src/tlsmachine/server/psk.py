@@ -17,11 +17,13 @@ from ..config import ServerConfig
 from ..crypto.suites import CipherSuite, suite_by_id
 from ..enums import PskKeyExchangeMode
 from ..extensions import EarlyData, PreSharedKeyClientHello, PskKeyExchangeModes
+from ..fast_init import fast_init
 from ..keyschedule import EarlySecret, check_verify_data
 from ..messages.hello import ClientHello
 from ..session import TicketState, open_ticket
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AcceptedPsk:
     """The identity the server selected, its PSK and mode, and what 0-RTT needs to know."""

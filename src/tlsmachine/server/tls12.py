@@ -43,6 +43,7 @@ from ..extensions import (
     ServerName,
     SessionTicket,
 )
+from ..fast_init import fast_init
 from ..handshake12 import (
     Agreed12,
     Transcript12,
@@ -81,6 +82,7 @@ from .tls12_messages import (
 )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Server12:
     """What the server knows once it answered the ClientHello."""

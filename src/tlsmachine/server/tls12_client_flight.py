@@ -27,6 +27,7 @@ from ..crypto.signatures import spki_is_rsassa_pss, verify
 from ..enums import HandshakeType
 from ..errors import HandshakeFailure, IllegalParameter
 from ..extensions import SupportedGroups
+from ..fast_init import fast_init
 from ..handshake12 import (
     Agreed12,
     check_finished,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from .tls12 import Server12
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _PendingExchange:
     share: PrivateKeyShare
@@ -86,6 +88,7 @@ class ExpectClientCertificate:
         return ExpectClientKeyExchange(hs, self.exchange, chain)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectClientKeyExchange:
     """Waiting for ClientKeyExchange (RFC 5246 §7.4.7, RFC 8422 §5.7)."""
@@ -173,6 +176,7 @@ class ExpectClientCertificateVerify:
         return ExpectChangeCipherSpec(hs, self.agreed, resumed=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectChangeCipherSpec:
     """Waiting for the client's ChangeCipherSpec (RFC 5246 §7.1)."""
@@ -192,6 +196,7 @@ class ExpectChangeCipherSpec:
         return ExpectClientFinished(self.hs, self.agreed, self.resumed)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectClientFinished:
     """Waiting for the client's Finished (RFC 5246 §7.4.9); in a full handshake our

@@ -34,6 +34,7 @@ from ..extensions import (
     SupportedGroups,
     SupportedVersionsServerHello,
 )
+from ..fast_init import fast_init
 from ..keyschedule import EarlySecret, finished_mac
 from ..machine import Output, derive_handshake_traffic, scheme_name
 from ..messages import encode_handshake
@@ -101,6 +102,7 @@ class ServerTemplate:
         return template
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Choice:
     """What the server chose from the first ClientHello (RFC 8446 §4.1.1)."""
@@ -119,6 +121,7 @@ class Choice:
     """We accept the client's 0-RTT data (RFC 8446 §4.2.10, see ``psk.accept_early_data``)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Offer:
     """The final ClientHello (already in the transcript) and its key share for our group

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ..enums import HandshakeType
 from ..events import HandshakeComplete
 from ..extensions import EarlyData, Extension, PskKeyExchangeModes
+from ..fast_init import fast_init
 from ..keyschedule import MasterSecret, resumption_psk
 from ..machine import HandshakeTrafficKeys, Output, check_finished, expect
 from ..messages import HandshakeMessage
@@ -52,6 +53,7 @@ class ExpectEndOfEarlyData:
         return replace(then, finished_context=transcript.digest())
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpectFinished:
     """Server flight sent; waiting for the client's Finished (RFC 8446 §4.4.4)."""
