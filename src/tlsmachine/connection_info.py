@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +18,7 @@ from .client_session import OfferedSessionStore
 from .config_values import openssl_name
 from .connection import Connection
 from .crypto.suites import TLS12_SUITES
+from .enums import ProtocolVersion
 from .events import (
     ApplicationData,
     ClientCertificateReceived,
@@ -31,6 +32,9 @@ from .events import (
 from .peer_certificate import PeerCertificate, peer_certificate_dict
 from .server import ServerConnection
 from .session import ClientSession
+
+if TYPE_CHECKING:
+    from .context_stats import SessionStats
 
 __all__ = ["ConnectionInfo"]
 
@@ -61,6 +65,9 @@ class ConnectionInfo:
     """Server: bytes of 0-RTT data received; they start the stream the application reads."""
     rejected_early_data = b""
     """Client: the 0-RTT data the server did not accept (resend it if it still applies)."""
+    _stats: SessionStats | None = None
+    """The counters of the Context that wrapped this connection (ssl's ``session_stats()``)."""
+    _stats_started = False
 
     def _take_events(self, events: list[Event]) -> None:
         """What the application reads later, from the core's events (the same for sockets and
@@ -79,8 +86,30 @@ class ConnectionInfo:
                 self._session = event.session
             elif isinstance(event, ClientCertificateReceived):
                 self._peer_chain = event.certificates
+            elif isinstance(event, HandshakeComplete) and self._stats is not None:
+                offered = self._resumption_offered(event)
+                self._stats.completed(
+                    server=self.server_side, resumed=event.resumed, offered=offered
+                )
             if self.on_event is not None:
                 self.on_event(event)
+
+    def _count_handshake_start(self) -> None:
+        """For ``session_stats()``: the handshake begins (once per connection)."""
+        if self._stats is not None and not self._stats_started:
+            self._stats_started = True
+            self._stats.started(server=self.server_side)
+
+    def _resumption_offered(self, info: HandshakeComplete) -> bool:
+        """For ``session_stats()`` misses: a client was given a session to offer; a server's
+        ClientHello offered one for the version agreed (a PSK, or a session ID or ticket)."""
+        conn = self.connection
+        if isinstance(conn, ServerConnection):
+            offer = conn.client_offer
+            return offer.psk if info.version == "TLSv1.3" else offer.tls12_session
+        return isinstance(conn, ClientConnection) and isinstance(
+            conn.config.session_store, OfferedSessionStore
+        )
 
     def _data_to_send(self) -> bytes:
         """The core's bytes to send; from the first call on, the handshake has begun."""
@@ -148,6 +177,32 @@ class ConnectionInfo:
             return None
         name = info.cipher_suite
         return _OPENSSL_NAMES.get(name, name), info.version, _cipher_bits(name)
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """Server, after the handshake: the suites the client offered that we have enabled, as
+        ``(name, protocol, secret bits)`` in our preference order, TLS 1.3 first (as ssl; TLS 1.2
+        names in OpenSSL's spelling). None on a client and before the handshake, as in ssl."""
+        conn = self.connection
+        if not isinstance(conn, ServerConnection) or conn.handshake_info is None:
+            return None
+        offered = conn.client_offer.cipher_suites
+        if offered is None:
+            return None
+        config = conn.config
+        shared: list[tuple[str, str, int]] = []
+        if config.max_version >= ProtocolVersion.TLS13:
+            shared += [
+                (s.name, "TLSv1.3", _cipher_bits(s.name))
+                for s in config.cipher_suites
+                if s.id in offered
+            ]
+        if config.min_version <= ProtocolVersion.TLS12:
+            shared += [
+                (_OPENSSL_NAMES.get(s.name, s.name), "TLSv1.2", _cipher_bits(s.name))
+                for s in config.tls12_cipher_suites
+                if s.id in offered
+            ]
+        return shared
 
     def selected_alpn_protocol(self) -> str | None:
         info = self.connection.handshake_info

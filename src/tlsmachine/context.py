@@ -17,9 +17,9 @@ Layout: :class:`Context` is built up in three steps: its settings and their chec
 :mod:`tlsmachine.context_config`, and here the wrapping of sockets and BIOs (with ssl's SNI
 callback) that makes it a Context. :class:`TLSObject` lives in :mod:`tlsmachine.tls_object`,
 ssl's constants and aliases in :mod:`tlsmachine.ssl_names`, the cipher-string parser in
-:mod:`tlsmachine.cipher_strings`, the trust helpers in :mod:`tlsmachine.context_trust`. This
-module defines :class:`Context` and :func:`create_default_context` and re-exports the rest:
-import from here.
+:mod:`tlsmachine.cipher_strings`, the trust helpers in :mod:`tlsmachine.context_trust`, the
+``session_stats()`` counters in :mod:`tlsmachine.context_stats`. This module defines
+:class:`Context` and :func:`create_default_context` and re-exports the rest: import from here.
 """
 
 from __future__ import annotations
@@ -70,6 +70,13 @@ from .ssl_names import HAS_NPN as HAS_NPN
 from .ssl_names import HAS_SNI as HAS_SNI
 from .ssl_names import OP_NO_COMPRESSION as OP_NO_COMPRESSION
 from .ssl_names import OP_NO_TICKET as OP_NO_TICKET
+from .ssl_names import VERIFY_ALLOW_PROXY_CERTS as VERIFY_ALLOW_PROXY_CERTS
+from .ssl_names import VERIFY_CRL_CHECK_CHAIN as VERIFY_CRL_CHECK_CHAIN
+from .ssl_names import VERIFY_CRL_CHECK_LEAF as VERIFY_CRL_CHECK_LEAF
+from .ssl_names import VERIFY_DEFAULT as VERIFY_DEFAULT
+from .ssl_names import VERIFY_X509_PARTIAL_CHAIN as VERIFY_X509_PARTIAL_CHAIN
+from .ssl_names import VERIFY_X509_STRICT as VERIFY_X509_STRICT
+from .ssl_names import VERIFY_X509_TRUSTED_FIRST as VERIFY_X509_TRUSTED_FIRST
 from .ssl_names import CertificateError as CertificateError
 from .ssl_names import HAS_SSLv2 as HAS_SSLv2
 from .ssl_names import HAS_SSLv3 as HAS_SSLv3
@@ -90,6 +97,7 @@ from .ssl_names import SSLSocket as SSLSocket
 from .ssl_names import SSLWantReadError as SSLWantReadError
 from .ssl_names import SSLWantWriteError as SSLWantWriteError
 from .ssl_names import SSLZeroReturnError as SSLZeroReturnError
+from .ssl_names import VerifyFlags as VerifyFlags
 from .ssl_names import VerifyMode as VerifyMode
 from .tls_object import IncomingBIO as IncomingBIO
 from .tls_object import OutgoingBIO as OutgoingBIO
@@ -219,6 +227,7 @@ class Context(ContextConfigs):
             do_handshake_on_connect=do_handshake_on_connect,
             context=self,
         )
+        tls._stats = self._stats  # counted here even if sni_callback switches the context
         holder.append(tls)
         try:
             sock.getpeername()
@@ -245,6 +254,7 @@ class Context(ContextConfigs):
         holder: list[TLSSocket | TLSObject] = []
         connection = self._connection(server_side, server_hostname, session, holder)
         tls = TLSObject(connection, incoming, outgoing, context=self)
+        tls._stats = self._stats  # counted here even if sni_callback switches the context
         holder.append(tls)
         return tls
 

@@ -11,6 +11,7 @@ and BIOs with them.
 
 from __future__ import annotations
 
+import operator
 import os
 import ssl
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from .certs import CertifiedKey
 from .cipher_strings import cipher_description as _cipher_description
 from .cipher_strings import parse_cipher_string
+from .context_stats import SessionStats
 from .context_trust import NoTrustAnchors as _NoTrustAnchors
 from .context_trust import der_certificates as _der_certificates
 from .context_trust import is_ca as _is_ca
@@ -41,6 +43,11 @@ from .ssl_names import (
     OP_NO_COMPRESSION,
     PROTOCOL_TLS_CLIENT,
     PROTOCOL_TLS_SERVER,
+    VERIFY_ALLOW_PROXY_CERTS,
+    VERIFY_CRL_CHECK_CHAIN,
+    VERIFY_X509_PARTIAL_CHAIN,
+    VERIFY_X509_STRICT,
+    VERIFY_X509_TRUSTED_FIRST,
     OP_NO_SSLv2,
     OP_NO_SSLv3,
     OP_NO_TLSv1,
@@ -49,6 +56,7 @@ from .ssl_names import (
     OP_NO_TLSv1_3,
     Purpose,
     TLSVersion,
+    VerifyFlags,
     VerifyMode,
 )
 from .trust_store import PathLike, load_trust_anchors, system_trust_anchors
@@ -63,6 +71,14 @@ __all__ = ["ContextSettings", "SniCallback"]
 
 _ALWAYS_OFF = OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_TLSv1 | OP_NO_TLSv1_1 | OP_NO_COMPRESSION
 """Options that are always in effect: those protocols and compression do not exist here."""
+
+_HONOURED_VERIFY_FLAGS = (
+    VERIFY_X509_STRICT.value
+    | VERIFY_X509_TRUSTED_FIRST.value
+    | VERIFY_X509_PARTIAL_CHAIN.value
+    | VERIFY_ALLOW_PROXY_CERTS.value
+)
+"""verify_flags pyca's verifier always satisfies (see :attr:`ContextSettings.verify_flags`)."""
 
 SniCallback = Callable[["TLSSocket | TLSObject", "str | None", "Context"], "int | None"]
 """ssl's ``sni_callback(tls, server_name, context)``: set ``tls.context`` to another server
@@ -109,6 +125,7 @@ class ContextSettings:
         self._server = is_server
         self._verify_mode = CERT_NONE if is_server else CERT_REQUIRED
         self._check_hostname = not is_server
+        self._verify_flags = int(VERIFY_X509_TRUSTED_FIRST)  # ssl's default (OpenSSL 3)
         self._minimum = ProtocolVersion.TLS12
         self._maximum = ProtocolVersion.TLS13
         self._options = _ALWAYS_OFF
@@ -130,6 +147,7 @@ class ContextSettings:
         # state that must outlive a connection: ticket keys and the TLS 1.2 session cache
         self._ticket_sealer = AeadTicketSealer()
         self._session_cache = InMemorySessionCache()
+        self._stats = SessionStats()
 
     def __repr__(self) -> str:
         return f"<tlsmachine.context.Context {'server' if self._server else 'client'}>"
@@ -165,6 +183,36 @@ class ContextSettings:
         if value and self._verify_mode == CERT_NONE:
             self._verify_mode = CERT_REQUIRED  # as ssl: a name check implies a chain check
         self._check_hostname = bool(value)
+
+    @property
+    def verify_flags(self) -> ssl.VerifyFlags:
+        """ssl's certificate verification flags; VERIFY_X509_TRUSTED_FIRST by default, as ssl.
+
+        Accepted, because pyca's verifier always does what they ask: VERIFY_X509_STRICT (the
+        RFC 5280 profile), VERIFY_X509_TRUSTED_FIRST, VERIFY_X509_PARTIAL_CHAIN (every loaded
+        certificate is a trust anchor, even an intermediate, with or without the flag) and
+        VERIFY_ALLOW_PROXY_CERTS (a permission only: RFC 3820 proxy certificates are still
+        refused). Refused with ConfigurationError: the CRL flags, as there is no CRL support and
+        revocation must not be skipped silently, and any other bit, which we cannot honour.
+        """
+        return VerifyFlags(self._verify_flags)
+
+    @verify_flags.setter
+    def verify_flags(self, value: int) -> None:
+        flags = operator.index(value)
+        if flags & VERIFY_CRL_CHECK_CHAIN:  # VERIFY_CRL_CHECK_LEAF, or the CRL_CHECK_ALL bit
+            raise ConfigurationError(
+                "CRL checking is not supported (VERIFY_CRL_CHECK_LEAF/VERIFY_CRL_CHECK_CHAIN): "
+                "no revocation list is ever consulted, so these flags are refused"
+            )
+        unknown = flags & ~_HONOURED_VERIFY_FLAGS
+        if unknown:
+            raise ConfigurationError(
+                f"verify_flags bits 0x{unknown:x} are not supported; the flags accepted are "
+                "VERIFY_X509_STRICT, VERIFY_X509_TRUSTED_FIRST, VERIFY_X509_PARTIAL_CHAIN and "
+                "VERIFY_ALLOW_PROXY_CERTS"
+            )
+        self._verify_flags = flags
 
     @property
     def hostname_checks_common_name(self) -> bool:
@@ -263,6 +311,13 @@ class ContextSettings:
         if binary_form:
             return [c.public_bytes(serialization.Encoding.DER) for c in cas]
         return [peer_certificate_dict(c) for c in cas]
+
+    def session_stats(self) -> dict[str, int]:
+        """ssl's counters of this Context's handshakes, in OpenSSL's keys: begun and completed
+        (``connect``/``accept``, ``..._good``), resumed (``hits``), resumption offered but a
+        full handshake done (``misses``), and its TLS 1.2 session cache (``number``,
+        ``timeouts``, ``cache_full``); see :mod:`tlsmachine.context_stats`."""
+        return self._stats.snapshot(self._session_cache)
 
     def cert_store_stats(self) -> dict[str, int]:
         cas = sum(1 for c in self._anchors.values() if _is_ca(c))

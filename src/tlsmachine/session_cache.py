@@ -145,10 +145,11 @@ class InMemorySessionCache:
     At most ``max_entries`` sessions are kept; when full, the least recently used goes first.
     Each entry expires at its own ``issued_at + lifetime``: expired entries are dropped when
     looked up (or evicted), never returned. One lock guards every operation (the socket server
-    runs a thread per connection); each operation is O(1).
+    runs a thread per connection); each operation is O(1). It counts the sessions it evicted
+    and the expired ones it was asked for, which ssl's ``session_stats()`` reports.
     """
 
-    __slots__ = ("_entries", "_lock", "_max_entries")
+    __slots__ = ("_entries", "_evictions", "_expirations", "_lock", "_max_entries")
 
     def __init__(self, max_entries: int = 20_000) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
@@ -156,9 +157,21 @@ class InMemorySessionCache:
         self._max_entries = max_entries
         self._entries: OrderedDict[bytes, Tls12Session] = OrderedDict()
         self._lock = threading.Lock()
+        self._evictions = 0
+        self._expirations = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def evictions(self) -> int:
+        """Sessions dropped to make room for a new one (OpenSSL's ``cache_full``)."""
+        return self._evictions
+
+    @property
+    def expirations(self) -> int:
+        """Lookups that found their session expired (OpenSSL's ``timeouts``)."""
+        return self._expirations
 
     def get(self, session_id: bytes, now: float) -> Tls12Session | None:
         with self._lock:
@@ -167,6 +180,7 @@ class InMemorySessionCache:
                 return None
             if session.expired(now):
                 del self._entries[session_id]
+                self._expirations += 1
                 return None
             self._entries.move_to_end(session_id)
             return session
@@ -184,6 +198,7 @@ class InMemorySessionCache:
                 entries.move_to_end(session_id)
             elif len(entries) >= self._max_entries:
                 entries.popitem(last=False)  # evict first: never more than max_entries
+                self._evictions += 1
             entries[session_id] = session
 
     def remove(self, session_id: bytes) -> None:

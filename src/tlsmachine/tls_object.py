@@ -78,6 +78,8 @@ class TLSObject(ConnectionInfo):
 
     def do_handshake(self) -> None:
         """Advance the handshake with what ``incoming`` holds (WantReadError until done)."""
+        if self.connection.handshake_info is None:
+            self._count_handshake_start()
         self._queue()  # a client's ClientHello waits in the core until the first call
         self._drain_or_raise()
         if self.connection.handshake_info is None:

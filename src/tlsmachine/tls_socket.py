@@ -182,6 +182,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         info = self.connection.handshake_info
         if info is not None:
             return info
+        self._count_handshake_start()
         deadline = self._deadline()
         self._flush()
         while (info := self.connection.handshake_info) is None:

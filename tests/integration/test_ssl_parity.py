@@ -1284,3 +1284,239 @@ def test_urlopen_reports_a_certificate_failure_as_urlerror(parity_pki: pki.TestP
     assert isinstance(reference, urllib.error.URLError)
     assert isinstance(reference.reason, ssl.SSLCertVerificationError)
     assert_parity(reference, seen["tlsmachine"])
+
+
+# -- shared_ciphers, session_stats, verify_flags -------------------------------------------------
+
+
+def run_server_code(
+    mod: ModuleType,
+    test_pki: pki.TestPKI,
+    body: Callable[[Any], object],
+    client: Callable[[int], object],
+    *,
+    connections: int = 1,
+    configure: Callable[[Any], None] | None = None,
+) -> tuple[Any, list[object], object]:
+    """Server code written for ssl, run with ``mod`` on 127.0.0.1 against ``client(port)`` (a
+    stdlib ssl client in a thread making ``connections`` connections): the server context,
+    what ``body(tls)`` returned for each connection (the handshake is left to it) and what
+    ``client`` returned."""
+    leaf = test_pki.leaves["ecdsa-p256"]
+    ctx = mod.SSLContext(mod.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(leaf.chain_path, leaf.key_path)
+    if configure is not None:
+        configure(ctx)
+    results: list[object] = []
+    client_result: list[object] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(TIMEOUT)
+        port = int(listener.getsockname()[1])
+        thread = threading.Thread(
+            target=lambda: client_result.append(attempt(lambda: client(port))), daemon=True
+        )
+        thread.start()
+        for _ in range(connections):
+            raw, _ = listener.accept()
+            with raw:
+                raw.settimeout(TIMEOUT)
+                with ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False) as tls:
+                    results.append(body(tls))
+        thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    return ctx, results, client_result[0]
+
+
+OFFERED_TLS12 = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "AES128-GCM-SHA256"  # static RSA: neither server enables it
+)
+
+
+def test_shared_ciphers_on_the_server_against_a_stdlib_client(parity_pki: pki.TestPKI) -> None:
+    """A stdlib client offers the TLS 1.3 suites and a known TLS 1.2 list: both servers report
+    a list of (name, protocol, bits) after the handshake only, holding the negotiated suite
+    and only suites both sides enable. The order is each server's preference (ours differs,
+    see the module docstring), so the lists are compared as sets."""
+
+    def body(tls: Any) -> dict[str, object]:
+        before = tls.shared_ciphers()
+        tls.do_handshake()
+        seen = {"before": before, "shared": tls.shared_ciphers(), "cipher": tls.cipher()}
+        tls.sendall(b"ok")
+        tls.recv(100)  # until the client closes
+        return seen
+
+    def client(port: int) -> set[str]:
+        ctx = ssl.create_default_context(cafile=str(parity_pki.ca_path))
+        ctx.set_ciphers(OFFERED_TLS12)
+        with connected(port) as raw, ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.recv(100)
+        return {c["name"] for c in ctx.get_ciphers()}
+
+    observed: dict[str, dict[str, object]] = {}
+    for name, mod in IMPLS.items():
+        ctx, (seen,), offered = run_server_code(mod, parity_pki, body, client)
+        assert isinstance(seen, dict) and isinstance(offered, set)
+        shared = seen["shared"]
+        assert isinstance(shared, list)
+        enabled = {c["name"] for c in ctx.get_ciphers()}
+        observed[name] = {
+            "before": seen["before"],
+            "entries are (str, str, int)": all(
+                type(e) is tuple and [type(x) for x in e] == [str, str, int] for e in shared
+            ),
+            "negotiated suite in it": seen["cipher"] in shared,
+            "only suites both sides enable": {e[0] for e in shared} <= offered & enabled,
+            "as a set": sorted(shared),
+        }
+    reference = observed["ssl"]
+    assert reference["before"] is None
+    assert reference["as a set"] == sorted(
+        [
+            ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 128),
+            ("TLS_AES_256_GCM_SHA384", "TLSv1.3", 256),
+            ("TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3", 256),
+            ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2", 128),
+            ("ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2", 256),
+            ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2", 256),
+        ]
+    )
+    assert_parity(reference, observed["tlsmachine"])
+
+
+def test_shared_ciphers_is_none_on_a_client(parity_pki: pki.TestPKI) -> None:
+    def scenario(mod: ModuleType, port: int) -> dict[str, object]:
+        ctx = client_context(mod, parity_pki)
+        with connected(port) as raw:
+            tls = ctx.wrap_socket(raw, server_hostname="localhost", do_handshake_on_connect=False)
+            with tls:
+                before = tls.shared_ciphers()
+                tls.do_handshake()
+                return {"before": before, "after": tls.shared_ciphers()}
+
+    runs = run_both(parity_pki, over_tls(echo), scenario)
+    assert runs["ssl"].result == {"before": None, "after": None}
+    assert_parity(runs["ssl"].result, runs["tlsmachine"].result)
+
+
+@pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
+def test_session_stats_of_a_client(parity_pki: pki.TestPKI, version: str) -> None:
+    """A full handshake, a resumed one, and the session offered to another server (its
+    ticket keys differ): begun, completed, one hit, one miss, on both sides of the parity."""
+
+    def scenario(mod: ModuleType, port: int) -> dict[str, object]:
+        ctx = client_context(mod, parity_pki)
+        if version == "TLSv1.2":
+            ctx.maximum_version = mod.TLSVersion.TLSv1_2
+        seen: dict[str, object] = {"fresh": ctx.session_stats()}
+        session = first_session(ctx, port)
+        with (
+            connected(port) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls,
+        ):
+            tls.sendall(b"again")
+            seen["echo"] = tls.recv(100)
+            seen["resumed"] = tls.session_reused
+        other = StdlibServer(stdlib_server_context(parity_pki), over_tls(echo))
+        try:
+            with (
+                connected(other.port) as raw,
+                ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls,
+            ):
+                tls.sendall(b"elsewhere")
+                seen["echo elsewhere"] = tls.recv(100)
+                seen["resumed elsewhere"] = tls.session_reused
+        finally:
+            other.close()
+        seen["stats"] = ctx.session_stats()
+        return seen
+
+    runs = run_both(parity_pki, over_tls(echo), scenario, connections=2)
+    reference = runs["ssl"].result
+    assert reference["resumed"] is True and reference["resumed elsewhere"] is False
+    assert reference["stats"] == dict.fromkeys(reference["fresh"], 0) | {
+        "connect": 3,
+        "connect_good": 3,
+        "hits": 1,
+        "misses": 1,
+    }
+    assert_parity(reference, runs["tlsmachine"].result)
+
+
+@pytest.mark.parametrize("server_version", ["TLSv1.3", "TLSv1.2"])
+def test_session_stats_of_a_server(parity_pki: pki.TestPKI, server_version: str) -> None:
+    """A stdlib client connects twice, resuming the second time. With the server held to
+    TLS 1.2, the random session ID a TLS 1.3 client sends (RFC 8446 D.4) is a miss for both."""
+
+    def configure(ctx: Any) -> None:
+        if server_version == "TLSv1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    def body(tls: Any) -> bool:
+        tls.do_handshake()
+        echo(tls)
+        return bool(tls.session_reused)
+
+    def client(port: int) -> list[bool]:
+        ctx = ssl.create_default_context(cafile=str(parity_pki.ca_path))
+        session = first_session(ctx, port)
+        with (
+            connected(port) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls,
+        ):
+            tls.sendall(b"again")
+            tls.recv(100)
+            return [tls.version() == server_version, tls.session_reused]
+
+    observed: dict[str, dict[str, object]] = {}
+    for name, mod in IMPLS.items():
+        ctx, reused, client_saw = run_server_code(
+            mod, parity_pki, body, client, connections=2, configure=configure
+        )
+        observed[name] = {"reused": reused, "client": client_saw, "stats": ctx.session_stats()}
+    reference = observed["ssl"]
+    assert reference["reused"] == [False, True] and reference["client"] == [True, True]
+    misses = 1 if server_version == "TLSv1.2" else 0
+    keys = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).session_stats()
+    assert reference["stats"] == dict.fromkeys(keys, 0) | {
+        "accept": 2,
+        "accept_good": 2,
+        "hits": 1,
+        "misses": misses,
+    }
+    assert_parity(reference, observed["tlsmachine"])
+
+
+@pytest.fixture(scope="module")
+def chain_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
+    return pki.make_pki(
+        tmp_path_factory.mktemp("parity-chain-pki"), key_types=("ecdsa-p256",), intermediate=True
+    )
+
+
+def test_verify_flags_default_and_partial_chain(chain_pki: pki.TestPKI) -> None:
+    """The default flags, Python 3.13's ``verify_flags |= VERIFY_X509_PARTIAL_CHAIN |
+    VERIFY_X509_STRICT``, and what PARTIAL_CHAIN is for: trusting an intermediate CA alone."""
+    assert chain_pki.intermediate is not None
+    intermediate = str(chain_pki.intermediate.cert_path)
+
+    def scenario(mod: ModuleType, port: int) -> dict[str, object]:
+        ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(cafile=intermediate)
+        seen: dict[str, object] = {"default": ctx.verify_flags}
+        ctx.verify_flags |= mod.VERIFY_X509_PARTIAL_CHAIN | mod.VERIFY_X509_STRICT
+        seen["flags"] = ctx.verify_flags
+        with connected(port) as raw, ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            seen["issuer"] = tls.getpeercert()["issuer"]
+            tls.sendall(b"ping")
+            seen["echo"] = tls.recv(100)
+        return seen
+
+    runs = run_both(
+        chain_pki, over_tls(echo), scenario, server_ctx=lambda: stdlib_server_context(chain_pki)
+    )
+    reference = runs["ssl"].result
+    assert reference["default"] == ssl.VERIFY_X509_TRUSTED_FIRST
+    assert reference["echo"] == b"ping"
+    assert_parity(reference, runs["tlsmachine"].result)

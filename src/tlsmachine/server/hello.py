@@ -13,7 +13,8 @@ steps shared with TLS 1.2 are in :mod:`.negotiate`, the TLS 1.3 ones in :mod:`.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from ..config import ServerConfig
 from ..enums import ExtensionType, HandshakeType, ProtocolVersion, PskKeyExchangeMode
@@ -131,6 +132,9 @@ class ExpectClientHello:
     expects = frozenset({HandshakeType.CLIENT_HELLO})
 
     config: ServerConfig
+    on_hello: Callable[[ClientHello], None] | None = field(default=None, compare=False)
+    """Told of the ClientHello before anything is negotiated; it only observes (the server
+    keeps what ssl's ``shared_ciphers()`` and ``session_stats()`` report)."""
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -142,6 +146,8 @@ class ExpectClientHello:
         | ServerHandshake12
     ):
         hello = expect(msg, ClientHello, self)
+        if self.on_hello is not None:
+            self.on_hello(hello)
         config = config_for_server_name(self.config, hello)
         if negotiate_version(config, hello) == ProtocolVersion.TLS12:
             return start_tls12(config, hello, out)
