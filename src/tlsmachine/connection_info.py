@@ -54,6 +54,8 @@ class ConnectionInfo:
     connection: Connection
     _peer_chain: tuple[x509.Certificate, ...] | None = None
     """A client chain received after the handshake (RFC 8446 §4.6.2), else None."""
+    _verified_peer_chain: tuple[x509.Certificate, ...] = ()
+    """The verifier's path for ``_peer_chain``, when that is set."""
     _pending: bytearray
     """Application data received and not yet read."""
     clean_close: bool | None
@@ -86,6 +88,7 @@ class ConnectionInfo:
                 self._session = event.session
             elif isinstance(event, ClientCertificateReceived):
                 self._peer_chain = event.certificates
+                self._verified_peer_chain = event.verified_chain
             elif isinstance(event, HandshakeComplete) and self._stats is not None:
                 offered = self._resumption_offered(event)
                 self._stats.completed(
@@ -236,6 +239,28 @@ class ConnectionInfo:
         if isinstance(conn, ClientConnection) and not conn.config.verify_certificates:
             return {}
         return peer_certificate_dict(chain[0])
+
+    def get_unverified_chain(self) -> list[bytes]:
+        """The peer's chain as it sent it (DER, leaf first, extra certificates included), as
+        ssl's (3.13). A resumed handshake reports its session's chain, as ``getpeercert()``
+        does (ssl: ``[]``). ``[]`` before the handshake (no ValueError, as in ssl) or without
+        a peer certificate."""
+        info = self.connection.handshake_info
+        if info is None:
+            return []
+        chain = info.peer_certificates if self._peer_chain is None else self._peer_chain
+        return [cert.public_bytes(serialization.Encoding.DER) for cert in chain]
+
+    def get_verified_chain(self) -> list[bytes]:
+        """The path the verifier validated (DER, leaf to trust anchor: the root from our store
+        included, certificates the peer sent off the path left out), as ssl's (3.13). ``[]``
+        when this handshake verified nothing: before it, ``CERT_NONE`` on a client (ssl returns
+        OpenSSL's unchecked chain there), no client certificate, a resumed session (as ssl)."""
+        info = self.connection.handshake_info
+        if info is None:
+            return []
+        chain = info.verified_chain if self._peer_chain is None else self._verified_peer_chain
+        return [cert.public_bytes(serialization.Encoding.DER) for cert in chain]
 
     def get_channel_binding(self, cb_type: str = "tls-exporter") -> bytes | None:
         """Channel binding data: only ``tls-exporter`` (RFC 9266; TLS 1.3 has no

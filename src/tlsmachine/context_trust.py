@@ -36,11 +36,13 @@ class AnyName:
     def __init__(self, inner: CertificateVerifier) -> None:
         self.inner = inner
 
-    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
-        self.inner.verify_server(chain, None, now)
+    def verify_server(
+        self, chain: Chain, server_name: str | None, now: dt.datetime
+    ) -> Chain | None:
+        return self.inner.verify_server(chain, None, now)  # the path, for get_verified_chain()
 
-    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
-        self.inner.verify_client(chain, now)
+    def verify_client(self, chain: Chain, now: dt.datetime) -> Chain | None:
+        return self.inner.verify_client(chain, now)
 
 
 def der_certificates(data: bytes) -> list[x509.Certificate]:

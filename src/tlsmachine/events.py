@@ -42,6 +42,11 @@ class HandshakeComplete(Event):
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
     """The peer's certificate chain, leaf first (empty if it sent none). A resumed handshake
     has no Certificate message: it reports the chain of the session's original handshake."""
+    verified_chain: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    """The path the verifier validated for ``peer_certificates``, leaf to trust anchor (RFC 5280
+    §6; the anchor from our store, certificates sent off the path left out). Empty when this
+    handshake verified no chain: verification off, no peer certificate, a resumed handshake,
+    or a verifier that reports no path (see :class:`~tlsmachine.verify.CertificateVerifier`)."""
     resumed: bool = False
     """True if the handshake was authenticated with a PSK (resumption)."""
     hello_retry: bool = False
@@ -183,3 +188,6 @@ class ClientCertificateReceived(Event):
     """The client's chain, leaf first; empty if it sent none."""
     certificate_request_context: bytes
     """The request answered: what ``request_client_certificate()`` returned."""
+    verified_chain: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    """The path the verifier validated for ``certificates``, leaf to trust anchor (as
+    :attr:`HandshakeComplete.verified_chain`); empty if there is none to report."""

@@ -100,6 +100,8 @@ class Agreed12:
     group_name: str | None = None
     signature_scheme: int | None = None
     peer_chain: tuple[x509.Certificate, ...] = ()
+    verified_chain: tuple[x509.Certificate, ...] = ()
+    """The verifier's path for ``peer_chain``; empty when resumed or not verified."""
 
 
 def protectors(
@@ -140,6 +142,7 @@ def handshake_complete(
     peer_certificates: tuple[x509.Certificate, ...],
     *,
     resumed: bool,
+    verified_chain: tuple[x509.Certificate, ...] = (),
 ) -> HandshakeComplete:
     """The summary both roles report after the peer's Finished (no group or scheme when
     resumed: the abbreviated handshake exchanges no keys, RFC 5246 §7.3)."""
@@ -151,6 +154,7 @@ def handshake_complete(
         alpn_protocol=alpn_protocol,
         server_name=server_name,
         peer_certificates=peer_certificates,
+        verified_chain=verified_chain,
         resumed=resumed,
     )
 

@@ -98,14 +98,19 @@ class CertificateVerifier(Protocol):
     """Decides whether a peer's certificate chain (leaf first, RFC 8446 §4.4.2) is acceptable.
 
     Implementations raise a :class:`~tlsmachine.errors.ProtocolError` subclass (its alert is
-    sent) or :class:`~tlsmachine.errors.ConfigurationError`; returning means "accepted". The
-    CertificateVerify signature (§4.4.3) is checked by the handshake, not here.
+    sent) or :class:`~tlsmachine.errors.ConfigurationError`; returning means "accepted". A
+    verifier that builds a path (RFC 5280 §6) returns it, leaf to trust anchor: it becomes
+    ``verified_chain`` of the handshake's events (ssl's ``get_verified_chain()``); None
+    reports no path. The CertificateVerify signature (§4.4.3) is checked by the handshake,
+    not here.
     """
 
-    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
+    def verify_server(
+        self, chain: Chain, server_name: str | None, now: dt.datetime
+    ) -> Chain | None:
         """Client side: the server's chain, for the DNS name or IP literal we connected to."""
 
-    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
+    def verify_client(self, chain: Chain, now: dt.datetime) -> Chain | None:
         """Server side: a client certificate chain (RFC 8446 §4.4.2.3, §4.3.2)."""
 
 
@@ -147,6 +152,14 @@ def parse_certificate_chain(der_list: Sequence[bytes]) -> tuple[x509.Certificate
     return tuple(certs)
 
 
+def verified_path(result: Chain | None) -> tuple[x509.Certificate, ...]:
+    """What the handshake keeps of a verifier's answer: the path it returned, or ``()`` for None
+    and for anything else (verifiers written when the answer was ignored may return True)."""
+    if isinstance(result, tuple):
+        return result
+    return tuple(result) if isinstance(result, list) else ()
+
+
 def _parse_der(der: bytes) -> x509.Certificate:
     """One certificate with its extensions; ``ValueError`` saying what is wrong otherwise."""
     try:
@@ -182,9 +195,11 @@ _parse_certificate = functools.lru_cache(maxsize=128)(_parse_der)
 
 
 class _Accepted(NamedTuple):
-    """A chain the verifier accepted, and when all certificates of its validated path are valid."""
+    """A chain the verifier accepted, its validated path, and when all certificates of that path
+    are valid."""
 
     chain: tuple[x509.Certificate, ...]
+    path: tuple[x509.Certificate, ...]
     not_before: dt.datetime
     not_after: dt.datetime
 
@@ -210,6 +225,9 @@ class DefaultVerifier:
     Accepted chains are remembered (``cache_size`` of them, 0 turns it off) and not verified
     again while every certificate of the validated path is within its validity period (the
     reasoning is next to ``_recently_verified``). Rejections are never remembered.
+
+    Both methods return pyca's validated path, leaf to trust anchor (the anchor from our store
+    even when the peer did not send it; certificates sent off the path left out).
     """
 
     def __init__(
@@ -260,7 +278,9 @@ class DefaultVerifier:
             policy = self._policy[1]
         return policy.time(now)  # PolicyBuilder is immutable: each call returns a new one
 
-    def verify_server(self, chain: Chain, server_name: str | None, now: dt.datetime) -> None:
+    def verify_server(
+        self, chain: Chain, server_name: str | None, now: dt.datetime
+    ) -> tuple[x509.Certificate, ...]:
         """Check the server's chain for ``server_name`` at ``now`` (RFC 8446 §4.4.2.4)."""
         if not chain:
             raise DecodeError("the server sent an empty Certificate message (RFC 8446 §4.4.2.4)")
@@ -276,8 +296,9 @@ class DefaultVerifier:
             subject = _any_name_of(chain[0])
         now = as_utc(now)
         key = ("server", subject, self.max_chain_depth, *map(id, chain))
-        if self._recently_verified(key, chain, now):
-            return
+        remembered = self._recently_verified(key, chain, now)
+        if remembered is not None:
+            return remembered
         try:
             verifier = self._builder(now).build_server_verifier(subject)
         except ConfigurationError:  # a ValueError too (no system trust store): keep it as is
@@ -286,8 +307,9 @@ class DefaultVerifier:
             raise ConfigurationError(f"server name {server_name!r} is not usable: {exc}") from None
         path = self._run(lambda: verifier.verify(chain[0], list(chain[1:])), chain, now, subject)
         self._remember(key, chain, path)
+        return path
 
-    def verify_client(self, chain: Chain, now: dt.datetime) -> None:
+    def verify_client(self, chain: Chain, now: dt.datetime) -> tuple[x509.Certificate, ...]:
         """Check a client's chain at ``now`` (EKU clientAuth; RFC 8446 §4.4.2.4)."""
         if not chain:
             raise CertificateRequired(
@@ -295,11 +317,13 @@ class DefaultVerifier:
             )
         now = as_utc(now)
         key = ("client", None, self.max_chain_depth, *map(id, chain))
-        if self._recently_verified(key, chain, now):
-            return
+        remembered = self._recently_verified(key, chain, now)
+        if remembered is not None:
+            return remembered
         verifier = self._builder(now).build_client_verifier()
         path = self._run(lambda: verifier.verify(chain[0], list(chain[1:])).chain, chain, now, None)
         self._remember(key, chain, path)
+        return path
 
     def _run(
         self,
@@ -307,7 +331,7 @@ class DefaultVerifier:
         chain: Chain,
         now: dt.datetime,
         subject: Subject | None,
-    ) -> Sequence[x509.Certificate]:
+    ) -> tuple[x509.Certificate, ...]:
         """Run pyca's verification; the validated path (leaf to trust anchor) if accepted."""
         try:
             path = verify()
@@ -316,7 +340,7 @@ class DefaultVerifier:
         except ValueError as exc:  # a malformed field pyca met only while verifying
             raise BadCertificate(f"{describe(chain[0])} is malformed: {exc}") from None
         check_leaf_usable(chain[0])
-        return path
+        return tuple(path)
 
     # Accepted chains are remembered, as Chromium's CachingCertVerifier does: validating a path
     # costs a signature check per certificate (~90 µs for one ECDSA P-256 link), and a client
@@ -332,16 +356,21 @@ class DefaultVerifier:
     # entry keeps those objects alive, so an id cannot be reused while it is remembered, and a
     # hit also compares the chains. At most ``cache_size`` entries, the oldest dropped first.
 
-    def _recently_verified(self, key: tuple[object, ...], chain: Chain, now: dt.datetime) -> bool:
+    def _recently_verified(
+        self, key: tuple[object, ...], chain: Chain, now: dt.datetime
+    ) -> tuple[x509.Certificate, ...] | None:
+        """The path remembered for ``chain``, if it is still valid at ``now``; else None."""
         accepted = self._accepted.get(key)
-        return (
+        if (
             accepted is not None
             and accepted.chain == tuple(chain)
             and accepted.not_before <= now <= accepted.not_after
-        )
+        ):
+            return accepted.path
+        return None
 
     def _remember(
-        self, key: tuple[object, ...], chain: Chain, path: Sequence[x509.Certificate]
+        self, key: tuple[object, ...], chain: Chain, path: tuple[x509.Certificate, ...]
     ) -> None:
         if self.cache_size <= 0 or not path:
             return
@@ -349,7 +378,7 @@ class DefaultVerifier:
         not_after = min(c.not_valid_after_utc for c in path)
         with self._lock:
             self._accepted.pop(key, None)
-            self._accepted[key] = _Accepted(tuple(chain), not_before, not_after)
+            self._accepted[key] = _Accepted(tuple(chain), path, not_before, not_after)
             while len(self._accepted) > self.cache_size:
                 del self._accepted[next(iter(self._accepted))]
 

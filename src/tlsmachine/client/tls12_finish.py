@@ -103,6 +103,7 @@ class ExpectServerFinished:
                 sni_host_name(hs.server_name),  # what went out: no IP literal
                 agreed.peer_chain,
                 resumed=session is not None,
+                verified_chain=agreed.verified_chain,
             )
         )
         self._remember_session(out)

@@ -56,7 +56,7 @@ from ..messages.tls12 import (
     ServerKeyExchange,
 )
 from ..messages.tls13 import CertificateVerify, Finished
-from ..verify import parse_certificate_chain, public_key_of
+from ..verify import parse_certificate_chain, public_key_of, verified_path
 from .certificate import by_authorities
 from .tls12_finish import ExpectChangeCipherSpec, ExpectNewSessionTicket
 
@@ -98,11 +98,12 @@ class ExpectServerCertificate:
         chain = parse_certificate_chain(certificate.certificate_list)
         _check_server_key(hs.suite, chain[0])
         config = hs.config
+        path = None
         if config.verify_certificates:
             now = datetime.fromtimestamp(config.clock(), tz=UTC)
-            config.certificate_verifier().verify_server(chain, hs.server_name, now)
+            path = config.certificate_verifier().verify_server(chain, hs.server_name, now)
         hs.transcript.update(certificate.raw)
-        return ExpectServerKeyExchange(hs, chain)
+        return ExpectServerKeyExchange(hs, chain, verified_path(path))
 
 
 def _server_group(
@@ -148,6 +149,8 @@ class ExpectServerKeyExchange:
 
     hs: Client12
     chain: tuple[x509.Certificate, ...]
+    verified_chain: tuple[x509.Certificate, ...]
+    """The verifier's path for ``chain`` (empty if none), carried to the summary."""
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -178,7 +181,9 @@ class ExpectServerKeyExchange:
         dhe = isinstance(group, FFDHEGroup)
         public = dh_public12(share.public_bytes) if dhe else share.public_bytes
         exchange = KeyExchange12(group.name, public, premaster, scheme, dhe)
-        return ExpectCertificateRequestOrServerHelloDone(hs, self.chain, exchange)
+        return ExpectCertificateRequestOrServerHelloDone(
+            hs, self.chain, exchange, self.verified_chain
+        )
 
 
 @fast_init
@@ -203,15 +208,17 @@ class ExpectCertificateRequestOrServerHelloDone:
     hs: Client12
     chain: tuple[x509.Certificate, ...]
     exchange: KeyExchange12
+    verified_chain: tuple[x509.Certificate, ...]
 
     def handle(
         self, msg: HandshakeMessage, out: Output
     ) -> ExpectServerHelloDone | ExpectNewSessionTicket | ExpectChangeCipherSpec:
+        chain, verified = self.chain, self.verified_chain
         if isinstance(msg, CertificateRequest12):
             self.hs.transcript.update(msg.raw)
-            return ExpectServerHelloDone(self.hs, self.chain, self.exchange, msg)
+            return ExpectServerHelloDone(self.hs, chain, self.exchange, msg, verified)
         done = expect(msg, ServerHelloDone, self)
-        return _client_flight(self.hs, self.chain, self.exchange, None, done, out)
+        return _client_flight(self.hs, chain, verified, self.exchange, None, done, out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,12 +231,14 @@ class ExpectServerHelloDone:
     chain: tuple[x509.Certificate, ...]
     exchange: KeyExchange12
     request: CertificateRequest12
+    verified_chain: tuple[x509.Certificate, ...]
 
     def handle(
         self, msg: HandshakeMessage, out: Output
     ) -> ExpectNewSessionTicket | ExpectChangeCipherSpec:
         done = expect(msg, ServerHelloDone, self)
-        return _client_flight(self.hs, self.chain, self.exchange, self.request, done, out)
+        chain, verified = self.chain, self.verified_chain
+        return _client_flight(self.hs, chain, verified, self.exchange, self.request, done, out)
 
 
 def _client_certificate(
@@ -258,13 +267,15 @@ def _client_certificate(
 def _client_flight(
     hs: Client12,
     chain: tuple[x509.Certificate, ...],
+    verified: tuple[x509.Certificate, ...],
     exchange: KeyExchange12,
     request: CertificateRequest12 | None,
     done: ServerHelloDone,
     out: Output,
 ) -> ExpectNewSessionTicket | ExpectChangeCipherSpec:
     """Our second flight (RFC 5246 §7.3): [Certificate], ClientKeyExchange,
-    [CertificateVerify], ChangeCipherSpec, Finished."""
+    [CertificateVerify], ChangeCipherSpec, Finished. ``chain``: the server's, ``verified``:
+    the verifier's path for it (both go into the summary)."""
     transcript, config, suite = hs.transcript, hs.config, hs.suite
     transcript.update(done.raw)
     answer = _client_certificate(config, request) if request is not None else None
@@ -297,7 +308,7 @@ def _client_flight(
     install_keys(out, keys, client=True, direction="write")
     verify_data = finished(suite, master, client=True, handshake_hash=transcript.digest())
     transcript.update(out.send(Finished(verify_data=verify_data)))
-    agreed = Agreed12(master, keys, exchange.group_name, exchange.signature_scheme, chain)
+    agreed = Agreed12(master, keys, exchange.group_name, exchange.signature_scheme, chain, verified)
     if hs.ticket_expected:
         return ExpectNewSessionTicket(hs, agreed)
     return ExpectChangeCipherSpec(hs, agreed, None)

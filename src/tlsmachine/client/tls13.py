@@ -52,7 +52,7 @@ from ..messages.tls13 import (
 from ..session import ClientSession
 from ..traffic13 import SessionContext, Traffic13
 from ..transcript import TranscriptHash
-from ..verify import parse_certificate_chain
+from ..verify import parse_certificate_chain, verified_path
 from .certificate import answer_certificate_request
 from .client_hello import check_extension_answer, sni_host_name
 from .post_handshake_auth import ClientPostHandshakeAuth
@@ -246,11 +246,12 @@ def _server_certificate(
                 )
     chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
     config = hs.config
+    path = None
     if config.verify_certificates:
         now = datetime.fromtimestamp(config.clock(), tz=UTC)
-        config.certificate_verifier().verify_server(chain, hs.server_name, now)
+        path = config.certificate_verifier().verify_server(chain, hs.server_name, now)
     hs.transcript.update(certificate.raw)
-    return ExpectCertificateVerify(hs, negotiated, request, chain)
+    return ExpectCertificateVerify(hs, negotiated, request, chain, verified_path(path))
 
 
 @fast_init
@@ -264,6 +265,8 @@ class ExpectCertificateVerify:
     negotiated: Negotiated
     certificate_request: CertificateRequest | None
     chain: tuple[x509.Certificate, ...]
+    verified_chain: tuple[x509.Certificate, ...]
+    """The verifier's path for ``chain`` (empty if none): kept, never recomputed."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
         cv = expect(msg, CertificateVerify, self)
@@ -272,7 +275,12 @@ class ExpectCertificateVerify:
         check_certificate_verify(cv, self.chain, offered, th, by_server=True)
         self.hs.transcript.update(cv.raw)
         return ExpectFinished(
-            self.hs, self.negotiated, self.certificate_request, self.chain, cv.algorithm
+            self.hs,
+            self.negotiated,
+            self.certificate_request,
+            self.chain,
+            cv.algorithm,
+            self.verified_chain,
         )
 
 
@@ -288,6 +296,7 @@ class ExpectFinished:
     certificate_request: CertificateRequest | None
     chain: tuple[x509.Certificate, ...]
     signature_scheme: int | None
+    verified_chain: tuple[x509.Certificate, ...] = ()
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         finished = expect(msg, Finished, self)
@@ -360,6 +369,7 @@ class ExpectFinished:
             alpn_protocol=negotiated.alpn_protocol,
             server_name=sni_host_name(hs.server_name),  # what went out: no IP
             peer_certificates=chain,
+            verified_chain=self.verified_chain,  # () when resumed: no chain verified now
             resumed=hs.resumed and hs.psk_identity is None,
             psk_identity=hs.psk_identity,
             hello_retry=hs.hello_retry,

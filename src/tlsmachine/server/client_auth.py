@@ -19,7 +19,7 @@ from ..errors import CertificateRequired, IllegalParameter, UnsupportedExtension
 from ..machine import Output, check_certificate_verify, expect
 from ..messages import HandshakeMessage
 from ..messages.tls13 import Certificate, CertificateVerify
-from ..verify import parse_certificate_chain
+from ..verify import parse_certificate_chain, verified_path
 from .tls13_finish import ExpectFinished
 
 
@@ -51,9 +51,9 @@ class ExpectClientCertificate:
             return replace(then, finished_context=transcript.digest())
         chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
         now = datetime.fromtimestamp(config.clock(), tz=UTC)
-        config.client_certificate_verifier().verify_client(chain, now)
+        path = config.client_certificate_verifier().verify_client(chain, now)
         transcript.update(certificate.raw)
-        return ExpectClientCertificateVerify(then, chain)
+        return ExpectClientCertificateVerify(then, chain, verified_path(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ class ExpectClientCertificateVerify:
 
     then: ExpectFinished
     chain: tuple[x509.Certificate, ...]
+    verified_chain: tuple[x509.Certificate, ...]
+    """The verifier's path for ``chain`` (empty if none), for the summary."""
 
     def handle(self, msg: HandshakeMessage, out: Output) -> ExpectFinished:
         cv = expect(msg, CertificateVerify, self)
@@ -73,5 +75,7 @@ class ExpectClientCertificateVerify:
         offered = config.signature_schemes
         check_certificate_verify(cv, self.chain, offered, transcript.digest(), by_server=False)
         transcript.update(cv.raw)
-        summary = replace(then.summary, peer_certificates=self.chain)
+        summary = replace(
+            then.summary, peer_certificates=self.chain, verified_chain=self.verified_chain
+        )
         return replace(then, finished_context=transcript.digest(), summary=summary)

@@ -42,7 +42,7 @@ from ..messages import HandshakeMessage
 from ..messages.hello import ClientHello
 from ..messages.tls13 import Certificate, CertificateRequest, CertificateVerify, Finished
 from ..transcript import TranscriptHash
-from ..verify import parse_certificate_chain
+from ..verify import parse_certificate_chain, verified_path
 
 CONTEXT_LENGTH = 32
 """Bytes of randomness in each certificate_request_context (§4.3.2: SHOULD be unpredictable)."""
@@ -130,9 +130,10 @@ class ServerPostHandshakeAuth:
             return ExpectPostHandshakeFinished(then, context, (), transcript.digest())
         chain = parse_certificate_chain([e.cert_data for e in certificate.certificate_list])
         now = datetime.fromtimestamp(self.config.clock(), tz=UTC)
-        self.config.client_certificate_verifier().verify_client(chain, now)
+        path = self.config.client_certificate_verifier().verify_client(chain, now)
         transcript.update(certificate.raw)
-        return ExpectPostHandshakeCertificateVerify(then, context, chain, transcript)
+        verified = verified_path(path)
+        return ExpectPostHandshakeCertificateVerify(then, context, chain, transcript, verified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,8 @@ class ExpectPostHandshakeCertificateVerify:
     chain: tuple[x509.Certificate, ...] = field(repr=False)
     transcript: TranscriptHash = field(repr=False)
     """This exchange's: handshake, CertificateRequest, Certificate."""
+    verified_chain: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    """The verifier's path for ``chain`` (empty if none), for the event."""
 
     def claims(self, msg: HandshakeMessage) -> bool:
         """Every message: the answer is consecutive (RFC 8446 §4.6.2)."""
@@ -159,7 +162,9 @@ class ExpectPostHandshakeCertificateVerify:
         transcript = self.transcript
         check_certificate_verify(cv, self.chain, offered, transcript.digest(), by_server=False)
         transcript.update(cv.raw)
-        return ExpectPostHandshakeFinished(self.then, self.context, self.chain, transcript.digest())
+        return ExpectPostHandshakeFinished(
+            self.then, self.context, self.chain, transcript.digest(), self.verified_chain
+        )
 
     def request(self, out: Output) -> tuple[ExpectPostHandshakeCertificateVerify, bytes]:
         """A further request while this answer is under way."""
@@ -176,6 +181,7 @@ class ExpectPostHandshakeFinished:
     chain: tuple[x509.Certificate, ...] = field(repr=False)
     finished_context: bytes
     """Transcript-Hash(handshake, CertificateRequest, Certificate, [CertificateVerify])."""
+    verified_chain: tuple[x509.Certificate, ...] = field(default=(), repr=False)
 
     def claims(self, msg: HandshakeMessage) -> bool:
         """Every message: the answer is consecutive (RFC 8446 §4.6.2)."""
@@ -190,7 +196,9 @@ class ExpectPostHandshakeFinished:
         check_finished(finished, suite, key, self.finished_context, "client")
         out.event(
             ClientCertificateReceived(
-                certificates=self.chain, certificate_request_context=self.context
+                certificates=self.chain,
+                certificate_request_context=self.context,
+                verified_chain=self.verified_chain,
             )
         )
         return self.then

@@ -46,7 +46,7 @@ from ..messages.tls12 import Certificate12, ChangeCipherSpec, ClientKeyExchange,
 from ..messages.tls13 import CertificateVerify, Finished
 from ..session_cache import Tls12Session
 from ..traffic12 import Traffic12
-from ..verify import parse_certificate_chain, public_key_of
+from ..verify import parse_certificate_chain, public_key_of, verified_path
 
 if TYPE_CHECKING:
     from .tls12 import Server12
@@ -74,6 +74,7 @@ class ExpectClientCertificate:
         hs = self.hs
         config = hs.config
         chain: tuple[x509.Certificate, ...] = ()
+        path = None
         if not certificate.certificate_list:
             if config.client_auth == "required":
                 # RFC 5246 §7.4.6: the server may then abort with handshake_failure.
@@ -81,11 +82,11 @@ class ExpectClientCertificate:
         else:
             chain = parse_certificate_chain(certificate.certificate_list)
             now = datetime.fromtimestamp(config.clock(), tz=UTC)
-            config.client_certificate_verifier().verify_client(chain, now)
+            path = config.client_certificate_verifier().verify_client(chain, now)
         hs.transcript.update(certificate.raw)
         if not chain:
             hs.transcript.forget_messages()
-        return ExpectClientKeyExchange(hs, self.exchange, chain)
+        return ExpectClientKeyExchange(hs, self.exchange, chain, verified_path(path))
 
 
 @fast_init
@@ -98,6 +99,8 @@ class ExpectClientKeyExchange:
     hs: Server12
     exchange: _PendingExchange
     client_chain: tuple[x509.Certificate, ...]
+    verified_chain: tuple[x509.Certificate, ...] = ()
+    """The verifier's path for ``client_chain`` (empty if none), for the summary."""
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -125,7 +128,12 @@ class ExpectClientKeyExchange:
         log_master_secret(out, hs.client_random, master)
         keys = protectors(hs.suite, master, hs.client_random, hs.server_random)
         agreed = Agreed12(
-            master, keys, group.name, self.exchange.signature_scheme, self.client_chain
+            master,
+            keys,
+            group.name,
+            self.exchange.signature_scheme,
+            self.client_chain,
+            self.verified_chain,
         )
         if self.client_chain:
             return ExpectClientCertificateVerify(hs, agreed, signed + cke.raw)
@@ -236,6 +244,7 @@ class ExpectClientFinished:
                 hs.server_name,
                 agreed.peer_chain,
                 resumed=self.resumed,
+                verified_chain=agreed.verified_chain,
             )
         )
         forget = None
