@@ -11,8 +11,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 import pki
 import tlsmachine.context as tssl
+from facade_peers import TIMEOUT, Peer, client_context, server_context, socket_pair
 from tlsmachine import ClientConfig, ClientConnection, InMemoryClientSessionStore
 from tlsmachine.context import Context, TLSObject, create_default_context
 from tlsmachine.enums import AlertDescription, ProtocolVersion
@@ -42,7 +42,6 @@ from tlsmachine.sockets import RaggedEOFError, TLSSocket
 
 pytestmark = pytest.mark.timeout(60)
 
-TIMEOUT = 10.0
 LABELS_13 = {
     "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
     "SERVER_HANDSHAKE_TRAFFIC_SECRET",
@@ -63,49 +62,6 @@ def common_name(cert: object, field: str = "subject") -> str:
     """The commonName of a getpeercert() dict's subject (or issuer)."""
     assert isinstance(cert, dict)
     return dict(rdn[0] for rdn in cert[field])["commonName"]  # type: ignore[no-any-return]
-
-
-def server_context(test_pki: pki.TestPKI, leaf: str = "ecdsa-p256") -> Context:
-    ctx = Context(tssl.PROTOCOL_TLS_SERVER)
-    issued = test_pki.leaves[leaf]
-    ctx.load_cert_chain(issued.chain_path, issued.key_path)
-    return ctx
-
-
-def client_context(test_pki: pki.TestPKI) -> Context:
-    return create_default_context(cafile=test_pki.ca_path)
-
-
-class Peer:
-    """One end run in a thread: its return value or its exception."""
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        self.result: object = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], object]) -> None:
-        try:
-            self.result = fn()
-        except BaseException as exc:
-            self.error = exc
-
-    def join(self) -> object:
-        self._thread.join(TIMEOUT)
-        assert not self._thread.is_alive(), "peer thread still running"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-@contextlib.contextmanager
-def socket_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    a, b = socket.socketpair()
-    a.settimeout(TIMEOUT)
-    b.settimeout(TIMEOUT)
-    with a, b:
-        yield a, b
 
 
 def serve_once(ctx: Context, sock: socket.socket, body: Callable[[TLSSocket], object]) -> Peer:

@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 import pki
 import tlsmachine.context as tssl
+from facade_peers import TIMEOUT, Peer, client_context, server_context, socket_pair
 from tlsmachine.context import Context, TLSObject, create_default_context
 from tlsmachine.context_stats import SESSION_STATS_KEYS
 from tlsmachine.errors import (
@@ -38,8 +39,6 @@ from tlsmachine.session_cache import InMemorySessionCache, Tls12Session
 
 pytestmark = pytest.mark.timeout(60)
 
-TIMEOUT = 10.0
-
 
 @pytest.fixture(scope="module")
 def gap_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
@@ -47,49 +46,6 @@ def gap_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.TestPKI:
     return pki.make_pki(
         tmp_path_factory.mktemp("gaps-pki"), key_types=("ecdsa-p256",), intermediate=True
     )
-
-
-def server_context(test_pki: pki.TestPKI) -> Context:
-    ctx = Context(tssl.PROTOCOL_TLS_SERVER)
-    leaf = test_pki.leaves["ecdsa-p256"]
-    ctx.load_cert_chain(leaf.chain_path, leaf.key_path)
-    return ctx
-
-
-def client_context(test_pki: pki.TestPKI) -> Context:
-    return create_default_context(cafile=test_pki.ca_path)
-
-
-class Peer:
-    """One end run in a thread: its return value or its exception."""
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        self.result: object = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], object]) -> None:
-        try:
-            self.result = fn()
-        except BaseException as exc:
-            self.error = exc
-
-    def join(self) -> object:
-        self._thread.join(TIMEOUT)
-        assert not self._thread.is_alive(), "peer thread still running"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-@contextlib.contextmanager
-def socket_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    a, b = socket.socketpair()
-    a.settimeout(TIMEOUT)
-    b.settimeout(TIMEOUT)
-    with a, b:
-        yield a, b
 
 
 def serve(ctx: Any, sock: socket.socket, body: Callable[[Any], object] | None = None) -> Peer:
