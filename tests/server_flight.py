@@ -18,7 +18,6 @@ framing comes from tests/wire.py.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import struct
 from collections.abc import Callable
@@ -126,10 +125,9 @@ def server_config(**kwargs: Any) -> ServerConfig:
     return ServerConfig(**{"certificates": (server_cert(),), "session_tickets": 0, **kwargs})
 
 
-@functools.cache
 def rsa_cert() -> CertifiedKey:
-    """An RSA certificate for "localhost" (made once: RSA key generation is slow)."""
-    return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
+    """The shared RSA-2048 certificate for "localhost"."""
+    return server_cert("rsa-2048")
 
 
 # -- what the client does with it --------------------------------------------------------------

@@ -11,7 +11,6 @@ ExpectAlert + ExpectClose).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import os
 import struct
@@ -196,10 +195,9 @@ class Reply:
         return b"".join(e.data for e in self.events if isinstance(e, ApplicationData))
 
 
-@functools.cache
 def rsa_cert() -> CertifiedKey:
-    """An RSA certificate for the *_RSA suites (made once: RSA key generation is slow)."""
-    return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
+    """The shared RSA-2048 certificate for "localhost", for the *_RSA suites."""
+    return server_cert("rsa-2048")
 
 
 def server_config(**kwargs: object) -> ServerConfig:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pytest
 
+from tls_fixtures import server_cert
 from tlsmachine import (
     ApplicationData,
     ConnectionClosed,
@@ -131,11 +132,10 @@ def client_hello(
     return handshake(HandshakeType.CLIENT_HELLO, body)
 
 
-@functools.cache
 def rsa_certificate() -> CertifiedKey:
     """An RSA certificate, as the servers tlsfuzzer's TLS 1.3 scripts are run against have
-    (their ClientHellos offer only RSA-PSS signatures)."""
-    return CertifiedKey.self_signed(("localhost",), key_type="rsa-2048")
+    (their ClientHellos offer only RSA-PSS signatures): the shared one."""
+    return server_cert("rsa-2048")
 
 
 # -- the scripted client ------------------------------------------------------------------------

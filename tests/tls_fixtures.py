@@ -7,10 +7,15 @@ import functools
 from tlsmachine.certs import CertifiedKey
 
 
+def server_cert(key_type: str = "ecdsa-p256") -> CertifiedKey:
+    """A self-signed certificate for "localhost" with a key of ``key_type``, made once per
+    type and shared by every test module (RSA key generation is slow)."""
+    return _localhost_cert(key_type)
+
+
 @functools.cache
-def server_cert() -> CertifiedKey:
-    """An ECDSA P-256 certificate for "localhost"."""
-    return CertifiedKey.self_signed(("localhost",), key_type="ecdsa-p256")
+def _localhost_cert(key_type: str) -> CertifiedKey:
+    return CertifiedKey.self_signed(("localhost",), key_type=key_type)
 
 
 @functools.cache

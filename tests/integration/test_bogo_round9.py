@@ -27,7 +27,6 @@ the RFC names.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -140,16 +139,6 @@ def client12(**kwargs: Any) -> ClientConfig:
 
 def server12(**kwargs: Any) -> ServerConfig:
     return server_config(**{"groups": (SECP256R1,), **kwargs})
-
-
-@functools.cache
-def certified(key_type: str) -> CertifiedKey:
-    """A "localhost" certificate with a key of ``key_type`` (made once per type)."""
-    if key_type == "rsa-2048":
-        return rsa_cert()
-    if key_type == "ecdsa-p256":
-        return server_cert()
-    return CertifiedKey.self_signed(("localhost",), key_type=key_type)
 
 
 def rsa_client() -> CertifiedKey:
@@ -649,7 +638,7 @@ def test_client_verifies_each_server_signature_scheme(
     the ServerKeyExchange signature is over "ClientHello.random + ServerHello.random +
     ServerKeyExchange.params"; §7.2.2 decrypt_error: "A handshake cryptographic operation failed,
     including being unable to correctly verify a signature"."""
-    cert = certified(key_type)
+    cert = server_cert(key_type)
     groups = (SECP256R1, SECP384R1, SECP521R1)
     if version == "TLS13":
         config = client_config(signature_schemes=(scheme,))

@@ -115,11 +115,9 @@ def _rsassa_pss_certificate() -> CertifiedKey:
 @functools.cache
 def certificate(key_type: str) -> CertifiedKey:
     """A server certificate for "localhost" of ``key_type`` (ecdsa-p256 is the shared one)."""
-    if key_type == "ecdsa-p256":
-        return server_cert()
     if key_type == "rsa-pss":
         return _rsassa_pss_certificate()
-    return CertifiedKey.self_signed(("localhost",), key_type=key_type)
+    return server_cert(key_type)
 
 
 def pem(certified: CertifiedKey) -> bytes:
