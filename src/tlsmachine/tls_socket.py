@@ -28,6 +28,7 @@ from .events import (
     HandshakeComplete,
 )
 from .socket_io import TLSSocketIO
+from .tcp_nodelay import send_at_once
 from .tls_socket_close import _READ_SIZE, TLSSocketClosing
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         self._io_refs = 0
         self._close_timeout: float | None = None
         self._peer_chain = None
+        self._nodelay_before = send_at_once(sock)
+        """TCP_NODELAY as the socket came (see :mod:`tlsmachine.tcp_nodelay`), for unwrap()."""
 
     # -- information -------------------------------------------------------------------------
 

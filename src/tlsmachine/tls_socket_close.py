@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .connection import Connection, ConnectionState
 from .errors import TLSError
 from .linger import LINGER_BYTES, LINGER_SECONDS
+from .tcp_nodelay import restore_nagle
 
 if TYPE_CHECKING:
     from .events import Event
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         _closed: bool
         _io_refs: int
         _close_timeout: float | None
+        _nodelay_before: int | None
 
         @property
         def peer_closed(self) -> bool: ...
@@ -54,31 +56,6 @@ else:
     _TLSSocketParts = object
 
 
-@contextlib.contextmanager
-def _nagle_off(sock: socket.socket) -> Iterator[None]:
-    """TCP_NODELAY while our close_notify goes out; the old setting afterwards.
-
-    Nagle's algorithm (RFC 896) holds a small segment while an earlier one is unacknowledged,
-    and a peer with nothing to send delays its ACK (40 ms or more on Linux). After a small
-    write (``sendall(b"bye")``) our close_notify would wait for that ACK, and so would a peer
-    reading until our close_notify, and close() waiting for the peer's answer: 40 ms per
-    connection. Setting TCP_NODELAY sends what is queued at once (RFC 1122 §4.2.3.4: an
-    application MUST be able to turn Nagle off). Not a TCP socket: nothing to do.
-    """
-    try:
-        nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-        if not nodelay:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:  # AF_UNIX, a closed socket, ...
-        nodelay = 1
-    try:
-        yield
-    finally:
-        if not nodelay:  # unwrap() hands the socket back as it was
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
-
-
 class TLSSocketClosing(_TLSSocketParts):
     """The closing half of :class:`~tlsmachine.tls_socket.TLSSocket`: ``shutdown_write``,
     ``shutdown``, ``unwrap``, ``close`` and what they need (see the module docstring)."""
@@ -88,8 +65,7 @@ class TLSSocketClosing(_TLSSocketParts):
         but :meth:`recv` still returns what the peer sends until its own close_notify."""
         if self.connection.state in (ConnectionState.APP_DATA, ConnectionState.PEER_CLOSED):
             self.connection.close()
-            with _nagle_off(self.socket):  # the peer may be waiting for it: no 40 ms stall
-                self._flush()
+            self._flush()
 
     def shutdown(self, how: int) -> None:
         """``SHUT_WR``/``SHUT_RDWR``: send close_notify (RFC 8446 §6.1), then shut down the TCP
@@ -105,6 +81,7 @@ class TLSSocketClosing(_TLSSocketParts):
         close_notify stays in the socket, as with ssl."""
         self._shutdown_tls(timeout, exact=True)
         self._closed = True
+        restore_nagle(self.socket, self._nodelay_before)  # see tcp_nodelay
         return self.socket
 
     def close(self, timeout: float | None = None) -> None:
@@ -168,7 +145,7 @@ class TLSSocketClosing(_TLSSocketParts):
             timeout = saved or _CLOSE_WAIT
         deadline = time.monotonic() + timeout
         try:
-            with contextlib.suppress(OSError, TLSError), _nagle_off(self.socket):
+            with contextlib.suppress(OSError, TLSError):
                 self._flush()
                 while not self.peer_closed:  # application data still arriving is dropped (§6.1)
                     size = max(conn.bytes_to_record_end(), 1) if exact else _READ_SIZE
