@@ -33,8 +33,10 @@ Checks (ecdhe-mlkem §4.2, §4.3; RFC 8446 §4.2.8.2, §7.4.2):
 KEMs are asymmetric: the server never generates a key pair for the ML-KEM part, it
 encapsulates. So these groups override :meth:`Group.respond` (the server side, which also makes
 the server's fresh ECDH share), and their :class:`PrivateKeyShare` (the client side) keeps the
-decapsulation key and the ECDH private key; ``exchange(server_share)`` decapsulates. The client
-generates every component independently (hybrid-design §3.2 allows reuse; we do not reuse).
+decapsulation key and the ECDH private key; ``exchange(server_share)`` decapsulates. The client's
+ML-KEM key is always fresh; its ECDH key is the one the same ClientHello sends for the classical
+group alone when there is one (hybrid-design §3.2 allows that reuse; see :meth:`KEMGroup.generate`
+and ``client_hello.initial_shares``), else fresh too.
 
 These groups are TLS 1.3 only (``Group.kem``): RFC 8422 defines ECDHE for TLS 1.2 over
 elliptic curves only, so neither side negotiates them in TLS 1.2.
