@@ -161,8 +161,9 @@ class Connection(ConnectionReceiving, ConnectionApplying):
         events, self._events = self._events, []
         return events
 
-    def send(self, data: bytes) -> None:
-        """Encrypt application data into the outgoing buffer."""
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt application data into the outgoing buffer (a view of bytes is sealed
+        without a copy of its own: it is read before this returns)."""
         state = self.state
         if state is not _APP_DATA_STATE and state is not _PEER_CLOSED_STATE:
             raise UsageError(f"cannot send application data in state {state.name}")

@@ -35,6 +35,7 @@ from .session import ClientSession
 
 if TYPE_CHECKING:
     from .context_stats import SessionStats
+    from .plaintext_buffer import PlaintextBuffer
 
 __all__ = ["ConnectionInfo"]
 
@@ -56,7 +57,7 @@ class ConnectionInfo:
     """A client chain received after the handshake (RFC 8446 §4.6.2), else None."""
     _verified_peer_chain: tuple[x509.Certificate, ...] = ()
     """The verifier's path for ``_peer_chain``, when that is set."""
-    _pending: bytearray
+    _pending: PlaintextBuffer
     """Application data received and not yet read."""
     clean_close: bool | None
     _session: ClientSession | None = None
@@ -76,9 +77,9 @@ class ConnectionInfo:
         BIOs); each event then goes to ``on_event``."""
         for event in events:
             if isinstance(event, ApplicationData):
-                self._pending += event.data
+                self._pending.append(event.data)
             elif isinstance(event, EarlyDataReceived):
-                self._pending += event.data  # 0-RTT data precedes the 1-RTT stream
+                self._pending.append(event.data)  # 0-RTT data precedes the 1-RTT stream
                 self.early_data_received += len(event.data)
             elif isinstance(event, EarlyDataRejected):
                 self.rejected_early_data = event.data

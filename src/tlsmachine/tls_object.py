@@ -16,6 +16,7 @@ from .errors import AlertReceived, ProtocolError, WantReadError, WantWriteError
 from .events import (
     Event,
 )
+from .plaintext_buffer import PlaintextBuffer
 from .tls_socket import RaggedEOFError
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ __all__ = ["IncomingBIO", "OutgoingBIO", "TLSObject"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_PUMP_SIZE = 65536
+"""Bytes taken from the incoming BIO per step: up to four full records."""
 
 
 class IncomingBIO(Protocol):
@@ -70,7 +74,7 @@ class TLSObject(ConnectionInfo):
         self.clean_close: bool | None = None
         """None while open; True after the peer's close_notify; False after a bare EOF."""
         self.on_event: Callable[[Event], None] | None = None
-        self._pending = bytearray()
+        self._pending = PlaintextBuffer()
         self._unsent = bytearray()  # ours, not yet taken by the outgoing BIO
 
     def pending(self) -> int:
@@ -98,7 +102,7 @@ class TLSObject(ConnectionInfo):
         if buffer is not None and size <= 0:
             size = len(buffer)
         if not self._pending and self.clean_close is None:
-            self._pump()
+            self._pump(until_data=True)
         if not self._pending:
             if self.clean_close:
                 return 0 if buffer is not None else b""
@@ -106,12 +110,10 @@ class TLSObject(ConnectionInfo):
                 self.clean_close = False
                 raise RaggedEOFError("EOF without close_notify: the data may be truncated")
             raise WantReadError("no application data yet")
-        data = bytes(self._pending[:size])
-        del self._pending[:size]
         if buffer is None:
-            return data
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
+            return self._pending.take(size)
+        with memoryview(buffer) as view, view.cast("B") as target:
+            return self._pending.take_into(target[:size])
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Encrypt all of ``data``; returns its length."""
@@ -153,11 +155,18 @@ class TLSObject(ConnectionInfo):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Feed everything ``incoming`` holds to the core; queue our answers."""
-        while data := self.incoming.read():
+    def _pump(self, *, until_data: bool = False) -> None:
+        """Feed what ``incoming`` holds to the core, :data:`_PUMP_SIZE` bytes at a time, and
+        queue our answers; with ``until_data``, stop as soon as application data is buffered.
+
+        A read so decrypts about as far as it must, as ssl's does, rather than all that the
+        application put in ``incoming`` at once: the plaintext buffered here stays bounded.
+        """
+        while data := self.incoming.read(_PUMP_SIZE):
             self._take_events(self._guard(self.connection.receive_data, data))
             self._queue()
+            if until_data and self._pending:
+                return
 
     def _pump_to_close_notify(self) -> None:
         """:meth:`_pump` record by record, up to the peer's close_notify, leaving what
@@ -180,7 +189,14 @@ class TLSObject(ConnectionInfo):
             raise
 
     def _queue(self) -> None:
-        self._unsent += self._data_to_send()
+        """Offer what the core has for the peer to ``outgoing``; keep what it does not take."""
+        data = self._data_to_send()
+        if data and not self._unsent:  # the usual case: to the BIO as it is, no copy of ours
+            taken = self.outgoing.write(data)
+            if taken < len(data):
+                self._unsent += memoryview(data)[taken:]
+            return
+        self._unsent += data
         self._drain()
 
     def _drain(self) -> bool:

@@ -27,6 +27,7 @@ from .events import (
     Event,
     HandshakeComplete,
 )
+from .plaintext_buffer import PlaintextBuffer
 from .socket_io import TLSSocketIO
 from .tcp_nodelay import send_at_once
 from .tls_socket_close import _READ_SIZE, TLSSocketClosing
@@ -87,7 +88,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         """The :class:`tlsmachine.context.Context` that made this socket, if any."""
         self.clean_close: bool | None = None
         """None while open; True after the peer's close_notify; False after a bare EOF."""
-        self._pending = bytearray()
+        self._pending = PlaintextBuffer()
         self._deferred_error: TLSError | None = None
         """An error that ended a read which also brought application data: raised by the
         recv() after the one that returns that data (as ``ssl`` returns data before an error)."""
@@ -199,7 +200,8 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
             for start in range(0, len(octets), _SEND_SIZE):
-                self._guard(self.connection.send, bytes(octets[start : start + _SEND_SIZE]))
+                # a view: sealing copies it once, into the record's plaintext
+                self._guard(self.connection.send, octets[start : start + _SEND_SIZE])
                 self._send_flush()
 
     def send(self, data: ReadableBuffer) -> int:
@@ -230,6 +232,11 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         self._check_open()
         if bufsize == 0:
             return b""  # as ssl: nothing asked, nothing waited for
+        self._wait_for_data()
+        return self._pending.take(bufsize)
+
+    def _wait_for_data(self) -> None:
+        """Block until application data is buffered or the peer has closed (recv's wait)."""
         self.do_handshake()
         if not self._pending and self._deferred_error is not None:
             error, self._deferred_error = self._deferred_error, None
@@ -245,7 +252,6 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
                     self._deferred_error = exc  # the data that came before it first
         if not self._pending and self.clean_close is False and not self.suppress_ragged_eofs:
             raise RaggedEOFError("EOF without close_notify: the data may be truncated")
-        return self._take(bufsize)
 
     def read(self, size: int = 1024, buffer: WriteableBuffer | None = None) -> bytes | int:
         """Like :meth:`ssl.SSLSocket.read`: into ``buffer`` (returns a count) or as bytes."""
@@ -257,11 +263,15 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         """Read into ``buffer`` (up to ``nbytes``, default its size); returns the count."""
         if nbytes is not None and nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
+        if flags:
+            raise ValueError("non-zero flags are not allowed in recv_into() on a TLSSocket")
+        self._check_open()
         with memoryview(buffer) as view, view.cast("B") as target:
             size = min(nbytes, target.nbytes) if nbytes else target.nbytes  # as ssl: clamped
-            data = self.recv(size, flags)
-            target[: len(data)] = data
-        return len(data)
+            if size == 0:
+                return 0
+            self._wait_for_data()
+            return self._pending.take_into(target[:size])  # straight into the caller's buffer
 
     def recv_once(self, bufsize: int = _READ_SIZE) -> bytes | None:
         """Read the socket once (it should be readable, e.g. per ``select``).
@@ -276,7 +286,7 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
             self._read(self._deadline())
         if not self._pending and self.peer_closed:
             return None
-        return self._take(bufsize)
+        return self._pending.take(bufsize)
 
     def makefile(
         self,
@@ -354,11 +364,6 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         data that came before it): sending fails with that error, the peer's real reason."""
         if self._deferred_error is not None:
             raise self._deferred_error
-
-    def _take(self, bufsize: int) -> bytes:
-        data = bytes(self._pending[:bufsize])
-        del self._pending[:bufsize]
-        return data
 
     def _flush(self) -> None:
         data = self._data_to_send()

@@ -20,6 +20,7 @@ from .tcp_nodelay import restore_nagle
 
 if TYPE_CHECKING:
     from .events import Event
+    from .plaintext_buffer import PlaintextBuffer
 
 __all__ = ["TLSSocketClosing"]
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
         socket: socket.socket
         connection: Connection
-        _pending: bytearray
+        _pending: PlaintextBuffer
         _closed: bool
         _io_refs: int
         _close_timeout: float | None

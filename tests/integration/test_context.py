@@ -283,6 +283,30 @@ def test_wrap_bio_pump_loop(test_pki: pki.TestPKI) -> None:
     assert client.clean_close is True and server.clean_close is True
 
 
+def test_wrap_bio_read_decrypts_only_as_far_as_it_must(test_pki: pki.TestPKI) -> None:
+    """Records queued in the incoming BIO are decrypted a few at a time, as the application
+    reads (ssl decrypts one per read): the plaintext buffered in the TLSObject stays bounded
+    however much the BIO holds, and it all arrives in order, then the close_notify."""
+    client, server, bios = bio_pair(server_context(test_pki), client_context(test_pki))
+    handshake_bios(client, server, bios)
+    c_out, s_in = bios[1], bios[2]
+    records = [bytes([i]) * 16384 for i in range(64)]  # 1 MiB: 64 full-size records
+    for record in records:
+        client.write(record)
+    with pytest.raises(WantReadError):
+        client.unwrap()  # our close_notify follows the data
+    pump(c_out, s_in)
+    first = server.read(16384)
+    assert first == records[0]
+    assert server.pending() <= 4 * 16384  # one 64 KiB step of the BIO, not all 1 MiB
+    assert s_in.pending > 50 * 16384  # the rest still waits in the BIO
+    received = [first]
+    while data := server.read(16384):
+        received.append(data)
+    assert b"".join(received) == b"".join(records)
+    assert server.clean_close is True and s_in.pending == 0
+
+
 def test_wrap_bio_ragged_eof_and_eof_during_handshake(test_pki: pki.TestPKI) -> None:
     client, server, bios = bio_pair(server_context(test_pki), client_context(test_pki))
     handshake_bios(client, server, bios)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import contextlib
 import errno
 import socket
@@ -128,6 +129,27 @@ def test_bulk_transfer_both_ways(start_server, client_config: ClientConfig) -> N
                 received += tls.recv()
         assert bytes(received) == payload
     assert tls.clean_close is True
+
+
+def test_sendall_takes_any_buffer_and_recv_into_reads_across_records(
+    start_server, client_config: ClientConfig
+) -> None:
+    """sendall() hands the core views of the caller's buffer (no copy of its own); they are
+    sealed before it returns, so a buffer changed afterwards changes nothing sent."""
+    _, port = start_server(echo)
+    words = array.array("I", range(25_000))  # 100,000 bytes: two 64 KiB send chunks
+    expected = words.tobytes()
+    with connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
+        tls.sendall(words)
+        words[0] = 0xFFFFFFFF  # after the call: must not reach the peer
+        received = bytearray(len(expected))
+        view = memoryview(received)
+        filled = 0
+        while filled < len(expected):
+            filled += tls.recv_into(view[filled : filled + 30_000])  # spans record boundaries
+        assert bytes(received) == expected
 
 
 def test_socketpair_without_a_listener(
