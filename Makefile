@@ -107,6 +107,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py --tls12
 	$(PY) benchmarks/record_floor.py
 	$(PY) benchmarks/concurrency.py
+	$(PY) benchmarks/sockets.py
 	$(PY) benchmarks/pq.py
 
 # Instructions per handshake / per record under callgrind (valgrind), beside stdlib ssl:
