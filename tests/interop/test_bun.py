@@ -932,20 +932,28 @@ def test_bun_client_with_untrusted_certificate_refused_by_server(bun: BunPeers) 
 def test_client_with_untrusted_certificate_dropped_by_bun_server(bun: BunPeers) -> None:
     """Bun, like Node, checks a client certificate after the handshake, in JavaScript, and
     then closes the TCP connection without any alert: our TLS 1.3 client, done with its
-    handshake, sees an EOF without close_notify (a truncation, not a clean close)."""
+    handshake, sees the connection end without close_notify (a truncation, not a clean
+    close): an EOF, or a reset when our "me?" reached Bun's socket before it closed it
+    unread (RFC 1122 §4.2.2.13; TLSSocket sends it at once, Nagle being off)."""
     server, port = bun.bun_server(request_cert=True)
     config = client_config(bun, certificates=server_certificates(bun, "untrusted"))
     with dial(port, config) as tls:
         tls.sendall(b"me?")
-        assert tls.recv() == b""
-        assert tls.clean_close is False
+        try:
+            assert tls.recv() == b""
+            assert tls.clean_close is False
+        except ConnectionResetError:
+            assert tls.clean_close is None  # no close_notify came before the reset
     (record,) = finished(server)
     assert "UNABLE_TO_VERIFY_LEAF_SIGNATURE" in error_text(record), record
 
 
 def test_client_key_updates_coalesced_by_bun_server(bun: BunPeers) -> None:
-    # ten update_requested KeyUpdates while BoringSSL is silent get one answer (RFC 8446
-    # §4.6.3), then five more of ours, each followed by data
+    # ten update_requested KeyUpdates, each followed by data: BoringSSL answers before its next
+    # application data (RFC 8446 §4.6.3) with one KeyUpdate for all the requests it has read
+    # by then. How many reads that takes depends on how TCP cut our writes (TLSSocket turns
+    # Nagle off, so each goes out at once): between one answer and ten. Then five more of
+    # ours without update_requested, which get none.
     server, port = bun.bun_server()
     events: list[Event] = []
     data = pattern(MIB)
@@ -959,7 +967,11 @@ def test_client_key_updates_coalesced_by_bun_server(bun: BunPeers) -> None:
             tls.sendall(data[:100])
         assert read_exactly(tls, 500) == data[:100] * 5
         ours = exporter(tls)
-    assert key_updates(events) == ["send"] * 10 + ["receive"] + ["send"] * 5
+    directions = key_updates(events)
+    requests, rest = directions[:-5], directions[-5:]
+    assert rest == ["send"] * 5  # every answer came before the echo of the first 10,000 bytes
+    assert requests[0] == "send" and requests.count("send") == 10
+    assert 1 <= requests.count("receive") <= 10, directions
     assert tls.clean_close is True
     (record,) = finished(server)
     assert ok(record)["receivedLength"] == 10500
