@@ -143,6 +143,21 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
             raise UsageError("TLSSocket is blocking; use Context.wrap_bio for non-blocking I/O")
         self.socket.settimeout(value)
 
+    @property
+    def timeout(self) -> float | None:
+        """The socket's timeout, as :attr:`socket.socket.timeout` (read-only)."""
+        return self.socket.gettimeout()
+
+    @property
+    def proto(self) -> int:
+        return self.socket.proto
+
+    def get_inheritable(self) -> bool:
+        return self.socket.get_inheritable()
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        self.socket.set_inheritable(inheritable)
+
     def setblocking(self, flag: bool) -> None:
         self.settimeout(None if flag else 0.0)
 
@@ -215,6 +230,34 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
             self._guard(self.connection.send, chunk)
             self._send_flush()
         return len(chunk)
+
+    def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
+        """Send ``count`` bytes (default: to the end) of a binary file from ``offset``, as
+        :meth:`ssl.SSLSocket.sendfile` does: read and :meth:`sendall` block by block, since
+        the kernel's sendfile cannot encrypt. Returns the bytes sent; the file position is
+        left right after them, as :meth:`socket.socket.sendfile` leaves it."""
+        if "b" not in getattr(file, "mode", "b"):
+            raise ValueError("file should be opened in binary mode")
+        if count is not None:
+            if not isinstance(count, int):
+                raise TypeError(f"count must be a positive integer (got {count!r})")
+            if count <= 0:
+                raise ValueError(f"count must be a positive integer (got {count!r})")
+        if offset:
+            file.seek(offset)
+        sent = 0
+        try:
+            while count is None or sent < count:
+                size = _SEND_SIZE if count is None else min(_SEND_SIZE, count - sent)
+                block = file.read(size)
+                if not block:
+                    break
+                self.sendall(block)
+                sent += len(block)
+        finally:
+            if sent and hasattr(file, "seek"):
+                file.seek(offset + sent)
+        return sent
 
     def write(self, data: ReadableBuffer) -> int:
         """Like :meth:`ssl.SSLSocket.write`: :meth:`sendall`, returning the length."""

@@ -152,6 +152,39 @@ def test_sendall_takes_any_buffer_and_recv_into_reads_across_records(
         assert bytes(received) == expected
 
 
+def test_sendfile_and_the_socket_attributes_ssl_code_reads(
+    start_server, client_config: ClientConfig, tmp_path
+) -> None:
+    """sendfile() as ssl.SSLSocket's (read and send, the file left after what was sent);
+    timeout, proto and the inheritable flag as socket.socket's."""
+    _, port = start_server(echo)
+    path = tmp_path / "payload.bin"
+    payload = bytes(range(256)) * 600  # 153,600 bytes: three blocks
+    path.write_bytes(payload)
+    with connect(
+        "127.0.0.1", port, config=client_config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
+        assert tls.timeout == TIMEOUT == tls.gettimeout()
+        assert tls.proto == tls.socket.proto
+        assert tls.get_inheritable() is False
+        tls.set_inheritable(True)
+        assert tls.socket.get_inheritable() is True
+        with path.open("rb") as file:
+            assert tls.sendfile(file, offset=1000, count=70_000) == 70_000
+            assert file.tell() == 71_000
+            assert tls.sendfile(file, offset=150_000) == 3_600  # to the end
+            assert file.tell() == len(payload)
+        expected = payload[1000:71_000] + payload[150_000:]
+        received = bytearray()
+        while len(received) < len(expected):
+            received += tls.recv()
+        assert bytes(received) == expected
+        with path.open("r") as text, pytest.raises(ValueError, match="binary"):
+            tls.sendfile(text)  # type: ignore[arg-type]
+        with path.open("rb") as file, pytest.raises(ValueError, match="positive"):
+            tls.sendfile(file, count=0)
+
+
 def test_socketpair_without_a_listener(
     server_config: ServerConfig, client_config: ClientConfig
 ) -> None:
