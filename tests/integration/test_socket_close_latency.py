@@ -101,19 +101,48 @@ def config_for(certified: CertifiedKey, version: ProtocolVersion, **kwargs: obje
     )
 
 
+def timed(
+    port: int,
+    config: ClientConfig,
+    step: Callable[[TLSSocket], object],
+    prepare: Callable[[TLSSocket], object] = lambda tls: None,
+) -> list[float]:
+    """How long ``step(tls)`` takes on each of CONNECTIONS new connections, after
+    ``prepare(tls)``; a test asserts the median is under BOUND."""
+    durations = []
+    for _ in range(CONNECTIONS):
+        with open_client(port, config) as tls:
+            prepare(tls)
+            start = time.perf_counter()
+            step(tls)
+            durations.append(time.perf_counter() - start)
+    return durations
+
+
+def ping(tls: TLSSocket) -> None:
+    tls.sendall(b"ping")
+    assert tls.recv(1024) == b"ping"
+
+
+def small_write(tls: TLSSocket) -> None:
+    tls.sendall(b"x")
+
+
+def half_close(tls: TLSSocket) -> None:
+    tls.shutdown_write()
+    assert tls.recv(1024) == b""  # the server read our close_notify and closed
+
+
+def resumed(tls: TLSSocket) -> None:
+    assert tls.handshake_info is not None and tls.handshake_info.resumed
+
+
 def test_first_request_right_after_the_handshake(
     stdlib_server: Server, certified: CertifiedKey
 ) -> None:
     """TLS 1.3: our Finished is the last flight, and the server sends nothing back."""
     port = stdlib_server("echo", ssl.TLSVersion.TLSv1_3)
-    config = config_for(certified, ProtocolVersion.TLS13)
-    durations = []
-    for _ in range(CONNECTIONS):
-        with open_client(port, config) as tls:
-            start = time.perf_counter()
-            tls.sendall(b"ping")
-            assert tls.recv(1024) == b"ping"
-            durations.append(time.perf_counter() - start)
+    durations = timed(port, config_for(certified, ProtocolVersion.TLS13), ping)
     assert statistics.median(durations) < BOUND, durations
 
 
@@ -126,16 +155,8 @@ def test_first_request_after_a_tls12_resumption(
         certified, ProtocolVersion.TLS12, session_store=InMemoryClientSessionStore()
     )
     with open_client(port, config) as tls:  # the full handshake that brings the session
-        tls.sendall(b"first")
-        assert tls.recv(1024) == b"first"
-    durations = []
-    for _ in range(CONNECTIONS):
-        with open_client(port, config) as tls:
-            assert tls.handshake_info is not None and tls.handshake_info.resumed
-            start = time.perf_counter()
-            tls.sendall(b"ping")
-            assert tls.recv(1024) == b"ping"
-            durations.append(time.perf_counter() - start)
+        ping(tls)
+    durations = timed(port, config, ping, prepare=resumed)
     assert statistics.median(durations) < BOUND, durations
 
 
@@ -143,27 +164,14 @@ def test_close_after_a_small_write(stdlib_server: Server, certified: CertifiedKe
     """close() sends close_notify and waits for the peer, which reads up to it, then closes."""
     port = stdlib_server("drain", ssl.TLSVersion.TLSv1_3)
     config = config_for(certified, ProtocolVersion.TLS13)
-    durations = []
-    for _ in range(CONNECTIONS):
-        tls = open_client(port, config)
-        tls.sendall(b"x")
-        start = time.perf_counter()
-        tls.close()
-        durations.append(time.perf_counter() - start)
+    durations = timed(port, config, TLSSocket.close, prepare=small_write)
     assert statistics.median(durations) < BOUND, durations
 
 
 def test_half_close_after_a_small_write(stdlib_server: Server, certified: CertifiedKey) -> None:
     port = stdlib_server("drain", ssl.TLSVersion.TLSv1_3)
     config = config_for(certified, ProtocolVersion.TLS13)
-    durations = []
-    for _ in range(CONNECTIONS):
-        with open_client(port, config) as tls:
-            tls.sendall(b"x")
-            start = time.perf_counter()
-            tls.shutdown_write()
-            assert tls.recv(1024) == b""  # the server read our close_notify and closed
-            durations.append(time.perf_counter() - start)
+    durations = timed(port, config, half_close, prepare=small_write)
     assert statistics.median(durations) < BOUND, durations
 
 
