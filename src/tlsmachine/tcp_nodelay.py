@@ -26,7 +26,10 @@ _TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 def send_at_once(sock: socket.socket) -> int | None:
     """Turn Nagle off on a TCP socket; return the previous TCP_NODELAY value (None: not a TCP
     socket, or the option could not be read, and nothing was changed)."""
-    if sock.family not in _TCP_FAMILIES or sock.type != socket.SOCK_STREAM:
+    # getattr: a socket-like object without these is not a TCP socket to tune
+    if getattr(sock, "family", None) not in _TCP_FAMILIES:
+        return None
+    if getattr(sock, "type", None) != socket.SOCK_STREAM:
         return None
     try:
         previous = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
