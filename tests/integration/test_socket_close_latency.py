@@ -6,7 +6,7 @@ the peer's delayed ACK of that write: a request sent right after connect() (TLS 
 tickets, TLS 1.2 resumption), close() and a half-close each took 40 ms more. TLSSocket now
 sets TCP_NODELAY (:mod:`tlsmachine.tcp_nodelay`). The peer is a stdlib ``ssl`` server without
 session tickets in TLS 1.3, so that nothing of its own carries the ACK early. Each timing is
-the median of several connections, bounded at 20 ms: Nagle's stall is at least 40 ms every
+the median of several connections, bounded at 30 ms: Nagle's stall is at least 40 ms every
 time, the operations themselves take about a millisecond on loopback.
 """
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(60)
 
 TIMEOUT = 10.0
 CONNECTIONS = 5
-BOUND = 0.020  # seconds; see the module docstring
+BOUND = 0.030  # seconds; see the module docstring
 
 
 @pytest.fixture(scope="module")
