@@ -105,6 +105,7 @@ test: $(STAMP) peers lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --tls12
+	$(PY) benchmarks/sides.py
 	$(PY) benchmarks/record_floor.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/sockets.py
