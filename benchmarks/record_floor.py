@@ -27,9 +27,7 @@ import json
 import os
 import statistics
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +35,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run
-from worker_process import child_env
 
 _HEADER = struct.Struct(">BHH")
 _APPLICATION_DATA = 23
@@ -166,22 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.case:
         print(json.dumps(measure(args.case, Path(args.pki), total, repeat)))
         return 0
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        pki = Path(tmp)
-        run.make_test_pki(pki)
-        for case_name in CASES:
-            conf = pki / f"openssl-{case_name}.cnf"
-            conf.write_text(
-                run.OPENSSL_CONF_TEMPLATE.format(suite=run.CASES_BY_NAME[case_name].suite)
-            )
-            env = {**child_env(run.ROOT / "src"), "OPENSSL_CONF": str(conf)}
-            cmd = [sys.executable, __file__, "--case", case_name, "--pki", tmp]
-            cmd += ["--repeat", str(repeat)] + (["--quick"] if args.quick else [])
-            child = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=run.WORKER_TIMEOUT, check=True
-            )
-            results.append(json.loads(child.stdout))
+    child_args = ["--repeat", str(repeat)] + (["--quick"] if args.quick else [])
+    results = run.each_case_in_child(__file__, CASES, child_args)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -44,13 +44,14 @@ import os
 import platform
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from worker_process import WorkerProcess, child_env
@@ -1020,6 +1021,27 @@ def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> d
         row["aead_ceiling"] = workers[2].median
         row["samples"]["aead_ceiling"] = workers[2].samples  # type: ignore[index]
     return row
+
+
+def each_case_in_child(script: str, case_names: Sequence[str], args: list[str]) -> list[Any]:
+    """For the scripts that measure every side in one process per case: make a test PKI, run
+    ``script --case CASE --pki DIR ARGS`` for each case in a child process that has the
+    ``OPENSSL_CONF`` pinning the case's suite for the stdlib side (as run.py's own workers
+    do), and return their JSON outputs in order."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        pki = Path(tmp)
+        make_test_pki(pki)
+        for case_name in case_names:
+            conf = pki / f"openssl-{case_name}.cnf"
+            conf.write_text(OPENSSL_CONF_TEMPLATE.format(suite=CASES_BY_NAME[case_name].suite))
+            env = {**child_env(ROOT / "src"), "OPENSSL_CONF": str(conf)}
+            cmd = [sys.executable, script, "--case", case_name, "--pki", tmp, *args]
+            child = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=True
+            )
+            results.append(json.loads(child.stdout))
+    return results
 
 
 def make_test_pki(directory: Path) -> None:

@@ -20,9 +20,7 @@ import contextlib
 import json
 import ssl
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +28,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run
-from worker_process import child_env
 
 CASES = ("handshake-ecdsa-p256", "handshake-rsa-2048")
 Timer = Callable[[], tuple[float, float]]  # one handshake: (client seconds, server seconds)
@@ -150,22 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.case:
         print(json.dumps(measure(args.case, Path(args.pki), count, repeat)))
         return 0
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        pki = Path(tmp)
-        run.make_test_pki(pki)
-        for case_name in CASES:
-            # one process per case with run.py's OPENSSL_CONF: the stdlib side's suite and group
-            conf = pki / "openssl.cnf"
-            suite = run.CASES_BY_NAME[case_name].suite
-            conf.write_text(run.OPENSSL_CONF_TEMPLATE.format(suite=suite))
-            env = {**child_env(run.ROOT / "src"), "OPENSSL_CONF": str(conf)}
-            cmd = [sys.executable, __file__, "--case", case_name, "--pki", tmp]
-            cmd += ["--repeat", str(repeat), "--count", str(count)]
-            child = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=run.WORKER_TIMEOUT, check=True
-            )
-            results.append(json.loads(child.stdout))
+    results = run.each_case_in_child(
+        __file__, CASES, ["--repeat", str(repeat), "--count", str(count)]
+    )
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
