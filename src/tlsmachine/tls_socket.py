@@ -225,11 +225,11 @@ class TLSSocket(ConnectionInfo, TLSSocketClosing):
         self.do_handshake()
         self._check_deferred_error()
         with memoryview(data) as view, view.cast("B") as octets:
-            chunk = bytes(octets[:_SEND_SIZE])
-        if chunk:
-            self._guard(self.connection.send, chunk)
-            self._send_flush()
-        return len(chunk)
+            size = min(len(octets), _SEND_SIZE)
+            if size:
+                self._guard(self.connection.send, octets[:size])  # a view, as in sendall
+                self._send_flush()
+        return size
 
     def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
         """Send ``count`` bytes (default: to the end) of a binary file from ``offset``, as
