@@ -195,6 +195,9 @@ class ConnectionReceiving(_ConnectionParts):
             version = self._version
             if self._open_version_warning is not None and not self._version_open():
                 self._settle_version_warning(version)
+        pending = buffer.pending_type
+        if pending is not None and (error := self._type_error(pending)) is not None:
+            raise error  # judged by its type now, not after a body that may never come
         self._fast_read = self._read_epoch == "application" and buffer.empty
 
     def _receive_early_data(self, payload: bytes) -> None:

@@ -961,6 +961,32 @@ def test_encrypted_server_finished_without_change_cipher_spec() -> None:
     rejects(hs, hs.server_finished()[6:])
 
 
+def test_unexpected_message_type_is_refused_from_its_header() -> None:
+    """The case behind an intermittent failure of the test above: read in the clear, the
+    encrypted Finished is two empty HelloRequests (its explicit nonce, ignored while
+    negotiating) and then a header of whatever type and length the ciphertext spells. One
+    that announces a long message of a type the client does not expect is unexpected_message
+    at once, not a wait for a body that never comes (RFC 8446 §4, RFC 5246 §7.4)."""
+    hs = start()
+    hs.finish()
+    ciphertext = bytes((0x9B, 0x01, 0xA9, 0x91)) + bytes(28)
+    rejects(hs, record(HANDSHAKE, bytes(8) + ciphertext), AlertDescription.UNEXPECTED_MESSAGE)
+
+
+def test_expected_message_type_may_wait_for_its_body() -> None:
+    """The counterpart: the header of a message the state takes (here the Certificate after
+    the ServerHello) waits for the rest of its body, and the handshake goes on."""
+    hs = start()
+    flight = b"".join(hs.server_messages)
+    cut = len(hs.server_messages[0]) + 10
+    hs.client.receive_data(record(HANDSHAKE, flight[:cut]))
+    assert hs.client.data_to_send() == b""
+    hs.client.receive_data(record(HANDSHAKE, flight[cut:]))
+    hs.server.receive_data(hs.client.data_to_send())
+    hs.client.receive_data(hs.server.data_to_send())
+    assert hs.client.state is ConnectionState.APP_DATA
+
+
 def test_finished_length_field_one_short() -> None:
     """TLS-Anvil lengthfield Finished.finishedLengthTLS12 (both): the server's Finished
     announcing 11 bytes of its 12 (the record still carries all of them).

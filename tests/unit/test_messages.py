@@ -606,6 +606,21 @@ def test_buffer_random_split_points() -> None:
     assert buf.empty
 
 
+def test_buffer_pending_type_is_the_incomplete_message_type() -> None:
+    """The first byte of an incomplete message names its type, so that the connection can
+    judge it before its body arrives (RFC 8446 §4)."""
+    buf = HandshakeBuffer()
+    assert buf.pending_type is None
+    buf.feed(S4_END_OF_EARLY_DATA + S3_ENCRYPTED_EXTENSIONS[:1])
+    assert buf.pending_type == HandshakeType.ENCRYPTED_EXTENSIONS  # whole message pending pop
+    assert buf.pop() == S4_END_OF_EARLY_DATA
+    buf.feed(S3_ENCRYPTED_EXTENSIONS[1:10])
+    assert buf.pending_type == HandshakeType.ENCRYPTED_EXTENSIONS
+    buf.feed(S3_ENCRYPTED_EXTENSIONS[10:])
+    assert buf.pending_type is None
+    assert buf.pop() == S3_ENCRYPTED_EXTENSIONS
+
+
 def test_buffer_rejects_over_limit_header_immediately() -> None:
     buf = HandshakeBuffer(max_message_size=1000)
     with pytest.raises(DecodeError, match="1001 bytes") as info:

@@ -101,6 +101,16 @@ class HandshakeBuffer:
         """True when no bytes are buffered: no partial (or unread) message is pending."""
         return not self._ready and not self._partial and self._refused is None
 
+    @property
+    def pending_type(self) -> int | None:
+        """The type of the incomplete message waiting for more bytes, or ``None``.
+
+        Its first byte is enough for the caller to judge it (RFC 8446 §4: an out-of-order
+        type is unexpected_message) without waiting for a body that may never come.
+        """
+        partial = self._partial
+        return partial[0] if partial else None
+
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append handshake bytes; raise :class:`DecodeError` on an over-limit header."""
         partial = self._partial
