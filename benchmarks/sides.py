@@ -7,8 +7,16 @@ side separately: for tlsmachine ``ClientConnection``/``ServerConnection`` constr
 (the same PKI, suite, group and settings, certificate verification on), in one process,
 implementations in turn, ``--repeat`` runs of ``--count`` handshakes.
 
-The split shows what the sum hides: which side is the dearer one. Full handshakes only (the
-cases ``handshake-ecdsa-p256`` and ``handshake-rsa-2048``).
+The split shows what the sum hides: which side is the dearer one. The TLS 1.3 cases: full
+handshakes (``handshake-*``) and resumed ones (``resumed-*``: psk_dhe_ke with the newest ticket,
+one new ticket each time, which the client takes in: its time counts to the client).
+
+A third column, ``session``, is what the client spends handing the session over to the next
+handshake outside the handshake calls: for stdlib ``ssl`` the ``SSLObject.session`` getter (the
+only way to resume), which CPython makes costly by copying the session through
+``i2d_SSL_SESSION``/``d2i_SSL_SESSION`` (the peer's certificate is parsed again each time);
+tlsmachine's client stores the ticket inside ``receive_data``, so its column is zero.
+``both`` counts all three, as ``run.py`` does.
 
 ``python benchmarks/sides.py [--quick] [--repeat N] [--count N] [--json]``
 """
@@ -29,14 +37,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run
 
-CASES = ("handshake-ecdsa-p256", "handshake-rsa-2048")
-Timer = Callable[[], tuple[float, float]]  # one handshake: (client seconds, server seconds)
+CASES = ("handshake-ecdsa-p256", "handshake-rsa-2048", "resumed-ecdsa-p256", "resumed-rsa-2048")
+Timer = Callable[[], tuple[float, float, float]]  # one handshake: client, server, session s
+PARTS = ("client", "server", "session")
 
 
 def tlsmachine_timer(pki: Path, case: run.Case) -> Timer:
     side = run.TlsmachineSide(pki, case)
     tls = side.tls
     app_data = tls.ConnectionState.APP_DATA
+    resumed = case.kind == "resumed"
     now = time.perf_counter
 
     def one() -> tuple[float, float]:
@@ -58,7 +68,10 @@ def tlsmachine_timer(pki: Path, case: run.Case) -> Timer:
             client.receive_data(flight)
             client_time += now() - start
             if client.state is app_data and server.state is app_data:
-                return client_time, server_time
+                info = server.handshake_info
+                if resumed and not (info is not None and info.resumed):
+                    raise RuntimeError("tlsmachine handshake did not resume")
+                return client_time, server_time, 0.0
         raise RuntimeError("tlsmachine handshake did not finish")
 
     return one
@@ -67,11 +80,13 @@ def tlsmachine_timer(pki: Path, case: run.Case) -> Timer:
 def stdlib_timer(pki: Path, case: run.Case) -> Timer:
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(pki / f"{case.key_type}-chain.pem", pki / f"{case.key_type}-key.pem")
-    server_ctx.num_tickets = 0
+    resumed = case.kind == "resumed"
+    server_ctx.num_tickets = 1 if resumed else 0
     client_ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
     for ctx in (server_ctx, client_ctx):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     now = time.perf_counter
+    session: list[ssl.SSLSession | None] = [None]  # the newest ticket (resumed cases)
 
     def step(obj: ssl.SSLObject) -> None:
         with contextlib.suppress(ssl.SSLWantReadError):  # waiting for the peer: its turn
@@ -80,7 +95,7 @@ def stdlib_timer(pki: Path, case: run.Case) -> Timer:
     def one() -> tuple[float, float]:
         c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
         start = now()
-        client = client_ctx.wrap_bio(c_in, c_out, server_hostname=run.HOST)
+        client = client_ctx.wrap_bio(c_in, c_out, server_hostname=run.HOST, session=session[0])
         step(client)
         hello = c_out.read()
         client_time = now() - start
@@ -98,20 +113,38 @@ def stdlib_timer(pki: Path, case: run.Case) -> Timer:
         start = now()
         s_in.write(finished)
         step(server)
+        ticket = s_out.read()
         server_time += now() - start
+        if resumed:
+            start = now()
+            c_in.write(ticket)
+            with contextlib.suppress(ssl.SSLWantReadError):  # reads the NewSessionTicket
+                client.read(1)
+            client_time += now() - start
+            reused = session[0] is not None
+            if reused and not (client.session_reused and server.session_reused):
+                raise RuntimeError("stdlib handshake did not resume")
+            start = now()
+            session[0] = client.session
+            session_time = now() - start
+        else:
+            session_time = 0.0
         if client.version() != "TLSv1.3" or server.version() != "TLSv1.3":
             raise RuntimeError("stdlib handshake did not finish in TLS 1.3")
-        return client_time, server_time
+        return client_time, server_time, session_time
 
+    if resumed:
+        one()  # the first ticket, from a full handshake
     return one
 
 
 def measure(case_name: str, pki: Path, count: int, repeat: int) -> dict[str, Any]:
-    """Medians of per-handshake client and server µs for both sides, in this process."""
+    """Medians of per-handshake client, server and session µs for both implementations, in
+    this process."""
     case = run.CASES_BY_NAME[case_name]
     timers = {"stdlib": stdlib_timer(pki, case), "tlsmachine": tlsmachine_timer(pki, case)}
     samples: dict[str, dict[str, list[float]]] = {
-        name: {"client": [], "server": []} for name in timers
+        name: {part: [] for part in PARTS} for name in timers
     }
     for timer in timers.values():
         for _ in range(max(count // 5, 2)):  # warm-up
@@ -119,13 +152,12 @@ def measure(case_name: str, pki: Path, count: int, repeat: int) -> dict[str, Any
     for rep in range(repeat):
         order = list(timers) if rep % 2 == 0 else list(timers)[::-1]
         for name in order:
-            client = server = 0.0
+            sums = [0.0, 0.0, 0.0]
             for _ in range(count):
-                c, s = timers[name]()
-                client += c
-                server += s
-            samples[name]["client"].append(client / count * 1e6)
-            samples[name]["server"].append(server / count * 1e6)
+                for i, seconds in enumerate(timers[name]()):
+                    sums[i] += seconds
+            for part, total in zip(PARTS, sums, strict=True):
+                samples[name][part].append(total / count * 1e6)
     medians = {
         name: {part: statistics.median(values) for part, values in parts.items()}
         for name, parts in samples.items()
@@ -153,14 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'µs per handshake':<24}{'side':<12}{'client':>10}{'server':>10}{'both':>10}")
+    print(f"{'µs per handshake':<24}{'side':<12}" + "".join(f"{h:>10}" for h in (*PARTS, "both")))
     for result in results:
         for name in ("tlsmachine", "stdlib"):
             us = result["us_per_handshake"][name]
-            both = us["client"] + us["server"]
+            figures = [us[part] for part in PARTS]
             print(
-                f"{result['case']:<24}{name:<12}{us['client']:>10,.0f}{us['server']:>10,.0f}"
-                f"{both:>10,.0f}"
+                f"{result['case']:<24}{name:<12}"
+                + "".join(f"{f:>10,.0f}" for f in (*figures, sum(figures)))
             )
     print(f"medians of {repeat} runs of {count} handshakes, one process per case")
     return 0
