@@ -22,7 +22,7 @@ from tlsmachine import (
 )
 from tlsmachine.certs import CertifiedKey
 from tlsmachine.client.hello import ExpectServerHello
-from tlsmachine.enums import AlertDescription, AlertLevel, ProtocolVersion
+from tlsmachine.enums import AlertDescription, AlertLevel, HandshakeType, ProtocolVersion
 from tlsmachine.errors import (
     BadRecordMac,
     DecodeError,
@@ -75,6 +75,40 @@ def test_out_of_order_message_to_server() -> None:
         conn.receive_data(handshake_record(Finished(verify_data=bytes(32))))
     assert conn.data_to_send() == plaintext_alert(AlertDescription.UNEXPECTED_MESSAGE)
     assert_failed_with(conn, exc_info, UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("side", "msg_type", "length"),
+    [
+        ("server", HandshakeType.CERTIFICATE, 1000),
+        ("server", HandshakeType.FINISHED, 32),
+        ("client", HandshakeType.CERTIFICATE, 1000),
+        ("client", HandshakeType.NEW_SESSION_TICKET, 200),
+    ],
+)
+def test_out_of_order_type_is_refused_from_its_header(
+    side: str, msg_type: HandshakeType, length: int
+) -> None:
+    """A message is judged by its type as soon as its header arrives (RFC 8446 §4): the
+    start of one the state does not take is unexpected_message at once, not a wait (and a
+    buffer) for a body that may never come."""
+    conn = server() if side == "server" else client()
+    conn.data_to_send()
+    start = bytes((msg_type,)) + length.to_bytes(3, "big") + bytes(10)  # 10 of its bytes
+    with pytest.raises(UnexpectedMessage) as exc_info:
+        conn.receive_data(b"\x16\x03\x03" + len(start).to_bytes(2, "big") + start)
+    assert conn.data_to_send() == plaintext_alert(AlertDescription.UNEXPECTED_MESSAGE)
+    assert_failed_with(conn, exc_info, UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_expected_type_waits_for_the_rest_of_its_body(side: str) -> None:
+    """The counterpart: the first byte of the message the state waits for is kept."""
+    conn = server() if side == "server" else client()
+    hello = client().data_to_send()[5:] if side == "server" else b"\x02\x00\x00\x80"
+    first = hello[:7]
+    assert conn.receive_data(b"\x16\x03\x03" + len(first).to_bytes(2, "big") + first) == []
+    assert conn.state is not ConnectionState.FAILED
 
 
 def test_duplicate_extension_in_client_hello() -> None:
