@@ -11,7 +11,7 @@ extended master secret (RFC 7627 §5.4).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .crypto.suites import CipherSuite12
 from .enums import AlertDescription
@@ -42,8 +42,19 @@ class Traffic12:
     connection" (RFC 5246 §7.2.1), not even a no_renegotiation warning (see :meth:`closed`)."""
 
     def closed(self) -> Traffic12:
-        """This state once our close_notify is out (see :attr:`write_closed`)."""
-        return replace(self, write_closed=True)
+        """This state once our close_notify is out (see :attr:`write_closed`).
+
+        Built field by field: ``dataclasses.replace`` costs a few µs, on every close."""
+        return Traffic12(
+            self.suite,
+            self.is_client,
+            self.master_secret,
+            self.client_random,
+            self.server_random,
+            self.extended_master_secret,
+            self.forget_session,
+            write_closed=True,
+        )
 
     def invalidate_session(self) -> None:
         """RFC 5246 §7.2.2: a connection ended by a fatal alert must not be resumed; the

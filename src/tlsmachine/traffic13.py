@@ -82,8 +82,20 @@ class Traffic13:
     for its update_requested, no Certificate for its CertificateRequest (see :meth:`closed`)."""
 
     def closed(self) -> Traffic13:
-        """This state once our close_notify is out (see :attr:`write_closed`)."""
-        return replace(self, write_closed=True)
+        """This state once our close_notify is out (see :attr:`write_closed`).
+
+        Built field by field: ``dataclasses.replace`` costs a few µs, on every close."""
+        return Traffic13(
+            self.suite,
+            self.is_client,
+            self.read_secret,
+            self.write_secret,
+            self.exporter_secret,
+            self.resumption_secret,
+            self.session_context,
+            self.post_handshake_auth,
+            write_closed=True,
+        )
 
     def handle(self, msg: HandshakeMessage, out: Output) -> Traffic13:
         auth = self.post_handshake_auth

@@ -361,3 +361,26 @@ def test_handshake_traffic_keys_are_key_iv_and_finished_key(suite: CipherSuite) 
     check_finished_mac(suite.hash_name, fin, th, verify_data, "Finished")
     with pytest.raises(DecryptError, match="Finished does not verify"):
         check_finished_mac(suite.hash_name, secret, th, verify_data, "Finished")  # base key
+
+
+@pytest.mark.parametrize("traffic", ["Traffic12", "Traffic13"])
+def test_closed_traffic_state_keeps_every_field(traffic: str) -> None:
+    """``closed()`` builds its state field by field (``dataclasses.replace`` was a few µs on
+    every close): it must keep every field, including any added later, as replace would."""
+    import dataclasses
+
+    from tlsmachine import traffic12, traffic13
+
+    cls = getattr(traffic12 if traffic == "Traffic12" else traffic13, traffic)
+    values: dict[str, object] = {}
+    for number, f in enumerate(dataclasses.fields(cls)):
+        # a distinct, non-default value per field (the types do not matter to closed())
+        values[f.name] = False if f.name == "write_closed" else object()
+        if f.name == "is_client":
+            values[f.name] = number % 2 == 0
+    state = cls(**values)
+    closed = state.closed()
+    assert closed == dataclasses.replace(state, write_closed=True)
+    for f in dataclasses.fields(cls):
+        expected = True if f.name == "write_closed" else values[f.name]
+        assert getattr(closed, f.name) is expected, f.name

@@ -115,8 +115,9 @@ class ExpectServerHello:
         if psks:
             early = session is not None and early_data_allowed(config, session)
             hello, raw = offer_psks(config, hello, psks, early_data=early)
-        state = cls.after_sending(config, server_name, hello, shares, out, raw, psks=psks)
-        return replace(state, session12=session12) if session12 is not None else state
+        return cls.after_sending(
+            config, server_name, hello, shares, out, raw, psks=psks, session12=session12
+        )
 
     @classmethod
     def after_sending(
@@ -130,11 +131,13 @@ class ExpectServerHello:
         session: ClientSession | None = None,
         *,
         psks: tuple[OfferedPsk, ...] = (),
+        session12: ClientSession | None = None,
     ) -> ExpectServerHello:
         """Queue ``hello`` and wait for the answer (also used to replay RFC 8448 traces).
 
         ``hello`` offers ``psks``, or just ``session`` when that is given instead. When it offers
-        early_data, the early keys follow it (§4.2.10).
+        early_data, the early keys follow it (§4.2.10). ``session12``: the TLS 1.2 session it
+        offers (its ID or ticket).
         """
         if session is not None and not psks:
             psks = (OfferedPsk(session.ticket, session.psk, session_hash_name(session), session),)
@@ -146,7 +149,10 @@ class ExpectServerHello:
         ccs_sent = False
         if early and first is not None:
             ccs_sent = _start_early_data(hello, raw, first, out)
-        return cls(config, server_name, hello, raw, shares, transcript, None, ccs_sent, psks, early)
+        return cls(
+            config, server_name, hello, raw, shares, transcript, None, ccs_sent, psks, early,
+            session12,
+        )  # fmt: skip
 
     def handle(
         self, msg: HandshakeMessage, out: Output
