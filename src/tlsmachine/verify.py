@@ -56,7 +56,14 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    Subject,
+    VerificationError,
+)
 
 from .cert_facts import (
     Chain,
@@ -204,6 +211,17 @@ class _Accepted(NamedTuple):
     not_after: dt.datetime
 
 
+#: The end-entity profile for a leaf that is itself a trust anchor (see DefaultVerifier): pyca's
+#: web PKI defaults, but basicConstraints may say cA=TRUE and authorityKeyIdentifier may be
+#: absent (CA/Browser Forum rules for issued certificates; RFC 5280 §4.2.1.1 lets a
+#: self-signed certificate omit the identifier).
+_ANCHOR_LEAF_POLICY = (
+    ExtensionPolicy.webpki_defaults_ee()
+    .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
+    .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
+)
+
+
 class DefaultVerifier:
     """RFC 5280 path validation plus RFC 6125 name checks, by ``cryptography``'s web PKI policy.
 
@@ -214,7 +232,13 @@ class DefaultVerifier:
     :func:`~tlsmachine.certs.system_trust_store`: ``SSL_CERT_FILE``/``SSL_CERT_DIR``, the
     paths of ``ssl.get_default_verify_paths()``, then ``certifi``). A certificate in the store
     is trusted as it is, so a self-signed leaf passed as ``cadata`` authenticates exactly that
-    server (the demo's flow). ``verify_server`` with ``server_name=None`` raises
+    server (the demo's flow). Such a leaf, itself a trust anchor, is held to the end-entity
+    profile except for two rules of the CA/Browser Forum's that a self-signed certificate often
+    breaks and that protect nothing once the certificate itself is trusted: it may say
+    ``cA=TRUE`` (as ``openssl req -x509`` makes it) and may lack an authorityKeyIdentifier (as
+    Go's ``x509.CreateCertificate`` makes a self-signed one). OpenSSL, and so Python's ``ssl``,
+    accept such a leaf as well; its names, validity, key usages and key are checked all the same.
+    ``verify_server`` with ``server_name=None`` raises
     :class:`ConfigurationError` unless ``require_server_name=False``, in which case the chain,
     validity and extended key usage are still checked but ANY name in the leaf is accepted.
 
@@ -250,7 +274,9 @@ class DefaultVerifier:
         self._lock = threading.Lock()
         self._accepted: dict[tuple[object, ...], _Accepted] = {}  # see _recently_verified
         self._store: Store | None = None
-        self._policy: tuple[int, PolicyBuilder] | None = None  # (max_chain_depth, policy)
+        self._anchors: frozenset[x509.Certificate] = frozenset()  # the store's, for `in`
+        # (max_chain_depth, policy, policy for a leaf that is itself a trust anchor)
+        self._policy: tuple[int, PolicyBuilder, PolicyBuilder] | None = None
         self._trust: TrustStore | None = None
         if cafile is not None or cadata is not None or capath is not None:
             self._trust = load_trust_store(cafile, cadata, capath)
@@ -268,14 +294,21 @@ class DefaultVerifier:
         """The trusted certificates (loads the system store on first use)."""
         return self.trust_store.certificates
 
-    def _builder(self, now: dt.datetime) -> PolicyBuilder:
+    def _builder(self, now: dt.datetime, leaf: x509.Certificate) -> PolicyBuilder:
+        """pyca's policy at ``now`` for a chain whose leaf is ``leaf`` (see the class
+        docstring for a leaf that is itself a trust anchor)."""
         anchors, depth = self.trust_anchors, self.max_chain_depth
         with self._lock:
             if self._store is None:
                 self._store = Store(list(anchors))
+                self._anchors = frozenset(anchors)
             if self._policy is None or self._policy[0] != depth:  # built once, not per call
-                self._policy = depth, PolicyBuilder().store(self._store).max_chain_depth(depth)
-            policy = self._policy[1]
+                policy = PolicyBuilder().store(self._store).max_chain_depth(depth)
+                anchor_leaf = policy.extension_policies(
+                    ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_ANCHOR_LEAF_POLICY
+                )
+                self._policy = depth, policy, anchor_leaf
+            policy = self._policy[2] if leaf in self._anchors else self._policy[1]
         return policy.time(now)  # PolicyBuilder is immutable: each call returns a new one
 
     def verify_server(
@@ -300,7 +333,7 @@ class DefaultVerifier:
         if remembered is not None:
             return remembered
         try:
-            verifier = self._builder(now).build_server_verifier(subject)
+            verifier = self._builder(now, chain[0]).build_server_verifier(subject)
         except ConfigurationError:  # a ValueError too (no system trust store): keep it as is
             raise
         except ValueError as exc:  # pyca's own check of the reference identity
@@ -320,7 +353,7 @@ class DefaultVerifier:
         remembered = self._recently_verified(key, chain, now)
         if remembered is not None:
             return remembered
-        verifier = self._builder(now).build_client_verifier()
+        verifier = self._builder(now, chain[0]).build_client_verifier()
         path = self._run(lambda: verifier.verify(chain[0], list(chain[1:])).chain, chain, now, None)
         self._remember(key, chain, path)
         return path

@@ -7,12 +7,14 @@ HelloRetryRequest both ways, ALPN, KeyUpdate both ways, data both ways and a cle
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates
+from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates, tool
 
-from tlsmachine import ServerConfig
+from tlsmachine import ClientConfig, ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.crypto.suites import TLS13_SUITES
 from tlsmachine.enums import NamedGroup
@@ -257,3 +259,37 @@ def test_s_client_verifies_our_intermediate_chain(chained_peers: Peers) -> None:
     served = ours.next_connection()
     assert served.error is None, served.error
     assert served.clean_close is True
+
+
+# -- a self-signed certificate made by `openssl req -x509`, trusted as itself ----------------------
+
+
+def test_client_trusts_an_openssl_req_x509_certificate_as_itself(
+    peers: Peers, tmp_path: Path
+) -> None:
+    """The usual test server: ``openssl req -x509`` makes a self-signed certificate marked
+    cA=TRUE, and the client trusts exactly that certificate (``--cafile``). OpenSSL's own
+    clients accept it; so do we (DefaultVerifier: a leaf that is itself a trust anchor)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    server = peers.start(
+        [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-cert", str(cert),
+         "-key", str(key), "-naccept", "1", "-rev"],
+        "openssl s_server",
+    )  # fmt: skip
+    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    config = ClientConfig(cafile=str(cert))
+    with connect(
+        "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
+    ) as tls:
+        info = tls.handshake_info
+        assert info is not None and info.version == "TLSv1.3"
+        assert info.verified_chain == info.peer_certificates  # the certificate is the anchor
+        tls.sendall(b"self-signed\n")
+        assert read_exactly(tls, 12) == b"dengis-fles\n"
+    assert server.wait() == 0

@@ -485,9 +485,9 @@ class CountingVerifier(DefaultVerifier):
 
     runs = 0
 
-    def _builder(self, now: dt.datetime) -> PolicyBuilder:
+    def _builder(self, now: dt.datetime, leaf: x509.Certificate) -> PolicyBuilder:
         self.runs += 1
-        return super()._builder(now)
+        return super()._builder(now, leaf)
 
 
 def test_accepted_chain_is_remembered(tree: pki.TestPKI) -> None:
@@ -679,3 +679,101 @@ def test_gnutls_verifies_the_pki_chains(tree: pki.TestPKI) -> None:
             check=False,
         )
         assert "Chain verification output: Verified." in done.stdout, done.stdout + done.stderr
+
+
+# -- a self-signed leaf that is itself the trust anchor --------------------------------------
+
+
+def _openssl_req_x509(tmp_path: Path, *extra: str) -> x509.Certificate:
+    """A certificate as people make one for a test server: ``openssl req -x509`` (the system's
+    openssl, as the interop tests use), which marks it cA=TRUE."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "ec",
+         "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert), *extra],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return x509.load_pem_x509_certificate(cert.read_bytes())
+
+
+def _go_style_self_signed(not_after: dt.datetime | None = None) -> x509.Certificate:
+    """Self-signed as Go's x509.CreateCertificate makes one: no authorityKeyIdentifier."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Acme Co")])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def test_openssl_req_x509_certificate_is_trusted_as_itself(tmp_path: Path) -> None:
+    """``openssl req -x509`` marks the certificate cA=TRUE, which the CA/Browser Forum's
+    end-entity profile forbids; trusted as itself (cadata/cafile), it authenticates its server
+    all the same, as with OpenSSL (and Python's ssl). Its names are still checked."""
+    cert = _openssl_req_x509(tmp_path, "-addext", "subjectAltName=DNS:localhost")
+    constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca  # what the exception is for
+    now = dt.datetime.now(dt.UTC)
+    trusting = DefaultVerifier(cafile=tmp_path / "cert.pem")
+    assert trusting.verify_server((cert,), "localhost", now) == (cert,)
+    assert trusting.verify_client((cert,), now) == (cert,)
+    with pytest.raises(BadCertificate, match="does not match"):
+        trusting.verify_server((cert,), "example.com", now)
+    with pytest.raises(CertificateExpired):
+        trusting.verify_server((cert,), "localhost", now + dt.timedelta(days=3))
+
+
+def test_openssl_req_x509_certificate_without_a_san_still_fails_the_name_check(
+    tmp_path: Path,
+) -> None:
+    """The exception is for the CA flag only: the name must still be in subjectAltName (RFC
+    6125 §6.4.4: no fallback to the subject's CN)."""
+    cert = _openssl_req_x509(tmp_path)
+    with pytest.raises(BadCertificate):
+        DefaultVerifier(cafile=tmp_path / "cert.pem").verify_server(
+            (cert,), "localhost", dt.datetime.now(dt.UTC)
+        )
+
+
+def test_self_signed_leaf_without_authority_key_identifier_is_trusted_as_itself() -> None:
+    cert = _go_style_self_signed()
+    now = dt.datetime.now(dt.UTC)
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    assert DefaultVerifier(cadata=pem).verify_server((cert,), "localhost", now) == (cert,)
+    with pytest.raises(BadCertificate, match="does not match"):
+        DefaultVerifier(cadata=pem).verify_server((cert,), "example.com", now)
+    # serverAuth only: not a client certificate (its extended key usage is still checked)
+    with pytest.raises(UnsupportedCertificate, match="lacks id-kp-clientAuth"):
+        DefaultVerifier(cadata=pem).verify_client((cert,), now)
+
+
+def test_ca_flagged_leaf_that_is_not_itself_trusted_is_still_bad(
+    tree: pki.TestPKI, tmp_path: Path
+) -> None:
+    """Only a leaf that is itself a trust anchor gets the exception: a cA=TRUE leaf issued by
+    a trusted CA is still refused (with another self-signed anchor in the store too), and so
+    is a cA=TRUE self-signed one that is not in the store."""
+    leaf = leaf_signed_by(tree, ca=True)
+    other = _go_style_self_signed().public_bytes(serialization.Encoding.PEM)
+    trusting_both = DefaultVerifier(cadata=tree.ca_pem + other)
+    with pytest.raises(BadCertificate, match="basic constraints"):
+        trusting_both.verify_server(chain_of(tree, leaf), "localhost", tree.now)
+    cert = _openssl_req_x509(tmp_path, "-addext", "subjectAltName=DNS:localhost")
+    with pytest.raises(BadCertificate, match="basic constraints"):
+        trusting_both.verify_server((cert,), "localhost", dt.datetime.now(dt.UTC))
