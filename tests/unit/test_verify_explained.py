@@ -796,9 +796,9 @@ def test_weak_signature_on_an_intermediate(
 class CountingVerifier(DefaultVerifier):
     runs = 0
 
-    def _builder(self, now: dt.datetime) -> PolicyBuilder:
+    def _builder(self, now: dt.datetime, leaf: x509.Certificate) -> PolicyBuilder:
         self.runs += 1
-        return super()._builder(now)
+        return super()._builder(now, leaf)
 
 
 def test_accepted_chains_are_still_remembered(tree: pki.TestPKI, tmp_path: Path) -> None:
