@@ -59,6 +59,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
+    Policy,
     PolicyBuilder,
     Store,
     Subject,
@@ -211,15 +212,27 @@ class _Accepted(NamedTuple):
     not_after: dt.datetime
 
 
-#: The end-entity profile for a leaf that is itself a trust anchor (see DefaultVerifier): pyca's
-#: web PKI defaults, but basicConstraints may say cA=TRUE and authorityKeyIdentifier may be
-#: absent (CA/Browser Forum rules for issued certificates; RFC 5280 §4.2.1.1 lets a
-#: self-signed certificate omit the identifier).
-_ANCHOR_LEAF_POLICY = (
-    ExtensionPolicy.webpki_defaults_ee()
-    .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
+def _key_cert_sign(policy: Policy, cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    """RFC 5280 §6.1.4 (n): a CA certificate's keyUsage, if it has one, asserts keyCertSign."""
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("keyUsage: keyCertSign must be asserted in a CA certificate")
+
+
+# pyca's web PKI profiles, less three rules for *issuing* certificates that path validation
+# (RFC 5280 §6.1) does not need and that private CAs often break: a CA certificate without
+# keyUsage (``openssl req -x509`` of OpenSSL 3.0 makes one), and any certificate without an
+# authorityKeyIdentifier (OpenSSL 1.1's ``x509 -req`` and Go's self-signed ones). OpenSSL,
+# GnuTLS and Go accept both; everything else of the profiles stays (see DefaultVerifier).
+_CA_POLICY = (
+    ExtensionPolicy.webpki_defaults_ca()
+    .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _key_cert_sign)
     .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
 )
+_EE_POLICY = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+    x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None
+)
+#: A leaf that is itself a trust anchor may also say cA=TRUE (see DefaultVerifier).
+_ANCHOR_LEAF_POLICY = _EE_POLICY.may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
 
 
 class DefaultVerifier:
@@ -232,12 +245,15 @@ class DefaultVerifier:
     :func:`~tlsmachine.certs.system_trust_store`: ``SSL_CERT_FILE``/``SSL_CERT_DIR``, the
     paths of ``ssl.get_default_verify_paths()``, then ``certifi``). A certificate in the store
     is trusted as it is, so a self-signed leaf passed as ``cadata`` authenticates exactly that
-    server (the demo's flow). Such a leaf, itself a trust anchor, is held to the end-entity
-    profile except for two rules of the CA/Browser Forum's that a self-signed certificate often
-    breaks and that protect nothing once the certificate itself is trusted: it may say
-    ``cA=TRUE`` (as ``openssl req -x509`` makes it) and may lack an authorityKeyIdentifier (as
-    Go's ``x509.CreateCertificate`` makes a self-signed one). OpenSSL, and so Python's ``ssl``,
-    accept such a leaf as well; its names, validity, key usages and key are checked all the same.
+    server (the demo's flow); such a leaf may even say ``cA=TRUE``, as ``openssl req -x509``
+    makes it, since the certificate itself is trusted.
+
+    pyca's profile is the CA/Browser Forum's, which also has rules for *issuing* certificates
+    that RFC 5280 path validation does not need and that private CAs often break. Two are
+    relaxed, as OpenSSL (and so Python's ``ssl``), GnuTLS and Go relax them: a CA certificate
+    need not have keyUsage (if it has, it must assert keyCertSign, RFC 5280 §6.1.4), and no
+    certificate needs an authorityKeyIdentifier. Names, validity, basic constraints, extended
+    key usage, signatures and keys are checked as pyca checks them.
     ``verify_server`` with ``server_name=None`` raises
     :class:`ConfigurationError` unless ``require_server_name=False``, in which case the chain,
     validity and extended key usage are still checked but ANY name in the leaf is accepted.
@@ -303,9 +319,10 @@ class DefaultVerifier:
                 self._store = Store(list(anchors))
                 self._anchors = frozenset(anchors)
             if self._policy is None or self._policy[0] != depth:  # built once, not per call
-                policy = PolicyBuilder().store(self._store).max_chain_depth(depth)
-                anchor_leaf = policy.extension_policies(
-                    ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_ANCHOR_LEAF_POLICY
+                base = PolicyBuilder().store(self._store).max_chain_depth(depth)
+                policy = base.extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+                anchor_leaf = base.extension_policies(
+                    ca_policy=_CA_POLICY, ee_policy=_ANCHOR_LEAF_POLICY
                 )
                 self._policy = depth, policy, anchor_leaf
             policy = self._policy[2] if leaf in self._anchors else self._policy[1]

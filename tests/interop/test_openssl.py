@@ -261,35 +261,58 @@ def test_s_client_verifies_our_intermediate_chain(chained_peers: Peers) -> None:
     assert served.clean_close is True
 
 
-# -- a self-signed certificate made by `openssl req -x509`, trusted as itself ----------------------
+# -- certificates as people make them with the openssl command ------------------------------------
+
+_EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
 
 
-def test_client_trusts_an_openssl_req_x509_certificate_as_itself(
-    peers: Peers, tmp_path: Path
-) -> None:
-    """The usual test server: ``openssl req -x509`` makes a self-signed certificate marked
-    cA=TRUE, and the client trusts exactly that certificate (``--cafile``). OpenSSL's own
-    clients accept it; so do we (DefaultVerifier: a leaf that is itself a trust anchor)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=TIMEOUT,
-    )  # fmt: skip
+def _openssl(*argv: str) -> None:
+    subprocess.run([tool("openssl"), *argv], check=True, capture_output=True, timeout=TIMEOUT)
+
+
+def _round_trip_with_s_server(peers: Peers, cert: Path, key: Path, cafile: Path) -> None:
+    """openssl s_server with ``cert``; our client, trusting ``cafile``, talks to it."""
     server = peers.start(
         [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-cert", str(cert),
          "-key", str(key), "-naccept", "1", "-rev"],
         "openssl s_server",
     )  # fmt: skip
     port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
-    config = ClientConfig(cafile=str(cert))
+    config = ClientConfig(cafile=str(cafile))
     with connect(
         "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
     ) as tls:
         info = tls.handshake_info
         assert info is not None and info.version == "TLSv1.3"
-        assert info.verified_chain == info.peer_certificates  # the certificate is the anchor
-        tls.sendall(b"self-signed\n")
-        assert read_exactly(tls, 12) == b"dengis-fles\n"
+        tls.sendall(b"private pki\n")
+        assert read_exactly(tls, 12) == b"ikp etavirp\n"
     assert server.wait() == 0
+
+
+def test_client_trusts_an_openssl_req_x509_certificate_as_itself(
+    peers: Peers, tmp_path: Path
+) -> None:
+    """The usual test server: ``openssl req -x509`` makes a self-signed certificate marked
+    cA=TRUE, and the client trusts exactly that certificate. OpenSSL's own clients accept it;
+    so do we (DefaultVerifier: a leaf that is itself a trust anchor)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost",
+             "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    _round_trip_with_s_server(peers, cert, key, cafile=cert)
+
+
+def test_client_trusts_a_private_ca_made_with_openssl(peers: Peers, tmp_path: Path) -> None:
+    """The usual private CA: ``openssl req -x509`` (no keyUsage with OpenSSL 3.0) signs the
+    server's certificate with ``openssl x509 -req``. OpenSSL accepts the chain; so do we
+    (DefaultVerifier: RFC 5280 checks a CA's keyUsage only when it has one)."""
+    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca.key"
+    cert, key, csr = tmp_path / "srv.pem", tmp_path / "srv.key", tmp_path / "srv.csr"
+    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=Private CA",
+             "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+    _openssl("req", *_EC_KEY, "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(csr))
+    (tmp_path / "ext.cnf").write_text("subjectAltName=DNS:localhost\n")
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "2", "-extfile", str(tmp_path / "ext.cnf"),
+             "-out", str(cert))  # fmt: skip
+    _round_trip_with_s_server(peers, cert, key, cafile=ca)

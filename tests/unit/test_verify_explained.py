@@ -8,7 +8,9 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import shutil
 import ssl
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -472,6 +474,42 @@ def test_missing_intermediate_points_at_the_published_issuer(tree: pki.TestPKI) 
 
 
 def test_missing_required_extension_is_named(tree: pki.TestPKI, verifier: DefaultVerifier) -> None:
+    """An intermediate CA without basicConstraints (RFC 5280 §4.2.1.9: a CA certificate
+    without it cannot issue, §6.1.4 (k))."""
+    key = pki.generate_key("ecdsa-p256")
+    inter = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "no-constraints CA")]))
+        .issuer_name(tree.ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(9)
+        .not_valid_before(tree.now - dt.timedelta(days=1))
+        .not_valid_after(tree.now + dt.timedelta(days=10))
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(tree.ca.key.public_key()),
+            critical=False,
+        )
+        .sign(tree.ca.key, hashes.SHA256())
+    )
+    message = rejected(
+        verifier,
+        [issued(tree, issuer=(inter, key)), inter],
+        tree.now,
+        BadCertificate,
+        AlertDescription.BAD_CERTIFICATE,
+    )
+    assert "lacks an extension the web PKI requires (RFC 5280 §4.2): basicConstraints" in message
+
+
+def test_leaf_without_authority_key_identifier_is_accepted(
+    tree: pki.TestPKI, verifier: DefaultVerifier
+) -> None:
+    """authorityKeyIdentifier is a rule for issuing certificates (RFC 5280 §4.2.1.1) that path
+    validation does not need (§6.1); OpenSSL 1.1's ``x509 -req`` leaves it out, and OpenSSL,
+    GnuTLS and Go accept such a leaf. pyca's web PKI profile alone would not."""
     assert tree.intermediate is not None
     key = pki.generate_key("ecdsa-p256")
     leaf = (
@@ -485,17 +523,38 @@ def test_missing_required_extension_is_named(tree: pki.TestPKI, verifier: Defaul
         .add_extension(pki.san_for(("localhost",)), critical=False)
         .sign(tree.intermediate.key, hashes.SHA256())
     )
-    message = rejected(
-        verifier,
-        under_intermediate(tree, leaf),
-        tree.now,
-        BadCertificate,
-        AlertDescription.BAD_CERTIFICATE,
+    chain = under_intermediate(tree, leaf)
+    assert verifier.verify_server(chain, "localhost", tree.now)[0] == leaf
+    with pytest.raises(BadCertificate, match="does not match"):
+        verifier.verify_server(chain, "example.com", tree.now)
+
+
+def test_ca_without_key_usage_is_accepted(tree: pki.TestPKI, tmp_path: Path) -> None:
+    """The usual private CA of OpenSSL 3.0: ``openssl req -x509`` (cA=TRUE, no keyUsage), and
+    a server certificate from ``openssl x509 -req``. RFC 5280 checks keyCertSign only when
+    keyUsage is there (§6.1.4 (n)); OpenSSL accepts the chain, and so do we."""
+    openssl = shutil.which("openssl") or "openssl"
+
+    def run(*argv: str) -> None:
+        subprocess.run([openssl, *argv], check=True, capture_output=True, timeout=30)
+
+    ec_key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    run("req", "-x509", *ec_key, "-keyout", str(tmp_path / "ca.key"), "-out",
+        str(tmp_path / "ca.pem"), "-subj", "/CN=Private CA", "-days", "30")  # fmt: skip
+    run("req", *ec_key, "-keyout", str(tmp_path / "srv.key"), "-out", str(tmp_path / "srv.csr"),
+        "-subj", "/CN=localhost")  # fmt: skip
+    (tmp_path / "ext.cnf").write_text("subjectAltName=DNS:localhost\n")
+    run("x509", "-req", "-in", str(tmp_path / "srv.csr"), "-CA", str(tmp_path / "ca.pem"),
+        "-CAkey", str(tmp_path / "ca.key"), "-CAcreateserial", "-out", str(tmp_path / "srv.pem"),
+        "-days", "30", "-extfile", str(tmp_path / "ext.cnf"))  # fmt: skip
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
+    with pytest.raises(x509.ExtensionNotFound):
+        ca.extensions.get_extension_for_class(x509.KeyUsage)
+    leaf = x509.load_pem_x509_certificate((tmp_path / "srv.pem").read_bytes())
+    path = DefaultVerifier(cafile=tmp_path / "ca.pem").verify_server(
+        (leaf,), "localhost", dt.datetime.now(dt.UTC)
     )
-    assert message.startswith(
-        "certificate for 'localhost' lacks an extension the web PKI requires (RFC 5280 §4.2):"
-        " authorityKeyIdentifier (2.5.29.35)"
-    )
+    assert path == (leaf, ca)
 
 
 def test_unknown_issuer_names_it_and_the_anchors(
