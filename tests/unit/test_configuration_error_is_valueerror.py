@@ -210,7 +210,7 @@ def test_verify_server_still_relabels_pycas_own_value_error(
         def build_server_verifier(self, subject: object) -> object:
             raise ValueError("pyca refuses this reference identity")
 
-    monkeypatch.setattr(verifier, "_builder", lambda now: _RefusingBuilder())
+    monkeypatch.setattr(verifier, "_builder", lambda now, leaf: _RefusingBuilder())
     with pytest.raises(ConfigurationError) as caught:
         verifier.verify_server(leaf.chain, "localhost", dt.datetime.now(dt.UTC))
     assert str(caught.value) == (
