@@ -989,48 +989,68 @@ class Worker(WorkerProcess):
         return statistics.median(self.samples)
 
 
+def rounds_of(repeat: int, processes: int) -> list[int]:
+    """``repeat`` timed runs split as evenly as may be over ``processes`` rounds (at most one
+    round per run): ``rounds_of(9, 3) == [3, 3, 3]``, ``rounds_of(7, 3) == [3, 2, 2]``."""
+    count = max(1, min(processes, repeat))
+    return [repeat // count + (1 if i < repeat % count else 0) for i in range(count)]
+
+
 def run_case(case: Case, pki: Path, sizes: Sizes, args: argparse.Namespace) -> dict[str, object]:
     """Measure every side of one case with interleaved repetitions, so that load changes on
-    the machine hit all sides alike."""
+    the machine hit all sides alike, in ``--processes`` rounds of fresh worker processes, so
+    that no side's figure rests on one process: on a shared VM one process can run at a
+    different speed from the next for its whole life."""
     sides = ["stdlib", "tlsmachine"] + (["aead"] if case.kind == "bulk" else [])
-    workers: list[Worker] = []
-    try:
-        for side in sides:
-            workers.append(Worker(side, case, pki, args))  # noqa: PERF401 - close on failure
-        for rep in range(sizes.repeat):
-            for i in range(len(workers)):
-                workers[(rep + i) % len(workers)].sample()
-    finally:
-        for w in workers:
-            w.close()
-    stdlib, ours = workers[0], workers[1]
-    ratio = ours.median / stdlib.median
+    samples: dict[str, list[float]] = {side: [] for side in sides}
+    pairs: list[float] = []  # ours / stdlib of runs taken back to back, in the same round
+    counts: dict[str, dict[str, int]] = {side: {} for side in sides}
+    negotiated: dict[str, dict[str, str]] = {}
+    rounds = rounds_of(sizes.repeat, args.processes)
+    for runs in rounds:
+        workers: list[Worker] = []
+        try:
+            for side in sides:
+                workers.append(Worker(side, case, pki, args))  # noqa: PERF401 - close on failure
+            for rep in range(runs):
+                for i in range(len(workers)):
+                    workers[(rep + i) % len(workers)].sample()
+        finally:
+            for w in workers:
+                w.close()
+        for side, worker in zip(sides, workers, strict=True):
+            samples[side] += worker.samples
+            negotiated.setdefault(side, worker.negotiated)
+            for key, value in worker.counts.items():  # each worker counts its own handshakes
+                counts[side][key] = counts[side].get(key, 0) + value
+        pairs += [a / b for a, b in zip(workers[1].samples, workers[0].samples, strict=True)]
+    ours, stdlib = statistics.median(samples["tlsmachine"]), statistics.median(samples["stdlib"])
+    ratio = ours / stdlib
     row: dict[str, object] = {
         "name": case.name,
         "label": case.label,
         "unit": "MB/s" if case.kind == "bulk" else "handshakes/s",
-        "tlsmachine": ours.median,
-        "stdlib": stdlib.median,
+        "tlsmachine": ours,
+        "stdlib": stdlib,
         "ratio": ratio,
         # median of the ratios of runs taken back to back: less sensitive to load drift
-        "ratio_paired": statistics.median(
-            a / b for a, b in zip(ours.samples, stdlib.samples, strict=True)
-        ),
+        "ratio_paired": statistics.median(pairs),
         "target": case.target,
         "pass": ratio >= case.target,
-        "samples": {"tlsmachine": ours.samples, "stdlib": stdlib.samples},
-        "negotiated": {"tlsmachine": ours.negotiated, "stdlib": stdlib.negotiated},
+        "processes": len(rounds),
+        "samples": {"tlsmachine": samples["tlsmachine"], "stdlib": samples["stdlib"]},
+        "negotiated": {"tlsmachine": negotiated["tlsmachine"], "stdlib": negotiated["stdlib"]},
     }
     if case.kind == "resumed":
         # the workers checked every handshake (they fail otherwise); these are their counts
         row["resumed"] = {
-            "handshakes": sizes.warmup_handshakes + sizes.repeat * sizes.handshakes,
-            "tlsmachine": ours.counts,
-            "stdlib": stdlib.counts,
+            "handshakes": len(rounds) * sizes.warmup_handshakes + sizes.repeat * sizes.handshakes,
+            "tlsmachine": counts["tlsmachine"],
+            "stdlib": counts["stdlib"],
         }
     if case.kind == "bulk":
-        row["aead_ceiling"] = workers[2].median
-        row["samples"]["aead_ceiling"] = workers[2].samples  # type: ignore[index]
+        row["aead_ceiling"] = statistics.median(samples["aead"])
+        row["samples"]["aead_ceiling"] = samples["aead"]  # type: ignore[index]
     return row
 
 
@@ -1126,6 +1146,7 @@ def main_parent(args: argparse.Namespace) -> int:
         "quick": args.quick,
         "clock": "time.process_time" if args.clock == "cpu" else "time.perf_counter",
         "sizes": sizes.__dict__,
+        "processes": args.processes,
         "environment": environment(),
         "results": rows,
     }
@@ -1144,7 +1165,8 @@ def print_report(report: dict[str, object], rows: list[dict[str, object]], sizes
     print(table(rows))
     print()
     print(
-        f"medians of {sizes.repeat} interleaved runs ({report['clock']}; paired: the median"
+        f"medians of {sizes.repeat} interleaved runs in {report['processes']} rounds of fresh"
+        f" worker processes ({report['clock']}; paired: the median"
         " of the ratios of runs taken back to back, steadier when the machine's speed"
         " changes; the targets are judged on ratio);"
         f" handshakes: {sizes.handshakes} per run, client + server CPU;"
@@ -1231,6 +1253,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="CASE",
         help=f"run only these cases: {', '.join(CASES_BY_NAME)}",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="rounds of fresh worker processes per case, the timed runs split between them"
+        " (default 3; 1 with --quick)",
+    )
     parser.add_argument("--keep-pki", metavar="DIR", help="write the test PKI here and keep it")
     parser.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=sorted(CASES_BY_NAME), help=argparse.SUPPRESS)
@@ -1239,6 +1268,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 0 or args.repeat > 100:
         parser.error("--repeat must be 1..100")
+    if args.processes < 0 or args.processes > 20:
+        parser.error("--processes must be 1..20")
+    args.processes = args.processes or (1 if args.quick else 3)
     return args
 
 

@@ -7,11 +7,12 @@ cases, that every handshake really resumed and brought the next one's ticket.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
 
-from bench_script import quick_json_report
+from bench_script import BENCHMARKS, quick_json_report
 
 CASES = {
     "handshake-ecdsa-p256",
@@ -85,3 +86,29 @@ def test_record_floor_quick_json_measures_every_side() -> None:
         suite = "TLS_CHACHA20_POLY1305_SHA256" if "chacha" in name else "TLS_AES_128_GCM_SHA256"
         for side in ("stdlib", "tlsmachine"):
             assert row["negotiated"][side]["suite"] == suite, (name, side)
+
+
+@pytest.mark.timeout(300)
+def test_rounds_of_fresh_worker_processes_pool_their_samples() -> None:
+    """``--processes 3``: three rounds of new workers per case; the samples of all of them
+    make the figures, and every handshake of every worker (warm-ups included) is counted."""
+    (row,) = quick_json_report("run.py", "--only", "resumed-ecdsa-p256", "--processes", "3",
+                               "--repeat", "4")["results"]  # fmt: skip
+    assert row["processes"] == 3
+    for side in ("tlsmachine", "stdlib"):
+        assert len(row["samples"][side]) == 4  # rounds of 2, 1 and 1 runs
+    handshakes = row["resumed"]["handshakes"]
+    assert handshakes == 3 * 1 + 4 * 5  # a warm-up handshake per worker, 5 per run (--quick)
+    _assert_every_handshake_resumed(row)
+
+
+def test_rounds_split_the_runs_evenly() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert run.rounds_of(9, 3) == [3, 3, 3]
+    assert run.rounds_of(7, 3) == [3, 2, 2]
+    assert run.rounds_of(2, 3) == [1, 1]  # never a round without a run
+    assert run.rounds_of(5, 1) == [5]
