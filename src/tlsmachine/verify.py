@@ -218,7 +218,7 @@ def _key_cert_sign(policy: Policy, cert: x509.Certificate, usage: x509.KeyUsage 
         raise ValueError("keyUsage: keyCertSign must be asserted in a CA certificate")
 
 
-# pyca's web PKI profiles, less three rules for *issuing* certificates that path validation
+# pyca's web PKI profiles, less two rules for *issuing* certificates that path validation
 # (RFC 5280 §6.1) does not need and that private CAs often break: a CA certificate without
 # keyUsage (``openssl req -x509`` of OpenSSL 3.0 makes one), and any certificate without an
 # authorityKeyIdentifier (OpenSSL 1.1's ``x509 -req`` and Go's self-signed ones). OpenSSL,
