@@ -127,6 +127,22 @@ def under_intermediate(tree: pki.TestPKI, leaf: x509.Certificate) -> Chain:
     return [leaf, tree.intermediate.cert]
 
 
+def bare_builder(
+    subject: str, issuer: x509.Certificate, key: object, now: dt.datetime, days: int = 1
+) -> x509.CertificateBuilder:
+    """A certificate builder with only a subject, an issuer, a key and a validity period
+    (serial 9): the tests add exactly the extensions they are about."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())  # type: ignore[attr-defined]
+        .serial_number(9)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )
+
+
 def ca_certificate(
     tree: pki.TestPKI,
     subject: str,
@@ -448,13 +464,7 @@ def test_missing_intermediate_points_at_the_published_issuer(tree: pki.TestPKI) 
     )
     key = pki.generate_key("ecdsa-p256")
     leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(tree.intermediate.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(tree.now - dt.timedelta(days=1))
-        .not_valid_after(tree.now + dt.timedelta(days=1))
+        bare_builder("localhost", tree.intermediate.cert, key, tree.now)
         .add_extension(pki.san_for(("localhost",)), critical=False)
         .add_extension(aia, critical=False)
         .add_extension(
@@ -478,13 +488,7 @@ def test_missing_required_extension_is_named(tree: pki.TestPKI, verifier: Defaul
     without it cannot issue, §6.1.4 (k))."""
     key = pki.generate_key("ecdsa-p256")
     inter = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "no-constraints CA")]))
-        .issuer_name(tree.ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(9)
-        .not_valid_before(tree.now - dt.timedelta(days=1))
-        .not_valid_after(tree.now + dt.timedelta(days=10))
+        bare_builder("no-constraints CA", tree.ca.cert, key, tree.now, days=10)
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
         )
@@ -513,13 +517,7 @@ def test_leaf_without_authority_key_identifier_is_accepted(
     assert tree.intermediate is not None
     key = pki.generate_key("ecdsa-p256")
     leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(tree.intermediate.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(9)
-        .not_valid_before(tree.now - dt.timedelta(days=1))
-        .not_valid_after(tree.now + dt.timedelta(days=1))
+        bare_builder("localhost", tree.intermediate.cert, key, tree.now)
         .add_extension(pki.san_for(("localhost",)), critical=False)
         .sign(tree.intermediate.key, hashes.SHA256())
     )
