@@ -90,6 +90,12 @@ class Diagnosis:
         culprit = self._certificate_named(encountered.group(1)) if encountered else None
         reason = _ENCOUNTERED.sub("", reason).removeprefix("candidates exhausted: ")
         leaf = self.leaf
+        if leaf.issuer == leaf.subject and leaf not in self.trust.certificates:
+            # A self-signed leaf that is not itself a trust anchor can have no trusted issuer:
+            # that is the failure, whatever pyca met first while trying (e.g. the cA=TRUE of an
+            # `openssl req -x509` certificate, or its expiry). OpenSSL, hence ssl, reports it the
+            # same way: X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT (18), alert unknown_ca.
+            return UnknownCA(self.unknown_ca(), verify_code=18)
         if "not valid at validation time" in reason:
             message, not_yet = self.validity(culprit)
             # ssl's verify_code: X509_V_ERR_CERT_NOT_YET_VALID (9) or _CERT_HAS_EXPIRED (10)
@@ -99,11 +105,9 @@ class Diagnosis:
         if "max depth" in reason and self.anchor is not None:
             return UnknownCA(self.too_long(self.anchor))
         if "no interior errors" in reason or "max depth" in reason:
-            # ssl's verify_code: X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT (18) for a self-signed
-            # leaf, else X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY (UnknownCA's default)
-            code = 18 if leaf.issuer == leaf.subject else None
-            return UnknownCA(self.unknown_ca(), verify_code=code)
-        if "cA must be asserted" in reason and leaf.issuer != leaf.subject:
+            # ssl's verify_code: X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY (UnknownCA's default)
+            return UnknownCA(self.unknown_ca())
+        if "cA must be asserted" in reason:
             return UnknownCA(self.not_a_ca(reason))
         if "Forbidden signature algorithm" in reason:
             return self.weak_signature(culprit or leaf, reason)
@@ -111,9 +115,6 @@ class Diagnosis:
             if needle in reason:
                 return error_class(explain(self, culprit or leaf, reason))
         for needle, error_class, explanation in _RULES:
-            if error_class is UnknownCA and needle in reason and leaf.issuer == leaf.subject:
-                # e.g. a self-signed leaf named like a trusted self-signed one: plain untrusted
-                return UnknownCA(f"{self.unknown_ca()} ({reason})")
             if needle in reason:
                 return error_class(f"{self.name(culprit or leaf)} {explanation} ({reason})")
         return CertificateUnknown(f"{self.name(culprit or leaf)} was rejected: {reason}")

@@ -7,6 +7,8 @@ HelloRetryRequest both ways, ALPN, KeyUpdate both ways, data both ways and a cle
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from tlsmachine import ClientConfig, ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
 from tlsmachine.crypto.suites import TLS13_SUITES
 from tlsmachine.enums import NamedGroup
+from tlsmachine.errors import UnknownCA
 from tlsmachine.sockets import connect
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
@@ -300,6 +303,40 @@ def test_client_trusts_an_openssl_req_x509_certificate_as_itself(
              "-addext", "subjectAltName=DNS:localhost",
              "-keyout", str(key), "-out", str(cert))  # fmt: skip
     _round_trip_with_s_server(peers, cert, key, cafile=cert)
+
+
+def test_untrusted_openssl_req_x509_certificate_is_unknown_ca_as_ssl_says(
+    peers: Peers, tmp_path: Path
+) -> None:
+    """The same server certificate, not trusted: both ssl and we fail it as self-signed
+    (X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 18), and our client sends unknown_ca. Its cA=TRUE
+    does not matter, the missing trust does: the message says how to trust it."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost",
+             "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    other, other_key = tmp_path / "other.pem", tmp_path / "other.key"
+    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=other CA",
+             "-keyout", str(other_key), "-out", str(other))  # fmt: skip
+    server = peers.start(
+        [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-cert", str(cert),
+         "-key", str(key), "-naccept", "2", "-rev"],
+        "openssl s_server",
+    )  # fmt: skip
+    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    context = ssl.create_default_context(cafile=str(other))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+        pytest.raises(ssl.SSLCertVerificationError) as stdlib_error,
+    ):
+        context.wrap_socket(raw, server_hostname="localhost")
+    with pytest.raises(UnknownCA, match="'localhost' is self-signed and not trusted") as ours:
+        connect(
+            "127.0.0.1", port, config=ClientConfig(cafile=str(other)),
+            server_hostname="localhost", timeout=TIMEOUT,
+        )  # fmt: skip
+    assert ours.value.verify_code == stdlib_error.value.verify_code == 18
+    server.wait_for(r"alert unknown ca|alert number 48")
 
 
 def test_client_trusts_a_private_ca_made_with_openssl(peers: Peers, tmp_path: Path) -> None:

@@ -212,8 +212,9 @@ def test_same_named_non_ca_anchor_is_unknown_ca(tree: pki.TestPKI) -> None:
     # of the other and finds it is no CA. Still "no trusted issuer": unknown_ca.
     now = dt.datetime.now(dt.UTC)
     trusted, other = CertifiedKey.self_signed(), CertifiedKey.self_signed()
-    with pytest.raises(UnknownCA, match=r"self-signed and not trusted.*cA must be asserted"):
+    with pytest.raises(UnknownCA, match=r"self-signed and not trusted") as info:
         DefaultVerifier(cadata=trusted.chain_pem()).verify_server(other.chain, "localhost", now)
+    assert info.value.verify_code == 18  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, as ssl says
     # The same with a CA-issued leaf: its issuer name leads to a certificate that is no CA.
     fake_issuer = pki.build_certificate(
         subject="tlsmachine test intermediate CA",
@@ -565,6 +566,27 @@ def test_self_signed_demo_certificate_trusted_through_cadata() -> None:
         DefaultVerifier(cadata=demo.chain_pem()).verify_server(other.chain, "localhost", now)
 
 
+def test_untrusted_self_signed_leaf_is_unknown_ca_before_anything_else(tree: pki.TestPKI) -> None:
+    """An untrusted self-signed leaf fails as untrusted even when it is also expired: no issuer
+    can vouch for it, so that is what to fix first (OpenSSL, and ssl, say code 18 too)."""
+    expired = pki.build_certificate(
+        subject="localhost",
+        key=pki.generate_key("ecdsa-p256"),
+        issuer=None,
+        not_before=tree.now - dt.timedelta(days=10),
+        not_after=tree.now - dt.timedelta(days=1),
+        ca=False,
+        names=("localhost",),
+    )
+    with pytest.raises(UnknownCA, match="self-signed and not trusted") as info:
+        DefaultVerifier(cafile=tree.ca_path).verify_server((expired,), "localhost", tree.now)
+    assert info.value.verify_code == 18
+    # trusted as itself, its expiry is what fails
+    pem = expired.public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(CertificateExpired):
+        DefaultVerifier(cadata=pem).verify_server((expired,), "localhost", tree.now)
+
+
 def test_system_store_loads() -> None:
     verifier = DefaultVerifier()
     anchors = verifier.trust_anchors
@@ -767,13 +789,17 @@ def test_ca_flagged_leaf_that_is_not_itself_trusted_is_still_bad(
     tree: pki.TestPKI, tmp_path: Path
 ) -> None:
     """Only a leaf that is itself a trust anchor gets the exception: a cA=TRUE leaf issued by
-    a trusted CA is still refused (with another self-signed anchor in the store too), and so
-    is a cA=TRUE self-signed one that is not in the store."""
+    a trusted CA is still refused (with another self-signed anchor in the store too). A cA=TRUE
+    self-signed one that is not in the store is refused as what it is, untrusted: unknown_ca
+    with ssl's verify code 18, as OpenSSL reports it, not its cA flag."""
     leaf = leaf_signed_by(tree, ca=True)
     other = _go_style_self_signed().public_bytes(serialization.Encoding.PEM)
     trusting_both = DefaultVerifier(cadata=tree.ca_pem + other)
     with pytest.raises(BadCertificate, match="basic constraints"):
         trusting_both.verify_server(chain_of(tree, leaf), "localhost", tree.now)
     cert = _openssl_req_x509(tmp_path, "-addext", "subjectAltName=DNS:localhost")
-    with pytest.raises(BadCertificate, match="basic constraints"):
+    with pytest.raises(UnknownCA, match="'localhost' is self-signed and not trusted") as info:
         trusting_both.verify_server((cert,), "localhost", dt.datetime.now(dt.UTC))
+    assert info.value.verify_code == 18
+    assert info.value.alert == AlertDescription.UNKNOWN_CA
+    assert "basic constraints" not in str(info.value)
