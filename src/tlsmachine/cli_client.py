@@ -38,6 +38,7 @@ from .cli_report import (
     resumption_outcome,
 )
 from .enums import AlertDescription
+from .errors import UnknownCA
 from .sockets import TLSSocket, connect
 
 MAX_SESSION_FILE = 1 << 17
@@ -120,6 +121,9 @@ def _hint(exc: BaseException, args: argparse.Namespace) -> str:
         and not args.cert
     ):
         return " (the server requires a client certificate: --cert, --key)"
+    if isinstance(exc, UnknownCA):
+        # the library's advice names ClientConfig's arguments; here they are an option
+        return " (to trust that certificate or its CA here: --cafile PEM)"
     return ""
 
 

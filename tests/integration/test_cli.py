@@ -226,6 +226,7 @@ def test_client_rejects_an_untrusted_certificate(start_server, test_pki: pki.Tes
     line = one_line(result.stderr)
     assert "certificate" in line
     assert "not trusted" in line or "unknown_ca" in line
+    assert line.endswith("(to trust that certificate or its CA here: --cafile PEM)")  # the hint
     server.wait_for(r"failed: peer sent fatal alert: unknown_ca")
     # the same server still serves a client that accepts any certificate
     insecure = run("client", f"127.0.0.1:{port}", "--insecure", "--half-close")
