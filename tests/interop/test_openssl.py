@@ -14,7 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from peers import TIMEOUT, Peers, client_config, read_exactly, server_certificates, tool
+from peers import (
+    TIMEOUT,
+    PeerProcess,
+    Peers,
+    client_config,
+    read_exactly,
+    server_certificates,
+    tool,
+)
 
 from tlsmachine import ClientConfig, ServerConfig
 from tlsmachine.crypto.groups import SECP256R1, SECP384R1, X25519, group_by_id
@@ -273,14 +281,30 @@ def _openssl(*argv: str) -> None:
     subprocess.run([tool("openssl"), *argv], check=True, capture_output=True, timeout=TIMEOUT)
 
 
-def _round_trip_with_s_server(peers: Peers, cert: Path, key: Path, cafile: Path) -> None:
-    """openssl s_server with ``cert``; our client, trusting ``cafile``, talks to it."""
+def _reversing_s_server(
+    peers: Peers, cert: Path, key: Path, connections: int = 1
+) -> tuple[PeerProcess, int]:
+    """openssl s_server with ``cert``, echoing lines reversed; it and its port."""
     server = peers.start(
         [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-cert", str(cert),
-         "-key", str(key), "-naccept", "1", "-rev"],
+         "-key", str(key), "-naccept", str(connections), "-rev"],
         "openssl s_server",
     )  # fmt: skip
-    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    return server, int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+
+
+def _req_x509_localhost(directory: Path) -> tuple[Path, Path]:
+    """``openssl req -x509``'s self-signed certificate for localhost (cA=TRUE) and its key."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost",
+             "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    return cert, key
+
+
+def _round_trip_with_s_server(peers: Peers, cert: Path, key: Path, cafile: Path) -> None:
+    """openssl s_server with ``cert``; our client, trusting ``cafile``, talks to it."""
+    server, port = _reversing_s_server(peers, cert, key)
     config = ClientConfig(cafile=str(cafile))
     with connect(
         "127.0.0.1", port, config=config, server_hostname="localhost", timeout=TIMEOUT
@@ -298,10 +322,7 @@ def test_client_trusts_an_openssl_req_x509_certificate_as_itself(
     """The usual test server: ``openssl req -x509`` makes a self-signed certificate marked
     cA=TRUE, and the client trusts exactly that certificate. OpenSSL's own clients accept it;
     so do we (DefaultVerifier: a leaf that is itself a trust anchor)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost",
-             "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    cert, key = _req_x509_localhost(tmp_path)
     _round_trip_with_s_server(peers, cert, key, cafile=cert)
 
 
@@ -311,19 +332,11 @@ def test_untrusted_openssl_req_x509_certificate_is_unknown_ca_as_ssl_says(
     """The same server certificate, not trusted: both ssl and we fail it as self-signed
     (X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 18), and our client sends unknown_ca. Its cA=TRUE
     does not matter, the missing trust does: the message says how to trust it."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost",
-             "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    cert, key = _req_x509_localhost(tmp_path)
     other, other_key = tmp_path / "other.pem", tmp_path / "other.key"
     _openssl("req", "-x509", *_EC_KEY, "-days", "2", "-subj", "/CN=other CA",
              "-keyout", str(other_key), "-out", str(other))  # fmt: skip
-    server = peers.start(
-        [tool("openssl"), "s_server", "-accept", "127.0.0.1:0", "-cert", str(cert),
-         "-key", str(key), "-naccept", "2", "-rev"],
-        "openssl s_server",
-    )  # fmt: skip
-    port = int(server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
+    server, port = _reversing_s_server(peers, cert, key, connections=2)
     context = ssl.create_default_context(cafile=str(other))
     with (
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
