@@ -38,8 +38,12 @@ from .cli_report import (
     resumption_outcome,
 )
 from .enums import AlertDescription
-from .errors import UnknownCA
+from .errors import BadCertificate, UnknownCA
 from .sockets import TLSSocket, connect
+
+# ssl's verify codes for a certificate issued for other names: OpenSSL's
+# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
+_NAME_MISMATCH_CODES = (62, 64)
 
 MAX_SESSION_FILE = 1 << 17
 """Largest ``--sess-in`` file read (a session holds one ticket of at most 64 KiB)."""
@@ -124,6 +128,8 @@ def _hint(exc: BaseException, args: argparse.Namespace) -> str:
     if isinstance(exc, UnknownCA):
         # the library's advice names ClientConfig's arguments; here they are an option
         return " (to trust that certificate or its CA here: --cafile PEM)"
+    if isinstance(exc, BadCertificate) and exc.verify_code in _NAME_MISMATCH_CODES:
+        return " (--servername NAME checks the certificate against another name)"
     return ""
 
 

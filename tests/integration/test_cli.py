@@ -360,6 +360,25 @@ def cert_args(issued: pki.Issued) -> list[str]:
     return ["--cert", str(issued.chain_path), "--key", str(issued.key_path)]
 
 
+def test_client_names_the_option_for_a_certificate_of_another_name(
+    start_server, test_pki: pki.TestPKI
+) -> None:
+    """A trusted certificate for other.example, reached as localhost: the failure says whose
+    names the certificate has and which option checks another name; with it, it connects."""
+    _, port = start_server("--www", *cert_args(test_pki.leaves["other-host"]))
+    trusting = ["--cafile", str(test_pki.ca_path)]
+    refused = run("client", f"localhost:{port}", *trusting, stdin=GET)
+    assert refused.returncode == 1
+    line = one_line(refused.stderr)
+    assert "host name 'localhost' does not match the certificate's names: other.example" in line
+    assert line.endswith("(--servername NAME checks the certificate against another name)")
+    accepted = run(
+        "client", f"localhost:{port}", *trusting, "--servername", "other.example", stdin=GET
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.startswith("HTTP/1.0 200 ok")
+
+
 def test_no_tickets_means_no_session_file(
     start_server, test_pki: pki.TestPKI, tmp_path: Path
 ) -> None:
