@@ -102,6 +102,9 @@ class Agreed12:
     peer_chain: tuple[x509.Certificate, ...] = ()
     verified_chain: tuple[x509.Certificate, ...] = ()
     """The verifier's path for ``peer_chain``; empty when resumed or not verified."""
+    peer_chain_der: tuple[bytes, ...] = ()
+    """``peer_chain`` as received, where a session will keep it (the client's view of a full
+    handshake); empty elsewhere."""
 
 
 def protectors(

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from ..enums import HandshakeType, ProtocolVersion
 from ..events import SessionTicketReceived
 from ..fast_init import fast_init
@@ -27,8 +25,6 @@ from ..traffic12 import Traffic12
 from .client_hello import sni_host_name
 
 if TYPE_CHECKING:
-    from cryptography import x509
-
     from .tls12 import Client12
 
 #: RFC 5077 §3.3: a lifetime hint of 0 means "not specified"; we then keep a session this long.
@@ -148,19 +144,17 @@ class ExpectServerFinished:
             version=ProtocolVersion.TLS12,
             session_id=session_id,
             extended_master_secret=True,
-            server_certificates=_server_chain_der(previous, self.agreed.peer_chain),
+            server_certificates=_server_chain_der(previous, self.agreed),
         )
         if self.ticket is not None and previous is not None:
             session = replace(session, received_at=hs.config.clock())
         out.event(SessionTicketReceived(session=session))
 
 
-def _server_chain_der(
-    previous: ClientSession | None, chain: tuple[x509.Certificate, ...]
-) -> tuple[bytes, ...]:
+def _server_chain_der(previous: ClientSession | None, agreed: Agreed12) -> tuple[bytes, ...]:
     """The server chain a session keeps: a resumed session's own (the same chain, RFC 5246
-    §7.3: no Certificate message), else the one just verified, encoded (~6 µs a certificate,
-    saved on every resumption)."""
+    §7.3: no Certificate message), else the one just received, as it came (encoding the
+    parsed chain again would cost ~6 µs a certificate)."""
     if previous is not None:
         return previous.server_certificates
-    return tuple(c.public_bytes(Encoding.DER) for c in chain)
+    return agreed.peer_chain_der

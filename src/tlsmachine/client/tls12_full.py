@@ -103,7 +103,20 @@ class ExpectServerCertificate:
             now = datetime.fromtimestamp(config.clock(), tz=UTC)
             path = config.certificate_verifier().verify_server(chain, hs.server_name, now)
         hs.transcript.update(certificate.raw)
-        return ExpectServerKeyExchange(hs, chain, verified_path(path))
+        server = ServerChain12(chain, certificate.certificate_list, verified_path(path))
+        return ExpectServerKeyExchange(hs, server)
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class ServerChain12:
+    """The server's Certificate (RFC 5246 §7.4.2) as the states after it need it."""
+
+    certificates: tuple[x509.Certificate, ...]
+    der: tuple[bytes, ...]
+    """The certificates as received: what a session keeps, never encoded again."""
+    verified: tuple[x509.Certificate, ...]
+    """The verifier's path for ``certificates`` (empty if none), carried to the summary."""
 
 
 def _server_group(
@@ -148,9 +161,7 @@ class ExpectServerKeyExchange:
     expects = frozenset({HandshakeType.SERVER_KEY_EXCHANGE})
 
     hs: Client12
-    chain: tuple[x509.Certificate, ...]
-    verified_chain: tuple[x509.Certificate, ...]
-    """The verifier's path for ``chain`` (empty if none), carried to the summary."""
+    server: ServerChain12
 
     def handle(
         self, msg: HandshakeMessage, out: Output
@@ -164,7 +175,7 @@ class ExpectServerKeyExchange:
             raise IllegalParameter(
                 f"ServerKeyExchange signed with {scheme_name(scheme)}, which we did not offer"
             )
-        leaf = self.chain[0]
+        leaf = self.server.certificates[0]
         content = server_key_exchange_input(hs.client_random, hs.server_random, params)
         verify(
             scheme,
@@ -181,9 +192,7 @@ class ExpectServerKeyExchange:
         dhe = isinstance(group, FFDHEGroup)
         public = dh_public12(share.public_bytes) if dhe else share.public_bytes
         exchange = KeyExchange12(group.name, public, premaster, scheme, dhe)
-        return ExpectCertificateRequestOrServerHelloDone(
-            hs, self.chain, exchange, self.verified_chain
-        )
+        return ExpectCertificateRequestOrServerHelloDone(hs, self.server, exchange)
 
 
 @fast_init
@@ -206,19 +215,17 @@ class ExpectCertificateRequestOrServerHelloDone:
     expects = frozenset({HandshakeType.CERTIFICATE_REQUEST, HandshakeType.SERVER_HELLO_DONE})
 
     hs: Client12
-    chain: tuple[x509.Certificate, ...]
+    server: ServerChain12
     exchange: KeyExchange12
-    verified_chain: tuple[x509.Certificate, ...]
 
     def handle(
         self, msg: HandshakeMessage, out: Output
     ) -> ExpectServerHelloDone | ExpectNewSessionTicket | ExpectChangeCipherSpec:
-        chain, verified = self.chain, self.verified_chain
         if isinstance(msg, CertificateRequest12):
             self.hs.transcript.update(msg.raw)
-            return ExpectServerHelloDone(self.hs, chain, self.exchange, msg, verified)
+            return ExpectServerHelloDone(self.hs, self.server, self.exchange, msg)
         done = expect(msg, ServerHelloDone, self)
-        return _client_flight(self.hs, chain, verified, self.exchange, None, done, out)
+        return _client_flight(self.hs, self.server, self.exchange, None, done, out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,17 +235,15 @@ class ExpectServerHelloDone:
     expects = frozenset({HandshakeType.SERVER_HELLO_DONE})
 
     hs: Client12
-    chain: tuple[x509.Certificate, ...]
+    server: ServerChain12
     exchange: KeyExchange12
     request: CertificateRequest12
-    verified_chain: tuple[x509.Certificate, ...]
 
     def handle(
         self, msg: HandshakeMessage, out: Output
     ) -> ExpectNewSessionTicket | ExpectChangeCipherSpec:
         done = expect(msg, ServerHelloDone, self)
-        chain, verified = self.chain, self.verified_chain
-        return _client_flight(self.hs, chain, verified, self.exchange, self.request, done, out)
+        return _client_flight(self.hs, self.server, self.exchange, self.request, done, out)
 
 
 def _client_certificate(
@@ -266,16 +271,15 @@ def _client_certificate(
 
 def _client_flight(
     hs: Client12,
-    chain: tuple[x509.Certificate, ...],
-    verified: tuple[x509.Certificate, ...],
+    server: ServerChain12,
     exchange: KeyExchange12,
     request: CertificateRequest12 | None,
     done: ServerHelloDone,
     out: Output,
 ) -> ExpectNewSessionTicket | ExpectChangeCipherSpec:
     """Our second flight (RFC 5246 §7.3): [Certificate], ClientKeyExchange,
-    [CertificateVerify], ChangeCipherSpec, Finished. ``chain``: the server's, ``verified``:
-    the verifier's path for it (both go into the summary)."""
+    [CertificateVerify], ChangeCipherSpec, Finished. ``server``'s chain goes into the summary
+    and the session."""
     transcript, config, suite = hs.transcript, hs.config, hs.suite
     transcript.update(done.raw)
     answer = _client_certificate(config, request) if request is not None else None
@@ -308,7 +312,15 @@ def _client_flight(
     install_keys(out, keys, client=True, direction="write")
     verify_data = finished(suite, master, client=True, handshake_hash=transcript.digest())
     transcript.update(out.send(Finished(verify_data=verify_data)))
-    agreed = Agreed12(master, keys, exchange.group_name, exchange.signature_scheme, chain, verified)
+    agreed = Agreed12(
+        master,
+        keys,
+        exchange.group_name,
+        exchange.signature_scheme,
+        server.certificates,
+        server.verified,
+        server.der,
+    )
     if hs.ticket_expected:
         return ExpectNewSessionTicket(hs, agreed)
     return ExpectChangeCipherSpec(hs, agreed, None)
