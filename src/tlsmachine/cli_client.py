@@ -35,6 +35,7 @@ from .cli_report import (
     describe_error,
     early_data_outcome,
     failure_trace,
+    peer_name,
     resumption_outcome,
 )
 from .enums import AlertDescription
@@ -186,11 +187,13 @@ def run_client(args: argparse.Namespace) -> int:
     except (TLSError, OSError) as exc:
         if args.trace and (line := failure_trace(exc)):
             err(line)
-        raise CliError(f"{host}:{port}: {describe_error(exc)}{_hint(exc, args)}") from None
+        raise CliError(
+            f"{peer_name((host, port))}: {describe_error(exc)}{_hint(exc, args)}"
+        ) from None
     info = tls.handshake_info
     if info is None:  # pragma: no cover - connect() returns after the handshake
         raise CliError("no handshake")
-    err(f"* connected to {host}:{port} (server name {server_name})")
+    err(f"* connected to {peer_name((host, port))} (server name {server_name})")
     summary = client_summary(
         info,
         resumed=resumption_outcome(info, offered=bool(args.sess_in) and not_offered is None),

@@ -185,10 +185,12 @@ def run_server(args: argparse.Namespace) -> int:
             on_event=traces,
         )  # fmt: skip
     except OSError as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {describe_error(exc)}") from None
+        raise CliError(
+            f"cannot listen on {peer_name((args.host, args.port))}: {describe_error(exc)}"
+        ) from None
     host, port = server.address
     mode = "www" if args.www else "echo"
-    log(f"* listening on {host}:{port} ({mode}); Ctrl-C stops")
+    log(f"* listening on {peer_name((host, port))} ({mode}); Ctrl-C stops")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

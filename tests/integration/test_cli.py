@@ -217,6 +217,21 @@ def test_www_server_and_piped_client(start_server, test_pki: pki.TestPKI) -> Non
     assert "Traceback" not in server.stderr.decode()
 
 
+def test_ipv6_addresses_are_written_in_brackets() -> None:
+    """Over ::1, the banner and the client's lines write the address as it is typed,
+    ``[::1]:PORT``, not the ambiguous ``::1:PORT``."""
+    server = Background("server", "--host", "::1", "--port", "0", "--timeout", "10", "--echo")
+    try:
+        port = int(server.wait_for(r"listening on \[::1\]:(\d+) \(echo\)").group(1))
+        result = run("client", f"[::1]:{port}", "--insecure", "--half-close", stdin=b"ping\n")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "ping\n"
+        assert f"* connected to [::1]:{port} (server name ::1)\n" in result.stderr
+        server.wait_for(r"\[::1\]:\d+: .*closed cleanly")
+    finally:
+        server.stop()
+
+
 def test_client_rejects_an_untrusted_certificate(start_server, test_pki: pki.TestPKI) -> None:
     server, port = start_server("--echo")  # ephemeral self-signed certificate
     fingerprint = server.wait_for(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
