@@ -286,7 +286,8 @@ def test_server_hello_group_differs_from_hello_retry_request_is_illegal_paramete
     handshake with an "illegal_parameter" alert.\""""
     flight = retry_flight()
     share = KeyShareServerHello(KeyShareEntry(X25519.id, X25519.generate().public_bytes))
-    rejects(flight.client, flight.server_hello_with(share), ALERT.ILLEGAL_PARAMETER)
+    error = rejects(flight.client, flight.server_hello_with(share), ALERT.ILLEGAL_PARAMETER)
+    assert "ServerHello group differs from the HelloRetryRequest's" in str(error)
 
 
 def test_server_hello_version_differs_from_hello_retry_request_is_illegal_parameter() -> None:

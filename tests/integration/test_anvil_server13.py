@@ -90,7 +90,7 @@ from tlsmachine.crypto.suites import (
     TLS_AES_128_GCM_SHA256,
     TLS_CHACHA20_POLY1305_SHA256,
 )
-from tlsmachine.enums import AlertDescription, HandshakeType, PskKeyExchangeMode
+from tlsmachine.enums import AlertDescription, HandshakeType, ProtocolVersion, PskKeyExchangeMode
 from tlsmachine.errors import AlertReceived, ConfigurationError, ProtocolError
 from tlsmachine.events import EarlyDataReceived, HandshakeComplete
 from tlsmachine.keyschedule import EarlySecret, finished_verify_data, traffic_key_iv
@@ -103,6 +103,7 @@ EXT_EARLY_DATA = 42
 EXT_OID_FILTERS = 48
 EXT_TRUNCATED_HMAC = 4
 ECDHE_RSA_AES_128_GCM = 0xC02F
+FALLBACK_SCSV = 0x5600  # RFC 7507 §6
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 
 # RFC 8446 §4.2: the extensions that may appear in EncryptedExtensions ("EE" in the table)
@@ -318,6 +319,23 @@ def test_client_hello_missing_extension(omitted: tuple[int, ...]) -> None:
     these requirements MUST abort the handshake with a "missing_extension" alert."."""
     hello = client_hello(extensions=without(tls13_extensions(), *omitted))
     assert hello_fails(hello) is AlertDescription.MISSING_EXTENSION
+
+
+@pytest.mark.parametrize(
+    ("scsv", "alert"),
+    [(True, AlertDescription.INAPPROPRIATE_FALLBACK), (False, AlertDescription.PROTOCOL_VERSION)],
+    ids=["fallback_scsv", "no_scsv"],
+)
+def test_tls12_hello_to_a_tls13_only_server(scsv: bool, alert: AlertDescription) -> None:
+    """A TLS 1.2 ClientHello to a server that speaks only TLS 1.3: protocol_version, or with
+    TLS_FALLBACK_SCSV inappropriate_fallback. RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in
+    ClientHello.cipher_suites and the highest protocol version supported by the server is
+    higher than the version indicated by the client, the server MUST respond with a fatal
+    inappropriate_fallback alert"."""
+    suites = (AES_128_GCM, ECDHE_RSA_AES_128_GCM, *((FALLBACK_SCSV,) if scsv else ()))
+    extensions = without(tls13_extensions(), EXT_SUPPORTED_VERSIONS)
+    hello = client_hello(suites, extensions)
+    assert hello_fails(hello, min_version=ProtocolVersion.TLS13) is alert
 
 
 def test_client_hello_accepts_compression_list_for_legacy_client() -> None:
@@ -795,6 +813,29 @@ def psk_hello(
 
 def psk_server(**config: object) -> dict[str, object]:
     return {"external_psks": (PSK,), **config}
+
+
+def test_second_client_hello_offering_a_new_psk_is_illegal_parameter() -> None:
+    """RFC 8446 §4.1.2: after a HelloRetryRequest the client sends "the same ClientHello",
+    its pre_shared_key less the PSKs that do not fit the chosen suite. The first hello offered
+    an identity we do not know (a full handshake, asked to retry for a key share); a second
+    hello that adds our PSK to it is illegal_parameter, whatever its binders."""
+    modes = (EXT_PSK_KEY_EXCHANGE_MODES, vector(1, bytes([PskKeyExchangeMode.PSK_DHE_KE])))
+    extensions = [*tls13_extensions((SECP256R1, X25519), shares=()), modes]
+    probe = Probe(**psk_server())
+    probe.send_hello(client_hello((AES_128_GCM,), [*extensions, psk_extension([b"unknown"])]))
+    hrr = probe.server_hello
+    assert hrr is not None and hrr[6:38] == HRR_RANDOM
+    again = [*extensions, psk_extension([b"unknown", PSK.identity])]
+    with pytest.raises(ProtocolError, match="offers PSKs the first did not") as info:
+        second_hello(probe, again)
+    assert info.value.alert is AlertDescription.ILLEGAL_PARAMETER
+    assert probe.alerts[-1] == (2, AlertDescription.ILLEGAL_PARAMETER)
+    # the control: the same second hello with only the first's identity completes
+    probe = Probe(**psk_server())
+    probe.send_hello(client_hello((AES_128_GCM,), [*extensions, psk_extension([b"unknown"])]))
+    second_hello(probe, [*extensions, psk_extension([b"unknown"])])
+    assert probe.server_finished
 
 
 def test_pre_shared_key_is_not_last_extension() -> None:

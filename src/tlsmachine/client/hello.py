@@ -321,11 +321,12 @@ class ExpectServerHello:
             raise IllegalParameter("server chose psk_dhe_ke, which we did not offer (§4.2.9)")
         share = next((s for s in self.shares if s.group.id == key_share.server_share.group), None)
         if share is None:
-            raise IllegalParameter("server key_share is for a group we sent no share for (§4.2.8)")
-        if self.hello_retry is not None:
-            hrr_share = self.hello_retry.get(KeyShareHelloRetryRequest)
-            if hrr_share is not None and hrr_share.selected_group != share.group.id:
+            # After a HelloRetryRequest for a group we hold only its share, so this is also
+            # §4.2.8's check that the ServerHello selects "the same" group as the HRR.
+            retry = self.hello_retry
+            if retry is not None and retry.get(KeyShareHelloRetryRequest) is not None:
                 raise IllegalParameter("ServerHello group differs from the HelloRetryRequest's")
+            raise IllegalParameter("server key_share is for a group we sent no share for (§4.2.8)")
         return share.exchange(key_share.server_share.key_exchange), share.group.name
 
     def _accept(

@@ -29,7 +29,6 @@ from ..extensions import (
     KeyShareClientHello,
     KeyShareHelloRetryRequest,
     PreSharedKeyClientHello,
-    SupportedGroups,
     SupportedVersionsServerHello,
     UnknownExtension,
 )
@@ -86,7 +85,8 @@ def _check_repeated_hello(
 ) -> None:
     """RFC 8446 §4.1.2: after a HelloRetryRequest "the client MUST send the same ClientHello
     without modification", except key_share, early_data (removed), cookie, pre_shared_key
-    (binders and ticket ages recomputed, PSKs that do not fit the suite removed) and padding."""
+    (binders and ticket ages recomputed, PSKs that do not fit the suite removed) and padding.
+    The same cipher suites and supported_groups keep the suite and the group we chose."""
     if (
         hello.legacy_version != first.legacy_version
         or hello.random != first.random
@@ -99,8 +99,6 @@ def _check_repeated_hello(
     check_tls13_hello(hello)
     if hello.get(EarlyData) is not None:
         raise IllegalParameter("second ClientHello still offers early_data")
-    if choice.suite.id not in hello.cipher_suites:
-        raise IllegalParameter("second ClientHello dropped the chosen cipher suite")
     _check_repeated_psks(first, hello, choice)
     if cookie is not None:
         echoed = hello.get(Cookie)
@@ -234,9 +232,6 @@ class ExpectSecondClientHello:
         share = shares.client_shares[0]
         if share.group != group.id:
             raise IllegalParameter("second ClientHello key share is not for the requested group")
-        groups = hello.get(SupportedGroups)
-        if groups is None or group.id not in groups.groups:
-            raise IllegalParameter("second ClientHello no longer supports the requested group")
         # The binder of a second hello covers message_hash(CH1) and the HRR (§4.2.11.2); we
         # asked for a key share, so only psk_dhe_ke fits.
         psk = accept_psk(
