@@ -528,6 +528,19 @@ def test_empty_server_certificate_is_decode_error(form: str) -> None:
     rejects(flight.client, bad, ALERT.DECODE_ERROR)
 
 
+def test_server_certificate_with_a_request_context_is_illegal_parameter() -> None:
+    """The server's Certificate with a one-byte certificate_request_context, the chain as it
+    was. RFC 8446 §4.4.2: "Otherwise (in the case of server authentication), this field SHALL
+    be zero length"; we answer illegal_parameter, the chain is not even looked at."""
+    flight = Flight13.start()
+    original = flight.flight[flight.find(HT.CERTIFICATE)]
+    assert original[4] == 0  # the empty context the server sent
+    body = b"\x01\x07" + original[5:]
+    bad = flight.sealed(flight.replaced(HT.CERTIFICATE, frame(HT.CERTIFICATE, body)))
+    error = rejects(flight.client, bad, ALERT.ILLEGAL_PARAMETER)
+    assert "empty request context" in str(error)
+
+
 def rsa_flight(**client_kwargs: Any) -> Flight13:
     return Flight13.start(client_config(**client_kwargs), server_config(certificates=(rsa_cert(),)))
 

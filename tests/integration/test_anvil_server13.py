@@ -330,8 +330,10 @@ def test_tls12_hello_to_a_tls13_only_server(scsv: bool, alert: AlertDescription)
     """A TLS 1.2 ClientHello to a server that speaks only TLS 1.3: protocol_version, or with
     TLS_FALLBACK_SCSV inappropriate_fallback. RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in
     ClientHello.cipher_suites and the highest protocol version supported by the server is
-    higher than the version indicated by the client, the server MUST respond with a fatal
-    inappropriate_fallback alert"."""
+    higher than the version indicated in ClientHello.client_version, the server MUST respond
+    with a fatal inappropriate_fallback alert (unless it responds with a fatal protocol_version
+    alert because the version indicated in ClientHello.client_version is unsupported)": of the
+    two, inappropriate_fallback says more."""
     suites = (AES_128_GCM, ECDHE_RSA_AES_128_GCM, *((FALLBACK_SCSV,) if scsv else ()))
     extensions = without(tls13_extensions(), EXT_SUPPORTED_VERSIONS)
     hello = client_hello(suites, extensions)

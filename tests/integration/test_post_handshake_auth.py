@@ -8,6 +8,7 @@ the sequence numbers stay in step).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,6 +39,7 @@ from tlsmachine.errors import (
     MissingExtension,
     ProtocolError,
     UnexpectedMessage,
+    UnsupportedExtension,
 )
 from tlsmachine.events import ClientCertificateReceived
 from tlsmachine.extensions import PostHandshakeAuth, SignatureAlgorithms, UnknownExtension
@@ -355,6 +357,24 @@ def test_certificate_with_the_wrong_context_is_illegal_parameter() -> None:
     with pytest.raises(IllegalParameter, match="context"):
         pair.server.receive_data(channel.seal(wrong, *answer[1:]))
     assert_alert(pair, IllegalParameter, AlertDescription.ILLEGAL_PARAMETER)
+
+
+def test_certificate_entry_with_an_extension_is_unsupported_extension() -> None:
+    """RFC 8446 §4.4.2: "Extensions in the Certificate message from the client MUST correspond
+    to extensions in the CertificateRequest message from the server". Ours asks for none, so
+    an entry extension in the client's answer (here status_request) is unsupported_extension
+    (§4.2)."""
+    pair = connect()
+    _, answer = client_answer(pair)
+    certificate = decode_handshake(answer[0])
+    assert isinstance(certificate, Certificate) and certificate.certificate_list
+    first, *rest = certificate.certificate_list
+    extended = dataclasses.replace(first, extensions=(UnknownExtension(18, b""),))
+    forged = dataclasses.replace(certificate, certificate_list=(extended, *rest), raw=b"")
+    channel = pair.channel("CLIENT_TRAFFIC_SECRET_0")
+    with pytest.raises(UnsupportedExtension, match="entry carries extensions"):
+        pair.server.receive_data(channel.seal(forged, *answer[1:]))
+    assert_alert(pair, UnsupportedExtension, AlertDescription.UNSUPPORTED_EXTENSION)
 
 
 def test_forged_finished_is_decrypt_error() -> None:

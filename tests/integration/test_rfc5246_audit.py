@@ -255,19 +255,23 @@ def test_dh_yc_out_of_range_is_handshake_failure(value: str) -> None:
     rejects(server, flight, AlertDescription.HANDSHAKE_FAILURE)
 
 
-@pytest.mark.parametrize("value", ["1", "p-1"])
+@pytest.mark.parametrize("value", ["1", "p-1", "longer than p"])
 def test_dh_yc_out_of_range_without_ffdhe_groups_is_illegal_parameter(value: str) -> None:
     """A client that offered no FFDHE group (a pre-RFC 7919 DHE client, as tlsfuzzer's
     test-dhe-rsa-key-exchange-with-bad-messages plays it): RFC 7919 §5.1's public value check
-    fails with illegal_parameter."""
+    fails with illegal_parameter, also for a dh_Yc with more bytes than p has (after any
+    leading zeros, which only pad)."""
     client, server = dhe_client(), dhe_server()
     hello = hello_of(client.data_to_send())
     extensions = tuple(e for e in hello.extensions if not isinstance(e, SupportedGroups))
     server.receive_data(hello_record(hello, extensions=extensions))
     flight = server.data_to_send()
     assert find(flight, HandshakeType.SERVER_KEY_EXCHANGE) is not None  # DHE chosen all the same
-    y = 1 if value == "1" else FFDHE2048.p - 1
-    cke = ClientKeyExchange.for_dhe(y.to_bytes(256, "big"))
+    if value == "longer than p":
+        public = b"\x00\x01" + bytes(256)  # 2^2048 > p, with a padding zero in front
+    else:
+        public = (1 if value == "1" else FFDHE2048.p - 1).to_bytes(256, "big")
+    cke = ClientKeyExchange.for_dhe(public)
     with pytest.raises(ProtocolError) as caught:
         server.receive_data(record(ContentType.HANDSHAKE, encode_handshake(cke)))
     assert caught.value.alert == AlertDescription.ILLEGAL_PARAMETER

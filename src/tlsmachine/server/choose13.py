@@ -13,7 +13,7 @@ import functools
 from ..config import ServerConfig
 from ..crypto.groups import Group
 from ..crypto.suites import CipherSuite
-from ..enums import ProtocolVersion, PskKeyExchangeMode
+from ..enums import PskKeyExchangeMode
 from ..errors import HandshakeFailure, IllegalParameter, MissingExtension
 from ..extensions import (
     KeyShareClientHello,
@@ -22,7 +22,6 @@ from ..extensions import (
     PskKeyExchangeModes,
     SignatureAlgorithms,
     SupportedGroups,
-    SupportedVersionsClientHello,
 )
 from ..messages.hello import ClientHello
 from ..transcript import hash_of
@@ -41,11 +40,10 @@ __all__ = [
 
 
 def check_tls13_hello(hello: ClientHello) -> None:
-    """What every TLS 1.3 ClientHello must have, the second one too (RFC 8446 §4.1.2, §9.2)."""
-    versions = hello.get(SupportedVersionsClientHello)
-    if versions is None or ProtocolVersion.TLS13 not in versions.versions:
-        # RFC 8446 §4.1.2: the second ClientHello offers TLS 1.3 like the first.
-        raise IllegalParameter("ClientHello does not offer TLS 1.3 in supported_versions")
+    """What every TLS 1.3 ClientHello must have, the second one too (RFC 8446 §4.1.2, §9.2).
+
+    Its supported_versions offers TLS 1.3 already: version negotiation chose TLS 1.3 from the
+    first hello, and a second one repeats that extension exactly (§4.1.2)."""
     if hello.legacy_compression_methods != b"\x00":
         raise IllegalParameter("TLS 1.3 ClientHello compression methods must be [null] (§4.1.2)")
     if hello.get(PreSharedKeyClientHello) is not None and hello.get(PskKeyExchangeModes) is None:
