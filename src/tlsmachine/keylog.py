@@ -7,6 +7,7 @@ flushed at once, under a lock (a server logs from every connection's thread).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -55,6 +56,10 @@ class KeyLogFile:
                 self._file.flush()
             except OSError as exc:
                 self._file = None
+                # Close it now: closing flushes what the failed write left in the buffer,
+                # which fails again; later (close() or garbage collection) it would raise.
+                with contextlib.suppress(OSError):
+                    self._finalizer()
                 if self._on_error is not None:
                     self._on_error(exc)
 
