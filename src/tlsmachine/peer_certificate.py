@@ -18,7 +18,11 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 __all__ = ["PeerCertificate", "peer_certificate_dict"]
 
 _Pairs: TypeAlias = tuple[tuple[str, str], ...]
-PeerCertificate: TypeAlias = dict[str, str | int | tuple[str, ...] | _Pairs | tuple[_Pairs, ...]]
+# a subjectAltName entry: (type, value), a directoryName's value being a name like "subject"
+_AltName: TypeAlias = tuple[str, str] | tuple[str, tuple[_Pairs, ...]]
+PeerCertificate: TypeAlias = dict[
+    str, str | int | tuple[str, ...] | tuple[_Pairs, ...] | tuple[_AltName, ...]
+]
 """What :meth:`TLSSocket.getpeercert` returns: the dict :meth:`ssl.SSLSocket.getpeercert` does."""
 
 # OpenSSL's long names (what ssl's getpeercert prints) for the attributes certificates use.
@@ -62,7 +66,7 @@ def _asn1_time(when: dt.datetime) -> str:
     return f"{_MONTHS[when.month - 1]} {when.day:2d} {when:%H:%M:%S %Y} GMT"
 
 
-def _general_name(name: x509.GeneralName) -> tuple[str, str] | None:
+def _general_name(name: x509.GeneralName) -> _AltName | None:
     if isinstance(name, x509.DNSName):
         return "DNS", name.value
     if isinstance(name, x509.IPAddress):
@@ -76,7 +80,11 @@ def _general_name(name: x509.GeneralName) -> tuple[str, str] | None:
         return "email", name.value
     if isinstance(name, x509.UniformResourceIdentifier):
         return "URI", name.value
-    return None
+    if isinstance(name, x509.DirectoryName):
+        return "DirName", _name_tuple(name.value)
+    if isinstance(name, x509.RegisteredID):
+        return "Registered ID", name.value.dotted_string
+    return None  # otherName, x400Address, ediPartyName: left out
 
 
 def _serial_hex(serial: int) -> str:
