@@ -33,6 +33,7 @@ from .errors import (
     DecodeError,
     UnknownCA,
 )
+from .trust_store import UNREADABLE_CERTIFICATE
 
 
 class PinnedCertificate:
@@ -133,11 +134,11 @@ def _parse_pin(pin: x509.Certificate | bytes | str) -> list[str]:
         if b"-----BEGIN" in data:
             try:
                 return [certificate_sha256(c) for c in x509.load_pem_x509_certificates(data)]
-            except ValueError as exc:
+            except UNREADABLE_CERTIFICATE as exc:
                 raise ConfigurationError(f"pinned PEM: no readable certificate ({exc})") from None
         try:
             return [certificate_sha256(x509.load_der_x509_certificate(data))]
-        except ValueError as exc:
+        except UNREADABLE_CERTIFICATE as exc:
             raise ConfigurationError(f"pinned bytes are neither PEM nor DER ({exc})") from None
     text = pin.strip()
     if "-----BEGIN" in text:

@@ -68,6 +68,7 @@ from .trace_extensions import (
     _size,
     version_name,
 )
+from .trust_store import UNREADABLE_CERTIFICATE
 
 ARROWS = {"sent": "->", "received": "<-"}
 """The arrow of each ``HandshakeMessageTraced.direction``, seen from the side printing."""
@@ -79,7 +80,7 @@ ARROWS = {"sent": "->", "received": "<-"}
 def _subject(der: bytes) -> str:
     try:
         return x509.load_der_x509_certificate(der).subject.rfc4514_string() or "(empty)"
-    except ValueError:
+    except UNREADABLE_CERTIFICATE:
         return "(unparsable)"
 
 

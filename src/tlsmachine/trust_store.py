@@ -28,6 +28,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from .errors import ConfigurationError
 
 __all__ = [
+    "UNREADABLE_CERTIFICATE",
     "PathLike",
     "TrustStore",
     "load_capath",
@@ -41,6 +42,11 @@ __all__ = [
 ]
 
 PathLike: TypeAlias = str | os.PathLike[str]
+
+UNREADABLE_CERTIFICATE: tuple[type[Exception], ...] = (ValueError, x509.InvalidVersion)
+"""What pyca raises for bytes that are no certificate: ``ValueError``, and ``InvalidVersion``
+(not a ValueError) for a version field other than v1..v3. Catch both wherever certificates
+are read."""
 
 
 # --- reading certificate files (shared with CertifiedKey.load) -------------------------------
@@ -61,7 +67,7 @@ def pem_certificates(data: bytes, where: str) -> list[x509.Certificate]:
     """Every PEM certificate in ``data``; :class:`ConfigurationError` naming ``where`` if none."""
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except UNREADABLE_CERTIFICATE as exc:
         raise ConfigurationError(f"{where}: no readable PEM certificate ({exc})") from None
 
 
@@ -137,7 +143,7 @@ def _cadata_certificates(cadata: bytes | str) -> list[x509.Certificate]:
         return pem_certificates(data, "cadata")
     try:
         return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
+    except UNREADABLE_CERTIFICATE as exc:
         raise ConfigurationError(f"cadata is neither PEM nor DER ({exc})") from None
 
 
@@ -201,11 +207,11 @@ def _file_certificates(path: str) -> list[x509.Certificate]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # e.g. negative serials
         if b"-----BEGIN" not in data:
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(*UNREADABLE_CERTIFICATE):
                 certs.append(x509.load_der_x509_certificate(data))
             return certs
         for block in _PEM_BLOCK.findall(data):
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(*UNREADABLE_CERTIFICATE):
                 certs.append(x509.load_pem_x509_certificate(block))
     return certs
 

@@ -84,7 +84,13 @@ from .errors import (
     UnsupportedCertificate,
 )
 from .pinning import PinnedCertificate
-from .trust_store import PathLike, TrustStore, load_trust_store, system_trust_store
+from .trust_store import (
+    UNREADABLE_CERTIFICATE,
+    PathLike,
+    TrustStore,
+    load_trust_store,
+    system_trust_store,
+)
 from .verify_diagnosis import Diagnosis
 
 __all__ = [
@@ -172,7 +178,7 @@ def _parse_der(der: bytes) -> x509.Certificate:
     """One certificate with its extensions; ``ValueError`` saying what is wrong otherwise."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion) as exc:
+    except UNREADABLE_CERTIFICATE as exc:
         raise ValueError(f"is not valid DER: {exc}") from None
     try:
         _ = cert.extensions
