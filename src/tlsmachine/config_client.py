@@ -44,7 +44,8 @@ class ClientConfig:
 
     cafile: str | None = None
     """PEM file of trust anchors; the system trust store when none of cafile, cadata and
-    capath is set."""
+    capath is set. Named anchors are read when the config is made (an unreadable one is a
+    ConfigurationError then); the system store is read at the first handshake."""
     cadata: bytes | None = None
     """PEM trust anchors given in memory."""
     capath: str | None = None
@@ -147,6 +148,11 @@ class ClientConfig:
                 "early_data: 0-RTT exists only in TLS 1.3 (RFC 8446 §4.2.10), but max_version "
                 f"is {version_name(self.max_version)}"
             )
+        if self.verifier is None and (self.cafile, self.cadata, self.capath) != (None,) * 3:
+            # Trust anchors named here are read now, so that an unreadable file or bad cadata
+            # fails the construction, as ssl's load_verify_locations() does, not the first
+            # handshake. (The system trust store, used when none is named, stays lazy.)
+            self.certificate_verifier()
 
     def certificate_verifier(self) -> CertificateVerifier:
         """The verifier for server chains, built once per config (loading a store is slow)."""

@@ -183,6 +183,8 @@ class ServerConfig:
                 f"client_auth={self.client_auth!r} needs client_cafile, client_cadata, "
                 "client_capath or a client_verifier to check client certificates against"
             )
+        if self.client_verifier is None and anchors != (None,) * 3:
+            self.client_certificate_verifier()  # read now: bad anchors fail here (ClientConfig)
 
     def _check_tickets(self, tls13: bool) -> None:
         if not 0 <= self.session_tickets <= 255:

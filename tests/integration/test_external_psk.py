@@ -19,6 +19,7 @@ from tlsmachine import (
     ServerConfig,
     ServerConnection,
 )
+from tlsmachine.certs import CertifiedKey
 from tlsmachine.crypto.suites import TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384
 from tlsmachine.enums import AlertDescription, PskKeyExchangeMode
 from tlsmachine.errors import AlertReceived, DecryptError, HandshakeFailure
@@ -44,8 +45,10 @@ def complete(events: list[Event]) -> HandshakeComplete:
     return done
 
 
-# Certificate-less: the client verifies nothing but would refuse a certificate it cannot verify.
-CLIENT = ClientConfig(external_psks=(PSK,), cadata=None, cafile="/nonexistent")
+# Certificate-less: the client verifies nothing; the one anchor it trusts signs no server here.
+CLIENT = ClientConfig(
+    external_psks=(PSK,), cadata=CertifiedKey.self_signed(("unrelated.example",)).chain_pem()
+)
 SERVER = ServerConfig(external_psks=(PSK,), trace_handshake=True)
 
 

@@ -229,6 +229,7 @@ def test_replace_normalises_again() -> None:
 
 
 def test_paths_accept_pathlike(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "ca.pem").write_bytes(CertifiedKey.self_signed().chain_pem())
     config = client(cafile=tmp_path / "ca.pem", capath=tmp_path)
     assert config.cafile == str(tmp_path / "ca.pem") and config.capath == str(tmp_path)
     anchors = server(client_auth="required", client_capath=tmp_path)
@@ -588,8 +589,28 @@ def test_client_auth_rules(tmp_path: pathlib.Path) -> None:
     assert "client_capath" in message and "client_verifier" in message
     rejects(server, '^client_auth must be "none", "optional" or "required", not \'yes\'',
             client_auth="yes")  # fmt: skip
+    (tmp_path / "ca.pem").write_bytes(ecdsa_cert().chain_pem())
     assert server(client_auth="optional", client_capath=str(tmp_path)).client_capath
     assert server(client_auth="required", client_cadata=ecdsa_cert().chain_pem()).client_cadata
+
+
+@pytest.mark.parametrize(
+    "anchors",
+    [
+        {"cafile": "/nonexistent/ca.pem"},
+        {"capath": "/nonexistent/certs"},
+        {"cadata": b"\x30\x03\x02\x01\x02"},  # a SEQUENCE, but no certificate
+        {"cadata": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"},
+    ],
+    ids=["cafile", "capath", "cadata-der", "cadata-pem"],
+)
+def test_unreadable_trust_anchors_fail_the_construction(anchors: dict[str, object]) -> None:
+    """As ssl's load_verify_locations() does, not at the first handshake (the trust anchors
+    named in a config are read when it is made; the system trust store stays lazy)."""
+    with pytest.raises(ConfigurationError):
+        client(**anchors)
+    with pytest.raises(ConfigurationError):
+        server(client_auth="optional", **{f"client_{k}": v for k, v in anchors.items()})
 
 
 def test_ticket_limits() -> None:
