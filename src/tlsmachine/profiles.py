@@ -103,6 +103,8 @@ class Profile:
         try:
             return kind(**{**values, **overrides})
         except ConfigurationError as exc:
+            if not values:  # a profile that sets nothing (the default) plays no part in it
+                raise
             raise ConfigurationError(f"profile {self.name!r}: {exc}") from None
 
 

@@ -364,6 +364,11 @@ def test_bad_arguments() -> None:
     result = run("server", "--cert", "/nonexistent/cert.pem", "--port", "0")
     assert result.returncode == 2
     assert "/nonexistent/cert.pem" in one_line(result.stderr)
+    # a missing --cafile is refused before any connection is tried (port 1: nothing listens)
+    result = run("client", "127.0.0.1:1", "--cafile", "/nonexistent/ca.pem")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert line.startswith("tlsmachine: error: cannot read cafile /nonexistent/ca.pem"), line
 
 
 # -- resumption, client authentication, key log ---------------------------------------------------

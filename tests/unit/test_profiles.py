@@ -179,6 +179,14 @@ def test_bad_override_names_the_profile() -> None:
         profiles.get("pq-only").client_config(groups=["x25591"])
 
 
+def test_the_default_profile_is_not_named_in_errors() -> None:
+    """It sets nothing, so an error is the caller's value alone (e.g. the CLI's --cafile)."""
+    with pytest.raises(ConfigurationError, match=r"^cannot read cafile /nonexistent/ca\.pem"):
+        profiles.get("default").client_config(cafile="/nonexistent/ca.pem")
+    with pytest.raises(ConfigurationError, match=r"^groups: unknown group"):
+        profiles.get("default").client_config(groups=["x25591"])
+
+
 # --- same-profile pairs negotiate what the profile says -----------------------------------------
 
 
