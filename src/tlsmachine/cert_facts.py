@@ -267,11 +267,16 @@ def ca_issuers_url(cert: x509.Certificate) -> str | None:
     return None
 
 
+#: ssl's ``verify_code`` for a certificate of other names: OpenSSL's
+#: X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
+HOSTNAME_MISMATCH = 62
+IP_ADDRESS_MISMATCH = 64
+
+
 def name_mismatch_error(subject: Subject, leaf: x509.Certificate) -> BadCertificate:
     """The leaf is not for ``subject``: bad_certificate, with :func:`name_mismatch`'s message
-    and ssl's ``verify_code`` (OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, 62, or
-    X509_V_ERR_IP_ADDRESS_MISMATCH, 64)."""
-    code = 64 if isinstance(subject, x509.IPAddress) else 62
+    and ssl's ``verify_code`` (:data:`HOSTNAME_MISMATCH` or :data:`IP_ADDRESS_MISMATCH`)."""
+    code = IP_ADDRESS_MISMATCH if isinstance(subject, x509.IPAddress) else HOSTNAME_MISMATCH
     return BadCertificate(name_mismatch(subject, leaf), verify_code=code)
 
 

@@ -21,6 +21,7 @@ from . import (
     SessionTicketReceived,
     TLSError,
 )
+from .cert_facts import HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
 from .cli_options import (
     common_config,
     err,
@@ -42,9 +43,7 @@ from .enums import AlertDescription
 from .errors import BadCertificate, UnknownCA
 from .sockets import TLSSocket, connect
 
-# ssl's verify codes for a certificate issued for other names: OpenSSL's
-# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
-_NAME_MISMATCH_CODES = (62, 64)
+_NAME_MISMATCH_CODES = (HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH)
 
 MAX_SESSION_FILE = 1 << 17
 """Largest ``--sess-in`` file read (a session holds one ticket of at most 64 KiB)."""
